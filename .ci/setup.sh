@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# One-time, idempotent set-up for esplua on Debian 12:
+#  1. installs the Debian packages the build needs (only those missing);
+#  2. fetches Debian's `lwip` *source* package and unpacks the parts we compile
+#     (core, IPv4, ethernet, headers) into git-ignored folders of Sources/CLwIP.
+# The deb-src entries are derived from this machine's own apt sources, so no
+# mirror is named here. Called by `make setup` (and so by `make run`/`make test`).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+packages=(pkg-config liblua5.4-dev libslirp-dev libglib2.0-dev curl xz-utils)
+optional=(tshark)
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+missing=()
+for p in "${packages[@]}" "${optional[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${packages[@]}" >/dev/null
+  # tshark is only used by the pcap tests; its absence skips them, never fails set-up
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${optional[@]}" >/dev/null 2>&1 \
+    || echo "setup: tshark not installed (pcap tests will be skipped)" >&2
+fi
+
+lwip_dir="$root/Sources/CLwIP"
+stamp="$lwip_dir/upstream/.version"
+if [ -f "$stamp" ] && [ -d "$lwip_dir/include/lwip" ]; then
+  exit 0
+fi
+
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/parts" "$work/lists/partial" "$work/src"
+# deb822 sources (*.sources): the same stanzas, typed deb-src
+for f in /etc/apt/sources.list.d/*.sources; do
+  [ -f "$f" ] || continue
+  sed -e 's/^Types:.*/Types: deb-src/' "$f" > "$work/parts/$(basename "$f")"
+done
+# one-line sources: each "deb" line becomes "deb-src"
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+  [ -f "$f" ] || continue
+  { grep -E '^deb ' "$f" || true; } | sed -e 's/^deb /deb-src /' > "$work/parts/$(basename "$f").list"
+done
+opts=(-o APT::Sandbox::User=root -o Dir::Etc::SourceList=/dev/null
+      -o Dir::Etc::SourceParts="$work/parts" -o Dir::State::Lists="$work/lists")
+echo "setup: fetching Debian's lwip source package" >&2
+apt-get "${opts[@]}" -qq update >/dev/null
+(cd "$work/src" && apt-get "${opts[@]}" -qq source --download-only lwip >/dev/null 2>&1) || {
+  echo "setup: could not download Debian's lwip source package (is a deb mirror reachable?)" >&2; exit 1; }
+tarball=$(ls "$work"/src/lwip_*.orig.tar.* | head -n1)
+tar -xf "$tarball" -C "$work"
+src=$(ls -d "$work"/lwip-*/src | head -n1)
+
+rm -rf "$lwip_dir/upstream" "$lwip_dir/include/lwip" "$lwip_dir/include/netif"
+mkdir -p "$lwip_dir/upstream/netif"
+cp -r "$src/core" "$lwip_dir/upstream/core"
+cp "$src/netif/ethernet.c" "$lwip_dir/upstream/netif/"
+cp -r "$src/include/lwip" "$lwip_dir/include/lwip"
+cp -r "$src/include/netif" "$lwip_dir/include/netif"
+cp "$(dirname "$src")/COPYING" "$lwip_dir/upstream/COPYING" 2>/dev/null || true
+basename "$(dirname "$src")" > "$stamp"
+echo "setup: lwIP sources ready ($(cat "$stamp"))" >&2

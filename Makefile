@@ -1,0 +1,28 @@
+# esplua: two commands do everything on a fresh Debian 12 machine.
+#   make run SKETCH=sketches/hello_server.lua ARGS="--forward 8080:80"
+#   make test
+# Both run `setup` first: it installs missing Debian packages and fetches
+# Debian's lwip source package (once; quick when already done).
+
+SWIFT ?= swift
+SKETCH ?= sketches/blink.lua
+ARGS ?=
+CONFIG ?= release
+
+.PHONY: setup build run test bench clean
+
+setup:
+	@bash .ci/setup.sh
+
+build: setup
+	$(SWIFT) build -c $(CONFIG) --product esplua
+
+run: build
+	$(SWIFT) run -c $(CONFIG) --skip-build esplua run $(SKETCH) $(ARGS)
+
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+clean:
+	rm -rf .build

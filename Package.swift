@@ -1,0 +1,47 @@
+// swift-tools-version: 6.0
+// The dependency graph is the architecture (shared/DESIGN.md):
+//   BoardCore (no Lua, no lwIP) <- BoardNet (lwIP, slirp) <- ArduinoLua (Lua + board) <- esplua (CLI)
+//   LuaRuntime (Lua only)       <- ArduinoLua
+import PackageDescription
+
+let package = Package(
+    name: "esplua",
+    products: [
+        .executable(name: "esplua", targets: ["esplua"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C boundary
+        .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
+        .target(name: "CLuaShim", dependencies: ["CLua"]),
+        .systemLibrary(name: "CSlirp", providers: [.apt(["libslirp-dev"])]),
+        // lwIP 2.1.3 from Debian's source package (fetched by `make setup` into
+        // upstream/ and include/lwip, include/netif), built with our lwipopts.h.
+        .target(
+            name: "CLwIP",
+            exclude: ["upstream/core/memp.c", "upstream/core/pbuf.c", "upstream/COPYING", "upstream/.version"],
+            sources: ["port", "upstream/core", "upstream/netif"],
+            cSettings: [.headerSearchPath("port"), .unsafeFlags(["-w"])]
+        ),
+
+        // Swift layers
+        .target(name: "BoardCore"),
+        .target(name: "BoardNet", dependencies: ["BoardCore", "CLwIP", "CSlirp"]),
+        .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShim"]),
+        .target(name: "ArduinoLua", dependencies: ["BoardCore", "BoardNet", "LuaRuntime"]),
+        .target(name: "BoardTesting", dependencies: ["ArduinoLua", "BoardCore", "BoardNet"]),
+        .executableTarget(
+            name: "esplua",
+            dependencies: ["ArduinoLua", "BoardCore", "BoardNet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // Tests mirror Sources
+        .testTarget(name: "BoardCoreTests", dependencies: ["BoardCore"]),
+        .testTarget(name: "BoardNetTests", dependencies: ["BoardNet", "BoardCore", "CLwIP"]),
+        .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime"]),
+        .testTarget(name: "ArduinoLuaTests", dependencies: ["ArduinoLua", "BoardTesting", "BoardCore"]),
+        .testTarget(name: "espluaTests", dependencies: ["BoardTesting"]),
+    ]
+)

@@ -1,0 +1,299 @@
+import BoardCore
+import BoardNet
+import Foundation
+import LuaRuntime
+
+/// How a device is set up to run one sketch.
+public struct DeviceOptions: Sendable {
+    public var sketchPath: String
+    public var board = BoardConfig()
+    public var network = NetworkConfig()
+    /// Exit instead of rebooting after a crash.
+    public var noReboot = false
+    /// End the run after this much board time (µs); nil runs forever.
+    public var runFor: UInt64?
+    /// Bytes the sketch's Lua VM may hold (the sketch's own allocations; separate from the heap).
+    public var luaMemoryLimit = 16 * 1024 * 1024
+    /// Board time from reset to `setup()` (ROM, bootloader, SDK start-up); an estimate.
+    public var bootMicros: UInt64 = 60_000
+    /// Board time charged per return of `loop()` (the core's loop_wrapper and task switch).
+    public var loopOverheadMicros: UInt64 = 10
+
+    public init(sketchPath: String) { self.sketchPath = sketchPath }
+}
+
+/// What ended a run.
+public enum RunOutcome: Equatable, Sendable {
+    /// `--for` elapsed.
+    case finished
+    /// The sketch crashed and `noReboot` was set.
+    case crashed(Crash)
+    /// The sketch could not be loaded (missing, syntax error, no setup/loop).
+    case loadFailed(String)
+}
+
+/// Why the sketch's coroutine was asked to stop.
+enum StopRequest {
+    case runEnded
+    case restart
+    case crash(Crash, String?)
+}
+
+/// An ESP8266 running one Lua sketch: the board, its network, the Lua VM, and the
+/// outer loop that boots, runs `setup()`/`loop()`, and reboots after a crash.
+public final class Device {
+    public let options: DeviceOptions
+    public let board: Board
+    public let network: Network
+    /// esplua's own messages (stderr by default).
+    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    var lua: LuaState?
+    var thread: LuaThread?
+    var stop: StopRequest?
+    var endAt: UInt64 = .max
+    var lastYield: UInt64 = 0
+    /// Set when the sketch received an object the core would destroy at the end of
+    /// its scope (a WiFiClient from accept()): loop() returning collects garbage so
+    /// an unreferenced one is released then, as C++ destructors do.
+    var scopedObjectsPending = false
+    private var source: [UInt8] = []
+
+    public init(options: DeviceOptions, serialSink: @escaping (UnsafeRawBufferPointer) -> Void = standardOutputSink) throws(NetworkError) {
+        self.options = options
+        board = Board(config: options.board, serialSink: serialSink)
+        network = try Network(board: board, config: options.network)
+        network.onSketchOutOfMemory = { [unowned self] size in
+            self.requestStop(.crash(.outOfMemory(size: size), nil))
+        }
+        // Calibrate so getFreeHeap() at setup() matches the measured board, with
+        // lwIP's boot-time allocations (timers, DNS pcb) already inside.
+        board.heap.calibrate(freeBytes: options.board.freeHeapAtBoot)
+    }
+
+    func requestStop(_ s: StopRequest) {
+        if stop == nil { stop = s }
+    }
+
+    /// Runs until `runFor` elapses, or (with `noReboot`) the first crash.
+    public func run() -> RunOutcome {
+        if let d = options.runFor { endAt = board.clock.micros + d }
+        guard let bytes = FileManager.default.contents(atPath: options.sketchPath) else {
+            return .loadFailed("\(options.sketchPath): cannot read the sketch (no such file?)")
+        }
+        source = Array(bytes)
+        var reason = ResetReason.powerOn
+        while true {
+            board.boot(reason: reason)
+            board.clock.spend(options.bootMicros)
+            if reason != .powerOn { board.uart.write(Postmortem.romBanner(reason)) }
+            stop = nil
+            var crash: (Crash, String?)?
+            switch bootSketch() {
+            case .failure(let outcome):
+                return outcome
+            case .success(let error):
+                if let error { crash = (classify(error, outOfMemory: lua?.outOfMemory ?? false), error) }
+            }
+            if crash == nil { crash = runSketch() }
+            guard let (c, message) = crash else {
+                // the run ended (or the sketch asked for a restart)
+                if case .restart = stop ?? .runEnded {
+                    teardown()
+                    reason = .softRestart
+                    continue
+                }
+                return .finished
+            }
+            if let message { log("esplua: \(message)") }
+            board.uart.write(Postmortem.dump(c, seed: UInt32(truncatingIfNeeded: board.clock.micros)))
+            teardown()
+            if options.noReboot { return .crashed(c) }
+            if board.clock.micros >= endAt { return .finished }
+            reason = c.resetReason
+        }
+    }
+
+    private enum BootResult { case success(String?), failure(RunOutcome) }
+
+    /// Loads the sketch into a fresh VM and runs its top level; returns a runtime error message if it crashed.
+    private func bootSketch() -> BootResult {
+        guard let state = LuaState(memoryLimit: options.luaMemoryLimit) else {
+            return .failure(.loadFailed("cannot create a Lua state"))
+        }
+        lua = state
+        let dir = (options.sketchPath as NSString).deletingLastPathComponent
+        ArduinoAPI.install(in: state, device: self, sketchDirectory: dir.isEmpty ? "." : dir)
+        do {
+            try state.load(source, name: options.sketchPath)
+        } catch {
+            switch error {
+            case .syntax(let m), .memory(let m): return .failure(.loadFailed(m))
+            }
+        }
+        state.onInstructions = { [unowned self] n in self.instructionsRan(n) }
+        state.installHook(interval: 1000)
+        lastYield = board.clock.micros
+        // the sketch's top level: globals, requires
+        if let err = state.protectedCall() {
+            if case .runEnded = stop ?? .restart { return .success(nil) }
+            if case .crash(let c, let m) = stop { return .success(m ?? describe(c, err)) }
+            return .success(err)
+        }
+        for name in ["setup", "loop"] {
+            if !state.globalIsFunction(name) {
+                return .failure(.loadFailed("\(options.sketchPath): the sketch defines no \(name)() function"))
+            }
+        }
+        // the driver: setup() once, then loop() forever, with the core's loop_wrapper in between
+        let driver = "local setup, loop, loopEnd = ...; return function() setup(); while true do loop(); loopEnd() end end"
+        do { try state.load(Array(driver.utf8), name: "=esplua") } catch { return .failure(.loadFailed("internal: driver")) }
+        state.getGlobal("setup"); state.getGlobal("loop")
+        state.push { [unowned self] call in self.loopReturned(call) }
+        if let err = state.protectedCall(nargs: 3, nresults: 1) { return .failure(.loadFailed("internal: \(err)")) }
+        thread = LuaThread(state: state)
+        return .success(nil)
+    }
+
+    private func describe(_ c: Crash, _ err: String) -> String? {
+        if case .softWatchdog = c { return nil }
+        if case .hardwareWatchdog = c { return nil }
+        return err
+    }
+
+    /// Resumes the sketch until it stops; returns the crash, or nil when the run ended/restarts.
+    private func runSketch() -> (Crash, String?)? {
+        guard let thread else { return nil }
+        switch thread.resume() {
+        case .yielded, .finished:
+            break
+        case .failed(let message, let oom):
+            if case .crash(let c, let m) = stop { return (c, m) }
+            if case .runEnded = stop { return nil }
+            if case .restart = stop { return nil }
+            let out = oom || (lua?.outOfMemory ?? false)
+            return (classify(message, outOfMemory: out), out ? "out of memory: \(message)" : message)
+        }
+        switch stop {
+        case .crash(let c, let m): return (c, m)
+        case .runEnded, .restart, nil: return nil
+        }
+    }
+
+    /// Maps an uncaught Lua error to the crash a real board would show.
+    func classify(_ message: String, outOfMemory: Bool) -> Crash {
+        if outOfMemory { return .outOfMemory(size: lua?.failedAllocationSize ?? 0) }
+        let first = message.split(separator: "\n").first.map(String.init) ?? message
+        if first.contains("attempt to index a nil value") || first.contains("attempt to call a nil value") {
+            return .exception(cause: 28, epc1: 0x4020_1a2c, excvaddr: 0)      // LoadProhibited
+        }
+        if first.contains("attempt to perform 'n//0'") || first.contains("attempt to perform 'n%%0'") {
+            return .exception(cause: 6, epc1: 0x4000_dce5, excvaddr: 0)       // IntegerDivideByZero
+        }
+        var file = options.sketchPath, line = 0
+        let parts = first.split(separator: ":", maxSplits: 2)
+        if parts.count >= 2, let l = Int(parts[1]) { file = String(parts[0]); line = l }
+        var function = "?"
+        if let r = message.range(of: "in function '") ?? message.range(of: "in local '") {
+            function = String(message[r.upperBound...].prefix { $0 != "'" })
+        } else if message.contains("in main chunk") {
+            function = "main chunk"
+        }
+        return .panic(file: file, line: line, function: function)
+    }
+
+    /// The board resets: lwIP forgets every connection first (a rebooting board
+    /// sends nothing), then the VM goes, so its finalizers find nothing to close.
+    private func teardown() {
+        network.reset()
+        thread = nil
+        lua = nil
+    }
+
+    /// Releases the network (host sockets, forwards). The device cannot run again.
+    public func shutdown() {
+        teardown()
+        network.shutdown()
+    }
+
+    // MARK: time and yields (the core's esp_delay / optimistic_yield / loop_wrapper)
+
+    /// The hook: charges CPU time, bites with the watchdog, ends the run.
+    private func instructionsRan(_ n: Int) -> Bool {
+        if stop != nil { return true }
+        if let state = lua, state.outOfMemory {
+            requestStop(.crash(.outOfMemory(size: state.failedAllocationSize), nil))
+            return true
+        }
+        let cost = UInt64(n) * options.board.nanosPerInstruction / 1000
+        if let bite = board.spendCPU(micros: cost) {
+            requestStop(.crash(bite == .softWatchdog ? .softWatchdog : .hardwareWatchdog, nil))
+            return true
+        }
+        if board.clock.micros >= endAt { requestStop(.runEnded); return true }
+        return false
+    }
+
+    /// Returns `LuaCall.yield` if the sketch must unwind (run over, crash, restart) and can.
+    func unwindIfStopping(_ call: LuaCall) -> Int32 {
+        if stop == nil && board.clock.micros >= endAt { requestStop(.runEnded) }
+        if stop != nil && call.isYieldable { return LuaCall.yield }
+        return 0
+    }
+
+    /// `delay(ms)`: runs the board's background until the time is up.
+    func delay(micros: UInt64, _ call: LuaCall) -> Int32 {
+        board.feedWatchdog()
+        let wake = board.clock.micros + micros
+        board.runBackground(until: min(wake, endAt)) { self.stop != nil }
+        board.feedWatchdog()
+        lastYield = board.clock.micros
+        return unwindIfStopping(call)
+    }
+
+    /// `yield()` / `delay(0)`: one pass of background work.
+    func yieldNow(_ call: LuaCall) -> Int32 {
+        board.feedWatchdog()
+        board.yieldOnce()
+        lastYield = board.clock.micros
+        return unwindIfStopping(call)
+    }
+
+    /// End of `loop()`: the core feeds the watchdog and lets the system run.
+    private func loopReturned(_ call: LuaCall) -> Int32 {
+        board.clock.spend(options.loopOverheadMicros)
+        if scopedObjectsPending {
+            scopedObjectsPending = false
+            call.state.collectGarbage()
+        }
+        return yieldNow(call)
+    }
+
+    /// `optimistic_yield(us)`: yields only if `us` passed since the last yield.
+    func optimisticYield(_ us: UInt64) {
+        if board.clock.micros &- lastYield > us {
+            board.yieldOnce()
+            lastYield = board.clock.micros
+        }
+    }
+
+    /// Runs the background until `condition` holds or `timeout` passes (Stream's timedRead, connect).
+    func wait(timeoutMicros: UInt64, until condition: () -> Bool) {
+        let deadline = min(board.clock.micros + timeoutMicros, endAt)
+        board.feedWatchdog()
+        board.runBackground(until: deadline) { condition() || self.stop != nil }
+        board.feedWatchdog()
+        lastYield = board.clock.micros
+    }
+
+    /// Calls a Lua callback (WiFi events …) under protection; an error crashes the sketch.
+    func callback(_ ref: Int32, pushArgs: (LuaState) -> Int32) {
+        guard let state = lua else { return }
+        let top = state.top
+        state.pushRef(ref)
+        let n = pushArgs(state)
+        if let err = state.protectedCall(nargs: n) {
+            requestStop(.crash(classify(err, outOfMemory: state.outOfMemory), err))
+        }
+        state.setTop(top)
+    }
+}

@@ -1,0 +1,34 @@
+import BoardNet
+import LuaRuntime
+
+// lwip.pcbs() -> { {state="TIME_WAIT", localIP=…, localPort=…, remoteIP=…, remotePort=…,
+//                   unacked=…, unsent=…, unread=…, timeWaitMs=…}, … }
+// tcp_kill_timewait()  frees the oldest TIME_WAIT pcb (no RST)   -> true if one was freed
+// tcpCleanup()         frees every TIME_WAIT pcb (the core FAQ's helper) -> count
+enum LwIPBindings {
+    static func register(in state: LuaState, device: Device) {
+        let network = device.network
+        state.setLibrary("lwip", [
+            ("pcbs", { call in
+                let rows = network.pcbTable()
+                call.newTable(arrayCapacity: rows.count)
+                for (i, r) in rows.enumerated() {
+                    call.newTable(arrayCapacity: 0)
+                    call.setField("state", r.state.description)
+                    call.setField("localIP", r.localAddress)
+                    call.setField("localPort", Int(r.localPort))
+                    call.setField("remoteIP", r.remoteAddress)
+                    call.setField("remotePort", Int(r.remotePort))
+                    call.setField("unacked", r.unacked)
+                    call.setField("unsent", r.unsent)
+                    call.setField("unread", r.unread)
+                    call.setField("timeWaitMs", r.timeWaitMillisLeft)
+                    call.setIndex(i + 1)
+                }
+                return 1
+            }),
+        ])
+        state.setGlobal("tcp_kill_timewait") { call in call.push(network.killTimeWait()); return 1 }
+        state.setGlobal("tcpCleanup") { call in call.push(network.tcpCleanup()); return 1 }
+    }
+}

@@ -1,0 +1,55 @@
+import BoardCore
+import LuaRuntime
+
+// millis() -> ms since boot (32-bit)   micros() -> µs since boot (32-bit)
+// delay(ms)   runs the background (network, timers) and feeds the watchdog
+// delayMicroseconds(us)   busy-waits: no background, no watchdog feeding
+// yield()     one pass of background work
+// random(max) / random(min, max) / randomSeed(seed)
+enum TimeBindings {
+    static func register(in state: LuaState, device: Device) {
+        let board = device.board
+        state.setGlobal("millis") { call in call.push(Int(board.millis)); return 1 }
+        state.setGlobal("micros") { call in call.push(Int(board.micros)); return 1 }
+        state.setGlobal("delay") { call throws(LuaError) in
+            let ms = try call.integer(1)
+            if ms <= 0 { return device.yieldNow(call) }
+            return device.delay(micros: UInt64(ms) * 1000, call)
+        }
+        state.setGlobal("yield") { call in device.yieldNow(call) }
+        state.setGlobal("delayMicroseconds") { call throws(LuaError) in
+            let us = try call.integer(1)
+            guard us > 0 else { return 0 }
+            // os_delay_us: a busy wait; a long one starves the watchdog, as on the chip
+            board.clock.busyWait(UInt64(us))
+            if let bite = board.watchdog.check(now: board.clock.micros) {
+                device.requestStop(.crash(bite == .softWatchdog ? .softWatchdog : .hardwareWatchdog, nil))
+            }
+            return device.unwindIfStopping(call)
+        }
+        var rng = SplitMix(seed: 0x8266)
+        state.setGlobal("randomSeed") { call throws(LuaError) in
+            rng = SplitMix(seed: UInt64(bitPattern: Int64(try call.integer(1)))); return 0
+        }
+        state.setGlobal("random") { call throws(LuaError) in
+            var lo = 0, hi: Int
+            if call.isNoneOrNil(2) { hi = try call.integer(1) } else { lo = try call.integer(1); hi = try call.integer(2) }
+            if hi <= lo { call.push(lo); return 1 }
+            call.push(lo + Int(rng.next() % UInt64(hi - lo)))
+            return 1
+        }
+    }
+}
+
+/// A small deterministic generator for Arduino's `random()`.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

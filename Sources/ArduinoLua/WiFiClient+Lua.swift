@@ -1,0 +1,93 @@
+import BoardNet
+import LuaRuntime
+
+// local client = server:accept()
+// client:connected() -> bool         client:available() -> n        client:availableForWrite() -> n
+// client:read() -> byte or -1        client:read(n) -> string       client:peek() -> byte or -1
+// client:readString() -> string      client:readStringUntil(char) -> string
+// client:print(x) client:println([x]) client:write(s|byte) -> bytes written
+// client:flush([ms]) -> bool         client:stop([ms]) -> bool      client:abort()
+// client:status() -> 0..10           client:remoteIP() client:remotePort() client:localIP() client:localPort()
+// client:setNoDelay(bool)            client:getNoDelay()            client:setTimeout(ms)
+enum WiFiClientBindings {
+    static let className = "WiFiClient"
+
+    static func register(in state: LuaState, device: Device) {
+        func client(_ call: LuaCall) throws(LuaError) -> TCPClient {
+            try call.object(1, TCPClient.self, class: className)
+        }
+        /// Stream::timedRead: a byte, or nil after the stream timeout without one.
+        func timedRead(_ c: TCPClient) -> UInt8? {
+            if let b = c.read(max: 1).first { return b }
+            device.wait(timeoutMicros: c.timeoutMillis * 1000) { c.available > 0 }
+            return c.read(max: 1).first
+        }
+        func send(_ call: LuaCall, _ c: TCPClient, _ s: String) -> Int32 {
+            call.push(c.write(Array(s.utf8)))
+            return 1
+        }
+        state.defineClass(className, methods: [
+            ("connected", { call throws(LuaError) in call.push(try client(call).connected); return 1 }),
+            ("available", { call throws(LuaError) in
+                let c = try client(call)
+                let n = c.available
+                if n == 0 { device.optimisticYield(100) }
+                call.push(n); return 1
+            }),
+            ("availableForWrite", { call throws(LuaError) in call.push(try client(call).availableForWrite); return 1 }),
+            ("read", { call throws(LuaError) in
+                let c = try client(call)
+                if call.isNoneOrNil(2) { call.push(c.read(max: 1).first.map(Int.init) ?? -1); return 1 }
+                call.push(bytes: c.read(max: max(0, try call.integer(2)))); return 1
+            }),
+            ("peek", { call throws(LuaError) in call.push(try client(call).peek().map(Int.init) ?? -1); return 1 }),
+            ("readString", { call throws(LuaError) in
+                let c = try client(call)
+                var out: [UInt8] = []
+                while let b = timedRead(c) { out.append(b) }
+                call.push(bytes: out); return 1
+            }),
+            ("readStringUntil", { call throws(LuaError) in
+                let c = try client(call)
+                let term = try call.bytes(2).first ?? 0
+                var out: [UInt8] = []
+                while let b = timedRead(c), b != term { out.append(b) }
+                call.push(bytes: out); return 1
+            }),
+            ("print", { call throws(LuaError) in
+                let c = try client(call)
+                let s = call.isNoneOrNil(3) ? try call.printable(2) : try call.printable(2, base: try call.integer(3), digits: try call.integer(3))
+                return send(call, c, s)
+            }),
+            ("println", { call throws(LuaError) in
+                let c = try client(call)
+                let s = (call.isNoneOrNil(2) ? "" : try call.printable(2)) + "\r\n"
+                return send(call, c, s)
+            }),
+            ("write", { call throws(LuaError) in
+                let c = try client(call)
+                if call.type(2) == 3 { call.push(c.write([UInt8(truncatingIfNeeded: try call.integer(2))])); return 1 }
+                call.push(c.write(try call.bytes(2))); return 1
+            }),
+            ("flush", { call throws(LuaError) in
+                let c = try client(call)
+                call.push(c.flush(maxWaitMillis: UInt64(max(0, try call.optionalInteger(2, default: 0))))); return 1
+            }),
+            ("stop", { call throws(LuaError) in
+                let c = try client(call)
+                call.push(c.stop(maxWaitMillis: UInt64(max(0, try call.optionalInteger(2, default: 0))))); return 1
+            }),
+            ("abort", { call throws(LuaError) in try client(call).abort(); return 0 }),
+            ("status", { call throws(LuaError) in call.push(try client(call).status); return 1 }),
+            ("remoteIP", { call throws(LuaError) in call.push(try client(call).remoteIP); return 1 }),
+            ("remotePort", { call throws(LuaError) in call.push(try client(call).remotePort); return 1 }),
+            ("localIP", { call throws(LuaError) in call.push(try client(call).localIP); return 1 }),
+            ("localPort", { call throws(LuaError) in call.push(try client(call).localPort); return 1 }),
+            ("setNoDelay", { call throws(LuaError) in try client(call).setNoDelay(call.boolean(2)); return 0 }),
+            ("getNoDelay", { call throws(LuaError) in call.push(try client(call).noDelay); return 1 }),
+            ("setTimeout", { call throws(LuaError) in
+                try client(call).timeoutMillis = UInt64(max(0, try call.integer(2))); return 0
+            }),
+        ], onCollect: { ($0 as? TCPClient)?.release() })
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+
+/// Why the board (re)started: the SDK's `rst_info.reason`, with the strings
+/// `ESP.getResetReason()` returns (core 3.x, Esp.cpp).
+public enum ResetReason: Int, Sendable {
+    case powerOn = 0
+    case hardwareWatchdog = 1
+    case exception = 2
+    case softWatchdog = 3
+    case softRestart = 4
+    case deepSleepAwake = 5
+    case externalSystem = 6
+
+    public var description: String {
+        switch self {
+        case .powerOn: return "Power On"
+        case .hardwareWatchdog: return "Hardware Watchdog"
+        case .exception: return "Exception"
+        case .softWatchdog: return "Software Watchdog"
+        case .softRestart: return "Software/System restart"
+        case .deepSleepAwake: return "Deep-Sleep Wake"
+        case .externalSystem: return "External System"
+        }
+    }
+
+    /// The ROM's "rst cause" on the boot line: 2 (reset pin) for exceptions, soft
+    /// WDT and restart; 4 for the hardware WDT; 1 at power-on (doc/boards.rst).
+    public var romCause: Int {
+        switch self {
+        case .powerOn: return 1
+        case .hardwareWatchdog: return 4
+        default: return 2
+        }
+    }
+}
+
+/// What ended a run of the sketch, in the terms of the core's postmortem
+/// (core_esp8266_postmortem.cpp).
+public enum Crash: Sendable, Equatable {
+    /// A CPU exception with its EXCCAUSE (28 LoadProhibited, 6 IntegerDivideByZero, …).
+    case exception(cause: Int, epc1: UInt32, excvaddr: UInt32)
+    /// `panic()`-style: file, line, function.
+    case panic(file: String, line: Int, function: String)
+    case abort
+    case softWatchdog
+    case hardwareWatchdog
+    /// `new` failed: the core's "Unhandled C++ exception: OOM" path.
+    case outOfMemory(size: Int)
+
+    public var resetReason: ResetReason {
+        switch self {
+        case .softWatchdog: return .softWatchdog
+        case .hardwareWatchdog: return .hardwareWatchdog
+        default: return .exception
+        }
+    }
+}
+
+/// Formats the crash output a real board prints on Serial.
+public enum Postmortem {
+    static let cut = String(repeating: "-", count: 15) + " CUT HERE FOR EXCEPTION DECODER " + String(repeating: "-", count: 15)
+
+    /// The dump for `crash`; `seed` varies the (illustrative) stack words.
+    public static func dump(_ crash: Crash, seed: UInt32 = 0) -> String {
+        var out = ""
+        func line(_ s: String = "") { out += s + "\n" }
+        if case .outOfMemory = crash { line("User exception (panic/abort/assert)") }
+        if case .hardwareWatchdog = crash {
+            // The ROM reboots the chip without a dump (no DEBUG_ESP_HWDT); only the boot line shows it.
+            return ""
+        }
+        line()
+        line("To make this dump useful, DECODE IT - https://tinyurl.com/8266dcdr")
+        line()
+        line(cut)
+        line()
+        var offset = 0x150
+        switch crash {
+        case .exception(let cause, let epc1, let excvaddr):
+            line("Exception (\(cause)):")
+            line(String(format: "epc1=0x%08x epc2=0x00000000 epc3=0x00000000 excvaddr=0x%08x depc=0x00000000", epc1, excvaddr))
+        case .panic(let file, let lineNo, let function):
+            line("Panic \(file):\(lineNo) \(function)")
+        case .abort:
+            line("Abort called")
+        case .softWatchdog:
+            line("Soft WDT reset")
+            line()
+            line("Exception (4):")
+            line(String(format: "epc1=0x%08x epc2=0x00000000 epc3=0x00000000 excvaddr=0x00000000 depc=0x00000000", 0x4020_1000 &+ (seed & 0xffc)))
+            offset = 0x160
+        case .outOfMemory:
+            line("Unhandled C++ exception: OOM")
+        case .hardwareWatchdog:
+            break
+        }
+        line()
+        line(">>>stack>>>")
+        line()
+        line("ctx: cont")
+        let end: UInt32 = 0x3fff_ffd0
+        let sp: UInt32 = 0x3fff_fd90
+        line(String(format: "sp: %08x end: %08x offset: %04x", sp, end, offset))
+        var pos = sp + UInt32(offset)
+        var x = seed | 1
+        while pos < end {
+            var words: [UInt32] = []
+            for _ in 0..<4 {
+                x ^= x << 13; x ^= x >> 17; x ^= x << 5
+                words.append((x & 1) == 0 ? 0x4020_0000 | (x & 0xfffc) : 0x3fff_0000 | (x & 0xfff0))
+            }
+            line(String(format: "%08x:  %08x %08x %08x %08x  ", pos, words[0], words[1], words[2], words[3]))
+            pos += 0x10
+        }
+        line("<<<stack<<<")
+        if case .outOfMemory(let size) = crash {
+            line()
+            line(String(format: "last failed alloc call: %08X(%d)", 0x4020_2000 &+ (seed & 0xffc), size))
+        }
+        line()
+        line(cut)
+        if case .outOfMemory = crash {
+            line()
+            line(String(format: "last failed alloc caller: 0x%08x", 0x4020_2000 &+ (seed & 0xffc)))
+        }
+        return out
+    }
+
+    /// The ROM's boot lines after a reset (printed at 74880 baud on a real board).
+    public static func romBanner(_ reason: ResetReason) -> String {
+        let wdt = reason == .hardwareWatchdog ? "\nwdt reset" : ""
+        return """
+
+         ets Jan  8 2013,rst cause:\(reason.romCause), boot mode:(3,6)\(wdt)
+
+        load 0x4010f000, len 3424, room 16 
+        tail 0
+        chksum 0x2e
+        load 0x3fff20b8, len 40, room 8 
+        tail 0
+        chksum 0x2b
+        csum 0x2b
+        v0004fc60
+        ~ld
+
+        """
+    }
+}

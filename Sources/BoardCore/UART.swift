@@ -1,0 +1,58 @@
+import Foundation
+
+/// UART0 (`Serial`): output to a sink (stdout by default), input from a buffer
+/// that the host fills (stdin, or a test).
+public final class UART {
+    /// Where TX bytes go.
+    public var sink: (UnsafeRawBufferPointer) -> Void
+    private var rx: [UInt8] = []
+    private var rxHead = 0
+    /// Default RX buffer: 256 bytes (the core's `setRxBufferSize` default); more is dropped.
+    public var rxCapacity = 256
+    public private(set) var baud = 115200
+    public private(set) var begun = false
+    public private(set) var overrun = false
+
+    public init(sink: @escaping (UnsafeRawBufferPointer) -> Void) {
+        self.sink = sink
+    }
+
+    public func begin(baud: Int) { self.baud = baud; begun = true }
+
+    public func write(_ bytes: [UInt8]) { bytes.withUnsafeBytes { sink($0) } }
+    public func write(_ string: String) {
+        var s = string
+        s.withUTF8 { sink(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Bytes arriving on RX.
+    public func receive<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        for b in bytes {
+            if rx.count - rxHead >= rxCapacity { overrun = true; continue }
+            rx.append(b)
+        }
+    }
+
+    public var available: Int { rx.count - rxHead }
+
+    public func read() -> UInt8? {
+        guard rxHead < rx.count else { return nil }
+        let b = rx[rxHead]
+        rxHead += 1
+        if rxHead > 4096 && rxHead * 2 > rx.count { rx.removeFirst(rxHead); rxHead = 0 }
+        return b
+    }
+
+    public func peek() -> UInt8? { rxHead < rx.count ? rx[rxHead] : nil }
+}
+
+/// Standard output as a UART sink: unbuffered writes, so the transcript interleaves
+/// correctly with stderr and survives a crash.
+public func standardOutputSink(_ bytes: UnsafeRawBufferPointer) {
+    var offset = 0
+    while offset < bytes.count {
+        let n = Foundation.write(1, bytes.baseAddress! + offset, bytes.count - offset)
+        if n <= 0 { if errno == EINTR { continue }; return }
+        offset += n
+    }
+}

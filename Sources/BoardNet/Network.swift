@@ -1,0 +1,281 @@
+import BoardCore
+import CLwIP
+import Foundation
+
+/// Network options of a device.
+public struct NetworkConfig: Sendable {
+    public var forwards: [Forward] = []
+    /// The core 3.x TIME_WAIT cap (MEMP_NUM_TCP_PCB_TIME_WAIT = 5); 0 = unlimited (older cores).
+    public var timewaitLimit: UInt32 = 5
+    /// Seed for lwIP's random numbers (ISNs, ephemeral ports): fixed for reproducible runs.
+    public var seed: UInt32 = 0x8266
+    /// Delay between `WiFi.begin` and association (DHCP follows through slirp).
+    public var associationMicros: UInt64 = 1_500_000
+    public init() {}
+}
+
+/// The device's network: real lwIP 2.1.3 (ESP8266 options) on a station netif,
+/// wired to libslirp. It is one of the board's event sources: frames, lwIP timers
+/// and slirp's sockets are serviced by the board's single loop.
+///
+/// lwIP is process-global (NO_SYS=1): one `Network` is active per process.
+public final class Network: EventSource, Waiter {
+    public let board: Board
+    public let config: NetworkConfig
+    let slirp: SlirpBackend
+    let netifStorage: UnsafeMutablePointer<CLwIP.netif>
+    public private(set) var netifUp = false
+    public let wifi: WiFiStation
+    /// Every live connection and server (owned by the sketch), for reboot clean-up.
+    var clients: [ObjectIdentifier: TCPClient] = [:]
+    var servers: [ObjectIdentifier: TCPServer] = [:]
+    /// Frames seen on the wire, both directions (pcap tap, tests).
+    public var frameTap: ((_ outbound: Bool, _ frame: UnsafeRawBufferPointer) -> Void)?
+    /// Sketch-side allocations that failed (the core's `new` aborts): the runner crashes the sketch.
+    public var onSketchOutOfMemory: ((Int) -> Void)?
+    private var lastSlirpPoll: UInt64 = 0
+    private var hooks = clwip_hooks()
+
+    nonisolated(unsafe) private static var lwipInitialized = false
+    nonisolated(unsafe) static weak var active: Network?
+
+    public static let deviceAddress = SlirpBackend.dhcpStart
+    public static let hostAlias = SlirpBackend.host
+
+    public init(board: Board, config: NetworkConfig = NetworkConfig()) throws(NetworkError) {
+        self.board = board
+        self.config = config
+        slirp = try SlirpBackend(clock: board.clock)
+        netifStorage = .allocate(capacity: 1)
+        netifStorage.initialize(to: CLwIP.netif())
+        wifi = WiFiStation()
+        wifi.network = self
+        Network.active?.shutdown()
+        Network.active = self
+
+        hooks.ctx = Unmanaged.passUnretained(self).toOpaque()
+        hooks.now_ms = { ctx in
+            let me = Unmanaged<Network>.fromOpaque(ctx!).takeUnretainedValue()
+            return UInt32(truncatingIfNeeded: me.board.clock.micros / 1000)
+        }
+        hooks.heap_alloc = { ctx, bytes in
+            let me = Unmanaged<Network>.fromOpaque(ctx!).takeUnretainedValue()
+            return me.board.heap.allocate(Int(bytes), owner: "lwip") ?? -1
+        }
+        hooks.heap_free = { ctx, handle in
+            let me = Unmanaged<Network>.fromOpaque(ctx!).takeUnretainedValue()
+            me.board.heap.free(handle)
+        }
+        hooks.link_output = { ctx, frame, len in
+            let me = Unmanaged<Network>.fromOpaque(ctx!).takeUnretainedValue()
+            let buf = UnsafeRawBufferPointer(start: frame, count: Int(len))
+            me.frameTap?(true, buf)
+            me.slirp.input(buf)
+        }
+        clwip_set_hooks(&hooks)
+        clwip_seed(config.seed)
+        clwip_set_timewait_limit(config.timewaitLimit)
+        if !Network.lwipInitialized {
+            lwip_init()
+            Network.lwipInitialized = true
+        } else {
+            // a new board (tests): lwIP's cyclic timers follow the new clock
+            sys_restart_timeouts()
+        }
+        for f in config.forwards {
+            do { try slirp.addForward(f, deviceAddress: Network.deviceAddress) } catch {
+                shutdown()
+                throw error
+            }
+        }
+        board.addSource(self)
+        board.waiter = self
+        board.onReboot { [unowned self] in self.reboot() }
+    }
+
+    /// Drops everything lwIP holds for the sketch and closes slirp (host sockets).
+    public func shutdown() {
+        reboot()
+        slirp.close()
+        if Network.active === self { Network.active = nil }
+    }
+
+    deinit {
+        if Network.active === self { shutdown() }
+        netifStorage.deallocate()
+    }
+
+    // MARK: event source
+
+    public func service(now: UInt64) {
+        // host sockets: at most every millisecond of board time (a real chip's
+        // radio does not deliver faster than that matters)
+        if now &- lastSlirpPoll >= 1000 || !slirp.toDevice.isEmpty {
+            lastSlirpPoll = now
+            slirp.poll(timeoutMs: 0)
+        }
+        deliverFrames()
+        sys_check_timeouts()
+        clwip_enforce_timewait_limit()
+        wifi.service(now: now)
+    }
+
+    private func deliverFrames() {
+        while !slirp.toDevice.isEmpty {
+            let frames = slirp.toDevice
+            slirp.toDevice.removeAll()
+            for f in frames {
+                f.withUnsafeBytes { buf in
+                    frameTap?(false, buf)
+                    if netifUp {
+                        _ = clwip_netif_input(netifStorage, buf.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt16(buf.count))
+                    }
+                }
+            }
+        }
+    }
+
+    public func nextDeadline(now: UInt64) -> UInt64? {
+        if !slirp.toDevice.isEmpty { return now }
+        var next = slirp.nextDeadline(now: now) ?? now + 1_000_000
+        let sleep = sys_timeouts_sleeptime()
+        if sleep != UInt32.max {
+            // lwIP's timers are in ms; wake at the start of the due millisecond
+            let due = (now / 1000 + UInt64(sleep)) * 1000
+            next = min(next, max(due, now + 1))
+        }
+        if let w = wifi.nextDeadline { next = min(next, w) }
+        return next
+    }
+
+    public func wait(micros: UInt64) {
+        let ms = Int32(clamping: (micros + 999) / 1000)
+        lastSlirpPoll = board.clock.micros
+        slirp.poll(timeoutMs: ms)
+    }
+
+    // MARK: netif (used by WiFiStation)
+
+    var netif: UnsafeMutablePointer<CLwIP.netif> { netifStorage }
+
+    func bringUp(mac: [UInt8]) {
+        guard !netifUp else { return }
+        mac.withUnsafeBufferPointer { m in
+            let name: [CChar] = [CChar(UInt8(ascii: "s")), CChar(UInt8(ascii: "t"))]
+            _ = name.withUnsafeBufferPointer { clwip_netif_add(netifStorage, m.baseAddress, $0.baseAddress) }
+        }
+        netif_set_default(netifStorage)
+        netif_set_up(netifStorage)
+        netif_set_link_up(netifStorage)
+        netifUp = true
+        _ = dhcp_start(netifStorage)
+    }
+
+    func bringDown() {
+        guard netifUp else { return }
+        dropConnections()
+        clwip_forget_all(netifStorage)
+        netifStorage.initialize(to: CLwIP.netif())
+        netifUp = false
+    }
+
+    /// The station's address, 0 before DHCP (network byte order).
+    var addressBits: UInt32 { netifUp ? clwip_netif_ip(netifStorage) : 0 }
+    var dhcpBound: Bool { netifUp && clwip_dhcp_bound(netifStorage) != 0 }
+
+    // MARK: reboot
+
+    private func dropConnections() {
+        for c in clients.values { c.forget() }
+        clients.removeAll()
+        for s in servers.values { s.forget() }
+        servers.removeAll()
+    }
+
+    /// Forgets everything the sketch held (reboot): connections, servers, the station.
+    public func reset() { reboot() }
+
+    func reboot() {
+        dropConnections()
+        if netifUp {
+            clwip_forget_all(netifStorage)
+            netifStorage.initialize(to: CLwIP.netif())
+            netifUp = false
+        } else {
+            clwip_forget_all(nil)
+        }
+        wifi.reset()
+    }
+
+    // MARK: tables
+
+    /// One row of the connection table (`lwip.pcbs()`, `--netstat`).
+    public struct PCBRow: Sendable, Equatable {
+        public let state: TCPState
+        public let localAddress: String
+        public let localPort: UInt16
+        public let remoteAddress: String
+        public let remotePort: UInt16
+        public let unacked: Int
+        public let unsent: Int
+        public let unread: Int
+        public let timeWaitMillisLeft: Int
+        public let priority: Int
+    }
+
+    public func pcbTable() -> [PCBRow] {
+        var rows = [clwip_pcb_info](repeating: clwip_pcb_info(), count: 64)
+        var n = Int(clwip_pcb_table(&rows, Int32(rows.count)))
+        if n > rows.count {
+            rows = [clwip_pcb_info](repeating: clwip_pcb_info(), count: n)
+            n = Int(clwip_pcb_table(&rows, Int32(rows.count)))
+        }
+        return rows.prefix(n).map { r in
+            PCBRow(state: TCPState(rawValue: Int(r.state)) ?? .closed,
+                   localAddress: ipString(r.local_ip), localPort: r.local_port,
+                   remoteAddress: ipString(r.remote_ip), remotePort: r.remote_port,
+                   unacked: Int(r.unacked), unsent: Int(r.unsent), unread: Int(r.unread),
+                   timeWaitMillisLeft: Int(r.timewait_ms_left), priority: Int(r.prio))
+        }
+    }
+
+    /// pcbs per state, e.g. `[.timeWait: 5, .listen: 1]`.
+    public func pcbCounts() -> [TCPState: Int] {
+        var counts: [TCPState: Int] = [:]
+        for r in pcbTable() { counts[r.state, default: 0] += 1 }
+        return counts
+    }
+
+    /// `tcp_kill_timewait()`: frees the oldest TIME_WAIT pcb, no RST.
+    @discardableResult public func killTimeWait() -> Bool { clwip_kill_timewait() != 0 }
+    /// `tcpCleanup()`: frees every TIME_WAIT pcb; returns how many.
+    @discardableResult public func tcpCleanup() -> Int { Int(clwip_tcp_cleanup()) }
+
+    /// lwIP's live heap allocations (count, ESP8266 bytes), for leak checks.
+    public static var lwipAllocations: (count: Int, bytes: Int) {
+        (Int(clwip_live_allocations()), Int(clwip_live_bytes()))
+    }
+}
+
+/// lwIP's `enum tcp_state`, with the numbers `WiFiClient::status()` reports.
+public enum TCPState: Int, Sendable, CaseIterable, CustomStringConvertible {
+    case closed = 0, listen, synSent, synReceived, established, finWait1, finWait2, closeWait, closing, lastAck, timeWait
+
+    public var description: String {
+        ["CLOSED", "LISTEN", "SYN_SENT", "SYN_RCVD", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
+         "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT"][rawValue]
+    }
+}
+
+/// Dotted quad of an address in network byte order.
+public func ipString(_ bits: UInt32) -> String {
+    let b = withUnsafeBytes(of: bits) { Array($0) }
+    return "\(b[0]).\(b[1]).\(b[2]).\(b[3])"
+}
+
+/// Network-byte-order bits of a dotted quad, nil if it is not one.
+public func ipBits(_ text: String) -> UInt32? {
+    var a = in_addr()
+    guard inet_pton(AF_INET, text, &a) == 1 else { return nil }
+    return a.s_addr
+}

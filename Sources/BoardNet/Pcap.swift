@@ -1,0 +1,44 @@
+import BoardCore
+import Foundation
+
+/// Writes every frame of the device to a classic pcap file (LINKTYPE_ETHERNET),
+/// stamped with board time, readable by Wireshark and tshark. Flushed per frame.
+public final class PcapWriter {
+    private let handle: FileHandle
+    private let clock: BoardClock
+
+    public init(path: String, clock: BoardClock) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+              let h = FileHandle(forWritingAtPath: path) else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+        }
+        handle = h
+        self.clock = clock
+        var header = Data()
+        header.appendLE(UInt32(0xA1B2_C3D4))   // µs timestamps
+        header.appendLE(UInt16(2)); header.appendLE(UInt16(4))
+        header.appendLE(UInt32(0)); header.appendLE(UInt32(0))
+        header.appendLE(UInt32(65535))
+        header.appendLE(UInt32(1))             // LINKTYPE_ETHERNET
+        handle.write(header)
+    }
+
+    public func write(_ frame: UnsafeRawBufferPointer) {
+        let t = clock.micros
+        var record = Data(capacity: 16 + frame.count)
+        record.appendLE(UInt32(t / 1_000_000))
+        record.appendLE(UInt32(t % 1_000_000))
+        record.appendLE(UInt32(frame.count))
+        record.appendLE(UInt32(frame.count))
+        record.append(frame.bindMemory(to: UInt8.self))
+        handle.write(record)
+    }
+
+    public func close() { try? handle.close() }
+}
+
+extension Data {
+    mutating func appendLE<T: FixedWidthInteger>(_ v: T) {
+        Swift.withUnsafeBytes(of: v.littleEndian) { append(contentsOf: $0) }
+    }
+}

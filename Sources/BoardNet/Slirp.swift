@@ -1,0 +1,207 @@
+import CSlirp
+import Foundation
+import BoardCore
+
+/// A port forward from the host into the device (`--forward [udp:]HOST:DEVICE`).
+public struct Forward: Sendable, Equatable, CustomStringConvertible {
+    public var udp: Bool
+    public var hostAddress: String
+    public var hostPort: UInt16
+    public var devicePort: UInt16
+
+    public init(udp: Bool = false, hostAddress: String = "127.0.0.1", hostPort: UInt16, devicePort: UInt16) {
+        self.udp = udp
+        self.hostAddress = hostAddress
+        self.hostPort = hostPort
+        self.devicePort = devicePort
+    }
+
+    /// Parses `HOST:DEVICE`, `udp:HOST:DEVICE` or `ADDR:HOST:DEVICE` (e.g. `0.0.0.0:8080:80`).
+    public init?(parsing text: String) {
+        var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        var udp = false
+        if let first = parts.first, first == "udp" || first == "tcp" {
+            udp = first == "udp"
+            parts.removeFirst()
+        }
+        var address = "127.0.0.1"
+        if parts.count == 3 {
+            address = parts.removeFirst()
+            var probe = in_addr()
+            guard inet_pton(AF_INET, address, &probe) == 1 else { return nil }
+        }
+        guard parts.count == 2, let h = UInt16(parts[0]), let d = UInt16(parts[1]), h > 0, d > 0 else { return nil }
+        self.init(udp: udp, hostAddress: address, hostPort: h, devicePort: d)
+    }
+
+    public var description: String {
+        "\(udp ? "udp:" : "")\(hostAddress):\(hostPort) -> device:\(devicePort)"
+    }
+}
+
+public enum NetworkError: Error, CustomStringConvertible, Equatable {
+    case forwardFailed(Forward, String)
+    case slirpFailed
+
+    public var description: String {
+        switch self {
+        case .forwardFailed(let f, let why):
+            return "cannot forward \(f.udp ? "UDP" : "TCP") \(f.hostAddress):\(f.hostPort) to the device's port \(f.devicePort): \(why)"
+        case .slirpFailed:
+            return "could not start the user-mode network (libslirp)"
+        }
+    }
+}
+
+/// The host side of the device's WiFi: libslirp's user-mode NAT (DHCP, DNS,
+/// outbound connections, port forwards), as QEMU's `-nic user` uses it.
+///
+/// slirp calls `send_packet` from inside `slirp_input`; frames for the device are
+/// queued here and delivered by the event loop, never re-entering lwIP.
+final class SlirpBackend {
+    private(set) var slirp: OpaquePointer?
+    let clock: BoardClock
+    private var callbacks: UnsafeMutablePointer<SlirpCb>
+    /// Frames from the network to the device, waiting for the event loop.
+    var toDevice: [[UInt8]] = []
+    private var pollFDs: [pollfd] = []
+    /// Timeout slirp asked for at its last fill (ms), for the loop's next deadline.
+    private(set) var requestedTimeoutMs: UInt32 = 1000
+
+    final class Timer {
+        let cb: SlirpTimerCb
+        let opaque: UnsafeMutableRawPointer?
+        var expireMs: Int64 = -1
+        init(cb: SlirpTimerCb, opaque: UnsafeMutableRawPointer?) { self.cb = cb; self.opaque = opaque }
+    }
+    private var timers: [UnsafeMutableRawPointer: Timer] = [:]
+
+    static let network = "10.0.2.0", netmask = "255.255.255.0", host = "10.0.2.2"
+    static let dhcpStart = "10.0.2.15", dns = "10.0.2.3"
+
+    init(clock: BoardClock) throws(NetworkError) {
+        self.clock = clock
+        callbacks = .allocate(capacity: 1)
+        callbacks.initialize(to: SlirpCb())
+        callbacks.pointee.send_packet = { buf, len, opaque in
+            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+            me.toDevice.append(Array(UnsafeRawBufferPointer(start: buf, count: len)))
+            return len
+        }
+        callbacks.pointee.guest_error = { msg, _ in
+            FileHandle.standardError.write(Data("esplua: slirp: \(String(cString: msg!))\n".utf8))
+        }
+        callbacks.pointee.clock_get_ns = { opaque in
+            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+            return Int64(me.clock.micros) * 1000
+        }
+        callbacks.pointee.timer_new = { cb, cbOpaque, opaque in
+            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+            let t = Timer(cb: cb!, opaque: cbOpaque)
+            let key = Unmanaged.passUnretained(t).toOpaque()
+            me.timers[key] = t
+            return key
+        }
+        callbacks.pointee.timer_free = { timer, opaque in
+            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+            me.timers.removeValue(forKey: timer!)
+        }
+        callbacks.pointee.timer_mod = { timer, expire, opaque in
+            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+            me.timers[timer!]?.expireMs = expire
+        }
+        callbacks.pointee.register_poll_fd = { _, _ in }
+        callbacks.pointee.unregister_poll_fd = { _, _ in }
+        callbacks.pointee.notify = { _ in }
+
+        var cfg = SlirpConfig()
+        cfg.version = 1
+        cfg.restricted = 0
+        cfg.in_enabled = true
+        inet_pton(AF_INET, SlirpBackend.network, &cfg.vnetwork)
+        inet_pton(AF_INET, SlirpBackend.netmask, &cfg.vnetmask)
+        inet_pton(AF_INET, SlirpBackend.host, &cfg.vhost)
+        inet_pton(AF_INET, SlirpBackend.dhcpStart, &cfg.vdhcp_start)
+        inet_pton(AF_INET, SlirpBackend.dns, &cfg.vnameserver)
+        cfg.in6_enabled = false
+        cfg.vhostname = nil
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        slirp = slirp_new(&cfg, callbacks, me)
+        guard slirp != nil else { callbacks.deallocate(); throw .slirpFailed }
+    }
+
+    func close() {
+        if let s = slirp { slirp_cleanup(s) }
+        slirp = nil
+    }
+
+    deinit {
+        close()
+        callbacks.deallocate()
+    }
+
+    /// A frame from the device to the network.
+    func input(_ frame: UnsafeRawBufferPointer) {
+        guard let s = slirp else { return }
+        slirp_input(s, frame.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(frame.count))
+    }
+
+    func addForward(_ f: Forward, deviceAddress: String) throws(NetworkError) {
+        guard let s = slirp else { throw .slirpFailed }
+        var host = in_addr(), guest = in_addr()
+        inet_pton(AF_INET, f.hostAddress, &host)
+        inet_pton(AF_INET, deviceAddress, &guest)
+        errno = 0
+        if slirp_add_hostfwd(s, f.udp ? 1 : 0, host, Int32(f.hostPort), guest, Int32(f.devicePort)) != 0 {
+            let why = errno == EADDRINUSE || errno == 0 ? "the port is already in use" : String(cString: strerror(errno))
+            throw .forwardFailed(f, why)
+        }
+    }
+
+    /// Polls slirp's host sockets, waiting at most `timeoutMs`, and runs its timers.
+    func poll(timeoutMs: Int32) {
+        guard let s = slirp else { return }
+        pollFDs.removeAll(keepingCapacity: true)
+        var timeout: UInt32 = 1000   // slirp lowers it to what its TCP timers need
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        slirp_pollfds_fill(s, &timeout, { fd, events, opaque in
+            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+            var ev: Int16 = 0
+            if events & Int32(SLIRP_POLL_IN) != 0 { ev |= Int16(POLLIN) }
+            if events & Int32(SLIRP_POLL_OUT) != 0 { ev |= Int16(POLLOUT) }
+            if events & Int32(SLIRP_POLL_PRI) != 0 { ev |= Int16(POLLPRI) }
+            me.pollFDs.append(pollfd(fd: fd, events: ev, revents: 0))
+            return Int32(me.pollFDs.count - 1)
+        }, me)
+        requestedTimeoutMs = timeout
+        let wait = min(Int32(timeoutMs), Int32(clamping: timeout))
+        let r = pollFDs.withUnsafeMutableBufferPointer { Foundation.poll($0.baseAddress, nfds_t($0.count), wait) }
+        slirp_pollfds_poll(s, r < 0 ? 1 : 0, { idx, opaque in
+            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+            let e = Int32(me.pollFDs[Int(idx)].revents)
+            var r: Int32 = 0
+            if e & Int32(POLLIN) != 0 { r |= Int32(SLIRP_POLL_IN) }
+            if e & Int32(POLLOUT) != 0 { r |= Int32(SLIRP_POLL_OUT) }
+            if e & Int32(POLLPRI) != 0 { r |= Int32(SLIRP_POLL_PRI) }
+            if e & Int32(POLLERR) != 0 { r |= Int32(SLIRP_POLL_ERR) }
+            if e & Int32(POLLHUP) != 0 { r |= Int32(SLIRP_POLL_HUP) }
+            return r
+        }, me)
+        fireTimers()
+    }
+
+    private func fireTimers() {
+        let nowMs = Int64(clock.micros / 1000)
+        for t in timers.values where t.expireMs >= 0 && t.expireMs <= nowMs {
+            t.expireMs = -1
+            t.cb(t.opaque)
+        }
+    }
+
+    /// The next board time (µs) slirp needs attention.
+    func nextDeadline(now: UInt64) -> UInt64? {
+        var next: UInt64 = now + UInt64(requestedTimeoutMs) * 1000
+        for t in timers.values where t.expireMs >= 0 { next = min(next, UInt64(t.expireMs) * 1000) }
+        return next
+    }
+}

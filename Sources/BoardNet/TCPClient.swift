@@ -1,0 +1,302 @@
+import BoardCore
+import CLwIP
+
+private let ERR_OK_: err_t = err_t(ERR_OK.rawValue)
+private let ERR_ABRT_: err_t = err_t(ERR_ABRT.rawValue)
+private let ERR_MEM_: err_t = err_t(ERR_MEM.rawValue)
+
+/// The core's `ClientContext`: one TCP connection seen through the Arduino API,
+/// with exactly its lwIP calls (ClientContext.h, core 3.x; reference §2).
+///
+/// - received pbufs are chained (`pbuf_cat`) and acknowledged to lwIP
+///   (`tcp_recved`) only as the sketch reads them, so unread data closes the window;
+/// - a peer FIN with nothing unread aborts (RST), with unread data it stays in
+///   CLOSE_WAIT (reported as CLOSED);
+/// - `stop()` flushes up to 300 ms, then `tcp_close`, falling back to `tcp_abort`;
+/// - `abort()` flushes, detaches and `tcp_abort`s (RST, pcb freed at once);
+/// - the pcb runs at `TCP_PRIO_MIN`, so lwIP may kill it to admit a new one.
+/// Blocking calls run the board's loop (as `esp_delay` does) and feed the watchdog.
+public final class TCPClient {
+    unowned let network: Network
+    var pcb: UnsafeMutablePointer<tcp_pcb>?
+    private var rx: UnsafeMutablePointer<pbuf>?
+    private var rxOffset = 0
+    private var charge: Int32?
+    /// Stream timeout (`setTimeout`), 5000 ms by default; applies to connect and write.
+    public var timeoutMillis: UInt64 = 5000
+    /// `WIFICLIENT_MAX_FLUSH_WAIT_MS`.
+    public static let maxFlushWaitMillis: UInt64 = 300
+    /// Heap charged for a ClientContext object (its ESP8266 fields; an estimate, see README).
+    public static let contextBytes = 48
+    /// Bumped by lwIP callbacks (ack, poll, error): wakes blocking waits.
+    private var wakeups = 0
+
+    /// A context for an accepted or connecting pcb. Nil when the heap cannot hold
+    /// the ClientContext (the core's `new` would abort: the caller crashes the sketch).
+    init?(network: Network, pcb: UnsafeMutablePointer<tcp_pcb>?) {
+        self.network = network
+        guard let h = network.board.heap.allocate(TCPClient.contextBytes, owner: "ClientContext") else { return nil }
+        charge = h
+        if let pcb { attach(pcb) }
+        network.clients[ObjectIdentifier(self)] = self
+    }
+
+    func attach(_ pcb: UnsafeMutablePointer<tcp_pcb>) {
+        self.pcb = pcb
+        tcp_setprio(pcb, clwip_tcp_prio_min())
+        tcp_arg(pcb, Unmanaged.passUnretained(self).toOpaque())
+        tcp_recv(pcb) { arg, _, p, _ in
+            guard let arg else { if let p { pbuf_free(p) }; return ERR_OK_ }
+            return Unmanaged<TCPClient>.fromOpaque(arg).takeUnretainedValue().received(p)
+        }
+        tcp_sent(pcb) { arg, _, _ in
+            if let arg { Unmanaged<TCPClient>.fromOpaque(arg).takeUnretainedValue().wakeups += 1 }
+            return ERR_OK_
+        }
+        tcp_err(pcb) { arg, _ in
+            guard let arg else { return }
+            let me = Unmanaged<TCPClient>.fromOpaque(arg).takeUnretainedValue()
+            me.pcb = nil          // lwIP has freed it
+            me.wakeups += 1
+        }
+        tcp_poll(pcb, { arg, _ in
+            if let arg { Unmanaged<TCPClient>.fromOpaque(arg).takeUnretainedValue().wakeups += 1 }
+            return ERR_OK_
+        }, 1)
+    }
+
+    private func detach() {
+        guard let pcb else { return }
+        tcp_arg(pcb, nil)
+        tcp_sent(pcb, nil)
+        tcp_recv(pcb, nil)
+        tcp_err(pcb, nil)
+        tcp_poll(pcb, nil, 0)
+    }
+
+    /// `_recv`: data is chained; a FIN (p == nil) with nothing unread aborts.
+    private func received(_ p: UnsafeMutablePointer<pbuf>?) -> err_t {
+        wakeups += 1
+        guard let p else {
+            if rx != nil && rxUnread > 0 { return ERR_OK_ }   // stay in CLOSE_WAIT
+            abortNow()                                     // "closing in the legacy way"
+            return ERR_ABRT_
+        }
+        if let rx { pbuf_cat(rx, p) } else { rx = p }
+        return ERR_OK_
+    }
+
+    // MARK: state
+
+    /// lwIP's state of the pcb (CLOSED when there is none).
+    public var tcpState: TCPState {
+        guard let pcb else { return .closed }
+        return TCPState(rawValue: Int(pcb.pointee.state.rawValue)) ?? .closed
+    }
+
+    /// `ClientContext::state()`: CLOSE_WAIT and CLOSING read as CLOSED (0).
+    public var status: Int {
+        switch tcpState {
+        case .closeWait, .closing: return 0
+        case let s: return s.rawValue
+        }
+    }
+
+    /// `WiFiClient::connected()`.
+    public var connected: Bool {
+        status != 0 && (status == TCPState.established.rawValue || available > 0)
+    }
+
+    private var rxUnread: Int { rx.map { Int($0.pointee.tot_len) - rxOffset } ?? 0 }
+
+    /// `available()` without the core's optimistic yield.
+    public var available: Int { rxUnread }
+
+    /// `availableForWrite()` = `tcp_sndbuf`.
+    public var availableForWrite: Int { pcb.map { Int(clwip_tcp_sndbuf($0)) } ?? 0 }
+
+    public var remoteIP: String { pcb.map { ipString(clwip_pcb_remote_ip($0)) } ?? "0.0.0.0" }
+    public var remotePort: Int { pcb.map { Int($0.pointee.remote_port) } ?? 0 }
+    public var localIP: String { pcb.map { ipString(clwip_pcb_local_ip($0)) } ?? "0.0.0.0" }
+    public var localPort: Int { pcb.map { Int($0.pointee.local_port) } ?? 0 }
+
+    // MARK: reading
+
+    /// Copies up to `max` unread bytes and consumes them (`tcp_recved` reopens the window).
+    public func read(max: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(Swift.min(max, rxUnread))
+        while out.count < max, let head = rx {
+            let len = Int(head.pointee.len) - rxOffset
+            let n = Swift.min(len, max - out.count)
+            let base = head.pointee.payload!.advanced(by: rxOffset)
+            out.append(contentsOf: UnsafeRawBufferPointer(start: base, count: n))
+            consume(n)
+        }
+        return out
+    }
+
+    /// The next unread byte without consuming it.
+    public func peek() -> UInt8? {
+        guard let head = rx, rxUnread > 0 else { return nil }
+        return head.pointee.payload!.load(fromByteOffset: rxOffset, as: UInt8.self)
+    }
+
+    /// `_consume`: advance within the first pbuf, or drop it.
+    private func consume(_ n: Int) {
+        guard let head = rx else { return }
+        if Int(head.pointee.len) - rxOffset - n > 0 {
+            rxOffset += n
+        } else if head.pointee.next == nil {
+            rx = nil
+            rxOffset = 0
+            pbuf_free(head)
+        } else {
+            rx = head.pointee.next
+            rxOffset = 0
+            pbuf_ref(rx)
+            pbuf_free(head)
+        }
+        if let pcb { tcp_recved(pcb, UInt16(n)) }
+    }
+
+    // MARK: writing
+
+    /// `write(buf, n)`: chunks of `tcp_sndbuf`, waiting for acks/polls while the
+    /// send buffer is full; gives up after `timeoutMillis` without progress or when
+    /// the connection is no longer open. Returns the bytes lwIP accepted.
+    public func write(_ bytes: [UInt8]) -> Int {
+        var written = 0
+        var lastProgress = network.board.clock.micros
+        while written < bytes.count {
+            guard let pcb, status == TCPState.established.rawValue else { break }
+            let room = Int(clwip_tcp_sndbuf(pcb))
+            var accepted = false
+            if room > 0 {
+                let chunk = Swift.min(room, bytes.count - written)
+                var flags = UInt8(TCP_WRITE_FLAG_COPY)
+                if written + chunk < bytes.count { flags |= UInt8(TCP_WRITE_FLAG_MORE) }
+                let err = bytes.withUnsafeBytes { tcp_write(pcb, $0.baseAddress! + written, UInt16(chunk), flags) }
+                if err == ERR_OK_ {
+                    written += chunk
+                    accepted = true
+                    lastProgress = network.board.clock.micros
+                    tcp_output(pcb)
+                } else if err != ERR_MEM_ {
+                    break
+                }
+            }
+            if written == bytes.count { break }
+            if !accepted {
+                let deadline = lastProgress + timeoutMillis * 1000
+                if network.board.clock.micros >= deadline { break }
+                waitForWakeup(until: deadline)
+            }
+        }
+        return written
+    }
+
+    /// Runs the board until a callback wakes this context or `deadline` passes.
+    private func waitForWakeup(until deadline: UInt64) {
+        let start = wakeups
+        network.board.feedWatchdog()
+        network.board.runBackground(until: deadline) { self.wakeups != start }
+        network.board.feedWatchdog()
+    }
+
+    /// `flush(maxWaitMs)` = `wait_until_acked`: waits until every byte is
+    /// acknowledged (sndbuf back to TCP_SND_BUF) or the connection leaves
+    /// ESTABLISHED; the timer restarts whenever the send buffer moves.
+    @discardableResult
+    public func flush(maxWaitMillis: UInt64 = 0) -> Bool {
+        let limit = (maxWaitMillis == 0 ? TCPClient.maxFlushWaitMillis : maxWaitMillis) * 1000
+        guard pcb != nil else { return true }
+        var previous = -1
+        var lastChange = network.board.clock.micros
+        while true {
+            guard let pcb else { return true }
+            tcp_output(pcb)
+            let sndbuf = Int(clwip_tcp_sndbuf(pcb))
+            if sndbuf != previous {
+                previous = sndbuf
+                lastChange = network.board.clock.micros
+            }
+            if status != TCPState.established.rawValue || sndbuf == Int(clwip_tcp_snd_buf()) { return true }
+            if network.board.clock.micros - lastChange > limit { return false }
+            waitForWakeup(until: lastChange + limit + 1)
+        }
+    }
+
+    // MARK: closing
+
+    /// `ClientContext::close()`: callbacks detached, `tcp_close`, `tcp_abort` if that fails.
+    @discardableResult
+    func close() -> Bool {
+        guard let pcb else { return true }
+        detach()
+        var ok = true
+        if tcp_close(pcb) != ERR_OK_ {
+            tcp_abort(pcb)
+            ok = false
+        }
+        self.pcb = nil
+        return ok
+    }
+
+    /// `WiFiClient::stop(maxWaitMs)`: flush, then close. False if either failed.
+    @discardableResult
+    public func stop(maxWaitMillis: UInt64 = 0) -> Bool {
+        let flushed = flush(maxWaitMillis: maxWaitMillis)
+        let closed = close()
+        return flushed && closed
+    }
+
+    /// `WiFiClient::abort()` (core 3.1.0, PR #8738): flush, then RST; the pcb is freed at once.
+    public func abort() {
+        flush()
+        abortNow()
+    }
+
+    private func abortNow() {
+        guard let pcb else { return }
+        detach()
+        tcp_abort(pcb)
+        self.pcb = nil
+    }
+
+    public func setNoDelay(_ on: Bool) {
+        guard let pcb else { return }
+        if on { clwip_tcp_nagle_disable(pcb) } else { clwip_tcp_nagle_enable(pcb) }
+    }
+
+    public var noDelay: Bool { pcb.map { clwip_tcp_nagle_disabled($0) != 0 } ?? false }
+
+    /// The last reference went away (`ClientContext::unref`): unread data is
+    /// acknowledged and dropped, the connection closed, the context freed.
+    public func release() {
+        if let head = rx {
+            if let pcb { tcp_recved(pcb, UInt16(truncatingIfNeeded: rxUnread)) }
+            pbuf_free(head)
+            rx = nil
+            rxOffset = 0
+        }
+        close()
+        freeContext()
+    }
+
+    /// Reboot: lwIP forgets the pcb itself; drop buffers and the heap charge.
+    func forget() {
+        detach()
+        pcb = nil
+        if let head = rx { pbuf_free(head) }
+        rx = nil
+        rxOffset = 0
+        freeContext()
+    }
+
+    private func freeContext() {
+        if let c = charge { network.board.heap.free(c) }
+        charge = nil
+        network.clients.removeValue(forKey: ObjectIdentifier(self))
+    }
+}

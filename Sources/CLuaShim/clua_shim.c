@@ -1,0 +1,155 @@
+#include "clua_shim.h"
+#include <stdlib.h>
+#include <string.h>
+
+static clua_dispatch_fn g_dispatch;
+void clua_set_dispatch(clua_dispatch_fn fn) { g_dispatch = fn; }
+
+static int trampoline(lua_State *L) {
+    int id = (int)lua_tointeger(L, lua_upvalueindex(1));
+    clua_memory *mem;
+    lua_getallocf(L, (void **)&mem);
+    mem->grace++;
+    int r = g_dispatch(L, id);
+    mem->grace--;
+    if (r >= 0) return r;
+    if (r == CLUA_RET_YIELD) return lua_yield(L, 0);
+    if (r == CLUA_RET_ERROR) {
+        luaL_where(L, 1);          /* "file:line:" of the Lua caller */
+        lua_insert(L, -2);
+        lua_concat(L, 2);
+        return lua_error(L);
+    }
+    if (r <= CLUA_RET_ARGERROR_BASE) {
+        int arg = CLUA_RET_ARGERROR_BASE - r;
+        const char *msg = lua_tostring(L, -1);
+        return luaL_argerror(L, arg, msg ? msg : "?");
+    }
+    return luaL_error(L, "internal error: bad dispatch result %d", r);
+}
+
+void clua_push_function(lua_State *L, int id) {
+    lua_pushinteger(L, id);
+    lua_pushcclosure(L, trampoline, 1);
+}
+
+static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    clua_memory *m = (clua_memory *)ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        m->used -= old;
+        return NULL;
+    }
+    if (nsize > old && m->used - old + nsize > m->limit && m->grace == 0) {
+        /* Refused: the sketch is out of memory, unless Lua's emergency GC frees
+           enough and the very same request then succeeds (cleared below). */
+        m->oom = 1;
+        m->failed_size = nsize;
+        m->fail_pending = 1;
+        m->fail_ptr = ptr;
+        m->fail_nsize = nsize;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (p == NULL) {
+        if (nsize <= old) return ptr; /* shrinking never fails for Lua */
+        m->oom = 1;
+        m->failed_size = nsize;
+        return NULL;
+    }
+    if (nsize > old && m->fail_pending) {
+        if (m->fail_ptr == ptr && m->fail_nsize == nsize) m->oom = 0;   /* the retry worked */
+        m->fail_pending = 0;
+    }
+    m->used = m->used - old + nsize;
+    if (m->used > m->peak) m->peak = m->used;
+    return p;
+}
+
+static int panic_handler(lua_State *L) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "esplua: unprotected Lua error: %s\n", msg ? msg : "?");
+    return 0; /* Lua aborts after this; every entry point is protected, so this is a bug */
+}
+
+static void warn_handler(void *ud, const char *msg, int tocont) {
+    (void)ud; (void)tocont;
+    fprintf(stderr, "%s", msg);
+    if (!tocont) fputc('\n', stderr);
+}
+
+lua_State *clua_newstate(clua_memory *mem) {
+    lua_State *L = lua_newstate(capped_alloc, mem);
+    if (!L) return NULL;
+    lua_atpanic(L, panic_handler);
+    lua_setwarnf(L, warn_handler, NULL);
+    return L;
+}
+
+/* ---- hook ---- */
+static clua_hook_fn g_hook;
+static int g_hook_count;
+
+static void count_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    if (!g_hook(L, g_hook_count)) return;
+    if (lua_isyieldable(L)) {
+        lua_yield(L, 0);   /* allowed from count hooks with no values */
+        return;
+    }
+    /* Not yieldable (inside a metamethod or a C callback): raise; the hook fires
+       again on the next instructions until the sketch is back where it can yield. */
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    luaL_error(L, "sketch stopped by the board");
+}
+
+void clua_set_hook(lua_State *L, clua_hook_fn fn, int count) {
+    g_hook = fn;
+    g_hook_count = count;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, count);
+}
+
+/* ---- protected calls ---- */
+static int traceback_handler(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+int clua_pcall_traceback(lua_State *L, int nargs, int nresults) {
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, traceback_handler);
+    lua_insert(L, base);
+    int status = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
+    return status;
+}
+
+int clua_load_text(lua_State *L, const char *buf, size_t len, const char *chunkname) {
+    return luaL_loadbufferx(L, buf, len, chunkname, "t");
+}
+
+void clua_open_safe_libs(lua_State *L) {
+    static const luaL_Reg libs[] = {
+        {LUA_GNAME, luaopen_base},
+        {LUA_LOADLIBNAME, luaopen_package},
+        {LUA_COLIBNAME, luaopen_coroutine},
+        {LUA_TABLIBNAME, luaopen_table},
+        {LUA_STRLIBNAME, luaopen_string},
+        {LUA_MATHLIBNAME, luaopen_math},
+        {LUA_UTF8LIBNAME, luaopen_utf8},
+        {NULL, NULL}
+    };
+    /* no LUA_PATH/LUA_CPATH from the host's environment */
+    lua_pushboolean(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+    for (const luaL_Reg *lib = libs; lib->func; lib++) {
+        luaL_requiref(L, lib->name, lib->func, 1);
+        lua_pop(L, 1);
+    }
+}

@@ -1,0 +1,174 @@
+import CLua
+import CLuaShim
+
+/// The arguments and results of one call from Lua into Swift.
+/// Every accessor is non-raising: failures become `LuaError`s that the C
+/// trampoline raises after the Swift frame has returned.
+public struct LuaCall {
+    public let L: OpaquePointer
+    public let state: LuaState
+
+    /// Return this from a `LuaFunction` to suspend the sketch's coroutine.
+    public static let yield: Int32 = CLUA_RET_YIELD
+
+    public var count: Int32 { lua_gettop(L) }
+    public var isYieldable: Bool { lua_isyieldable(L) != 0 }
+
+    public func type(_ i: Int32) -> Int32 { lua_type(L, i) }
+    public func isNoneOrNil(_ i: Int32) -> Bool { lua_type(L, i) <= LUA_TNIL }
+    public func typeName(_ i: Int32) -> String { String(cString: clua_typename_at(L, i)) }
+
+    func expected(_ i: Int32, _ what: String) -> LuaError {
+        .argument(i, "\(what) expected, got \(isNoneOrNil(i) && lua_type(L, i) == LUA_TNONE ? "no value" : typeName(i))")
+    }
+
+    /// An integer argument; floats with an exact integer value are accepted, as luaL_checkinteger does.
+    public func integer(_ i: Int32) throws(LuaError) -> Int {
+        var ok: Int32 = 0
+        let v = clua_tointeger(L, i, &ok)
+        if ok != 0 { return Int(v) }
+        if lua_type(L, i) == LUA_TNUMBER { throw .argument(i, "number has no integer representation") }
+        if lua_type(L, i) == LUA_TBOOLEAN { return lua_toboolean(L, i) != 0 ? 1 : 0 }
+        throw expected(i, "number")
+    }
+
+    public func optionalInteger(_ i: Int32, default d: Int) throws(LuaError) -> Int {
+        isNoneOrNil(i) ? d : try integer(i)
+    }
+
+    public func number(_ i: Int32) throws(LuaError) -> Double {
+        var ok: Int32 = 0
+        let v = clua_tonumber(L, i, &ok)
+        if ok != 0 { return v }
+        throw expected(i, "number")
+    }
+
+    /// A string argument (numbers are converted, as luaL_checklstring does).
+    public func string(_ i: Int32) throws(LuaError) -> String {
+        guard let s = LuaState.string(L, at: i) else { throw expected(i, "string") }
+        return s
+    }
+
+    public func optionalString(_ i: Int32) throws(LuaError) -> String? {
+        isNoneOrNil(i) ? nil : try string(i)
+    }
+
+    /// Raw bytes of a string argument (binary-safe).
+    public func bytes(_ i: Int32) throws(LuaError) -> [UInt8] {
+        let t = lua_type(L, i)
+        guard t == LUA_TSTRING || t == LUA_TNUMBER else { throw expected(i, "string") }
+        var len = 0
+        let p = lua_tolstring(L, i, &len)!
+        return Array(UnsafeRawBufferPointer(start: p, count: len))
+    }
+
+    public func boolean(_ i: Int32) -> Bool { lua_toboolean(L, i) != 0 }
+
+    /// A function argument, kept alive in the registry; returns its reference.
+    public func functionRef(_ i: Int32) throws(LuaError) -> Int32 {
+        guard lua_type(L, i) == LUA_TFUNCTION else { throw expected(i, "function") }
+        lua_pushvalue(L, i)
+        return luaL_ref(L, clua_registryindex())
+    }
+
+    // MARK: objects
+
+    func handle(at i: Int32, class name: String) -> Int? {
+        guard let p = luaL_testudata(L, i, name) else { return nil }
+        let h = p.load(as: Int.self)
+        return h == 0 ? nil : h
+    }
+
+    func clearHandle(at i: Int32) {
+        lua_touserdata(L, i)?.storeBytes(of: 0, as: Int.self)
+    }
+
+    /// The Swift object behind userdata argument `i` of class `name`.
+    public func object<T: AnyObject>(_ i: Int32, _ type: T.Type, class name: String) throws(LuaError) -> T {
+        guard let h = handle(at: i, class: name), let obj = state.objects[h] as? T else {
+            if luaL_testudata(L, i, name) != nil { throw .argument(i, "\(name) is closed") }
+            throw expected(i, name)
+        }
+        return obj
+    }
+
+    // MARK: results
+
+    public func push(_ s: String) {
+        var s = s
+        s.withUTF8 { buf in
+            buf.withMemoryRebound(to: CChar.self) { lua_pushlstring(L, $0.baseAddress, $0.count) }
+        }
+    }
+    public func push(bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: CChar.self) { lua_pushlstring(L, $0.baseAddress, $0.count) }
+        }
+    }
+    public func push(_ i: Int) { lua_pushinteger(L, lua_Integer(i)) }
+    public func push(_ d: Double) { lua_pushnumber(L, d) }
+    public func push(_ b: Bool) { lua_pushboolean(L, b ? 1 : 0) }
+    public func pushNil() { lua_pushnil(L) }
+    public func pushObject(_ o: AnyObject, class name: String) { state.pushObject(o, class: name, on: L) }
+
+    public func newTable(arrayCapacity: Int) { lua_createtable(L, Int32(arrayCapacity), 8) }
+    /// t.key = value, t on top of the stack.
+    public func setField(_ key: String, _ value: String) {
+        push(value)
+        lua_setfield(L, -2, key)
+    }
+    public func setField(_ key: String, _ value: Int) {
+        lua_pushinteger(L, lua_Integer(value))
+        lua_setfield(L, -2, key)
+    }
+    /// t[i] = value on top (t just below it).
+    public func setIndex(_ i: Int) { lua_rawseti(L, -2, lua_Integer(i)) }
+
+    /// Arduino `print`-style text of argument `i`: integers in `base`, floats with
+    /// `digits` decimals (Print::print(double) defaults to 2), booleans as 1/0.
+    public func printable(_ i: Int32, base: Int = 10, digits: Int = 2) throws(LuaError) -> String {
+        switch lua_type(L, i) {
+        case LUA_TSTRING:
+            return try string(i)
+        case LUA_TNUMBER:
+            if clua_isinteger(L, i) != 0 {
+                let v = Int(clua_tointeger(L, i, nil))
+                return base == 10 ? String(v) : String(UInt64(bitPattern: Int64(v)) & (v < 0 ? UInt64.max : UInt64.max), radix: base, uppercase: true)
+            }
+            return ArduinoFormat.double(clua_tonumber(L, i, nil), digits: digits)
+        case LUA_TBOOLEAN:
+            return boolean(i) ? "1" : "0"
+        case LUA_TNIL, LUA_TNONE:
+            throw .argument(i, "value expected")
+        default:
+            return "\(typeName(i))"
+        }
+    }
+}
+
+/// Number formatting as the core's Print class does it.
+public enum ArduinoFormat {
+    /// Print::printFloat: "nan", "inf", "ovf" beyond ±4294967040, else fixed `digits`.
+    public static func double(_ v: Double, digits: Int) -> String {
+        if v.isNaN { return "nan" }
+        if v.isInfinite { return "inf" }
+        if v > 4294967040.0 || v < -4294967040.0 { return "ovf" }
+        var number = v
+        var out = ""
+        if number < 0 { out = "-"; number = -number }
+        var rounding = 0.5
+        for _ in 0..<max(0, digits) { rounding /= 10 }
+        number += rounding
+        let intPart = UInt64(number)
+        var remainder = number - Double(intPart)
+        out += String(intPart)
+        if digits > 0 { out += "." }
+        for _ in 0..<max(0, digits) {
+            remainder *= 10
+            let d = Int(remainder)
+            out += String(d)
+            remainder -= Double(d)
+        }
+        return out
+    }
+}
