@@ -1,0 +1,145 @@
+import XCTest
+import Foundation
+
+/// The `esplua` executable as a user runs it: exit codes, messages, example
+/// sketches against golden transcripts (virtual time), and curl through --forward.
+final class CLITests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    struct Result { let status: Int32; let stdout: String; let stderr: String }
+
+    func esplua(_ args: [String], timeout: TimeInterval = 60) throws -> Result {
+        let exe = ["debug", "release"].map { Self.root.appendingPathComponent(".build/\($0)/esplua") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+        let p = Process()
+        p.executableURL = try XCTUnwrap(exe, "build esplua first")
+        p.arguments = args
+        p.currentDirectoryURL = Self.root
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func golden(_ name: String) throws -> String {
+        try String(contentsOf: Self.root.appendingPathComponent("Tests/espluaTests/golden/\(name).txt"), encoding: .utf8)
+    }
+
+    func tempSketch(_ source: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).lua")
+        try source.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    // MARK: example sketches
+
+    func testBlinkMatchesItsGoldenTranscript() throws {
+        let r = try esplua(["run", "sketches/blink.lua", "--time", "virtual", "--for", "60s"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, try golden("blink"))
+    }
+
+    func testHelloServerMatchesItsGoldenTranscript() throws {
+        let r = try esplua(["run", "sketches/hello_server.lua", "--time", "virtual", "--for", "5s"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, try golden("hello_server"))
+    }
+
+    // MARK: failures a user meets
+
+    func testMissingSketchIsOneLineAndExit1() throws {
+        let r = try esplua(["run", "sketches/nope.lua"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "esplua: cannot open sketch 'sketches/nope.lua': no such file\n")
+    }
+
+    func testSyntaxErrorNamesFileLineAndExits1() throws {
+        let path = try tempSketch("function setup()\n  local = 3\nend\nfunction loop() end\n")
+        let r = try esplua(["run", path, "--time", "virtual", "--for", "1s"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.hasPrefix("esplua: \(path):2:"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "no host stack: \(r.stderr)")
+        XCTAssertEqual(r.stdout, "")
+    }
+
+    func testBadForwardIsAUsageError() throws {
+        let r = try esplua(["run", "sketches/blink.lua", "--forward", "eighty"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("bad --forward 'eighty'"), r.stderr)
+    }
+
+    func testPortAlreadyInUseIsAClearError() throws {
+        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(s) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) } }
+        listen(s, 1)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
+        let port = UInt16(bigEndian: addr.sin_port)
+        let r = try esplua(["run", "sketches/blink.lua", "--forward", "\(port):80", "--time", "virtual", "--for", "1s"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "esplua: cannot forward TCP 127.0.0.1:\(port) to the device's port 80: the port is already in use\n")
+    }
+
+    func testCrashUnderNoRebootExits1WithTheDump() throws {
+        let path = try tempSketch("function setup() end\nfunction loop() while true do end end\n")
+        let r = try esplua(["run", path, "--time", "virtual", "--for", "30s", "--no-reboot"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdout.contains("Soft WDT reset"))
+        XCTAssertTrue(r.stdout.contains(">>>stack>>>"))
+    }
+
+    // MARK: the walking skeleton's promise
+
+    func testCurlThroughTheForwardGetsThePage100TimesAndTheHeapComesBack() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("curl is not installed") }
+        let port = 20000 + Int(getpid() % 20000)
+        let exe = Self.root.appendingPathComponent(".build/debug/esplua")
+        let p = Process()
+        p.executableURL = exe
+        p.arguments = ["run", "sketches/hello_server.lua", "--forward", "\(port):80", "--for", "30s"]
+        p.currentDirectoryURL = Self.root
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate() } }
+        // wait for the server line
+        var transcript = ""
+        let deadline = Date().addingTimeInterval(15)
+        while !transcript.contains("HTTP server on port 80") && Date() < deadline {
+            transcript += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        XCTAssertTrue(transcript.contains("connected, IP 10.0.2.15"), transcript)
+        var pages = 0
+        for _ in 0..<100 {
+            let c = Process()
+            c.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            c.arguments = ["-s", "-m", "5", "http://127.0.0.1:\(port)/"]
+            let cout = Pipe()
+            c.standardOutput = cout
+            try c.run()
+            let body = String(decoding: cout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            c.waitUntilExit()
+            if body == "Hello from esplua!\n" { pages += 1 }
+        }
+        XCTAssertEqual(pages, 100)
+        p.terminate()
+        transcript += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let heapAtStart = Int(transcript.components(separatedBy: "free heap ")[1].prefix { $0.isNumber })!
+        let lines = transcript.split(separator: "\r\n").filter { $0.hasPrefix("#") }
+        XCTAssertEqual(lines.count, 100)
+        // every request leaves the heap where the first one did: nothing accumulates
+        let heaps = Set(lines.map { Int($0.split(separator: " ").last!)! })
+        XCTAssertEqual(heaps.count, 1, "\(heaps)")
+        XCTAssertLessThanOrEqual(heapAtStart - heaps.first!, 200)
+    }
+}
