@@ -133,7 +133,8 @@ public struct LuaCall {
         case LUA_TNUMBER:
             if clua_isinteger(L, i) != 0 {
                 let v = Int(clua_tointeger(L, i, nil))
-                return base == 10 ? String(v) : String(UInt64(bitPattern: Int64(v)) & (v < 0 ? UInt64.max : UInt64.max), radix: base, uppercase: true)
+                // Print::print(long, base): other bases print the 32-bit two's complement
+                return base == 10 ? String(v) : String(UInt32(truncatingIfNeeded: v), radix: base, uppercase: true)
             }
             return ArduinoFormat.double(clua_tonumber(L, i, nil), digits: digits)
         case LUA_TBOOLEAN:
