@@ -84,7 +84,8 @@ public final class Device {
         var reason = ResetReason.powerOn
         while true {
             board.boot(reason: reason)
-            board.clock.spend(options.bootMicros)
+            // boot takes its time in both modes (a crash loop must not spin the host)
+            board.clock.advance(to: board.clock.micros + options.bootMicros)
             if reason != .powerOn { board.uart.write(Postmortem.romBanner(reason)) }
             stop = nil
             var crash: (Crash, String?)?
