@@ -16,6 +16,7 @@ enum ArduinoAPI {
             WiFiBindings.register(in: state, device: device)
             WiFiServerBindings.register(in: state, device: device)
             WiFiClientBindings.register(in: state, device: device)
+            WiFiUDPBindings.register(in: state, device: device)
             LwIPBindings.register(in: state, device: device)
             if let err = state.run(prelude, name: "=esplua") { device.log("esplua: internal prelude error: \(err)") }
         }

@@ -18,6 +18,8 @@ public struct DeviceOptions: Sendable {
     public var bootMicros: UInt64 = 60_000
     /// Board time charged per return of `loop()` (the core's loop_wrapper and task switch).
     public var loopOverheadMicros: UInt64 = 10
+    /// The world file; nil looks for `<sketch>.world.json` beside the sketch.
+    public var worldPath: String?
 
     public init(sketchPath: String) { self.sketchPath = sketchPath }
 }
@@ -57,17 +59,83 @@ public final class Device {
     /// an unreferenced one is released then, as C++ destructors do.
     var scopedObjectsPending = false
     private var source: [UInt8] = []
+    /// The sketch's native call that is running the board right now (delay, yield,
+    /// a blocking connect…): Lua callbacks (WiFi events) run on its thread.
+    private var activeCall: LuaCall?
+    private var pendingCallbacks: [(ref: Int32, push: (LuaCall) -> Int32)] = []
+    private var dispatching = false
 
     public init(options: DeviceOptions, serialSink: @escaping (UnsafeRawBufferPointer) -> Void = standardOutputSink) throws(NetworkError) {
+        var options = options
+        if let path = options.worldPath ?? Device.worldBeside(options.sketchPath) {
+            do { options.network.world = try World.load(path: path) } catch { throw .worldFailed(error.description) }
+            options.worldPath = path
+        }
         self.options = options
         board = Board(config: options.board, serialSink: serialSink)
         network = try Network(board: board, config: options.network)
+        network.onVisit = { [unowned self] r in self.log("esplua: world: \(r)") }
         network.onSketchOutOfMemory = { [unowned self] size in
             self.requestStop(.crash(.outOfMemory(size: size), nil))
         }
         // Calibrate so getFreeHeap() at setup() matches the measured board, with
         // lwIP's boot-time allocations (timers, DNS pcb) already inside.
         board.heap.calibrate(freeBytes: options.board.freeHeapAtBoot)
+        board.addSource(CallbackSource(device: self))
+    }
+
+    /// Runs queued Lua callbacks from the board's loop, on the thread of the call
+    /// that is running the loop (as the SDK runs event callbacks inside `delay`).
+    private final class CallbackSource: EventSource {
+        unowned let device: Device
+        init(device: Device) { self.device = device }
+        func service(now: UInt64) { device.dispatchCallbacks() }
+        func nextDeadline(now: UInt64) -> UInt64? { nil }
+    }
+
+    /// Queues a call of the Lua function `ref` with the arguments `push` leaves on the stack.
+    func queueCallback(_ ref: Int32, push: @escaping (LuaCall) -> Int32) {
+        pendingCallbacks.append((ref, push))
+    }
+
+    private func dispatchCallbacks() {
+        guard !dispatching, stop == nil, let call = activeCall, !pendingCallbacks.isEmpty else { return }
+        dispatching = true
+        defer { dispatching = false }
+        while stop == nil, !pendingCallbacks.isEmpty {
+            let (ref, push) = pendingCallbacks.removeFirst()
+            let top = call.top
+            call.pushRef(ref)
+            let n = push(call)
+            if let err = call.protectedCall(nargs: n) {
+                requestStop(.crash(classify(err, outOfMemory: lua?.outOfMemory ?? false), err))
+            }
+            call.setTop(top)
+        }
+    }
+
+    /// Runs `body` (which runs the board) with `call` as the thread for callbacks.
+    func blocking<T>(_ call: LuaCall, _ body: () -> T) -> T {
+        let previous = activeCall
+        activeCall = call
+        defer { activeCall = previous }
+        dispatchCallbacks()
+        return body()
+    }
+
+    /// A sketch-side allocation failed (the core's `new` aborts): the sketch crashes.
+    func outOfMemory(size: Int) {
+        requestStop(.crash(.outOfMemory(size: size), nil))
+    }
+
+    /// Lets blocking waits in the network end early when the run is stopping.
+    var isStopping: Bool { stop != nil || board.clock.micros >= endAt }
+
+    /// `<sketch>.world.json` beside `sketchPath`, if there is one.
+    public static func worldBeside(_ sketchPath: String) -> String? {
+        let base = sketchPath.hasSuffix(".lua") ? String(sketchPath.dropLast(4)) : sketchPath
+        let path = base + ".world.json"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
     func requestStop(_ s: StopRequest) {
@@ -205,6 +273,8 @@ public final class Device {
     /// The board resets: lwIP forgets every connection first (a rebooting board
     /// sends nothing), then the VM goes, so its finalizers find nothing to close.
     private func teardown() {
+        pendingCallbacks.removeAll()
+        activeCall = nil
         network.reset()
         thread = nil
         lua = nil
@@ -245,7 +315,7 @@ public final class Device {
     func delay(micros: UInt64, _ call: LuaCall) -> Int32 {
         board.feedWatchdog()
         let wake = board.clock.micros + micros
-        board.runBackground(until: min(wake, endAt)) { self.stop != nil }
+        blocking(call) { board.runBackground(until: min(wake, endAt)) { self.stop != nil } }
         board.feedWatchdog()
         lastYield = board.clock.micros
         return unwindIfStopping(call)
@@ -254,7 +324,7 @@ public final class Device {
     /// `yield()` / `delay(0)`: one pass of background work.
     func yieldNow(_ call: LuaCall) -> Int32 {
         board.feedWatchdog()
-        board.yieldOnce()
+        blocking(call) { board.yieldOnce() }
         lastYield = board.clock.micros
         return unwindIfStopping(call)
     }
@@ -278,23 +348,11 @@ public final class Device {
     }
 
     /// Runs the background until `condition` holds or `timeout` passes (Stream's timedRead, connect).
-    func wait(timeoutMicros: UInt64, until condition: () -> Bool) {
+    func wait(_ call: LuaCall, timeoutMicros: UInt64, until condition: () -> Bool) {
         let deadline = min(board.clock.micros + timeoutMicros, endAt)
         board.feedWatchdog()
-        board.runBackground(until: deadline) { condition() || self.stop != nil }
+        blocking(call) { board.runBackground(until: deadline) { condition() || self.stop != nil } }
         board.feedWatchdog()
         lastYield = board.clock.micros
-    }
-
-    /// Calls a Lua callback (WiFi events …) under protection; an error crashes the sketch.
-    func callback(_ ref: Int32, pushArgs: (LuaState) -> Int32) {
-        guard let state = lua else { return }
-        let top = state.top
-        state.pushRef(ref)
-        let n = pushArgs(state)
-        if let err = state.protectedCall(nargs: n) {
-            requestStop(.crash(classify(err, outOfMemory: state.outOfMemory), err))
-        }
-        state.setTop(top)
     }
 }

@@ -18,9 +18,9 @@ enum SerialBindings {
             let f = try call.integer(i + 1)
             return try call.printable(i, base: f, digits: f)
         }
-        func timedRead() -> UInt8? {
+        func timedRead(_ call: LuaCall) -> UInt8? {
             if let b = uart.read() { return b }
-            device.wait(timeoutMicros: timeoutMillis * 1000) { uart.available > 0 }
+            device.wait(call, timeoutMicros: timeoutMillis * 1000) { uart.available > 0 }
             return uart.read()
         }
         state.setLibrary("Serial", [
@@ -45,12 +45,12 @@ enum SerialBindings {
             ("baudRate", { call in call.push(uart.baud); return 1 }),
             ("readString", { call in
                 var out: [UInt8] = []
-                while let b = timedRead() { out.append(b) }
+                while let b = timedRead(call) { out.append(b) }
                 call.push(bytes: out); return 1 }),
             ("readStringUntil", { call throws(LuaError) in
                 let term = try call.bytes(1).first ?? 0
                 var out: [UInt8] = []
-                while let b = timedRead(), b != term { out.append(b) }
+                while let b = timedRead(call), b != term { out.append(b) }
                 call.push(bytes: out); return 1 }),
         ])
     }

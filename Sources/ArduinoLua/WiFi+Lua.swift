@@ -1,48 +1,186 @@
 import BoardNet
 import LuaRuntime
 
-// WiFi.begin(ssid [, pass]) -> status   WiFi.status() -> WL_*     WiFi.isConnected() -> bool
-// WiFi.localIP() -> "10.0.2.15"         WiFi.macAddress() -> "5C:CF:7F:97:F7:40"
-// WiFi.subnetMask() WiFi.gatewayIP()    WiFi.SSID()   WiFi.RSSI()
-// WiFi.disconnect()   WiFi.mode(m)   WiFi.getMode() -> WIFI_*
-// Constants: WL_IDLE_STATUS … WL_DISCONNECTED, WL_NO_SHIELD; WIFI_OFF WIFI_STA WIFI_AP WIFI_AP_STA
+// Station:  WiFi.begin(ssid [, pass]) -> status   WiFi.status() -> WL_*   WiFi.isConnected() -> bool
+//           WiFi.waitForConnectResult([ms]) -> status or -1   WiFi.reconnect()   WiFi.disconnect([wifioff])
+//           WiFi.localIP() WiFi.subnetMask() WiFi.gatewayIP() WiFi.dnsIP() -> "a.b.c.d"
+//           WiFi.macAddress() WiFi.SSID() WiFi.psk() WiFi.BSSIDstr() WiFi.RSSI() WiFi.channel()
+//           WiFi.hostByName(name [, ms]) -> "a.b.c.d" or nil
+// Modes:    WiFi.mode(m) WiFi.getMode() -> WIFI_*   WiFi.enableSTA(b) WiFi.enableAP(b)
+// Soft-AP:  WiFi.softAP(ssid [, psk [, channel [, hidden [, max]]]]) -> bool   WiFi.softAPIP() -> "192.168.4.1"
+//           WiFi.softAPmacAddress() WiFi.softAPSSID() WiFi.softAPPSK() WiFi.softAPgetStationNum()
+//           WiFi.softAPdisconnect([wifioff])
+// Scan:     WiFi.scanNetworks([async [, show_hidden]]) -> n   WiFi.SSID(i) WiFi.RSSI(i) WiFi.channel(i)
+//           WiFi.encryptionType(i) WiFi.BSSIDstr(i) WiFi.isHidden(i) WiFi.scanDelete()   (i from 0, as in Arduino)
+// Events:   WiFi.onStationModeConnected(fn(e: ssid, bssid, channel))
+//           WiFi.onStationModeGotIP(fn(e: ip, mask, gw))
+//           WiFi.onStationModeDisconnected(fn(e: ssid, bssid, reason))
+//           WiFi.onWiFiModeChange(fn(e: oldMode, newMode))
+//           WiFi.onEvent(fn(event, info)) with WIFI_EVENT_STAMODE_CONNECTED … (deprecated in the core)
 enum WiFiBindings {
     static let constants: [(String, Int)] = [
         ("WL_IDLE_STATUS", 0), ("WL_NO_SSID_AVAIL", 1), ("WL_SCAN_COMPLETED", 2), ("WL_CONNECTED", 3),
         ("WL_CONNECT_FAILED", 4), ("WL_CONNECTION_LOST", 5), ("WL_WRONG_PASSWORD", 6), ("WL_DISCONNECTED", 7),
         ("WL_NO_SHIELD", 255),
         ("WIFI_OFF", 0), ("WIFI_STA", 1), ("WIFI_AP", 2), ("WIFI_AP_STA", 3),
+        ("ENC_TYPE_WEP", 5), ("ENC_TYPE_TKIP", 2), ("ENC_TYPE_CCMP", 4), ("ENC_TYPE_NONE", 7), ("ENC_TYPE_AUTO", 8),
+        ("WIFI_SCAN_RUNNING", -1), ("WIFI_SCAN_FAILED", -2),
+        ("WIFI_EVENT_STAMODE_CONNECTED", 0), ("WIFI_EVENT_STAMODE_DISCONNECTED", 1),
+        ("WIFI_EVENT_STAMODE_GOT_IP", 3), ("WIFI_EVENT_MODE_CHANGE", 7),
+        ("WIFI_DISCONNECT_REASON_ASSOC_LEAVE", 8), ("WIFI_DISCONNECT_REASON_NO_AP_FOUND", 201),
+        ("WIFI_DISCONNECT_REASON_AUTH_FAIL", 202),
     ]
 
     static func register(in state: LuaState, device: Device) {
         for (k, v) in constants { state.setGlobal(k, integer: v) }
         let wifi = device.network.wifi
+        let network = device.network
+        var handlers: [(kind: Int, ref: Int32)] = []   // kind: event number, -1 = onEvent (all)
+
+        func eventNumber(_ e: WiFiStation.WiFiEvent) -> Int {
+            switch e {
+            case .connected: return 0
+            case .disconnected: return 1
+            case .gotIP: return 3
+            case .modeChanged: return 7
+            }
+        }
+        func pushEvent(_ e: WiFiStation.WiFiEvent, _ call: LuaCall) {
+            call.newTable(arrayCapacity: 0)
+            switch e {
+            case .connected(let ssid, let bssid, let channel):
+                call.setField("ssid", ssid); call.setField("bssid", bssid); call.setField("channel", channel)
+            case .gotIP(let ip, let mask, let gw):
+                call.setField("ip", ip); call.setField("mask", mask); call.setField("gw", gw)
+            case .disconnected(let ssid, let bssid, let reason):
+                call.setField("ssid", ssid); call.setField("bssid", bssid); call.setField("reason", reason)
+            case .modeChanged(let old, let new):
+                call.setField("oldMode", old.rawValue); call.setField("newMode", new.rawValue)
+            }
+        }
+        wifi.onEvent = { e in
+            let n = eventNumber(e)
+            for h in handlers where h.kind == n || h.kind == -1 {
+                device.queueCallback(h.ref) { call in
+                    if h.kind == -1 { call.push(n); pushEvent(e, call); return 2 }
+                    pushEvent(e, call); return 1
+                }
+            }
+        }
+        func on(_ kind: Int) -> LuaFunction {
+            return { call throws(LuaError) in
+                handlers.append((kind, try call.functionRef(1)))
+                call.push(true)
+                return 1
+            }
+        }
+        func scanIndex(_ call: LuaCall) throws(LuaError) -> World.AccessPoint? {
+            wifi.scanResult(try call.integer(1))
+        }
+        func credentials(_ call: LuaCall, ssidArg: Int32, passArg: Int32) throws(LuaError) -> (String, String) {
+            let ssid = try call.string(ssidArg)
+            let pass = try call.optionalString(passArg) ?? ""
+            guard (1...32).contains(ssid.utf8.count) else { throw .argument(ssidArg, "SSID must be 1 to 32 characters") }
+            guard pass.isEmpty || (8...64).contains(pass.utf8.count) else {
+                throw .argument(passArg, "password must be empty or 8 to 64 characters")
+            }
+            return (ssid, pass)
+        }
+
         state.setLibrary("WiFi", [
             ("begin", { call throws(LuaError) in
-                let ssid = try call.string(1)
-                let pass = try call.optionalString(2) ?? ""
-                guard (1...32).contains(ssid.utf8.count) else { throw .argument(1, "SSID must be 1 to 32 characters") }
-                guard pass.isEmpty || (8...64).contains(pass.utf8.count) else {
-                    throw .argument(2, "password must be empty or 8 to 64 characters")
-                }
+                let (ssid, pass) = try credentials(call, ssidArg: 1, passArg: 2)
                 call.push(wifi.begin(ssid: ssid, password: pass).rawValue)
                 return 1
             }),
             ("status", { call in call.push(wifi.status.rawValue); return 1 }),
             ("isConnected", { call in call.push(wifi.status == .connected); return 1 }),
+            ("waitForConnectResult", { call throws(LuaError) in
+                let ms = try call.optionalInteger(1, default: 60_000)
+                let deadline = device.board.clock.micros + UInt64(max(0, ms)) * 1000
+                let settled: () -> Bool = { wifi.status != .disconnected }
+                device.wait(call, timeoutMicros: deadline - device.board.clock.micros) { settled() }
+                call.push(settled() ? wifi.status.rawValue : -1)
+                return 1
+            }),
+            ("reconnect", { call in call.push(wifi.reconnect()); return 1 }),
+            ("disconnect", { call in wifi.disconnect(wifiOff: call.boolean(1)); call.push(true); return 1 }),
             ("localIP", { call in call.push(wifi.localIP); return 1 }),
             ("subnetMask", { call in call.push(wifi.subnetMask); return 1 }),
             ("gatewayIP", { call in call.push(wifi.gatewayIP); return 1 }),
+            ("dnsIP", { call in call.push(wifi.dnsIP); return 1 }),
             ("macAddress", { call in call.push(wifi.macString); return 1 }),
-            ("SSID", { call in call.push(wifi.ssid); return 1 }),
-            ("RSSI", { call in call.push(wifi.status == .connected ? -55 : 31); return 1 }),
-            ("disconnect", { call in wifi.disconnect(); call.push(true); return 1 }),
+            ("psk", { call in call.push(wifi.password); return 1 }),
+            ("hostByName", { call throws(LuaError) in
+                let name = try call.string(1)
+                let ms = try call.optionalInteger(2, default: 10_000)
+                let ip = device.blocking(call) {
+                    network.hostByName(name, timeoutMillis: UInt64(max(0, ms))) { device.isStopping }
+                }
+                if let ip { call.push(ip) } else { call.pushNil() }
+                return 1
+            }),
+            // SSID/RSSI/channel/BSSIDstr: of the station without an index, of a scan result with one
+            ("SSID", { call throws(LuaError) in
+                if call.isNoneOrNil(1) { call.push(wifi.ssid) } else { call.push(try scanIndex(call)?.ssid ?? "") }
+                return 1
+            }),
+            ("RSSI", { call throws(LuaError) in
+                if call.isNoneOrNil(1) { call.push(wifi.rssi) } else { call.push(try scanIndex(call)?.rssi ?? 0) }
+                return 1
+            }),
+            ("channel", { call throws(LuaError) in
+                if call.isNoneOrNil(1) { call.push(wifi.channel) } else { call.push(try scanIndex(call)?.channel ?? 0) }
+                return 1
+            }),
+            ("BSSIDstr", { call throws(LuaError) in
+                if call.isNoneOrNil(1) { call.push(wifi.bssid) } else { call.push(try scanIndex(call)?.bssidString ?? "") }
+                return 1
+            }),
+            ("encryptionType", { call throws(LuaError) in call.push(try scanIndex(call)?.encryptionType ?? -1); return 1 }),
+            ("isHidden", { call throws(LuaError) in call.push(try scanIndex(call)?.hidden ?? false); return 1 }),
+            ("scanNetworks", { call throws(LuaError) in
+                if call.boolean(1) { throw .argument(1, "async scans are not supported; call WiFi.scanNetworks()") }
+                let showHidden = call.boolean(2)
+                call.push(device.blocking(call) { wifi.scan(showHidden: showHidden) })
+                return 1
+            }),
+            ("scanComplete", { call in call.push(-2); return 1 }),
+            ("scanDelete", { call in wifi.scanDelete(); return 0 }),
             ("mode", { call throws(LuaError) in
                 let m = try call.integer(1)
                 guard let mode = WiFiMode(rawValue: m) else { throw .argument(1, "WIFI_OFF, WIFI_STA, WIFI_AP or WIFI_AP_STA expected") }
                 wifi.setMode(mode); call.push(true); return 1
             }),
             ("getMode", { call in call.push(wifi.mode.rawValue); return 1 }),
+            ("enableSTA", { call in
+                let on = call.boolean(1), m = wifi.mode.rawValue
+                wifi.setMode(WiFiMode(rawValue: on ? m | 1 : m & 2)!); call.push(true); return 1
+            }),
+            ("enableAP", { call in
+                let on = call.boolean(1), m = wifi.mode.rawValue
+                wifi.setMode(WiFiMode(rawValue: on ? m | 2 : m & 1)!); call.push(true); return 1
+            }),
+            ("softAP", { call throws(LuaError) in
+                let ssid = try call.string(1)
+                let pass = try call.optionalString(2) ?? ""
+                let channel = try call.optionalInteger(3, default: 1)
+                let hidden = try call.optionalInteger(4, default: 0) != 0
+                let maxConnections = try call.optionalInteger(5, default: 4)
+                call.push(wifi.softAP(ssid: ssid, password: pass, channel: channel, hidden: hidden, maxConnections: maxConnections))
+                return 1
+            }),
+            ("softAPIP", { call in call.push(wifi.softAPIP); return 1 }),
+            ("softAPmacAddress", { call in call.push(wifi.softAPMacString); return 1 }),
+            ("softAPSSID", { call in call.push(wifi.softAPSSID); return 1 }),
+            ("softAPPSK", { call in call.push(wifi.softAPPSK); return 1 }),
+            ("softAPgetStationNum", { call in call.push(wifi.softAPStationCount); return 1 }),
+            ("softAPdisconnect", { call in wifi.softAPdisconnect(wifiOff: call.boolean(1)); call.push(true); return 1 }),
+            ("onStationModeConnected", on(0)),
+            ("onStationModeDisconnected", on(1)),
+            ("onStationModeGotIP", on(3)),
+            ("onWiFiModeChange", on(7)),
+            ("onEvent", on(-1)),
         ])
     }
 }

@@ -1,7 +1,11 @@
 import BoardNet
 import LuaRuntime
 
-// local client = server:accept()
+// local client = server:accept()       local client = WiFiClient()
+// client:connect(host, port) -> true/false (host: "a.b.c.d" or a name, resolved by DNS)
+// client:keepAlive([idle_s [, intv_s [, count]]])  client:disableKeepAlive()  client:isKeepAliveEnabled()
+// client:getKeepAliveIdle() client:getKeepAliveInterval() client:getKeepAliveCount()
+// WiFiClient.stopAll()   WiFiClient.setLocalPortStart(port)
 // client:connected() -> bool         client:available() -> n        client:availableForWrite() -> n
 // client:read() -> byte or -1        client:read(n) -> string       client:peek() -> byte or -1
 // client:readString() -> string      client:readStringUntil(char) -> string
@@ -17,16 +21,46 @@ enum WiFiClientBindings {
             try call.object(1, TCPClient.self, class: className)
         }
         /// Stream::timedRead: a byte, or nil after the stream timeout without one.
-        func timedRead(_ c: TCPClient) -> UInt8? {
+        func timedRead(_ call: LuaCall, _ c: TCPClient) -> UInt8? {
             if let b = c.read(max: 1).first { return b }
-            device.wait(timeoutMicros: c.timeoutMillis * 1000) { c.available > 0 }
+            device.wait(call, timeoutMicros: c.timeoutMillis * 1000) { c.available > 0 }
             return c.read(max: 1).first
         }
+        let network = device.network
         func send(_ call: LuaCall, _ c: TCPClient, _ s: String) -> Int32 {
             call.push(c.write(Array(s.utf8)))
             return 1
         }
         state.defineClass(className, methods: [
+            ("connect", { call throws(LuaError) in
+                let c = try client(call)
+                let host = try call.string(2)
+                let port = try call.integer(3)
+                guard (1...65535).contains(port) else { throw .argument(2, "port must be 1-65535") }
+                c.stopRequested = { device.isStopping }
+                let ok: Bool = device.blocking(call) { () -> Bool in
+                    guard let ip = network.hostByName(host, timeoutMillis: c.timeoutMillis, stop: { device.isStopping }),
+                          let bits = ipBits(ip) else { return false }
+                    do { return try c.connect(address: bits, port: UInt16(port)) } catch {
+                        device.outOfMemory(size: TCPClient.contextBytes)
+                        return false
+                    }
+                }
+                if device.unwindIfStopping(call) != 0 { return LuaCall.yield }
+                call.push(ok)
+                return 1
+            }),
+            ("keepAlive", { call throws(LuaError) in
+                try client(call).keepAlive(idleSeconds: try call.optionalInteger(2, default: 7200),
+                                           intervalSeconds: try call.optionalInteger(3, default: 75),
+                                           count: try call.optionalInteger(4, default: 9))
+                return 0
+            }),
+            ("disableKeepAlive", { call throws(LuaError) in try client(call).disableKeepAlive(); return 0 }),
+            ("isKeepAliveEnabled", { call throws(LuaError) in call.push(try client(call).isKeepAliveEnabled); return 1 }),
+            ("getKeepAliveIdle", { call throws(LuaError) in call.push(try client(call).keepAliveSettings.idle); return 1 }),
+            ("getKeepAliveInterval", { call throws(LuaError) in call.push(try client(call).keepAliveSettings.interval); return 1 }),
+            ("getKeepAliveCount", { call throws(LuaError) in call.push(try client(call).keepAliveSettings.count); return 1 }),
             ("connected", { call throws(LuaError) in call.push(try client(call).connected); return 1 }),
             ("available", { call throws(LuaError) in
                 let c = try client(call)
@@ -44,14 +78,14 @@ enum WiFiClientBindings {
             ("readString", { call throws(LuaError) in
                 let c = try client(call)
                 var out: [UInt8] = []
-                while let b = timedRead(c) { out.append(b) }
+                while let b = timedRead(call, c) { out.append(b) }
                 call.push(bytes: out); return 1
             }),
             ("readStringUntil", { call throws(LuaError) in
                 let c = try client(call)
                 let term = try call.bytes(2).first ?? 0
                 var out: [UInt8] = []
-                while let b = timedRead(c), b != term { out.append(b) }
+                while let b = timedRead(call, c), b != term { out.append(b) }
                 call.push(bytes: out); return 1
             }),
             ("print", { call throws(LuaError) in
@@ -89,5 +123,22 @@ enum WiFiClientBindings {
                 try client(call).timeoutMillis = UInt64(max(0, try call.integer(2))); return 0
             }),
         ], onCollect: { ($0 as? TCPClient)?.release() })
+
+        // WiFiClient(): a callable class table with the static methods
+        state.setLibrary(className, [
+            ("stopAll", { _ in network.stopAllClients(); return 0 }),
+            ("setLocalPortStart", { call throws(LuaError) in
+                let p = try call.integer(1)
+                guard (1...65535).contains(p) else { throw .argument(1, "port must be 1-65535") }
+                network.localPortStart = UInt16(p)
+                return 0
+            }),
+        ])
+        state.getGlobal(className)
+        state.setCallMetamethod { call in
+            call.pushObject(TCPClient(network: network), class: className)
+            return 1
+        }
+        state.setTop(state.top - 1)
     }
 }

@@ -10,6 +10,11 @@ public protocol EventSource: AnyObject {
 public protocol Waiter: AnyObject {
     /// Blocks at most `micros` or until input is ready.
     func wait(micros: UInt64)
+    /// Virtual time: services host input that is already there (without waiting)
+    /// and says whether any was, so causal chains through host sockets complete
+    /// before the clock jumps. Host peers in the same process then behave the
+    /// same on every run.
+    func settle() -> Bool
 }
 
 /// Configuration of an emulated ESP8266.
@@ -82,6 +87,7 @@ public final class Board {
     /// what `delay()` does. In virtual time, idle stretches are skipped.
     /// `stop` is checked after each pass; when it returns true the loop ends early.
     public func runBackground(until deadline: UInt64, stop: () -> Bool = { false }) {
+        var settleRounds = 0
         while true {
             serviceOnce()
             if stop() { return }
@@ -93,6 +99,11 @@ public final class Board {
             if next <= now { continue }
             switch clock.mode {
             case .virtual:
+                if let w = waiter, settleRounds < 10_000, w.settle() {
+                    settleRounds += 1
+                    continue
+                }
+                settleRounds = 0
                 clock.advance(to: next)
             case .real:
                 if let w = waiter { w.wait(micros: next - now) } else { clock.advance(to: next) }

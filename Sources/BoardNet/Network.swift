@@ -11,6 +11,8 @@ public struct NetworkConfig: Sendable {
     public var seed: UInt32 = 0x8266
     /// Delay between `WiFi.begin` and association (DHCP follows through slirp).
     public var associationMicros: UInt64 = 1_500_000
+    /// Access points, names, services and visitors around the board.
+    public var world = World()
     public init() {}
 }
 
@@ -26,14 +28,26 @@ public final class Network: EventSource, Waiter {
     let netifStorage: UnsafeMutablePointer<CLwIP.netif>
     public private(set) var netifUp = false
     public let wifi: WiFiStation
+    let peers: WorldPeers
+    /// Each finished visit of a world visitor, as the visitor saw it.
+    public var onVisit: ((VisitReport) -> Void)? {
+        get { peers.report }
+        set { peers.report = newValue }
+    }
+    public var visitReports: [VisitReport] { peers.reports }
     /// Every live connection and server (owned by the sketch), for reboot clean-up.
     var clients: [ObjectIdentifier: TCPClient] = [:]
+    var clientSequence = 0
     var servers: [ObjectIdentifier: TCPServer] = [:]
     /// Frames seen on the wire, both directions (pcap tap, tests).
     public var frameTap: ((_ outbound: Bool, _ frame: UnsafeRawBufferPointer) -> Void)?
     /// Sketch-side allocations that failed (the core's `new` aborts): the runner crashes the sketch.
     public var onSketchOutOfMemory: ((Int) -> Void)?
     private var lastSlirpPoll: UInt64 = 0
+    /// `WiFiClient::setLocalPortStart`: fixed, incrementing local ports for outgoing connections.
+    public var localPortStart: UInt16?
+    /// Every UDP context of the sketch, for reboot clean-up.
+    var udpContexts: [ObjectIdentifier: UDPContext] = [:]
     private var hooks = clwip_hooks()
 
     nonisolated(unsafe) private static var lwipInitialized = false
@@ -49,6 +63,7 @@ public final class Network: EventSource, Waiter {
         netifStorage = .allocate(capacity: 1)
         netifStorage.initialize(to: CLwIP.netif())
         wifi = WiFiStation()
+        peers = WorldPeers(world: config.world, clock: board.clock)
         wifi.network = self
         Network.active?.shutdown()
         Network.active = self
@@ -70,7 +85,11 @@ public final class Network: EventSource, Waiter {
             let me = Unmanaged<Network>.fromOpaque(ctx!).takeUnretainedValue()
             let buf = UnsafeRawBufferPointer(start: frame, count: Int(len))
             me.frameTap?(true, buf)
-            me.slirp.input(buf)
+            if let reply = WorldDNS.answer(buf, hosts: me.config.world.hosts) {
+                me.slirp.toDevice.append(reply)
+            } else {
+                me.slirp.input(buf)
+            }
         }
         clwip_set_hooks(&hooks)
         clwip_seed(config.seed)
@@ -82,11 +101,12 @@ public final class Network: EventSource, Waiter {
             // a new board (tests): lwIP's cyclic timers follow the new clock
             sys_restart_timeouts()
         }
-        for f in config.forwards {
-            do { try slirp.addForward(f, deviceAddress: Network.deviceAddress) } catch {
-                shutdown()
-                throw error
-            }
+        do {
+            for f in config.forwards { try slirp.addForward(f, deviceAddress: Network.deviceAddress) }
+            try peers.prepare(slirp: slirp, deviceAddress: Network.deviceAddress)
+        } catch {
+            shutdown()
+            throw error
         }
         board.addSource(self)
         board.waiter = self
@@ -96,6 +116,7 @@ public final class Network: EventSource, Waiter {
     /// Drops everything lwIP holds for the sketch and closes slirp (host sockets).
     public func shutdown() {
         reboot()
+        peers.close()
         slirp.close()
         if Network.active === self { Network.active = nil }
     }
@@ -118,6 +139,7 @@ public final class Network: EventSource, Waiter {
         sys_check_timeouts()
         clwip_enforce_timewait_limit()
         wifi.service(now: now)
+        peers.service(now: board.clock.micros)
     }
 
     private func deliverFrames() {
@@ -145,13 +167,20 @@ public final class Network: EventSource, Waiter {
             next = min(next, max(due, now + 1))
         }
         if let w = wifi.nextDeadline { next = min(next, w) }
+        if let p = peers.nextDeadline(now: now) { next = min(next, max(p, now)) }
         return next
     }
 
     public func wait(micros: UInt64) {
         let ms = Int32(clamping: (micros + 999) / 1000)
         lastSlirpPoll = board.clock.micros
-        slirp.poll(timeoutMs: ms)
+        slirp.poll(timeoutMs: ms, extra: peers.pollRequests())
+    }
+
+    public func settle() -> Bool {
+        lastSlirpPoll = board.clock.micros
+        let ready = slirp.poll(timeoutMs: 0, extra: peers.pollRequests())
+        return ready || !slirp.toDevice.isEmpty
     }
 
     // MARK: netif (used by WiFiStation)
@@ -188,6 +217,8 @@ public final class Network: EventSource, Waiter {
     private func dropConnections() {
         for c in clients.values { c.forget() }
         clients.removeAll()
+        for u in udpContexts.values { u.forget() }
+        udpContexts.removeAll()
         for s in servers.values { s.forget() }
         servers.removeAll()
     }
@@ -205,6 +236,37 @@ public final class Network: EventSource, Waiter {
             clwip_forget_all(nil)
         }
         wifi.reset()
+        localPortStart = nil
+    }
+
+    // MARK: DNS
+
+    /// `WiFi.hostByName(name, timeout)`: a dotted quad as it is, else lwIP's DNS
+    /// client through the network's DNS server; nil on failure or timeout (10 s default).
+    public func hostByName(_ name: String, timeoutMillis: UInt64 = 10_000, stop: () -> Bool = { false }) -> String? {
+        if let bits = ipBits(name) { return ipString(bits) }
+        guard netifUp, !name.isEmpty, name.utf8.count <= 255 else { return nil }
+        final class Lookup { var done = false; var address: UInt32? }
+        let lookup = Lookup()
+        let box = Unmanaged.passRetained(lookup)
+        defer { box.release() }
+        var addr = ip_addr_t()
+        let err = dns_gethostbyname(name, &addr, { _, ip, arg in
+            let l = Unmanaged<Lookup>.fromOpaque(arg!).takeUnretainedValue()
+            l.done = true
+            if let ip { l.address = clwip_ip_u32(ip) }
+        }, box.toOpaque())
+        if err == err_t(ERR_OK.rawValue) { return ipString(clwip_ip_u32(&addr)) }
+        guard err == err_t(ERR_INPROGRESS.rawValue) else { return nil }
+        board.feedWatchdog()
+        board.runBackground(until: board.clock.micros + timeoutMillis * 1000) { lookup.done || stop() }
+        board.feedWatchdog()
+        if !lookup.done {
+            // lwIP still holds `box` as the callback argument: keep it alive for good
+            _ = box.retain()
+            return nil
+        }
+        return lookup.address.map(ipString)
     }
 
     // MARK: tables
@@ -244,6 +306,12 @@ public final class Network: EventSource, Waiter {
         var counts: [TCPState: Int] = [:]
         for r in pcbTable() { counts[r.state, default: 0] += 1 }
         return counts
+    }
+
+    /// `WiFiClient::stopAll()`: every client with a connection is stopped (each
+    /// flushing up to 300 ms), oldest first.
+    public func stopAllClients() {
+        for c in clients.values.sorted(by: { $0.sequence < $1.sequence }) { c.stop() }
     }
 
     /// `tcp_kill_timewait()`: frees the oldest TIME_WAIT pcb, no RST.

@@ -42,6 +42,7 @@ public struct Forward: Sendable, Equatable, CustomStringConvertible {
 public enum NetworkError: Error, CustomStringConvertible, Equatable {
     case forwardFailed(Forward, String)
     case slirpFailed
+    case worldFailed(String)
 
     public var description: String {
         switch self {
@@ -49,6 +50,8 @@ public enum NetworkError: Error, CustomStringConvertible, Equatable {
             return "cannot forward \(f.udp ? "UDP" : "TCP") \(f.hostAddress):\(f.hostPort) to the device's port \(f.devicePort): \(why)"
         case .slirpFailed:
             return "could not start the user-mode network (libslirp)"
+        case .worldFailed(let why):
+            return "cannot set up the world: \(why)"
         }
     }
 }
@@ -158,9 +161,21 @@ final class SlirpBackend {
         }
     }
 
-    /// Polls slirp's host sockets, waiting at most `timeoutMs`, and runs its timers.
-    func poll(timeoutMs: Int32) {
-        guard let s = slirp else { return }
+    /// A device connection to `address:port` reaches the Unix socket at `path` (a world service).
+    func addUnixService(path: String, address: String, port: UInt16) throws(NetworkError) {
+        guard let s = slirp else { throw .slirpFailed }
+        var guest = in_addr()
+        inet_pton(AF_INET, address, &guest)
+        if slirp_add_unix(s, path, &guest, Int32(port)) != 0 {
+            throw .worldFailed("slirp refused a service at \(address):\(port)")
+        }
+    }
+
+    /// Polls slirp's host sockets (and `extra` ones), waiting at most `timeoutMs`,
+    /// and runs its timers. Returns whether any socket was ready.
+    @discardableResult
+    func poll(timeoutMs: Int32, extra: [pollfd] = []) -> Bool {
+        guard let s = slirp else { return false }
         pollFDs.removeAll(keepingCapacity: true)
         var timeout: UInt32 = 1000   // slirp lowers it to what its TCP timers need
         let me = Unmanaged.passUnretained(self).toOpaque()
@@ -175,7 +190,10 @@ final class SlirpBackend {
         }, me)
         requestedTimeoutMs = timeout
         let wait = min(Int32(timeoutMs), Int32(clamping: timeout))
+        let slirpCount = pollFDs.count
+        pollFDs.append(contentsOf: extra)
         let r = pollFDs.withUnsafeMutableBufferPointer { Foundation.poll($0.baseAddress, nfds_t($0.count), wait) }
+        pollFDs.removeSubrange(slirpCount...)
         slirp_pollfds_poll(s, r < 0 ? 1 : 0, { idx, opaque in
             let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
             let e = Int32(me.pollFDs[Int(idx)].revents)
@@ -188,6 +206,7 @@ final class SlirpBackend {
             return r
         }, me)
         fireTimers()
+        return r > 0
     }
 
     private func fireTimers() {

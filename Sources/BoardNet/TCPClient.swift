@@ -30,16 +30,80 @@ public final class TCPClient {
     public static let contextBytes = 48
     /// Bumped by lwIP callbacks (ack, poll, error): wakes blocking waits.
     private var wakeups = 0
+    /// When this context was made (stopAll walks them in this order).
+    private(set) var sequence = 0
 
-    /// A context for an accepted or connecting pcb. Nil when the heap cannot hold
-    /// the ClientContext (the core's `new` would abort: the caller crashes the sketch).
-    init?(network: Network, pcb: UnsafeMutablePointer<tcp_pcb>?) {
+    /// A context for an accepted pcb. Nil when the heap cannot hold the
+    /// ClientContext (the core's `new` would abort: the caller crashes the sketch).
+    init?(network: Network, pcb: UnsafeMutablePointer<tcp_pcb>) {
         self.network = network
         guard let h = network.board.heap.allocate(TCPClient.contextBytes, owner: "ClientContext") else { return nil }
         charge = h
-        if let pcb { attach(pcb) }
+        attach(pcb)
+        register()
+    }
+
+    private func register() {
+        network.clientSequence += 1
+        sequence = network.clientSequence
         network.clients[ObjectIdentifier(self)] = self
     }
+
+    /// `WiFiClient()`: no connection and no ClientContext yet.
+    public init(network: Network) {
+        self.network = network
+    }
+
+    /// Set by `tcp_connect`'s connected callback.
+    private var connectPending = false
+
+    public enum ConnectError: Error, Equatable { case outOfMemory }
+
+    /// `WiFiClient::connect(ip, port)`: an existing connection is stopped first,
+    /// then `tcp_new`, a ClientContext, `tcp_connect`, and a wait of up to the
+    /// client's timeout. A refused connection (RST) ends the wait at once; one
+    /// still not ESTABLISHED at the timeout is aborted (RST). Returns true when connected.
+    /// Throws when the heap cannot hold the ClientContext (the core's `new` aborts).
+    public func connect(address: UInt32, port: UInt16) throws(ConnectError) -> Bool {
+        if charge != nil { stop(); release() }
+        guard let pcb = tcp_new() else { return false }
+        guard let h = network.board.heap.allocate(TCPClient.contextBytes, owner: "ClientContext") else {
+            tcp_abort(pcb)
+            throw .outOfMemory
+        }
+        charge = h
+        register()
+        if let start = network.localPortStart {
+            var any = ip_addr_t()
+            clwip_ip_set_u32(&any, 0)
+            _ = tcp_bind(pcb, &any, start)
+            network.localPortStart = start == UInt16.max ? nil : start + 1
+        }
+        attach(pcb)
+        var ip = ip_addr_t()
+        clwip_ip_set_u32(&ip, address)
+        connectPending = true
+        let err = tcp_connect(pcb, &ip, port) { arg, _, _ in
+            if let arg {
+                let me = Unmanaged<TCPClient>.fromOpaque(arg).takeUnretainedValue()
+                me.connectPending = false
+                me.wakeups += 1
+            }
+            return ERR_OK_
+        }
+        guard err == ERR_OK_ else { connectPending = false; abortNow(); return false }
+        let deadline = network.board.clock.micros + timeoutMillis * 1000
+        network.board.feedWatchdog()
+        network.board.runBackground(until: deadline) { !self.connectPending || self.pcb == nil || self.stopRequested() }
+        network.board.feedWatchdog()
+        connectPending = false
+        guard self.pcb != nil else { return false }
+        if tcpState != .established { abortNow(); return false }
+        return true
+    }
+
+    /// Lets a blocking wait end early when the device is stopping (run over, crash).
+    public var stopRequested: () -> Bool = { false }
 
     func attach(_ pcb: UnsafeMutablePointer<tcp_pcb>) {
         self.pcb = pcb
@@ -57,6 +121,7 @@ public final class TCPClient {
             guard let arg else { return }
             let me = Unmanaged<TCPClient>.fromOpaque(arg).takeUnretainedValue()
             me.pcb = nil          // lwIP has freed it
+            me.connectPending = false
             me.wakeups += 1
         }
         tcp_poll(pcb, { arg, _ in
@@ -64,6 +129,30 @@ public final class TCPClient {
             return ERR_OK_
         }, 1)
     }
+
+    // MARK: keepalive (SOF_KEEPALIVE, keep_idle/keep_intvl/keep_cnt)
+
+    /// `keepAlive(idle_s, intv_s, count)`.
+    public func keepAlive(idleSeconds: Int = 7200, intervalSeconds: Int = 75, count: Int = 9) {
+        guard let pcb else { return }
+        clwip_tcp_keepalive(pcb, 1, UInt32(clamping: idleSeconds * 1000), UInt32(clamping: intervalSeconds * 1000), UInt32(clamping: count))
+    }
+
+    /// `disableKeepAlive()`.
+    public func disableKeepAlive() {
+        guard let pcb else { return }
+        clwip_tcp_keepalive(pcb, 0, clwip_tcp_keep_idle(pcb), clwip_tcp_keep_intvl(pcb), clwip_tcp_keep_cnt(pcb))
+    }
+
+    public var isKeepAliveEnabled: Bool { pcb.map { clwip_tcp_keepalive_enabled($0) != 0 } ?? false }
+    /// (idle s, interval s, count) as `getKeepAliveIdle/Interval/Count()` report them.
+    public var keepAliveSettings: (idle: Int, interval: Int, count: Int) {
+        guard let pcb else { return (0, 0, 0) }
+        return (Int(clwip_tcp_keep_idle(pcb)) / 1000, Int(clwip_tcp_keep_intvl(pcb)) / 1000, Int(clwip_tcp_keep_cnt(pcb)))
+    }
+
+    /// Whether this handle has a ClientContext (connected once, or accepted).
+    public var hasContext: Bool { charge != nil }
 
     private func detach() {
         guard let pcb else { return }
@@ -200,7 +289,7 @@ public final class TCPClient {
     private func waitForWakeup(until deadline: UInt64) {
         let start = wakeups
         network.board.feedWatchdog()
-        network.board.runBackground(until: deadline) { self.wakeups != start }
+        network.board.runBackground(until: deadline) { self.wakeups != start || self.stopRequested() }
         network.board.feedWatchdog()
     }
 

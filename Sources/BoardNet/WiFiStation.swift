@@ -8,22 +8,52 @@ public enum WLStatus: Int, Sendable {
 }
 
 /// `WiFiMode_t`.
-public enum WiFiMode: Int, Sendable { case off = 0, station = 1, accessPoint = 2, both = 3 }
+public enum WiFiMode: Int, Sendable {
+    case off = 0, station = 1, accessPoint = 2, both = 3
+    var hasStation: Bool { self == .station || self == .both }
+    var hasAccessPoint: Bool { self == .accessPoint || self == .both }
+}
 
-/// The ESP8266 station: association (a short, realistic delay), then DHCP from
-/// slirp through the real lwIP client. With no world file any SSID and password
-/// are accepted. WiFi is OFF at boot, as in core 3.x (persistent(false)).
+/// `WIFI_DISCONNECT_REASON_*` codes the emulator produces (user_interface.h).
+public enum DisconnectReason: Int, Sendable {
+    case assocLeave = 8, beaconTimeout = 200, noAPFound = 201, authFail = 202
+}
+
+/// The ESP8266 radio: the station (association, then DHCP from slirp through the
+/// real lwIP client) and the soft-AP (192.168.4.1, an interface no station joins).
+///
+/// With a world file, the station only joins an access point of the world with
+/// the right password (`WL_NO_SSID_AVAIL` / `WL_WRONG_PASSWORD` otherwise) and a
+/// scan lists the world's access points; without one, any SSID and password join.
+/// WiFi is OFF at boot, as in core 3.x (persistent(false)).
 public final class WiFiStation {
     weak var network: Network?
     public private(set) var mode: WiFiMode = .off
     public private(set) var ssid = ""
-    private(set) var password = ""
-    private enum Phase { case idle, associating(until: UInt64), dhcp, connected }
+    public private(set) var password = ""
+    private enum Phase { case idle, associating(until: UInt64), dhcp, connected, failed(WLStatus) }
     private var phase: Phase = .idle
-    /// Called with the new status on connect/got-IP/disconnect transitions.
+    private var accessPoint: World.AccessPoint?
+    /// Called on connect / got-IP / disconnect transitions (the SDK's event callback).
     public var onEvent: ((WiFiEvent) -> Void)?
+    private var apNetif: UnsafeMutablePointer<CLwIP.netif>?
+    public private(set) var softAPSSID = ""
+    public private(set) var softAPPSK = ""
+    public private(set) var softAPChannel = 1
+    private var scanResults: [World.AccessPoint] = []
 
-    public enum WiFiEvent: Sendable, Equatable { case connected(ssid: String), gotIP(String), disconnected }
+    public enum WiFiEvent: Sendable, Equatable {
+        case connected(ssid: String, bssid: String, channel: Int)
+        case gotIP(ip: String, mask: String, gateway: String)
+        case disconnected(ssid: String, bssid: String, reason: Int)
+        case modeChanged(old: WiFiMode, new: WiFiMode)
+    }
+
+    /// Time the radio takes for one scan (14 channels at the SDK's ~120 ms each); an estimate.
+    public static let scanMicros: UInt64 = 14 * 120_000
+    public static let softAPAddress = "192.168.4.1"
+
+    private var world: World { network?.config.world ?? World() }
 
     /// The station MAC: Espressif's OUI 5C:CF:7F and the chip id.
     public var macAddress: [UInt8] {
@@ -31,16 +61,25 @@ public final class WiFiStation {
         return [0x5C, 0xCF, 0x7F, UInt8((id >> 16) & 0xff), UInt8((id >> 8) & 0xff), UInt8(id & 0xff)]
     }
 
-    public var macString: String {
-        macAddress.map { String($0, radix: 16, uppercase: true).leftPadded(2) }.joined(separator: ":")
+    /// The soft-AP MAC: the station's with the locally administered bit set (5E:CF:7F:…).
+    public var softAPMacAddress: [UInt8] { var m = macAddress; m[0] |= 0x02; return m }
+
+    public var macString: String { WiFiStation.macText(macAddress) }
+    public var softAPMacString: String { WiFiStation.macText(softAPMacAddress) }
+
+    static func macText(_ m: [UInt8]) -> String {
+        m.map { String($0, radix: 16, uppercase: true).leftPadded(2) }.joined(separator: ":")
     }
+
+    // MARK: station
 
     /// `WiFi.status()`.
     public var status: WLStatus {
         switch phase {
-        case .idle: return mode == .off ? .idle : .disconnected
+        case .idle: return mode.hasStation ? .disconnected : .idle
         case .associating, .dhcp: return .disconnected
         case .connected: return .connected
+        case .failed(let s): return s
         }
     }
 
@@ -51,39 +90,153 @@ public final class WiFiStation {
     }
     public var subnetMask: String { network.map { $0.netifUp ? ipString(clwip_netif_mask($0.netif)) : "0.0.0.0" } ?? "0.0.0.0" }
     public var gatewayIP: String { network.map { $0.netifUp ? ipString(clwip_netif_gw($0.netif)) : "0.0.0.0" } ?? "0.0.0.0" }
+    public var dnsIP: String { network.map { $0.netifUp ? ipString(clwip_dns_server(0)) : "0.0.0.0" } ?? "0.0.0.0" }
+
+    /// `WiFi.RSSI()`: the joined access point's level; 31 (the SDK's "invalid") when not connected.
+    public var rssi: Int {
+        guard case .connected = phase else { return 31 }
+        return accessPoint?.rssi ?? -55
+    }
+    public var bssid: String { accessPoint?.bssidString ?? "00:00:00:00:00:00" }
+    public var channel: Int { accessPoint?.channel ?? (mode.hasAccessPoint ? softAPChannel : 1) }
 
     /// `WiFi.begin(ssid, pass)`: station mode on, association starts.
     @discardableResult
     public func begin(ssid: String, password: String) -> WLStatus {
         guard let n = network else { return .noShield }
-        if case .connected = phase, ssid == self.ssid { return status }
-        disconnect()
-        if mode == .off { mode = .station } else if mode == .accessPoint { mode = .both }
+        if case .connected = phase, ssid == self.ssid, password == self.password { return status }
+        leave(reason: .assocLeave)
+        if !mode.hasStation { setMode(mode == .accessPoint ? .both : .station) }
         self.ssid = ssid
         self.password = password
         phase = .associating(until: n.board.clock.micros + n.config.associationMicros)
         return status
     }
 
-    /// `WiFi.disconnect()`: leaves the AP; connections are gone with the interface.
-    public func disconnect() {
-        let wasConnected: Bool
-        if case .connected = phase { wasConnected = true } else { wasConnected = false }
-        network?.bringDown()
-        phase = .idle
-        if wasConnected { onEvent?(.disconnected) }
+    /// `WiFi.reconnect()`: joins again with the last SSID and password.
+    @discardableResult
+    public func reconnect() -> Bool {
+        guard mode.hasStation, !ssid.isEmpty else { return false }
+        let (s, p) = (ssid, password)
+        leave(reason: .assocLeave)
+        begin(ssid: s, password: p)
+        return true
     }
 
-    public func setMode(_ m: WiFiMode) {
-        if m == .off || m == .accessPoint { disconnect() }
-        mode = m
+    /// `WiFi.disconnect(wifioff)`: leaves the AP; connections are gone with the interface.
+    public func disconnect(wifiOff: Bool = false) {
+        leave(reason: .assocLeave)
+        ssid = ""
+        password = ""
+        if wifiOff { setMode(mode == .both ? .accessPoint : (mode == .station ? .off : mode)) }
     }
+
+    private func leave(reason: DisconnectReason) {
+        let was: Bool
+        switch phase {
+        case .connected, .dhcp: was = true
+        default: was = false
+        }
+        network?.bringDown()
+        phase = .idle
+        if was { onEvent?(.disconnected(ssid: ssid, bssid: bssid, reason: reason.rawValue)) }
+        accessPoint = nil
+    }
+
+    /// `WiFi.mode(m)`.
+    public func setMode(_ m: WiFiMode) {
+        let old = mode
+        guard m != old else { return }
+        if !m.hasStation { leave(reason: .assocLeave) }
+        mode = m
+        if m.hasAccessPoint && !old.hasAccessPoint {
+            if softAPSSID.isEmpty {
+                let mac = softAPMacAddress
+                softAPSSID = "ESP_" + mac[3...].map { String($0, radix: 16, uppercase: true).leftPadded(2) }.joined()
+            }
+            startAccessPoint()
+        } else if !m.hasAccessPoint && old.hasAccessPoint {
+            stopAccessPoint()
+        }
+        onEvent?(.modeChanged(old: old, new: m))
+    }
+
+    // MARK: soft-AP
+
+    /// `WiFi.softAP(ssid, psk, channel, hidden, max_connection)`: false for the core's invalid arguments.
+    public func softAP(ssid: String, password: String, channel: Int = 1, hidden: Bool = false, maxConnections: Int = 4) -> Bool {
+        guard (1...32).contains(ssid.utf8.count), password.isEmpty || (8...64).contains(password.utf8.count),
+              (1...13).contains(channel), (0...8).contains(maxConnections) else { return false }
+        softAPSSID = ssid
+        softAPPSK = password
+        softAPChannel = channel
+        if mode.hasAccessPoint { stopAccessPoint(); startAccessPoint() } else { setMode(mode == .station ? .both : .accessPoint) }
+        return true
+    }
+
+    /// `WiFi.softAPdisconnect(wifioff)`.
+    public func softAPdisconnect(wifiOff: Bool = false) {
+        softAPSSID = ""
+        softAPPSK = ""
+        if wifiOff, mode.hasAccessPoint { setMode(mode == .both ? .station : .off) }
+    }
+
+    public var softAPIP: String { apNetif == nil ? "0.0.0.0" : WiFiStation.softAPAddress }
+    /// Stations joined to the soft-AP: none, the emulated world has no stations.
+    public var softAPStationCount: Int { 0 }
+    /// Frames the soft-AP interface sent (to no one).
+    public var softAPFramesSent: Int { Int(clwip_ap_frames()) }
+
+    private func startAccessPoint() {
+        guard apNetif == nil else { return }
+        let nif = UnsafeMutablePointer<CLwIP.netif>.allocate(capacity: 1)
+        nif.initialize(to: CLwIP.netif())
+        let err = softAPMacAddress.withUnsafeBufferPointer {
+            clwip_netif_add_ap(nif, $0.baseAddress, ipBits(WiFiStation.softAPAddress)!, ipBits("255.255.255.0")!)
+        }
+        if err == 0 { apNetif = nif } else { nif.deallocate() }
+    }
+
+    private func stopAccessPoint() {
+        guard let nif = apNetif else { return }
+        clwip_netif_remove(nif)
+        nif.deallocate()
+        apNetif = nil
+    }
+
+    // MARK: scan
+
+    /// `WiFi.scanNetworks(async=false, show_hidden)`: blocks for the scan time
+    /// (running the board's background), then returns how many were found.
+    public func scan(showHidden: Bool = false) -> Int {
+        guard let n = network else { return -2 }
+        if !mode.hasStation { setMode(mode == .accessPoint ? .both : .station) }
+        n.board.runBackground(until: n.board.clock.micros + WiFiStation.scanMicros)
+        scanResults = world.accessPoints.filter { showHidden || !$0.hidden }
+            .enumerated().sorted { ($0.element.channel, $0.offset) < ($1.element.channel, $1.offset) }.map(\.element)
+        return scanResults.count
+    }
+
+    /// The i-th result of the last scan, nil out of range.
+    public func scanResult(_ i: Int) -> World.AccessPoint? {
+        scanResults.indices.contains(i) ? scanResults[i] : nil
+    }
+
+    public func scanDelete() { scanResults.removeAll() }
+
+    // MARK: the loop
 
     func reset() {
         phase = .idle
         mode = .off
         ssid = ""
+        password = ""
+        accessPoint = nil
         onEvent = nil
+        stopAccessPoint()
+        softAPSSID = ""
+        softAPPSK = ""
+        scanResults.removeAll()
     }
 
     var nextDeadline: UInt64? {
@@ -95,12 +248,26 @@ public final class WiFiStation {
         guard let n = network else { return }
         switch phase {
         case .associating(let until) where now >= until:
+            let w = world
+            if w.describesAccessPoints {
+                guard let ap = w.accessPoints.first(where: { $0.ssid == ssid }) else {
+                    phase = .failed(.noSSIDAvailable)
+                    onEvent?(.disconnected(ssid: ssid, bssid: "00:00:00:00:00:00", reason: DisconnectReason.noAPFound.rawValue))
+                    return
+                }
+                guard ap.password.isEmpty || ap.password == password else {
+                    phase = .failed(.wrongPassword)
+                    onEvent?(.disconnected(ssid: ssid, bssid: ap.bssidString, reason: DisconnectReason.authFail.rawValue))
+                    return
+                }
+                accessPoint = ap
+            }
             phase = .dhcp
             n.bringUp(mac: macAddress)
-            onEvent?(.connected(ssid: ssid))
+            onEvent?(.connected(ssid: ssid, bssid: bssid, channel: channel))
         case .dhcp where n.dhcpBound:
             phase = .connected
-            onEvent?(.gotIP(localIP))
+            onEvent?(.gotIP(ip: localIP, mask: subnetMask, gateway: gatewayIP))
         default:
             break
         }

@@ -111,6 +111,26 @@ public struct LuaCall {
     public func pushNil() { lua_pushnil(L) }
     public func pushObject(_ o: AnyObject, class name: String) { state.pushObject(o, class: name, on: L) }
 
+    public var top: Int32 { lua_gettop(L) }
+    public func setTop(_ n: Int32) { lua_settop(L, n) }
+    /// Pushes the value kept under registry reference `r`.
+    public func pushRef(_ r: Int32) { lua_rawgeti(L, clua_registryindex(), lua_Integer(r)) }
+
+    /// Calls the function below `nargs` arguments on this call's thread, under a
+    /// traceback handler. Returns nil on success, or the error message.
+    public func protectedCall(nargs: Int32 = 0, nresults: Int32 = 0) -> String? {
+        let status = clua_pcall_traceback(L, nargs, nresults)
+        if status == LUA_OK { return nil }
+        let msg = LuaState.string(L, at: -1) ?? "(error object is not a string)"
+        clua_pop(L, 1)
+        return msg
+    }
+
+    public func setField(_ key: String, _ value: Bool) {
+        lua_pushboolean(L, value ? 1 : 0)
+        lua_setfield(L, -2, key)
+    }
+
     public func newTable(arrayCapacity: Int) { lua_createtable(L, Int32(arrayCapacity), 8) }
     /// t.key = value, t on top of the stack.
     public func setField(_ key: String, _ value: String) {

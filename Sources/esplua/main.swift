@@ -44,15 +44,21 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("pcap"), help: ArgumentHelp("Write every frame of the device to a pcap file (Wireshark), stamped with board time.", valueName: "FILE"))
     var pcap: String?
 
-    @Flag(name: .customLong("netstat"), help: "Print the lwIP connection table and heap to stderr when the run ends.")
+    @Flag(name: .customLong("netstat"), help: "Print the lwIP connection table and heap to stderr when the run ends (and on SIGUSR1 while it runs).")
     var netstat = false
+
+    @Option(name: .customLong("world"), help: ArgumentHelp("The world around the board: access points, DNS names, services, visitors (JSON). Default: <sketch>.world.json beside the sketch, if any.", valueName: "FILE"))
+    var world: String?
+
+    @Option(name: .customLong("trace"), help: ArgumentHelp("Write free heap and pcbs per TCP state over board time, one row per change: CSV, or JSON lines if FILE ends in .jsonl.", valueName: "FILE"))
+    var trace: String?
 
     func validate() throws {
         guard TimeMode(rawValue: time) != nil else { throw ValidationError("--time must be 'real' or 'virtual', not '\(time)'") }
         for f in forwards where Forward(parsing: f) == nil {
             throw ValidationError("bad --forward '\(f)': expected HOST:DEVICE ports like 8080:80 (or udp:5000:1200)")
         }
-        if let d = duration, parseDuration(d) == nil {
+        if let d = duration, parseDurationMicros(d) == nil {
             throw ValidationError("bad --for '\(d)': expected a duration like 10s, 500ms, 2m or 1h")
         }
         if parseBytes(luaMemory) == nil { throw ValidationError("bad --lua-memory '\(luaMemory)': expected bytes like 16M or 512K") }
@@ -64,10 +70,14 @@ struct Run: ParsableCommand {
         options.network.forwards = forwards.compactMap(Forward.init(parsing:))
         options.network.timewaitLimit = timewaitLimit
         options.noReboot = noReboot
-        options.runFor = duration.flatMap(parseDuration)
+        options.runFor = duration.flatMap(parseDurationMicros)
         options.luaMemoryLimit = parseBytes(luaMemory)!
+        options.worldPath = world
         guard FileManager.default.isReadableFile(atPath: sketch) else {
             fail("esplua: cannot open sketch '\(sketch)': no such file")
+        }
+        if let world, !FileManager.default.isReadableFile(atPath: world) {
+            fail("esplua: cannot open the world file '\(world)': no such file")
         }
         let device: Device
         do { device = try Device(options: options) } catch {
@@ -82,6 +92,14 @@ struct Run: ParsableCommand {
             device.network.frameTap = { _, frame in pcapWriter?.write(frame) }
         }
         defer { pcapWriter?.close() }
+        var traceWriter: HeapTrace?
+        if let trace {
+            do { traceWriter = try HeapTrace(path: trace, network: device.network) } catch {
+                fail("esplua: cannot write the trace file '\(trace)': \(error.localizedDescription)")
+            }
+        }
+        defer { traceWriter?.close() }
+        NetstatOnSignal.install(device)
         let outcome = device.run()
         if netstat { printNetstat(device) }
         switch outcome {
@@ -98,7 +116,8 @@ struct Run: ParsableCommand {
 }
 
 func printNetstat(_ device: Device) {
-    var out = "esplua: heap free \(device.board.heap.freeBytes) B, max block \(device.board.heap.maxFreeBlockSize) B, fragmentation \(device.board.heap.fragmentation)%\n"
+    let seconds = String(format: "%.3f", Double(device.board.clock.micros) / 1_000_000)
+    var out = "esplua: at \(seconds) s: heap free \(device.board.heap.freeBytes) B, max block \(device.board.heap.maxFreeBlockSize) B, fragmentation \(device.board.heap.fragmentation)%\n"
     out += "Proto Local               Remote              State         Unacked Unread TIME_WAIT left\n"
     for r in device.network.pcbTable() {
         let local = "\(r.localAddress):\(r.localPort)".padding(toLength: 19, withPad: " ", startingAt: 0)
@@ -110,20 +129,28 @@ func printNetstat(_ device: Device) {
     FileHandle.standardError.write(Data(out.utf8))
 }
 
+/// `kill -USR1 <pid>` prints the connection table while the device runs.
+final class NetstatOnSignal: EventSource {
+    nonisolated(unsafe) static var requested: sig_atomic_t = 0
+    unowned let device: Device
+    init(device: Device) { self.device = device }
+
+    static func install(_ device: Device) {
+        signal(SIGUSR1) { _ in NetstatOnSignal.requested = 1 }
+        device.board.addSource(NetstatOnSignal(device: device))
+    }
+
+    func service(now: UInt64) {
+        guard NetstatOnSignal.requested != 0 else { return }
+        NetstatOnSignal.requested = 0
+        printNetstat(device)
+    }
+    func nextDeadline(now: UInt64) -> UInt64? { nil }
+}
+
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data((message + "\n").utf8))
     exit(1)
-}
-
-/// "10s", "500ms", "2m", "1h", "1.5s", or plain seconds → microseconds.
-func parseDuration(_ text: String) -> UInt64? {
-    let units: [(String, Double)] = [("ms", 1_000), ("us", 1), ("s", 1_000_000), ("m", 60_000_000), ("h", 3_600_000_000)]
-    for (suffix, scale) in units where text.hasSuffix(suffix) {
-        guard let v = Double(text.dropLast(suffix.count)), v >= 0 else { return nil }
-        return UInt64(v * scale)
-    }
-    guard let v = Double(text), v >= 0 else { return nil }
-    return UInt64(v * 1_000_000)
 }
 
 /// "16M", "512K", "1048576" → bytes.

@@ -57,6 +57,11 @@ uint32_t clwip_live_bytes(void);
 /** Adds an Ethernet-like netif (the ESP8266 station interface) with `mac`,
     address 0.0.0.0, whose frames go to hooks.link_output. */
 err_t clwip_netif_add(struct netif *nif, const uint8_t mac[6], const char name[2]);
+/** Adds the soft-AP netif ("ap") with a static address (network byte order), up.
+    No station joins it: its frames are counted (clwip_ap_frames) and dropped. */
+err_t clwip_netif_add_ap(struct netif *nif, const uint8_t mac[6], uint32_t ip, uint32_t mask);
+uint32_t clwip_ap_frames(void);
+void clwip_netif_remove(struct netif *nif);
 /** Feeds one received Ethernet frame to lwIP, copied into a PBUF_RAM pbuf
     charged to the heap as the core's glue does; dropped if the heap is full.
     Then enforces the TIME_WAIT limit. Returns 0 if delivered, -1 if dropped. */
@@ -122,5 +127,16 @@ static inline uint8_t clwip_tcp_prio_min(void) { return TCP_PRIO_MIN; }
 static inline uint8_t clwip_sof_reuseaddr(void) { return SOF_REUSEADDR; }
 static inline void clwip_set_reuseaddr(struct tcp_pcb *pcb) { ip_set_option(pcb, SOF_REUSEADDR); }
 static inline const char *clwip_version_string(void) { return LWIP_VERSION_STRING; }
+static inline uint32_t clwip_dns_server(uint8_t i) { return ip4_addr_get_u32(dns_getserver(i)); }
+static inline uint32_t clwip_tcp_keepalive_enabled(const struct tcp_pcb *pcb) { return ip_get_option(pcb, SOF_KEEPALIVE) ? 1 : 0; }
+static inline void clwip_tcp_keepalive(struct tcp_pcb *pcb, int on, uint32_t idle_ms, uint32_t intvl_ms, uint32_t count) {
+    if (on) { ip_set_option(pcb, SOF_KEEPALIVE); } else { ip_reset_option(pcb, SOF_KEEPALIVE); }
+    pcb->keep_idle = idle_ms; pcb->keep_intvl = intvl_ms; pcb->keep_cnt = count;
+}
+static inline uint32_t clwip_tcp_keep_idle(const struct tcp_pcb *pcb) { return pcb->keep_idle; }
+static inline uint32_t clwip_tcp_keep_intvl(const struct tcp_pcb *pcb) { return pcb->keep_intvl; }
+static inline uint32_t clwip_tcp_keep_cnt(const struct tcp_pcb *pcb) { return pcb->keep_cnt; }
+static inline uint32_t clwip_pbuf_ip_src(const ip_addr_t *a) { return ip4_addr_get_u32(a); }
+static inline uint16_t clwip_udp_local_port(const struct udp_pcb *pcb) { return pcb->local_port; }
 
 #endif

@@ -93,7 +93,17 @@ static err_t port_linkoutput(struct netif *nif, struct pbuf *p) {
     return ERR_OK;
 }
 
-typedef struct netif_setup { uint8_t mac[6]; char name[2]; } netif_setup;
+/* The soft-AP interface: no station ever joins, so its frames reach no one.
+   They are counted so a test can see the interface is alive. */
+static uint32_t g_ap_frames;
+static err_t port_ap_linkoutput(struct netif *nif, struct pbuf *p) {
+    (void)nif; (void)p;
+    g_ap_frames++;
+    return ERR_OK;
+}
+uint32_t clwip_ap_frames(void) { return g_ap_frames; }
+
+typedef struct netif_setup { uint8_t mac[6]; char name[2]; int ap; } netif_setup;
 
 static err_t port_netif_init(struct netif *nif) {
     const netif_setup *s = (const netif_setup *)nif->state;
@@ -104,7 +114,7 @@ static err_t port_netif_init(struct netif *nif) {
     memcpy(nif->hwaddr, s->mac, 6);
     nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_IGMP;
     nif->output = etharp_output;
-    nif->linkoutput = port_linkoutput;
+    nif->linkoutput = s->ap ? port_ap_linkoutput : port_linkoutput;
     nif->state = NULL;
     return ERR_OK;
 }
@@ -114,10 +124,29 @@ err_t clwip_netif_add(struct netif *nif, const uint8_t mac[6], const char name[2
     memcpy(s.mac, mac, 6);
     s.name[0] = name[0];
     s.name[1] = name[1];
+    s.ap = 0;
     ip4_addr_t zero;
     ip4_addr_set_zero(&zero);
     return netif_add(nif, &zero, &zero, &zero, &s, port_netif_init, ethernet_input) ? ERR_OK : ERR_IF;
 }
+
+err_t clwip_netif_add_ap(struct netif *nif, const uint8_t mac[6], uint32_t ip, uint32_t mask) {
+    netif_setup s;
+    memcpy(s.mac, mac, 6);
+    s.name[0] = 'a';
+    s.name[1] = 'p';
+    s.ap = 1;
+    ip4_addr_t a, m, gw;
+    ip4_addr_set_u32(&a, ip);
+    ip4_addr_set_u32(&m, mask);
+    ip4_addr_set_u32(&gw, ip);
+    if (!netif_add(nif, &a, &m, &gw, &s, port_netif_init, ethernet_input)) return ERR_IF;
+    netif_set_up(nif);
+    netif_set_link_up(nif);
+    return ERR_OK;
+}
+
+void clwip_netif_remove(struct netif *nif) { netif_remove(nif); }
 
 int clwip_netif_input(struct netif *nif, const uint8_t *frame, uint16_t len) {
     struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_RAM);

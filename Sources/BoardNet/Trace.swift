@@ -1,0 +1,58 @@
+import BoardCore
+import Foundation
+
+/// The heap and the connection table over time, for plotting: one row each time
+/// the free heap or the number of pcbs in some state changes (at most one per
+/// board millisecond), as CSV or JSON lines (by the file's extension).
+///
+/// CSV columns: `time_ms,free_heap,max_block,<one column per TCP state>,udp`.
+public final class HeapTrace: EventSource {
+    private let network: Network
+    private let handle: FileHandle
+    private let json: Bool
+    private var last: [Int] = []
+    private var lastMillis: UInt64 = .max
+    private static let states = TCPState.allCases.filter { $0 != .closed }
+
+    public init(path: String, network: Network) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+        }
+        handle = h
+        self.network = network
+        json = path.hasSuffix(".json") || path.hasSuffix(".jsonl") || path.hasSuffix(".ndjson")
+        if !json {
+            let columns = ["time_ms", "free_heap", "max_block"] + HeapTrace.states.map { $0.description.lowercased() } + ["udp"]
+            handle.write(Data((columns.joined(separator: ",") + "\n").utf8))
+        }
+        network.board.addSource(self)
+        sample(now: network.board.clock.micros)
+    }
+
+    public func service(now: UInt64) { sample(now: now) }
+    public func nextDeadline(now: UInt64) -> UInt64? { nil }
+
+    /// Writes a row if anything changed since the last one.
+    public func sample(now: UInt64) {
+        let ms = now / 1000
+        guard ms != lastMillis else { return }
+        let heap = network.board.heap
+        let counts = network.pcbCounts()
+        let values = [heap.freeBytes, heap.maxFreeBlockSize] + HeapTrace.states.map { counts[$0] ?? 0 } + [network.udpContexts.count]
+        guard values != last else { return }
+        last = values
+        lastMillis = ms
+        let line: String
+        if json {
+            var fields = ["\"time_ms\":\(ms)", "\"free_heap\":\(values[0])", "\"max_block\":\(values[1])"]
+            for (i, s) in HeapTrace.states.enumerated() where values[2 + i] > 0 { fields.append("\"\(s.description)\":\(values[2 + i])") }
+            fields.append("\"udp\":\(values.last!)")
+            line = "{" + fields.joined(separator: ",") + "}\n"
+        } else {
+            line = "\(ms)," + values.map(String.init).joined(separator: ",") + "\n"
+        }
+        handle.write(Data(line.utf8))
+    }
+
+    public func close() { try? handle.close() }
+}

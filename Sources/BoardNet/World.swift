@@ -1,0 +1,219 @@
+import BoardCore
+import Foundation
+
+/// The world around the board, from a JSON file (`--world FILE`, or
+/// `<sketch>.world.json` beside the sketch): the access points the radio can
+/// see, names the network's DNS answers, services the device can connect to,
+/// and visitors that connect to the device. Without a world file any SSID and
+/// password associate, a scan finds nothing, and no one visits.
+///
+/// ```json
+/// { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks", "channel": 6, "rssi": -52 } ],
+///   "hosts":    { "api.example": "10.0.2.2" },
+///   "services": [ { "name": "echo.world", "port": 7, "reply": "echo" } ],
+///   "visitors": [ { "port": 80, "at": "3s", "every": "1s", "count": 8,
+///                   "send": "GET / HTTP/1.0\r\n\r\n", "close": "after-device" } ] }
+/// ```
+public struct World: Sendable, Equatable {
+    public var accessPoints: [AccessPoint] = []
+    /// Names the network's DNS server answers itself (besides the services' names).
+    public var hosts: [String: String] = [:]
+    public var services: [Service] = []
+    public var visitors: [Visitor] = []
+    /// True when a file described the radio world: unknown SSIDs and wrong passwords then fail.
+    public var describesAccessPoints = false
+
+    public init() {}
+
+    /// An access point the station can scan and join.
+    public struct AccessPoint: Sendable, Equatable {
+        public var ssid: String
+        /// Empty: an open network.
+        public var password: String
+        public var channel: Int
+        public var rssi: Int
+        public var hidden: Bool
+        public var bssid: [UInt8]
+
+        /// `encryptionType(i)`: ENC_TYPE_NONE (7) for open networks, ENC_TYPE_CCMP (4, WPA2) otherwise.
+        public var encryptionType: Int { password.isEmpty ? 7 : 4 }
+        public var bssidString: String {
+            bssid.map { String($0, radix: 16, uppercase: true).leftPadded(2) }.joined(separator: ":")
+        }
+    }
+
+    /// A TCP service in the world the device can connect to (an echo server, a web API).
+    public struct Service: Sendable, Equatable {
+        public var name: String?
+        public var address: String
+        public var port: UInt16
+        /// "echo" echoes every byte; any other text is sent once the device has spoken.
+        public var reply: String
+        /// Close after replying (FIN from the service). Echo services wait for the device.
+        public var closeAfterReply: Bool
+    }
+
+    /// A client on the host that visits the device: scripted, in board time.
+    public struct Visitor: Sendable, Equatable {
+        public enum Close: String, Sendable { case afterDevice = "after-device", afterReply = "after-reply", reset, never }
+        public var udp: Bool
+        public var port: UInt16
+        public var at: UInt64
+        public var every: UInt64
+        public var count: Int
+        public var send: [UInt8]
+        public var close: Close
+        /// A visit gives up (and closes) after this long.
+        public var timeout: UInt64
+    }
+
+    public static let defaultServiceAddress = "10.0.2.100"
+
+    public enum LoadError: Error, CustomStringConvertible, Equatable {
+        case unreadable(String)
+        case invalid(String, String)
+        public var description: String {
+            switch self {
+            case .unreadable(let path): return "cannot read the world file '\(path)'"
+            case .invalid(let path, let why): return "\(path): \(why)"
+            }
+        }
+    }
+
+    public static func load(path: String) throws(LoadError) -> World {
+        guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path) }
+        do { return try World(parsing: data) } catch { throw .invalid(path, error.why) }
+    }
+
+    struct Invalid: Error { let why: String }
+
+    /// Parses the JSON form; errors name the field (`visitors[0].port: …`).
+    public init(json: Data) throws(LoadError) {
+        do { try self.init(parsing: json) } catch { throw .invalid("world", error.why) }
+    }
+
+    private init(parsing json: Data) throws(Invalid) {
+        let root: [String: Any]
+        do {
+            guard let r = try JSONSerialization.jsonObject(with: json) as? [String: Any] else {
+                throw Invalid(why: "the world must be a JSON object")
+            }
+            root = r
+        } catch let e as Invalid { throw e } catch {
+            throw Invalid(why: "not valid JSON (\((error as NSError).userInfo["NSDebugDescription"] as? String ?? "parse error"))")
+        }
+        let known: Set = ["accessPoints", "hosts", "services", "visitors", "comment"]
+        if let bad = root.keys.sorted().first(where: { !known.contains($0) }) {
+            throw Invalid(why: "unknown key '\(bad)' (expected accessPoints, hosts, services, visitors)")
+        }
+        if let aps = root["accessPoints"] {
+            describesAccessPoints = true
+            for (i, item) in try Self.array(aps, "accessPoints").enumerated() {
+                let f = Fields(item, "accessPoints[\(i)]")
+                let ssid = try f.string("ssid")
+                guard (1...32).contains(ssid.utf8.count) else { throw Invalid(why: "\(f.path).ssid must be 1 to 32 characters") }
+                let password = try f.optionalString("password") ?? ""
+                guard password.isEmpty || (8...64).contains(password.utf8.count) else {
+                    throw Invalid(why: "\(f.path).password must be empty (open) or 8 to 64 characters")
+                }
+                let channel = try f.optionalInt("channel") ?? 1
+                guard (1...14).contains(channel) else { throw Invalid(why: "\(f.path).channel must be 1 to 14") }
+                let rssi = try f.optionalInt("rssi") ?? -60
+                guard (-100...0).contains(rssi) else { throw Invalid(why: "\(f.path).rssi must be -100 to 0 dBm") }
+                // a stable, locally administered BSSID derived from the SSID
+                var h: UInt32 = 2166136261
+                for b in ssid.utf8 { h = (h ^ UInt32(b)) &* 16777619 }
+                let bssid: [UInt8] = [0x02, 0x1A, 0x11, UInt8(h >> 16 & 0xff), UInt8(h >> 8 & 0xff), UInt8(h & 0xff)]
+                accessPoints.append(AccessPoint(ssid: ssid, password: password, channel: channel, rssi: rssi,
+                                                hidden: try f.optionalBool("hidden") ?? false, bssid: bssid))
+            }
+        }
+        if let hosts = root["hosts"] {
+            guard let map = hosts as? [String: Any] else { throw Invalid(why: "hosts must be an object of name: address") }
+            for (name, value) in map {
+                guard let addr = value as? String, ipBits(addr) != nil else {
+                    throw Invalid(why: "hosts.\(name) must be a dotted IPv4 address")
+                }
+                self.hosts[name.lowercased()] = addr
+            }
+        }
+        if let services = root["services"] {
+            for (i, item) in try Self.array(services, "services").enumerated() {
+                let f = Fields(item, "services[\(i)]")
+                let address = try f.optionalString("address") ?? World.defaultServiceAddress
+                guard let bits = ipBits(address), (UInt32(bigEndian: bits) & 0xFFFF_FF00) == 0x0A00_0200,
+                      ![2, 3, 15].contains(UInt32(bigEndian: bits) & 0xff) else {
+                    throw Invalid(why: "\(f.path).address must be in 10.0.2.0/24 and not 10.0.2.2, .3 or .15 (the host, DNS and the device)")
+                }
+                let reply = try f.optionalString("reply") ?? "echo"
+                let svc = Service(name: try f.optionalString("name"), address: address, port: try f.port("port"),
+                                  reply: reply, closeAfterReply: try f.optionalBool("closeAfterReply") ?? (reply != "echo"))
+                if let n = svc.name { self.hosts[n.lowercased()] = address }
+                self.services.append(svc)
+            }
+        }
+        if let visitors = root["visitors"] {
+            for (i, item) in try Self.array(visitors, "visitors").enumerated() {
+                let f = Fields(item, "visitors[\(i)]")
+                let proto = try f.optionalString("protocol") ?? "tcp"
+                guard proto == "tcp" || proto == "udp" else { throw Invalid(why: "\(f.path).protocol must be tcp or udp") }
+                let closeText = try f.optionalString("close") ?? "after-device"
+                guard let close = Visitor.Close(rawValue: closeText) else {
+                    throw Invalid(why: "\(f.path).close must be after-device, after-reply, reset or never")
+                }
+                let count = try f.optionalInt("count") ?? 1
+                guard count >= 1 else { throw Invalid(why: "\(f.path).count must be at least 1") }
+                self.visitors.append(Visitor(udp: proto == "udp", port: try f.port("port"),
+                                       at: try f.optionalDuration("at") ?? 0,
+                                       every: try f.optionalDuration("every") ?? 1_000_000,
+                                       count: count, send: Array((try f.optionalString("send") ?? "").utf8),
+                                       close: close, timeout: try f.optionalDuration("timeout") ?? 10_000_000))
+            }
+        }
+    }
+
+    private static func array(_ value: Any, _ key: String) throws(Invalid) -> [Any] {
+        guard let a = value as? [Any] else { throw Invalid(why: "\(key) must be an array") }
+        return a
+    }
+
+    /// Field access with messages that name the field.
+    private struct Fields {
+        let dict: [String: Any]
+        let path: String
+        init(_ item: Any, _ path: String) { dict = item as? [String: Any] ?? [:]; self.path = path }
+
+        func string(_ key: String) throws(Invalid) -> String {
+            guard let v = try optionalString(key) else { throw Invalid(why: "\(path).\(key) is missing") }
+            return v
+        }
+        func optionalString(_ key: String) throws(Invalid) -> String? {
+            guard let v = dict[key] else { return nil }
+            guard let s = v as? String else { throw Invalid(why: "\(path).\(key) must be a string") }
+            return s
+        }
+        func optionalInt(_ key: String) throws(Invalid) -> Int? {
+            guard let v = dict[key] else { return nil }
+            guard let n = v as? NSNumber, n.doubleValue == Double(n.intValue) else {
+                throw Invalid(why: "\(path).\(key) must be an integer")
+            }
+            return n.intValue
+        }
+        func optionalBool(_ key: String) throws(Invalid) -> Bool? {
+            guard let v = dict[key] else { return nil }
+            guard let b = v as? Bool else { throw Invalid(why: "\(path).\(key) must be true or false") }
+            return b
+        }
+        func port(_ key: String) throws(Invalid) -> UInt16 {
+            guard let p = try optionalInt(key) else { throw Invalid(why: "\(path).\(key) is missing") }
+            guard (1...65535).contains(p) else { throw Invalid(why: "\(path).\(key) must be 1 to 65535") }
+            return UInt16(p)
+        }
+        func optionalDuration(_ key: String) throws(Invalid) -> UInt64? {
+            guard let v = dict[key] else { return nil }
+            if let s = v as? String, let us = parseDurationMicros(s) { return us }
+            if let n = v as? NSNumber, n.doubleValue >= 0 { return UInt64(n.doubleValue * 1_000_000) }
+            throw Invalid(why: "\(path).\(key) must be a duration like \"500ms\" or \"2s\"")
+        }
+    }
+}

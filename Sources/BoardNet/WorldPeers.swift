@@ -1,0 +1,360 @@
+import BoardCore
+import Foundation
+
+/// The world's actors that live on the host, in this process: **visitors**
+/// (clients of the device, arriving through port forwards on ephemeral
+/// 127.0.0.1 ports, like a browser would) and **services** (servers the device
+/// connects to, reached through slirp's guest forwards to Unix sockets).
+///
+/// They use real, non-blocking host sockets serviced from the board's loop and
+/// act in board time, so a lesson's traffic is the same on every run: loopback
+/// and Unix sockets deliver within the sending call, and in virtual time the
+/// loop settles host input before the clock jumps (`Waiter.settle`).
+final class WorldPeers {
+    private let world: World
+    private unowned let clock: BoardClock
+    /// Called with a line for each finished visit.
+    var report: ((VisitReport) -> Void)?
+    private(set) var reports: [VisitReport] = []
+
+    private var plans: [(visitor: World.Visitor, index: Int, hostPort: UInt16, started: Int)] = []
+    private var visits: [Visit] = []
+    private var listeners: [(fd: Int32, service: World.Service, path: String)] = []
+    private var serviceConnections: [ServiceConnection] = []
+    private var directory: String?
+
+    init(world: World, clock: BoardClock) {
+        self.world = world
+        self.clock = clock
+    }
+
+    // MARK: set-up
+
+    /// Forwards needed for the visitors (ephemeral host ports), and the services' Unix sockets.
+    func prepare(slirp: SlirpBackend, deviceAddress: String) throws(NetworkError) {
+        for (i, v) in world.visitors.enumerated() {
+            guard let port = freeLoopbackPort(udp: v.udp) else { throw .worldFailed("no free loopback port for visitor \(i + 1)") }
+            try slirp.addForward(Forward(udp: v.udp, hostPort: port, devicePort: v.port), deviceAddress: deviceAddress)
+            plans.append((v, i, port, 0))
+        }
+        guard !world.services.isEmpty else { return }
+        let dir = NSTemporaryDirectory() + "esplua-world-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        guard mkdir(dir, 0o700) == 0 else { throw .worldFailed("cannot create \(dir)") }
+        directory = dir
+        for (i, s) in world.services.enumerated() {
+            let path = "\(dir)/service-\(i).sock"
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw .worldFailed("cannot create a socket for service \(i + 1)") }
+            var addr = sockaddr_un()
+            addr.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+                let bytes = Array(path.utf8.prefix(raw.count - 1))
+                raw.copyBytes(from: bytes)
+                raw[bytes.count] = 0
+            }
+            let ok = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            } == 0 && listen(fd, 16) == 0
+            guard ok else { Glibc.close(fd); throw .worldFailed("cannot listen on \(path)") }
+            setNonBlocking(fd)
+            listeners.append((fd, s, path))
+            try slirp.addUnixService(path: path, address: s.address, port: s.port)
+        }
+    }
+
+    func close() {
+        for v in visits where v.fd >= 0 { Glibc.close(v.fd) }
+        visits.removeAll()
+        for c in serviceConnections { Glibc.close(c.fd) }
+        serviceConnections.removeAll()
+        for l in listeners { Glibc.close(l.fd); unlink(l.path) }
+        listeners.removeAll()
+        if let d = directory { rmdir(d) }
+        directory = nil
+        plans.removeAll()
+    }
+
+    deinit { close() }
+
+    // MARK: the loop
+
+    var isEmpty: Bool { plans.isEmpty && listeners.isEmpty }
+
+    func nextDeadline(now: UInt64) -> UInt64? {
+        var next: UInt64?
+        for p in plans where p.started < p.visitor.count {
+            let t = p.visitor.at + UInt64(p.started) * p.visitor.every
+            next = min(next ?? t, t)
+        }
+        for v in visits where v.fd >= 0 && v.deadline != .max { next = min(next ?? v.deadline, v.deadline) }
+        return next
+    }
+
+    /// The sockets to watch while the loop sleeps (real time), with what to do when one is ready.
+    private func watched() -> [(pollfd, (Int16) -> Void)] {
+        var out: [(pollfd, (Int16) -> Void)] = []
+        for v in visits where v.fd >= 0 && !v.parked {
+            var ev = Int16(POLLIN)
+            if v.connecting || v.sentCount < v.toSend.count { ev |= Int16(POLLOUT) }
+            out.append((pollfd(fd: v.fd, events: ev, revents: 0), { [unowned self] re in self.visitIO(v, re, now: self.clock.micros) }))
+        }
+        for l in listeners {
+            out.append((pollfd(fd: l.fd, events: Int16(POLLIN), revents: 0), { [unowned self] _ in self.acceptService(l.fd, l.service) }))
+        }
+        for c in serviceConnections where c.fd >= 0 {
+            var ev = Int16(POLLIN)
+            if !c.pending.isEmpty { ev |= Int16(POLLOUT) }
+            out.append((pollfd(fd: c.fd, events: ev, revents: 0), { [unowned self] re in self.serviceIO(c, re) }))
+        }
+        return out
+    }
+
+    func pollRequests() -> [pollfd] { watched().map(\.0) }
+
+    /// Whether any socket has something to do right now.
+    func hasReadyIO() -> Bool {
+        var fds = pollRequests()
+        guard !fds.isEmpty else { return false }
+        return fds.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), 0) } > 0
+    }
+
+    /// Board time of the next visit to start (`.max` when none is left).
+    private var nextStart: UInt64 = 0
+
+    func service(now: UInt64) {
+        if visits.isEmpty && serviceConnections.isEmpty && listeners.isEmpty && now < nextStart { return }
+        nextStart = .max
+        for i in plans.indices {
+            while plans[i].started < plans[i].visitor.count,
+                  plans[i].visitor.at + UInt64(plans[i].started) * plans[i].visitor.every <= now {
+                plans[i].started += 1
+                start(plans[i].visitor, index: plans[i].index, number: plans[i].started, hostPort: plans[i].hostPort, now: now)
+            }
+            if plans[i].started < plans[i].visitor.count {
+                nextStart = min(nextStart, plans[i].visitor.at + UInt64(plans[i].started) * plans[i].visitor.every)
+            }
+        }
+        for v in visits where v.fd >= 0 && now >= v.deadline {
+            finish(v, v.connecting ? .refused : (v.visitor.udp ? .noReply : .timedOut), now: now)
+        }
+        // a few rounds: a reply may make the next step possible at once
+        for _ in 0..<4 where step() {}
+        visits.removeAll { $0.fd < 0 }
+        serviceConnections.removeAll { $0.fd < 0 }
+    }
+
+    /// One round of non-blocking I/O; true if anything was ready.
+    private func step() -> Bool {
+        let entries = watched()
+        guard !entries.isEmpty else { return false }
+        var fds = entries.map(\.0)
+        guard fds.withUnsafeMutableBufferPointer({ Glibc.poll($0.baseAddress, nfds_t($0.count), 0) }) > 0 else { return false }
+        for (i, e) in entries.enumerated() where fds[i].revents != 0 { e.1(fds[i].revents) }
+        return true
+    }
+
+    // MARK: visitors
+
+    private final class Visit {
+        let visitor: World.Visitor
+        let index: Int
+        let number: Int
+        let startedAt: UInt64
+        var fd: Int32
+        var connecting: Bool
+        var toSend: [UInt8]
+        var sentCount = 0
+        var received: [UInt8] = []
+        var deadline: UInt64
+        /// A hoarder whose connection the device closed: kept open, no longer watched.
+        var parked = false
+
+        init(visitor: World.Visitor, index: Int, number: Int, fd: Int32, now: UInt64) {
+            self.visitor = visitor
+            self.index = index
+            self.number = number
+            self.fd = fd
+            startedAt = now
+            connecting = !visitor.udp
+            toSend = visitor.send
+            deadline = visitor.close == .never ? .max : now + visitor.timeout
+        }
+    }
+
+    private func start(_ v: World.Visitor, index: Int, number: Int, hostPort: UInt16, now: UInt64) {
+        let fd = socket(AF_INET, Int32(v.udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return }
+        setNonBlocking(fd)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = hostPort.bigEndian
+        addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        let visit = Visit(visitor: v, index: index, number: number, fd: fd, now: now)
+        if r != 0 && errno != EINPROGRESS {
+            finish(visit, .refused, now: now)
+            return
+        }
+        if r == 0 { visit.connecting = false }
+        visits.append(visit)
+        if !visit.connecting { flushOutput(visit, now: now) }
+    }
+
+    private func visitIO(_ v: Visit, _ revents: Int16, now: UInt64) {
+        guard v.fd >= 0 else { return }
+        if v.connecting {
+            guard revents & Int16(POLLOUT | POLLERR | POLLHUP) != 0 else { return }
+            var err: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(v.fd, SOL_SOCKET, SO_ERROR, &err, &len)
+            if err != 0 { finish(v, .refused, now: now); return }
+            v.connecting = false
+        }
+        flushOutput(v, now: now)
+        guard v.fd >= 0 else { return }
+        if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { readAll(v, now: now) }
+    }
+
+    private func flushOutput(_ v: Visit, now: UInt64) {
+        while v.sentCount < v.toSend.count {
+            let n = v.toSend.withUnsafeBytes { send(v.fd, $0.baseAddress! + v.sentCount, v.toSend.count - v.sentCount, Int32(MSG_NOSIGNAL)) }
+            if n > 0 { v.sentCount += n; if v.visitor.udp { break } } else { break }
+        }
+    }
+
+    private func readAll(_ v: Visit, now: UInt64) {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while v.fd >= 0 {
+            let n = buf.withUnsafeMutableBytes { recv(v.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n > 0 {
+                v.received.append(contentsOf: buf[0..<n])
+                if v.visitor.udp { finish(v, .replied, now: now); return }
+                continue
+            }
+            if n == 0 { finish(v, .deviceClosed, now: now); return }
+            if errno == ECONNRESET { finish(v, .deviceReset, now: now); return }
+            break   // EAGAIN: nothing more now
+        }
+        guard v.fd >= 0, !v.received.isEmpty else { return }
+        switch v.visitor.close {
+        case .afterReply: finish(v, .visitorClosed, now: now)
+        case .reset: finish(v, .visitorReset, now: now, reset: true)
+        case .afterDevice, .never: break
+        }
+    }
+
+    private func finish(_ v: Visit, _ ending: VisitReport.Ending, now: UInt64, reset: Bool = false) {
+        if v.fd >= 0 {
+            if ending == .deviceClosed && v.visitor.close == .never {
+                // a hoarder keeps even a closed connection open (the device sees no FIN)
+                v.parked = true
+                return
+            }
+            if reset {
+                var l = linger(l_onoff: 1, l_linger: 0)
+                setsockopt(v.fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
+            }
+            Glibc.close(v.fd)
+            v.fd = -1
+        }
+        let r = VisitReport(visitor: v.index, number: v.number, udp: v.visitor.udp, port: v.visitor.port,
+                            startedAt: v.startedAt, endedAt: now, sent: v.sentCount, received: v.received, ending: ending)
+        reports.append(r)
+        report?(r)
+    }
+
+    // MARK: services
+
+    private final class ServiceConnection {
+        let service: World.Service
+        var fd: Int32
+        var pending: [UInt8] = []
+        var replied = false
+        var closeWhenFlushed = false
+        init(service: World.Service, fd: Int32) { self.service = service; self.fd = fd }
+    }
+
+    private func acceptService(_ listener: Int32, _ s: World.Service) {
+        while true {
+            let fd = accept(listener, nil, nil)
+            guard fd >= 0 else { return }
+            setNonBlocking(fd)
+            serviceConnections.append(ServiceConnection(service: s, fd: fd))
+        }
+    }
+
+    private func serviceIO(_ c: ServiceConnection, _ revents: Int16) {
+        guard c.fd >= 0 else { return }
+        if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while c.fd >= 0 {
+                let n = buf.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                if n > 0 {
+                    if c.service.reply == "echo" {
+                        c.pending.append(contentsOf: buf[0..<n])
+                    } else if !c.replied {
+                        c.replied = true
+                        c.pending.append(contentsOf: Array(c.service.reply.utf8))
+                        c.closeWhenFlushed = c.service.closeAfterReply
+                    }
+                    continue
+                }
+                if n == 0 || errno != EAGAIN { Glibc.close(c.fd); c.fd = -1; return }
+                break
+            }
+        }
+        while !c.pending.isEmpty {
+            let n = c.pending.withUnsafeBytes { send(c.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { break }
+            c.pending.removeFirst(n)
+        }
+        if c.pending.isEmpty && c.closeWhenFlushed { Glibc.close(c.fd); c.fd = -1 }
+    }
+}
+
+// MARK: socket helpers
+
+func setNonBlocking(_ fd: Int32) {
+    let flags = fcntl(fd, F_GETFL)
+    _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+}
+
+/// A port on 127.0.0.1 nothing listens on now (bound, read back, released).
+func freeLoopbackPort(udp: Bool) -> UInt16? {
+    let fd = socket(AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { Glibc.close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
+    return ok ? UInt16(bigEndian: addr.sin_port) : nil
+}
+
+/// One visit, as the visitor saw it.
+public struct VisitReport: Sendable, Equatable, CustomStringConvertible {
+    public enum Ending: String, Sendable { case deviceClosed = "the device closed", deviceReset = "reset by the device",
+                                           visitorClosed = "the visitor closed", visitorReset = "the visitor reset",
+                                           replied = "got a reply", refused = "refused", timedOut = "timed out", noReply = "no reply" }
+    public let visitor: Int
+    public let number: Int
+    public let udp: Bool
+    public let port: UInt16
+    public let startedAt: UInt64
+    public let endedAt: UInt64
+    public let sent: Int
+    public let received: [UInt8]
+    public let ending: Ending
+
+    public var description: String {
+        let ms = { (t: UInt64) in String(format: "%.3f", Double(t) / 1_000_000) }
+        return "visitor \(visitor + 1) visit \(number) (\(udp ? "udp" : "tcp") :\(port)) at \(ms(startedAt)) s: sent \(sent) B, received \(received.count) B, \(ending.rawValue) at \(ms(endedAt)) s"
+    }
+}
+
