@@ -137,6 +137,7 @@ enum WiFiClientBindings {
         state.getGlobal(className)
         state.setCallMetamethod { call in
             call.pushObject(TCPClient(network: network), class: className)
+            device.scopedObjectsPending = true   // a local WiFiClient dies with its scope
             return 1
         }
         state.setTop(state.top - 1)

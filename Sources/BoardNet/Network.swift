@@ -133,7 +133,11 @@ public final class Network: EventSource, Waiter {
         // radio does not deliver faster than that matters)
         if now &- lastSlirpPoll >= 1000 || !slirp.toDevice.isEmpty {
             lastSlirpPoll = now
-            slirp.poll(timeoutMs: 0)
+            // everything the host has for the device by now arrives together, as
+            // frames queue in the radio while the CPU is busy (slirp reads one
+            // datagram per socket per poll)
+            var rounds = 0
+            while slirp.poll(timeoutMs: 0), rounds < 64 { rounds += 1 }
         }
         deliverFrames()
         sys_check_timeouts()

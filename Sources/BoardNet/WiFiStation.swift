@@ -76,7 +76,7 @@ public final class WiFiStation {
     /// `WiFi.status()`.
     public var status: WLStatus {
         switch phase {
-        case .idle: return mode.hasStation ? .disconnected : .idle
+        case .idle: return .idle
         case .associating, .dhcp: return .disconnected
         case .connected: return .connected
         case .failed(let s): return s

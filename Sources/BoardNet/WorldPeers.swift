@@ -32,10 +32,17 @@ final class WorldPeers {
 
     /// Forwards needed for the visitors (ephemeral host ports), and the services' Unix sockets.
     func prepare(slirp: SlirpBackend, deviceAddress: String) throws(NetworkError) {
+        // one forward per device port: slirp answers a UDP datagram through the
+        // first forward of the device's port, so visitors of one port share it
+        var forwards: [String: UInt16] = [:]
         for (i, v) in world.visitors.enumerated() {
-            guard let port = freeLoopbackPort(udp: v.udp) else { throw .worldFailed("no free loopback port for visitor \(i + 1)") }
-            try slirp.addForward(Forward(udp: v.udp, hostPort: port, devicePort: v.port), deviceAddress: deviceAddress)
-            plans.append((v, i, port, 0))
+            let key = "\(v.udp ? "udp" : "tcp"):\(v.port)"
+            if forwards[key] == nil {
+                guard let port = freeLoopbackPort(udp: v.udp) else { throw .worldFailed("no free loopback port for visitor \(i + 1)") }
+                try slirp.addForward(Forward(udp: v.udp, hostPort: port, devicePort: v.port), deviceAddress: deviceAddress)
+                forwards[key] = port
+            }
+            plans.append((v, i, forwards[key]!, 0))
         }
         guard !world.services.isEmpty else { return }
         let dir = NSTemporaryDirectory() + "esplua-world-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

@@ -3,7 +3,7 @@ import Foundation
 
 /// The `esplua` executable as a user runs it: exit codes, messages, example
 /// sketches against golden transcripts (virtual time), and curl through --forward.
-final class CLITests: XCTestCase {
+class EspluaTestCase: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     struct Result { let status: Int32; let stdout: String; let stderr: String }
@@ -36,6 +36,10 @@ final class CLITests: XCTestCase {
         return url.path
     }
 
+}
+
+/// The `esplua` executable as a user runs it.
+final class CLITests: EspluaTestCase {
     // MARK: example sketches
 
     func testBlinkMatchesItsGoldenTranscript() throws {

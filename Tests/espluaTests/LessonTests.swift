@@ -1,0 +1,122 @@
+import XCTest
+import Foundation
+
+/// The lesson sketches, run as a user runs them (virtual time), against golden
+/// transcripts whose figures were checked against the reference; and what they
+/// put on the wire, read back from their pcap with tshark.
+final class LessonTests: EspluaTestCase {
+    func lesson(_ name: String, for duration: String, extra: [String] = []) throws -> Result {
+        let r = try esplua(["run", "sketches/\(name).lua", "--time", "virtual", "--for", duration] + extra, timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, try golden(name))
+        return r
+    }
+
+    func tshark(_ pcap: String, filter: String, fields: [String]) throws -> [[String]] {
+        let exe = ["/usr/bin/tshark", "/usr/local/bin/tshark"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try XCTUnwrap(exe, "tshark is needed (make setup installs it)"))
+        p.arguments = ["-r", pcap, "-Y", filter, "-T", "fields"] + fields.flatMap { ["-e", $0] }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "tshark could not read \(pcap)")
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    func tempPath(_ ext: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("lesson-\(UUID().uuidString).\(ext)").path
+    }
+
+    /// stop(): FIN, 192 B per TIME_WAIT pcb, at most 5; tcp_kill_timewait/tcpCleanup
+    /// give it back; abort(): RST and nothing kept; TIME_WAIT ends after 2*MSL.
+    func testTimewaitHeap() throws {
+        let pcap = tempPath("pcap")
+        defer { try? FileManager.default.removeItem(atPath: pcap) }
+        _ = try lesson("timewait_heap", for: "170s", extra: ["--pcap", pcap])
+        // each stop()ped connection: the board's FIN first, the visitor's FIN, the board's last ACK
+        let fins = try tshark(pcap, filter: "tcp.flags.fin == 1", fields: ["ip.src", "tcp.srcport", "tcp.dstport"])
+        let boardFins = fins.filter { $0[0] == "10.0.2.15" }
+        let visitorFins = fins.filter { $0[0] == "10.0.2.2" }
+        XCTAssertEqual(boardFins.count, 11, "8 + 3 stop()s")
+        XCTAssertEqual(visitorFins.count, 11)
+        for f in boardFins {
+            let port = f[2]
+            let seq = try tshark(pcap, filter: "tcp.port == \(port) && (tcp.flags.fin == 1 || tcp.flags.reset == 1)", fields: ["ip.src", "tcp.flags.str"])
+            XCTAssertEqual(seq.map { $0[0] }, ["10.0.2.15", "10.0.2.2"], "board FIN, then the visitor's, on port \(port)")
+            let acks = try tshark(pcap, filter: "tcp.port == \(port) && ip.src == 10.0.2.15 && tcp.flags == 0x010 && tcp.len == 0", fields: ["frame.number"])
+            XCTAssertFalse(acks.isEmpty, "the board acknowledges the visitor's FIN (it then sits in TIME_WAIT)")
+        }
+        // each abort()ed one: RST from the board, no FIN from either side
+        let resets = try tshark(pcap, filter: "tcp.flags.reset == 1", fields: ["ip.src", "tcp.dstport"])
+        XCTAssertEqual(resets.count, 5)
+        XCTAssertTrue(resets.allSatisfy { $0[0] == "10.0.2.15" })
+        for r in resets {
+            XCTAssertEqual(try tshark(pcap, filter: "tcp.port == \(r[1]) && tcp.flags.fin == 1", fields: ["frame.number"]).count, 0)
+        }
+    }
+
+    /// Without the core 3.x cap the TIME_WAIT pcbs pile up (older cores).
+    func testTimewaitHeapWithoutTheCapPilesUp() throws {
+        let r = try esplua(["run", "sketches/timewait_heap.lua", "--time", "virtual", "--for", "14s", "--timewait-limit", "0"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("request  8, after stop()     heap 49056 B (-1560)  TIME_WAIT 8"), r.stdout)
+    }
+
+    /// The four endings of a connection: FIN/TIME_WAIT, RST, the core's abort on
+    /// the peer's FIN, and CLOSE_WAIT -> LAST_ACK with unread data.
+    func testAbortVsStop() throws {
+        let pcap = tempPath("pcap")
+        defer { try? FileManager.default.removeItem(atPath: pcap) }
+        _ = try lesson("abort_vs_stop", for: "10s", extra: ["--pcap", pcap])
+        let ends = try tshark(pcap, filter: "tcp.flags.fin == 1 || tcp.flags.reset == 1", fields: ["ip.src", "tcp.srcport", "tcp.dstport", "tcp.flags.fin", "tcp.flags.reset"])
+        func on(_ port: String) -> [String] {
+            ends.filter { $0[1] == port || $0[2] == port }.map { ($0[0] == "10.0.2.15" ? "board " : "visitor ") + ($0[4] == "1" ? "RST" : "FIN") }
+        }
+        XCTAssertEqual(on("80"), ["board FIN", "visitor FIN"])
+        XCTAssertEqual(on("81"), ["board RST"])
+        XCTAssertEqual(on("82"), ["visitor FIN", "board RST"])
+        XCTAssertEqual(on("83"), ["visitor FIN", "board FIN"])
+    }
+
+    func testUdpEcho() throws {
+        let r = try lesson("udp_echo", for: "21s")
+        // the burst of six: four were queued and answered, two dropped (rxBufMaxDepth 4)
+        XCTAssertEqual(r.stderr.components(separatedBy: "got a reply").count - 1, 7, r.stderr)
+        XCTAssertEqual(r.stderr.components(separatedBy: "no reply").count - 1, 2, r.stderr)
+    }
+
+    func testTcpClient() throws {
+        let pcap = tempPath("pcap")
+        defer { try? FileManager.default.removeItem(atPath: pcap) }
+        _ = try lesson("tcp_client", for: "15s", extra: ["--pcap", pcap])
+        // DNS on the wire: the query for echo.world and the world's answer
+        let dns = try tshark(pcap, filter: "dns.qry.name == \"echo.world\"", fields: ["ip.src", "dns.flags.response", "dns.a"])
+        XCTAssertEqual(dns.map { $0[0] }, ["10.0.2.15", "10.0.2.3"])
+        XCTAssertEqual(dns.last?[2], "10.0.2.100")
+        // the address no one has: lwIP asks ARP (again each second), the SYN never
+        // leaves, and the connect gives up at the client's 5 s timeout
+        let arp = try tshark(pcap, filter: "arp.dst.proto_ipv4 == 10.0.2.99", fields: ["frame.time_relative"])
+        XCTAssertGreaterThanOrEqual(arp.count, 5)
+        XCTAssertEqual(try tshark(pcap, filter: "ip.dst == 10.0.2.99", fields: ["frame.number"]).count, 0)
+    }
+
+    func testWifiScan() throws { _ = try lesson("wifi_scan", for: "10s") }
+    func testSoftAP() throws { _ = try lesson("softap", for: "5s") }
+
+    /// The trace: a row per change of heap or pcbs, which a spreadsheet can plot.
+    func testTraceFollowsTheHeap() throws {
+        let csv = tempPath("csv")
+        defer { try? FileManager.default.removeItem(atPath: csv) }
+        let r = try esplua(["run", "sketches/timewait_heap.lua", "--time", "virtual", "--for", "14s", "--trace", csv])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        XCTAssertEqual(rows.first?.prefix(3), ["time_ms", "free_heap", "max_block"])
+        let tw = try XCTUnwrap(rows.first?.firstIndex(of: "time_wait"))
+        XCTAssertEqual(rows.dropFirst().map { Int($0[tw]) ?? -1 }.max(), 5, "the cap")
+        XCTAssertTrue(rows.dropFirst().contains { $0[1] == "49632" && $0[tw] == "5" })
+    }
+}
