@@ -7,23 +7,20 @@
 # mirror is named here. Called by `make setup` (and so by `make run`/`make test`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-packages=(pkg-config liblua5.4-dev libslirp-dev libglib2.0-dev curl xz-utils)
-optional=(tshark)
+# tshark reads back the pcaps the network tests write
+packages=(pkg-config liblua5.4-dev libslirp-dev libglib2.0-dev curl xz-utils tshark)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
 missing=()
-for p in "${packages[@]}" "${optional[@]}"; do
+for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${packages[@]}" >/dev/null
-  # tshark is only used by the pcap tests; its absence skips them, never fails set-up
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${optional[@]}" >/dev/null 2>&1 \
-    || echo "setup: tshark not installed (pcap tests will be skipped)" >&2
 fi
 
 lwip_dir="$root/Sources/CLwIP"

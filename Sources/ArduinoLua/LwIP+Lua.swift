@@ -3,12 +3,17 @@ import LuaRuntime
 
 // lwip.pcbs() -> { {state="TIME_WAIT", localIP=…, localPort=…, remoteIP=…, remotePort=…,
 //                   unacked=…, unsent=…, unread=…, timeWaitMs=…}, … }
+// lwip.allocations() -> count, bytes   what lwIP holds on the heap now (ESP8266 sizes)
 // tcp_kill_timewait()  frees the oldest TIME_WAIT pcb (no RST)   -> true if one was freed
 // tcpCleanup()         frees every TIME_WAIT pcb (the core FAQ's helper) -> count
 enum LwIPBindings {
     static func register(in state: LuaState, device: Device) {
         let network = device.network
         state.setLibrary("lwip", [
+            ("allocations", { call in
+                let a = Network.lwipAllocations
+                call.push(a.count); call.push(a.bytes); return 2
+            }),
             ("pcbs", { call in
                 let rows = network.pcbTable()
                 call.newTable(arrayCapacity: rows.count)

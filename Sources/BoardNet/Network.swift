@@ -89,6 +89,7 @@ public final class Network: EventSource, Waiter {
                 me.slirp.toDevice.append(reply)
             } else {
                 me.slirp.input(buf)
+                me.peers.kick()
             }
         }
         clwip_set_hooks(&hooks)
@@ -98,7 +99,9 @@ public final class Network: EventSource, Waiter {
             lwip_init()
             Network.lwipInitialized = true
         } else {
-            // a new board (tests): lwIP's cyclic timers follow the new clock
+            // a new board (tests): lwIP's cyclic timers follow the new clock, and
+            // what lwIP holds is charged to the new heap
+            clwip_recharge_all()
             sys_restart_timeouts()
         }
         do {
@@ -137,7 +140,7 @@ public final class Network: EventSource, Waiter {
             // frames queue in the radio while the CPU is busy (slirp reads one
             // datagram per socket per poll)
             var rounds = 0
-            while slirp.poll(timeoutMs: 0), rounds < 64 { rounds += 1 }
+            while slirp.poll(timeoutMs: 0), rounds < 64 { rounds += 1; peers.kick() }
         }
         deliverFrames()
         sys_check_timeouts()
@@ -178,12 +181,13 @@ public final class Network: EventSource, Waiter {
     public func wait(micros: UInt64) {
         let ms = Int32(clamping: (micros + 999) / 1000)
         lastSlirpPoll = board.clock.micros
-        slirp.poll(timeoutMs: ms, extra: peers.pollRequests())
+        if slirp.poll(timeoutMs: ms, extra: peers.pollRequests()) { peers.kick() }
     }
 
     public func settle() -> Bool {
         lastSlirpPoll = board.clock.micros
         let ready = slirp.poll(timeoutMs: 0, extra: peers.pollRequests())
+        if ready { peers.kick() }
         return ready || !slirp.toDevice.isEmpty
     }
 

@@ -127,9 +127,16 @@ final class WorldPeers {
 
     /// Board time of the next visit to start (`.max` when none is left).
     private var nextStart: UInt64 = 0
+    private var nextTimeout: UInt64 = 0
+
+    /// Set when slirp may have written to a peer's socket (it only talks to them
+    /// from inside slirp's calls): the peers' sockets are polled only then.
+    private var dirty = true
+    func kick() { dirty = true }
 
     func service(now: UInt64) {
-        if visits.isEmpty && serviceConnections.isEmpty && listeners.isEmpty && now < nextStart { return }
+        if !dirty && now < nextStart && now < nextTimeout { return }
+        dirty = false
         nextStart = .max
         for i in plans.indices {
             while plans[i].started < plans[i].visitor.count,
@@ -144,6 +151,7 @@ final class WorldPeers {
         for v in visits where v.fd >= 0 && now >= v.deadline {
             finish(v, v.connecting ? .refused : (v.visitor.udp ? .noReply : .timedOut), now: now)
         }
+        nextTimeout = visits.lazy.filter { $0.fd >= 0 }.map(\.deadline).min() ?? .max
         // a few rounds: a reply may make the next step possible at once
         for _ in 0..<4 where step() {}
         visits.removeAll { $0.fd < 0 }

@@ -25,19 +25,25 @@ public final class SketchRun {
 public enum SketchHarness {
     /// Runs `source` (written to a temporary `name`) for `duration` µs of virtual time.
     public static func run(source: String, name: String = "sketch.lua", for duration: UInt64,
-                           noReboot: Bool = true, files: [String: String] = [:],
-                           configure: (inout DeviceOptions) -> Void = { _ in }) throws -> SketchRun {
+                           noReboot: Bool = true, files: [String: String] = [:], world: String? = nil,
+                           configure: (inout DeviceOptions) -> Void = { _ in },
+                           prepare: (Device) -> Void = { _ in }) throws -> SketchRun {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("esplua-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent(name).path
         try source.write(toFile: path, atomically: true, encoding: .utf8)
         for (file, text) in files { try text.write(toFile: dir.appendingPathComponent(file).path, atomically: true, encoding: .utf8) }
-        return try run(path: path, for: duration, noReboot: noReboot, configure: configure)
+        if let world {
+            let worldPath = String(path.dropLast(4)) + ".world.json"
+            try world.write(toFile: worldPath, atomically: true, encoding: .utf8)
+        }
+        return try run(path: path, for: duration, noReboot: noReboot, configure: configure, prepare: prepare)
     }
 
     /// Runs the sketch file at `path` for `duration` µs of virtual time.
     public static func run(path: String, for duration: UInt64, noReboot: Bool = true,
-                           configure: (inout DeviceOptions) -> Void = { _ in }) throws -> SketchRun {
+                           configure: (inout DeviceOptions) -> Void = { _ in },
+                           prepare: (Device) -> Void = { _ in }) throws -> SketchRun {
         var options = DeviceOptions(sketchPath: path)
         options.board.timeMode = .virtual
         options.noReboot = noReboot
@@ -47,6 +53,7 @@ public enum SketchHarness {
         let buffer = Buffer()
         let device = try Device(options: options) { buffer.bytes.append(contentsOf: $0) }
         device.log = { buffer.log.append($0) }
+        prepare(device)
         let outcome = device.run()
         return SketchRun(device: device, outcome: outcome, transcript: String(decoding: buffer.bytes, as: UTF8.self), log: buffer.log)
     }

@@ -51,6 +51,9 @@ void clwip_seed(uint32_t seed);
 /** Live lwIP allocations (count and ESP8266 bytes requested), for leak checks. */
 uint32_t clwip_live_allocations(void);
 uint32_t clwip_live_bytes(void);
+/** Charges every live lwIP allocation to the board whose hooks are set now
+    (a new board in the same process takes over lwIP's standing allocations). */
+void clwip_recharge_all(void);
 
 /* ---- netif -------------------------------------------------------------------- */
 

@@ -38,12 +38,16 @@ u32_t sys_now(void) {
 uint32_t clwip_live_allocations(void) { return g_live_allocs; }
 uint32_t clwip_live_bytes(void) { return g_live_bytes; }
 
-/* Each host block carries a 16-byte prefix (keeps MEM_ALIGNMENT 8). */
+/* Each host block carries a 32-byte prefix (keeps MEM_ALIGNMENT 8) and sits in
+   a list of live allocations, so a new board can take over what lwIP holds. */
 typedef struct alloc_prefix {
     int32_t handle;
     uint32_t charged;
+    struct alloc_prefix *prev, *next;
     uint64_t pad;
 } alloc_prefix;
+
+static alloc_prefix *g_live;
 
 void *clwip_heap_malloc(size_t size) {
     uint32_t charge = clwip_next_charge ? clwip_next_charge : (uint32_t)size;
@@ -60,6 +64,10 @@ void *clwip_heap_malloc(size_t size) {
     }
     p->handle = handle;
     p->charged = charge;
+    p->prev = NULL;
+    p->next = g_live;
+    if (g_live) g_live->prev = p;
+    g_live = p;
     g_live_allocs++;
     g_live_bytes += charge;
     return p + 1;
@@ -75,9 +83,18 @@ void clwip_heap_free(void *ptr) {
     if (!ptr) return;
     alloc_prefix *p = ((alloc_prefix *)ptr) - 1;
     if (p->handle >= 0 && g_have_hooks) g_hooks.heap_free(g_hooks.ctx, p->handle);
+    if (p->prev) p->prev->next = p->next; else g_live = p->next;
+    if (p->next) p->next->prev = p->prev;
     g_live_allocs--;
     g_live_bytes -= p->charged;
     free(p);
+}
+
+void clwip_recharge_all(void) {
+    /* lwIP is process-wide; its boot-time allocations (timers, the DNS pcb)
+       outlive a board. A new board's heap takes them over. */
+    for (alloc_prefix *p = g_live; p; p = p->next)
+        p->handle = g_have_hooks ? g_hooks.heap_alloc(g_hooks.ctx, p->charged) : -2;
 }
 
 /* ---- netif ---- */
