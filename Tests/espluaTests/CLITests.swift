@@ -103,6 +103,54 @@ final class CLITests: EspluaTestCase {
 
     // MARK: the walking skeleton's promise
 
+    /// `--forward udp:H:D`: a host UDP socket reaches the sketch's WiFiUDP and gets its echo.
+    func testUdpForwardReachesTheEchoSketch() throws {
+        let port = UInt16(30000 + Int(getpid() % 20000))
+        let p = Process()
+        p.executableURL = Self.root.appendingPathComponent(".build/debug/esplua")
+        p.arguments = ["run", "sketches/udp_echo.lua", "--forward", "udp:\(port):1200", "--for", "20s", "--world", "sketches/softap.world.json"]
+        p.currentDirectoryURL = Self.root
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate() } }
+        var transcript = ""
+        let deadline = Date().addingTimeInterval(15)
+        while !transcript.contains("UDP echo on") && Date() < deadline {
+            transcript += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var reply = ""
+        for _ in 0..<5 where reply.isEmpty {
+            _ = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, "hello", 5, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            var buf = [UInt8](repeating: 0, count: 64)
+            let n = recv(fd, &buf, buf.count, 0)
+            if n > 0 { reply = String(decoding: buf[0..<n], as: UTF8.self) }
+        }
+        XCTAssertEqual(reply, "hello")
+        p.terminate()
+        transcript += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(transcript.contains("5 bytes from 10.0.2.2: \"hello\""), transcript)
+    }
+
+    func testABadWorldFileNamesTheFieldAndExits1() throws {
+        let world = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).json")
+        try #"{ "accessPoints": [ { "ssid": "x", "channel": 99 } ] }"#.write(to: world, atomically: true, encoding: .utf8)
+        let r = try esplua(["run", "sketches/blink.lua", "--world", world.path, "--time", "virtual", "--for", "1s"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "esplua: cannot set up the world: \(world.path): accessPoints[0].channel must be 1 to 14\n")
+    }
+
     func testCurlThroughTheForwardGetsThePage100TimesAndTheHeapComesBack() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("curl is not installed") }
         let port = 20000 + Int(getpid() % 20000)
