@@ -189,9 +189,12 @@ final class CLITests: EspluaTestCase {
         let heapAtStart = Int(transcript.components(separatedBy: "free heap ")[1].prefix { $0.isNumber })!
         let lines = transcript.split(separator: "\r\n").filter { $0.hasPrefix("#") }
         XCTAssertEqual(lines.count, 100)
-        // every request leaves the heap where the first one did: nothing accumulates
-        let heaps = Set(lines.map { Int($0.split(separator: " ").last!)! })
-        XCTAssertEqual(heaps.count, 1, "\(heaps)")
-        XCTAssertLessThanOrEqual(heapAtStart - heaps.first!, 200)
+        // nothing accumulates: whether curl's FIN or the board's comes first is a race
+        // (curl first: the core answers with RST; the board first: a TIME_WAIT pcb),
+        // and the core's cap of 5 TIME_WAIT pcbs bounds what the second case keeps
+        let heaps = lines.map { Int($0.split(separator: " ").last!)! }
+        let inLoop = heapAtStart - 80   // the ClientContext and pcb of the request being served
+        let bound = 5 * 192 + 24 + 56   // five TIME_WAIT pcbs, lwIP's TCP timer, a context not yet collected
+        for h in heaps { XCTAssertGreaterThanOrEqual(h, inLoop - bound, "\(heaps)") }
     }
 }
