@@ -27,7 +27,9 @@ let package = Package(
         ),
 
         // Swift layers
-        .target(name: "BoardCore"),
+        // The plugin contract: one header (include/esplua_plugin.h)
+        .target(name: "CPluginABI"),
+        .target(name: "BoardCore", dependencies: ["CPluginABI"]),
         .target(name: "BoardNet", dependencies: ["BoardCore", "CLwIP", "CSlirp"]),
         .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShim"]),
         .target(name: "ArduinoLua", dependencies: ["BoardCore", "BoardNet", "LuaRuntime"]),

@@ -18,6 +18,7 @@ enum ArduinoAPI {
             WiFiClientBindings.register(in: state, device: device)
             WiFiUDPBindings.register(in: state, device: device)
             LwIPBindings.register(in: state, device: device)
+            PluginBindings.register(in: state, device: device)
             if let err = state.run(prelude, name: "=esplua") { device.log("esplua: internal prelude error: \(err)") }
         }
     }

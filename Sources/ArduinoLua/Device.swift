@@ -20,6 +20,14 @@ public struct DeviceOptions: Sendable {
     public var loopOverheadMicros: UInt64 = 10
     /// The world file; nil looks for `<sketch>.world.json` beside the sketch.
     public var worldPath: String?
+    /// The wiring file; nil looks for `<sketch>.wiring.json` beside the sketch.
+    public var wiringPath: String?
+    /// Extra plugin folders (searched before $ESPLUA_PLUGIN_PATH and the build folder).
+    public var pluginPaths: [String] = []
+    /// The folder SwiftPM put the built plugins in (default: beside the executable).
+    public var pluginBuildFolder: String? = PluginHost.executableFolder
+    /// The flash image file (`--flash`), created blank if missing; nil keeps flash in memory.
+    public var flashPath: String?
 
     public init(sketchPath: String) { self.sketchPath = sketchPath }
 }
@@ -47,6 +55,8 @@ public final class Device {
     public let options: DeviceOptions
     public let board: Board
     public let network: Network
+    public let plugins: PluginHost
+    var pluginRegistrar: AnyObject?
     /// esplua's own messages (stderr by default).
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     var lua: LuaState?
@@ -65,15 +75,36 @@ public final class Device {
     private var pendingCallbacks: [(ref: Int32, push: (LuaCall) -> Int32)] = []
     private var dispatching = false
 
-    public init(options: DeviceOptions, serialSink: @escaping (UnsafeRawBufferPointer) -> Void = standardOutputSink) throws(NetworkError) {
+    public init(options: DeviceOptions, serialSink: @escaping (UnsafeRawBufferPointer) -> Void = standardOutputSink) throws {
         var options = options
         if let path = options.worldPath ?? Device.worldBeside(options.sketchPath) {
-            do { options.network.world = try World.load(path: path) } catch { throw .worldFailed(error.description) }
+            do { options.network.world = try World.load(path: path) } catch { throw NetworkError.worldFailed(error.description) }
             options.worldPath = path
+        }
+        var wiring = Wiring()
+        if let path = options.wiringPath ?? Wiring.beside(options.sketchPath) {
+            wiring = try Wiring.load(path: path)
+            options.wiringPath = path
         }
         self.options = options
         board = Board(config: options.board, serialSink: serialSink)
+        if let f = options.flashPath { board.flash = try Flash(path: f) }
+        plugins = PluginHost(board: board, extraDirectories: options.pluginPaths, buildFolder: options.pluginBuildFolder)
         network = try Network(board: board, config: options.network)
+        plugins.log = { [unowned self] in self.log($0) }
+        for p in wiring.parts {
+            do { try plugins.addPart(type: p.part, name: p.name, settings: p.settings, controls: p.controls) } catch {
+                network.shutdown()
+                throw error
+            }
+        }
+        for change in wiring.schedule {
+            _ = board.timers.schedule(at: change.at) { [unowned self] in
+                if !(self.plugins.part(named: change.part)?.set(change.control, change.value) ?? false) {
+                    self.log("esplua: wiring: \(change.part) has no control '\(change.control)'")
+                }
+            }
+        }
         network.onVisit = { [unowned self] r in self.log("esplua: world: \(r)") }
         network.onSketchOutOfMemory = { [unowned self] size in
             self.requestStop(.crash(.outOfMemory(size: size), nil))
@@ -284,6 +315,8 @@ public final class Device {
     public func shutdown() {
         teardown()
         network.shutdown()
+        plugins.unloadAll()
+        board.flash.sync()
     }
 
     // MARK: time and yields (the core's esp_delay / optimistic_yield / loop_wrapper)

@@ -44,6 +44,10 @@ public final class Board {
     public let pins = Pins()
     public let uart: UART
     public let watchdog = Watchdog()
+    public let i2c = I2CBus()
+    public private(set) lazy var spi = SPIBus(pins: pins)
+    /// The flash chip (4 MB, blank) unless the owner installs an image file's.
+    public var flash: Flash = try! Flash()
     public private(set) var resetReason: ResetReason = .powerOn
     /// Board time of the current boot (millis() counts from here).
     public private(set) var bootedAt: UInt64 = 0

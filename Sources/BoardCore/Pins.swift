@@ -43,6 +43,21 @@ public final class Pins {
     public private(set) var pwmFrequency = 1000
     /// Called when a pin's level changes: (pin, level).
     public var onChange: ((Int, Bool) -> Void)?
+    private var listeners: [Int: (pin: Int, fn: (Int, Bool) -> Void)] = [:]
+    private var nextListener = 1
+
+    /// Calls `fn(pin, level)` on every level change of `pin` (parts, buses); returns an id for `unlisten`.
+    public func listen(pin: Int, _ fn: @escaping (Int, Bool) -> Void) -> Int {
+        let id = nextListener
+        nextListener += 1
+        listeners[id] = (pin, fn)
+        return id
+    }
+
+    public func unlisten(_ id: Int) { listeners.removeValue(forKey: id) }
+
+    /// The level a pin shows now (no range check: for parts).
+    public func currentLevel(_ pin: Int) -> Bool { (0..<Pins.count).contains(pin) ? level(pin) : false }
 
     public init() {}
 
@@ -95,7 +110,9 @@ public final class Pins {
 
     private func notify(_ pin: Int, _ before: Bool) {
         let after = level(pin)
-        if after != before { onChange?(pin, after) }
+        guard after != before else { return }
+        onChange?(pin, after)
+        for l in listeners.values.sorted(by: { $0.pin < $1.pin }) where l.pin == pin { l.fn(pin, after) }
     }
 
     /// `analogRead(A0)`: 0…1023. A digital pin reads `digitalRead * 1023`, as in the core.

@@ -64,6 +64,31 @@ public struct LuaCall {
 
     public func boolean(_ i: Int32) -> Bool { lua_toboolean(L, i) != 0 }
 
+    /// The bytes of a string argument, valid while it stays on the stack (no copy).
+    public func rawBytes(_ i: Int32) -> UnsafeRawBufferPointer? {
+        guard lua_type(L, i) == LUA_TSTRING else { return nil }
+        var len = 0
+        guard let p = lua_tolstring(L, i, &len) else { return nil }
+        return UnsafeRawBufferPointer(start: p, count: len)
+    }
+
+    /// The integer argument `i` if it is one (or a float with an integral value).
+    public func integerIfAny(_ i: Int32) -> Int64? {
+        guard lua_type(L, i) == LUA_TNUMBER else { return nil }
+        var ok: Int32 = 0
+        let v = lua_tointegerx(L, i, &ok)
+        return ok != 0 ? Int64(v) : nil
+    }
+
+    public func numberIfAny(_ i: Int32) -> Double? {
+        guard lua_type(L, i) == LUA_TNUMBER else { return nil }
+        return lua_tonumberx(L, i, nil)
+    }
+
+    public func push(rawBytes: UnsafeRawBufferPointer) {
+        lua_pushlstring(L, rawBytes.baseAddress?.assumingMemoryBound(to: CChar.self), rawBytes.count)
+    }
+
     /// A function argument, kept alive in the registry; returns its reference.
     public func functionRef(_ i: Int32) throws(LuaError) -> Int32 {
         guard lua_type(L, i) == LUA_TFUNCTION else { throw expected(i, "function") }

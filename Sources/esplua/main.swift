@@ -9,7 +9,7 @@ struct Esplua: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "esplua",
         abstract: "Run Arduino-style Lua sketches on an emulated ESP8266 with the real lwIP stack.",
-        subcommands: [Run.self],
+        subcommands: [Run.self, Plugins.self],
         defaultSubcommand: nil
     )
 }
@@ -50,6 +50,15 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("world"), help: ArgumentHelp("The world around the board: access points, DNS names, services, visitors (JSON). Default: <sketch>.world.json beside the sketch, if any.", valueName: "FILE"))
     var world: String?
 
+    @Option(name: .customLong("wiring"), help: ArgumentHelp("The parts on the board's pins and buses (JSON). Default: <sketch>.wiring.json beside the sketch, if any.", valueName: "FILE"))
+    var wiring: String?
+
+    @Option(name: .customLong("plugin-path"), help: ArgumentHelp("A folder with plugins (*.so), searched before $ESPLUA_PLUGIN_PATH and esplua's own. Repeatable.", valueName: "DIR"))
+    var pluginPaths: [String] = []
+
+    @Option(name: .customLong("flash"), help: ArgumentHelp("The board's 4 MB flash image, kept across runs and reboots (created blank if missing).", valueName: "FILE"))
+    var flash: String?
+
     @Option(name: .customLong("trace"), help: ArgumentHelp("Write free heap and pcbs per TCP state over board time, one row per change: CSV, or JSON lines if FILE ends in .jsonl.", valueName: "FILE"))
     var trace: String?
 
@@ -73,11 +82,17 @@ struct Run: ParsableCommand {
         options.runFor = duration.flatMap(parseDurationMicros)
         options.luaMemoryLimit = parseBytes(luaMemory)!
         options.worldPath = world
+        options.wiringPath = wiring
+        options.pluginPaths = pluginPaths
+        options.flashPath = flash
         guard FileManager.default.isReadableFile(atPath: sketch) else {
             fail("esplua: cannot open sketch '\(sketch)': no such file")
         }
         if let world, !FileManager.default.isReadableFile(atPath: world) {
             fail("esplua: cannot open the world file '\(world)': no such file")
+        }
+        if let wiring, !FileManager.default.isReadableFile(atPath: wiring) {
+            fail("esplua: cannot open the wiring file '\(wiring)': no such file")
         }
         let device: Device
         do { device = try Device(options: options) } catch {
@@ -127,6 +142,32 @@ func printNetstat(_ device: Device) {
         out += "tcp   \(local) \(remote) \(state) \(String(r.unacked).padding(toLength: 7, withPad: " ", startingAt: 0)) \(String(r.unread).padding(toLength: 6, withPad: " ", startingAt: 0)) \(tw)\n"
     }
     FileHandle.standardError.write(Data(out.utf8))
+}
+
+/// `esplua plugins`: what the search path holds.
+struct Plugins: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the plugins found (--plugin-path, $ESPLUA_PLUGIN_PATH, esplua's own) and what each provides.")
+
+    @Option(name: .customLong("plugin-path"), help: ArgumentHelp("A folder with plugins (*.so). Repeatable.", valueName: "DIR"))
+    var pluginPaths: [String] = []
+
+    func run() throws {
+        let board = Board()
+        let host = PluginHost(board: board, extraDirectories: pluginPaths)
+        let (libraries, problems) = host.discover()
+        var out = ""
+        for lib in libraries {
+            out += "\(lib.name) \(lib.version) (ABI \(lib.abi >> 16).\(lib.abi & 0xffff)) — \(lib.summary)\n  \(lib.path)\n"
+            if !lib.moduleNames.isEmpty { out += "  modules: \(lib.moduleNames.joined(separator: ", "))\n" }
+            for p in lib.parts {
+                out += "  part \(p.name): \(p.summary)" + (p.controls.isEmpty ? "" : " [controls: \(p.controls.joined(separator: ", "))]") + "\n"
+            }
+        }
+        if libraries.isEmpty { out += "no plugins found in: \(host.searchPath.map(\.directory).joined(separator: ", "))\n" }
+        print(out, terminator: "")
+        for p in problems { FileHandle.standardError.write(Data("esplua: \(p)\n".utf8)) }
+    }
 }
 
 /// `kill -USR1 <pid>` prints the connection table while the device runs.

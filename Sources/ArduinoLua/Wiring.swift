@@ -1,0 +1,79 @@
+import BoardCore
+import Foundation
+
+/// The wiring file beside a sketch (`<sketch>.wiring.json`, or `--wiring FILE`):
+/// which parts sit on which pins or bus addresses, the starting values of their
+/// controls, and changes of those controls over board time (a lesson warming a
+/// sensor up).
+///
+/// ```json
+/// { "parts": [ { "name": "sensor", "part": "bmp280", "address": "0x76",
+///                "controls": { "temperature": 21.5, "pressure": 1013.25 } },
+///              { "name": "button", "part": "button", "pin": 0 } ],
+///   "schedule": [ { "at": "10s", "set": "sensor.temperature", "value": 30 } ] }
+/// ```
+/// Every other key of a part is a setting its plugin reads (`address`, `pin`, `cs` …).
+public struct Wiring {
+    public struct PartSpec {
+        public var name: String
+        public var part: String
+        public var settings: [String: Any]
+        public var controls: [String: Double]
+    }
+    public struct Change { public var at: UInt64; public var part: String; public var control: String; public var value: Double }
+
+    public var parts: [PartSpec] = []
+    public var schedule: [Change] = []
+
+    public struct LoadError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func load(path: String) throws(LoadError) -> Wiring {
+        func bad(_ why: String) -> LoadError { LoadError(description: "\(path): \(why)") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw LoadError(description: "cannot read the wiring file '\(path)'") }
+        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw bad("not a JSON object")
+        }
+        if let k = root.keys.sorted().first(where: { !["parts", "schedule", "comment"].contains($0) }) {
+            throw bad("unknown key '\(k)' (expected parts, schedule)")
+        }
+        var w = Wiring()
+        for (i, item) in ((root["parts"] as? [Any]) ?? []).enumerated() {
+            guard let d = item as? [String: Any], let type = d["part"] as? String else { throw bad("parts[\(i)].part is missing") }
+            let name = d["name"] as? String ?? type
+            if w.parts.contains(where: { $0.name == name }) { throw bad("parts[\(i)]: two parts are named '\(name)'") }
+            var controls: [String: Double] = [:]
+            if let c = d["controls"] {
+                guard let c = c as? [String: Any] else { throw bad("parts[\(i)].controls must be an object of numbers") }
+                for (k, v) in c {
+                    guard let n = v as? NSNumber else { throw bad("parts[\(i)].controls.\(k) must be a number") }
+                    controls[k] = n.doubleValue
+                }
+            }
+            var settings = d
+            for k in ["part", "name", "controls", "comment"] { settings.removeValue(forKey: k) }
+            w.parts.append(PartSpec(name: name, part: type, settings: settings, controls: controls))
+        }
+        for (i, item) in ((root["schedule"] as? [Any]) ?? []).enumerated() {
+            guard let d = item as? [String: Any], let target = d["set"] as? String, let value = d["value"] as? NSNumber else {
+                throw bad("schedule[\(i)] needs \"set\": \"part.control\" and a number \"value\"")
+            }
+            let parts = target.split(separator: ".", maxSplits: 1).map(String.init)
+            guard parts.count == 2, w.parts.contains(where: { $0.name == parts[0] }) else {
+                throw bad("schedule[\(i)].set must name a part and a control, like \"sensor.temperature\"")
+            }
+            var at: UInt64 = 0
+            if let s = d["at"] as? String { guard let t = parseDurationMicros(s) else { throw bad("schedule[\(i)].at must be a duration like \"10s\"") }; at = t }
+            w.schedule.append(Change(at: at, part: parts[0], control: parts[1], value: value.doubleValue))
+        }
+        return w
+    }
+
+    /// `<sketch>.wiring.json` beside `sketchPath`, if there is one.
+    public static func beside(_ sketchPath: String) -> String? {
+        let base = sketchPath.hasSuffix(".lua") ? String(sketchPath.dropLast(4)) : sketchPath
+        let path = base + ".wiring.json"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+}

@@ -1,0 +1,100 @@
+import XCTest
+import BoardCore
+import BoardTesting
+@testable import ArduinoLua
+
+/// The plugin ABI from outside SwiftPM: plugins/Demo/demo.c compiled with `cc -shared`
+/// against esplua_plugin.h, loaded by a sketch; a copy built for another ABI refused.
+final class PluginTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Compiles the C demo plugin into a fresh folder; `abi` overrides the ABI it claims.
+    func buildDemo(abi: String? = nil, name: String = "libesplua-demo.so") throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("plugins-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
+        p.arguments = ["-shared", "-fPIC", "-std=c11", "-Wall", "-Wextra", "-Werror",
+                       "-I", Self.root.appendingPathComponent("Sources/CPluginABI/include").path]
+            + (abi.map { ["-DDEMO_ABI=\($0)"] } ?? [])
+            + [Self.root.appendingPathComponent("plugins/Demo/demo.c").path, "-o", "\(dir)/\(name)"]
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "cc failed")
+        return dir
+    }
+
+    func run(_ source: String, plugins: [String], wiring: String? = nil, for duration: UInt64 = seconds(3)) throws -> SketchRun {
+        try SketchHarness.run(source: source, for: duration, files: wiring.map { ["sketch.wiring.json": $0] } ?? [:]) { o in
+            o.pluginPaths = plugins
+            o.pluginBuildFolder = nil
+        }
+    }
+
+    func testACPluginBuiltOutsideSwiftPMProvidesAModuleAClassAndParts() throws {
+        let dir = try buildDemo()
+        let r = try run("""
+        local Demo = require("Demo")
+        function setup()
+          print(Demo.version(), Demo.add(2, 3), DEMO_ANSWER)
+          local heap = ESP.getFreeHeap()
+          local c = Counter(10); c:inc(); c:inc()
+          print("counter", c:value(), heap - ESP.getFreeHeap())
+          print(pcall(Demo.add, "x"))
+          pinMode(0, INPUT_PULLUP)
+          for pin = 12, 15 do pinMode(pin, OUTPUT) end
+          digitalWrite(12, HIGH); digitalWrite(14, HIGH)
+          print("button", digitalRead(0)); delay(2000); print("button", digitalRead(0))
+        end
+        function loop() delay(1000) end
+        """, plugins: [dir], wiring: """
+        { "parts": [ { "name": "btn", "part": "button", "pin": 0 }, { "name": "bar", "part": "ledbar", "first": 12, "count": 4 } ],
+          "schedule": [ { "at": "1s", "set": "btn.pressed", "value": 1 } ] }
+        """)
+        defer { r.finish() }
+        XCTAssertEqual(r.transcript, "demo 1.0\t5\t42\ncounter\t12\t24\nfalse\tDemo.add expects two integers\nbutton\t1\nbutton\t0\n", r.log.joined())
+        XCTAssertEqual(r.device.plugins.part(named: "bar")?.get("value"), 0b0101, "LEDs on pins 12 and 14")
+        XCTAssertEqual(r.device.plugins.part(named: "btn")?.get("pressed"), 1)
+    }
+
+    func testAPluginBuiltForAnotherABIIsRefusedWithOneClearSentence() throws {
+        let dir = try buildDemo(abi: "0x00020000")
+        let path = dir + "/libesplua-demo.so"
+        XCTAssertThrowsError(try PluginLibrary(path: path)) { error in
+            XCTAssertEqual("\(error)", "the plugin \(path) was built for plugin ABI 2.0, but this esplua provides ABI 1.0 (rebuild it against this esplua_plugin.h)")
+        }
+        let r = try run("local Demo = require('Demo')\nfunction setup() end\nfunction loop() end", plugins: [dir])
+        defer { r.finish() }
+        guard case .crashed = r.outcome else { return XCTFail("\(r.outcome)") }
+        XCTAssertTrue(r.log.joined().contains("module 'Demo' not found"), r.log.joined())
+        XCTAssertTrue(r.log.joined().contains("was built for plugin ABI 2.0, but this esplua provides ABI 1.0"), r.log.joined())
+    }
+
+    func testALibraryThatIsNotAPluginIsNamed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("notplugin-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "int answer(void) { return 42; }\n".write(toFile: dir + "/x.c", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
+        p.arguments = ["-shared", "-fPIC", dir + "/x.c", "-o", dir + "/libx.so"]
+        try p.run(); p.waitUntilExit()
+        XCTAssertThrowsError(try PluginLibrary(path: dir + "/libx.so")) { error in
+            XCTAssertEqual(error as? PluginError, .notAPlugin(path: dir + "/libx.so"))
+        }
+        XCTAssertThrowsError(try PluginLibrary(path: dir + "/missing.so")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("cannot load the plugin \(dir)/missing.so:"), "\(error)")
+        }
+    }
+
+    func testAWiringFileNamingAnUnknownPartListsTheKnownOnes() throws {
+        let dir = try buildDemo()
+        XCTAssertThrowsError(try run("function setup() end function loop() end", plugins: [dir],
+                                     wiring: #"{ "parts": [ { "part": "thermostat", "pin": 4 } ] }"#)) { error in
+            XCTAssertEqual("\(error)", "no plugin provides the part 'thermostat' (known parts: button, ledbar)")
+        }
+        XCTAssertThrowsError(try run("function setup() end function loop() end", plugins: [dir],
+                                     wiring: #"{ "parts": [ { "part": "button", "pin": 4, "controls": { "volume": 3 } } ] }"#)) { error in
+            XCTAssertEqual("\(error)", "part 'button': no control 'volume' (controls: pressed)")
+        }
+    }
+}
