@@ -8,6 +8,8 @@ let package = Package(
     name: "esplua",
     products: [
         .executable(name: "esplua", targets: ["esplua"]),
+        // Plugins: shared libraries esplua finds beside itself (libesplua-<name>.so)
+        .library(name: "esplua-wire", type: .dynamic, targets: ["WirePlugin", "PluginExport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,11 +41,16 @@ let package = Package(
             dependencies: ["ArduinoLua", "BoardCore", "BoardNet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // Built-in plugins (plugins/<Name>/), each against the one header
+        .target(name: "PluginExport", dependencies: ["CPluginABI"], path: "plugins/Export"),
+        .target(name: "WirePlugin", dependencies: ["CPluginABI"], path: "plugins/Wire/Sources/Wire"),
+
         // Tests mirror Sources
         .testTarget(name: "BoardCoreTests", dependencies: ["BoardCore"]),
         .testTarget(name: "BoardNetTests", dependencies: ["BoardNet", "BoardCore", "CLwIP"]),
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime"]),
         .testTarget(name: "ArduinoLuaTests", dependencies: ["ArduinoLua", "BoardTesting", "BoardCore"]),
         .testTarget(name: "espluaTests", dependencies: ["BoardTesting"]),
+        .testTarget(name: "WirePluginTests", dependencies: ["WirePlugin"]),
     ]
 )

@@ -154,7 +154,7 @@ public final class Part {
 /// The board side of the plugin ABI: finds plugins on the search path, checks
 /// their ABI, starts them with the host function table, places their parts.
 public final class PluginHost {
-    public unowned let board: Board
+    public let board: Board
     /// Directories searched, in order: `--plugin-path`, $ESPLUA_PLUGIN_PATH, the build folder.
     public let searchPath: [(directory: String, buildFolder: Bool)]
     public weak var registrar: PluginModuleRegistrar?

@@ -120,3 +120,20 @@ final class LessonTests: EspluaTestCase {
         XCTAssertTrue(rows.dropFirst().contains { $0[1] == "49632" && $0[tw] == "5" })
     }
 }
+
+/// The plugin sketches, with the plugins SwiftPM built beside esplua.
+final class PluginSketchTests: EspluaTestCase {
+    func testI2cBmp280() throws {
+        let r = try esplua(["run", "sketches/i2c_bmp280.lua", "--time", "virtual", "--for", "15s"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, try golden("i2c_bmp280"))
+    }
+
+    func testPluginsListsTheBuiltInOnes() throws {
+        let r = try esplua(["plugins"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Wire 1.0.0 (ABI 1.0)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("part bmp280:"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("[controls: temperature, pressure]"), r.stdout)
+    }
+}

@@ -1,0 +1,238 @@
+import Glibc
+import CPluginABI
+
+/// The Wire plugin: the core's `Wire` (TwoWire) over the board's I2C bus, and two
+/// parts with real register maps, a BMP280 and a 24LC32 EEPROM.
+final class WirePlugin {
+    let host: UnsafePointer<esplua_host>
+    let board: OpaquePointer?
+    /// `BUFFER_LENGTH` of the core's Wire.
+    static let bufferLength = 128
+    var transmitting: UInt8?
+    var tx: [UInt8] = []
+    var rx: [UInt8] = []
+    var rxIndex = 0
+    var clock = 100_000
+
+    init(host: UnsafePointer<esplua_host>, board: OpaquePointer?) { self.host = host; self.board = board }
+
+    static func from(_ p: UnsafeMutableRawPointer?) -> WirePlugin { Unmanaged<WirePlugin>.fromOpaque(p!).takeUnretainedValue() }
+    var h: esplua_host { host.pointee }
+}
+
+/// C strings and tables that live as long as the library.
+private func cstr(_ s: String) -> UnsafePointer<CChar> { UnsafePointer(strdup(s)!) }
+
+private func table<T>(_ items: [T]) -> UnsafePointer<T> {
+    let p = UnsafeMutablePointer<T>.allocate(capacity: items.count)
+    p.initialize(from: items, count: items.count)
+    return UnsafePointer(p)
+}
+
+private func arg(_ w: WirePlugin, _ call: OpaquePointer?, _ i: Int32) -> Int64? {
+    var v: Int64 = 0
+    return w.h.arg_integer(call, i, &v) == 0 ? v : nil
+}
+
+nonisolated(unsafe) private let functions: [esplua_method] = [
+    esplua_method(name: cstr("begin"), fn: { s, _, call in
+        // begin([sda, scl]): the pins are accepted as given (the emulated bus has no wires)
+        let w = WirePlugin.from(s)
+        w.tx.removeAll(); w.rx.removeAll(); w.rxIndex = 0; w.transmitting = nil
+        _ = call
+        return 0
+    }),
+    esplua_method(name: cstr("setClock"), fn: { s, _, call in
+        let w = WirePlugin.from(s)
+        guard let hz = arg(w, call, 1), hz > 0 else { return w.h.error(call, "bad argument #1 to 'setClock' (frequency in Hz expected)") }
+        w.clock = Int(hz)
+        return 0
+    }),
+    esplua_method(name: cstr("beginTransmission"), fn: { s, _, call in
+        let w = WirePlugin.from(s)
+        guard let a = arg(w, call, 1), (0...127).contains(a) else { return w.h.error(call, "bad argument #1 to 'beginTransmission' (7-bit address expected)") }
+        w.transmitting = UInt8(a)
+        w.tx.removeAll()
+        return 0
+    }),
+    esplua_method(name: cstr("write"), fn: { s, _, call in
+        // write(byte) or write(string): bytes queued, at most 128 (BUFFER_LENGTH); returns how many
+        let w = WirePlugin.from(s)
+        var bytes: [UInt8] = []
+        if let b = arg(w, call, 1) { bytes = [UInt8(truncatingIfNeeded: b)] } else {
+            var p: UnsafePointer<CChar>?
+            var n = 0
+            guard w.h.arg_string(call, 1, &p, &n) == 0 else { return w.h.error(call, "bad argument #1 to 'write' (byte or string expected)") }
+            bytes = Array(UnsafeRawBufferPointer(start: p, count: n))
+        }
+        let room = max(0, WirePlugin.bufferLength - w.tx.count)
+        let taken = w.transmitting == nil ? 0 : min(room, bytes.count)
+        w.tx += bytes.prefix(taken)
+        w.h.ret_integer(call, Int64(taken))
+        return 1
+    }),
+    esplua_method(name: cstr("endTransmission"), fn: { s, _, call in
+        // 0 ok, 2 address NACK, 3 data NACK, 4 other (no beginTransmission)
+        let w = WirePlugin.from(s)
+        var stop: Int32 = 1
+        if w.h.arg_is_nil(call, 1) == 0 { _ = w.h.arg_boolean(call, 1, &stop) }
+        guard let a = w.transmitting else { w.h.ret_integer(call, 4); return 1 }
+        let r = w.tx.withUnsafeBufferPointer { w.h.i2c_write(w.board, a, $0.baseAddress, $0.count, stop) }
+        w.transmitting = nil
+        w.tx.removeAll()
+        w.h.ret_integer(call, Int64(r))
+        return 1
+    }),
+    esplua_method(name: cstr("requestFrom"), fn: { s, _, call in
+        // requestFrom(address, quantity [, stop]) -> bytes received (0 on NACK), at most 128
+        let w = WirePlugin.from(s)
+        guard let a = arg(w, call, 1), (0...127).contains(a) else { return w.h.error(call, "bad argument #1 to 'requestFrom' (7-bit address expected)") }
+        guard let q = arg(w, call, 2), q >= 0 else { return w.h.error(call, "bad argument #2 to 'requestFrom' (quantity expected)") }
+        var stop: Int32 = 1
+        if w.h.arg_is_nil(call, 3) == 0 { _ = w.h.arg_boolean(call, 3, &stop) }
+        let n = min(Int(q), WirePlugin.bufferLength)
+        var buf = [UInt8](repeating: 0, count: n)
+        let got = buf.withUnsafeMutableBufferPointer { w.h.i2c_read(w.board, UInt8(a), $0.baseAddress, n, stop) }
+        w.rx = got < 0 ? [] : buf
+        w.rxIndex = 0
+        w.h.ret_integer(call, Int64(w.rx.count))
+        return 1
+    }),
+    esplua_method(name: cstr("available"), fn: { s, _, call in
+        let w = WirePlugin.from(s)
+        w.h.ret_integer(call, Int64(w.rx.count - w.rxIndex))
+        return 1
+    }),
+    esplua_method(name: cstr("read"), fn: { s, _, call in
+        let w = WirePlugin.from(s)
+        if w.rxIndex < w.rx.count { w.h.ret_integer(call, Int64(w.rx[w.rxIndex])); w.rxIndex += 1 } else { w.h.ret_integer(call, -1) }
+        return 1
+    }),
+    esplua_method(name: cstr("peek"), fn: { s, _, call in
+        let w = WirePlugin.from(s)
+        w.h.ret_integer(call, w.rxIndex < w.rx.count ? Int64(w.rx[w.rxIndex]) : -1)
+        return 1
+    }),
+    esplua_method(name: cstr("getClock"), fn: { s, _, call in
+        let w = WirePlugin.from(s)
+        w.h.ret_integer(call, Int64(w.clock))
+        return 1
+    }),
+    esplua_method(name: nil, fn: nil),
+]
+
+nonisolated(unsafe) private let modules: [esplua_module] = [
+    esplua_module(name: cstr("Wire"), functions: table(functions), constants: nil, classes: nil, reserved: (nil, nil, nil, nil)),
+    esplua_module(name: nil, functions: nil, constants: nil, classes: nil, reserved: (nil, nil, nil, nil)),
+]
+
+// MARK: parts
+
+/// A part on the bus and the device callbacks the host calls.
+private final class I2CPart {
+    let bmp: BMP280?
+    let eeprom: EEPROM24?
+    init(bmp: BMP280? = nil, eeprom: EEPROM24? = nil) { self.bmp = bmp; self.eeprom = eeprom }
+    static func from(_ p: UnsafeMutableRawPointer?) -> I2CPart { Unmanaged<I2CPart>.fromOpaque(p!).takeUnretainedValue() }
+}
+
+nonisolated(unsafe) private let device = table([esplua_i2c_device(
+    start: { p, read in
+        let part = I2CPart.from(p)
+        let ok = part.bmp?.start(read: read != 0) ?? part.eeprom?.start(read: read != 0) ?? false
+        return ok ? 0 : -1
+    },
+    write: { p, byte in
+        let part = I2CPart.from(p)
+        return (part.bmp?.write(byte) ?? part.eeprom?.write(byte) ?? false) ? 0 : -1
+    },
+    read: { p in
+        let part = I2CPart.from(p)
+        return part.bmp?.read() ?? part.eeprom?.read() ?? 0xFF
+    },
+    stop: { p in I2CPart.from(p).eeprom?.stop() },
+    reserved: (nil, nil, nil, nil))])
+
+private func address(_ w: WirePlugin, _ config: OpaquePointer?, default d: Int64) -> UInt8? {
+    var a: Int64 = d
+    if w.h.config_integer(config, "address", &a) != 0 { a = d }
+    return (0...127).contains(a) ? UInt8(a) : nil
+}
+
+nonisolated(unsafe) private let bmpControls: UnsafePointer<UnsafePointer<CChar>?> = table([cstr("temperature"), cstr("pressure"), nil])
+nonisolated(unsafe) private let eepromControls: UnsafePointer<UnsafePointer<CChar>?> = table([nil])
+
+nonisolated(unsafe) private let parts: [esplua_part_type] = [
+    esplua_part_type(name: cstr("bmp280"), summary: cstr("Bosch BMP280 temperature/pressure sensor on I2C (address 0x76 or 0x77)"),
+        controls: bmpControls,
+        create: { s, board, config in
+            let w = WirePlugin.from(s)
+            guard let a = address(w, config, default: 0x76) else { w.h.log(board, 2, "bmp280: address must be 0x76 or 0x77"); return nil }
+            let part = Unmanaged.passRetained(I2CPart(bmp: BMP280())).toOpaque()
+            guard w.h.i2c_attach(board, a, device, part) == 0 else {
+                w.h.log(board, 2, "bmp280: I2C address 0x\(String(a, radix: 16)) is taken")
+                Unmanaged<I2CPart>.fromOpaque(part).release()
+                return nil
+            }
+            return part
+        },
+        destroy: { _, p in Unmanaged<I2CPart>.fromOpaque(p!).release() },
+        set_control: { _, p, name, value in
+            guard let bmp = I2CPart.from(p).bmp else { return -1 }
+            switch String(cString: name!) {
+            case "temperature": bmp.temperature = value
+            case "pressure": bmp.pressure = value
+            default: return -1
+            }
+            return 0
+        },
+        get_control: { _, p, name, out in
+            guard let bmp = I2CPart.from(p).bmp else { return -1 }
+            switch String(cString: name!) {
+            case "temperature": out!.pointee = bmp.temperature
+            case "pressure": out!.pointee = bmp.pressure
+            default: return -1
+            }
+            return 0
+        },
+        reserved: (nil, nil, nil, nil)),
+    esplua_part_type(name: cstr("eeprom24c32"), summary: cstr("24LC32-style 4 KiB I2C EEPROM, 32-byte pages, 5 ms write cycle (address 0x50-0x57)"),
+        controls: eepromControls,
+        create: { s, board, config in
+            let w = WirePlugin.from(s)
+            guard let a = address(w, config, default: 0x50) else { return nil }
+            let host = w.host
+            let part = Unmanaged.passRetained(I2CPart(eeprom: EEPROM24(now: { host.pointee.micros(board) }))).toOpaque()
+            guard w.h.i2c_attach(board, a, device, part) == 0 else {
+                w.h.log(board, 2, "eeprom24c32: I2C address 0x\(String(a, radix: 16)) is taken")
+                Unmanaged<I2CPart>.fromOpaque(part).release()
+                return nil
+            }
+            return part
+        },
+        destroy: { _, p in Unmanaged<I2CPart>.fromOpaque(p!).release() },
+        set_control: { _, _, _, _ in -1 },
+        get_control: { _, _, _, _ in -1 },
+        reserved: (nil, nil, nil, nil)),
+    esplua_part_type(name: nil, summary: nil, controls: nil, create: nil, destroy: nil, set_control: nil, get_control: nil, reserved: (nil, nil, nil, nil)),
+]
+
+nonisolated(unsafe) private let info = table([esplua_plugin_info(
+    name: cstr("Wire"), version: cstr("1.0.0"),
+    summary: cstr("the core's Wire (I2C master) with a BMP280 sensor and a 24LC32 EEPROM"),
+    modules: table(modules), parts: table(parts), reserved: (nil, nil, nil, nil))])
+
+@_cdecl("esplua_plugin_describe")
+public func esplua_plugin_describe() -> UnsafePointer<esplua_plugin_info> { info }
+
+@_cdecl("esplua_plugin_init")
+public func esplua_plugin_init(_ host: UnsafePointer<esplua_host>?, _ board: OpaquePointer?, _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+    guard let host, host.pointee.size >= UInt32(MemoryLayout<esplua_host>.size) else { return -1 }
+    state?.pointee = Unmanaged.passRetained(WirePlugin(host: host, board: board)).toOpaque()
+    return 0
+}
+
+@_cdecl("esplua_plugin_destroy")
+public func esplua_plugin_destroy(_ state: UnsafeMutableRawPointer?) {
+    if let state { Unmanaged<WirePlugin>.fromOpaque(state).release() }
+}
