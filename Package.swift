@@ -44,6 +44,8 @@ let package = Package(
         // Built-in plugins (plugins/<Name>/), each against the one header
         .target(name: "PluginExport", dependencies: ["CPluginABI"], path: "plugins/Export"),
         .target(name: "WirePlugin", dependencies: ["CPluginABI"], path: "plugins/Wire/Sources/Wire"),
+        // littlefs v2 (disk 2.0, ESP8266 geometry), written from the format spec; the LittleFS plugin's engine
+        .target(name: "LittleFSCore", path: "plugins/LittleFS/Sources/LittleFSCore"),
 
         // Tests mirror Sources
         .testTarget(name: "BoardCoreTests", dependencies: ["BoardCore"]),
@@ -52,5 +54,6 @@ let package = Package(
         .testTarget(name: "ArduinoLuaTests", dependencies: ["ArduinoLua", "BoardTesting", "BoardCore"]),
         .testTarget(name: "espluaTests", dependencies: ["BoardTesting"]),
         .testTarget(name: "WirePluginTests", dependencies: ["WirePlugin"]),
+        .testTarget(name: "LittleFSCoreTests", dependencies: ["LittleFSCore"], exclude: ["oracle.py"]),
     ]
 )

@@ -23,6 +23,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
+# littlefs-python (PyPI): the oracle the LittleFS tests compare images with
+venv="$root/.venv"
+if ! "$venv/bin/python" -c "import littlefs" 2>/dev/null; then
+  echo "setup: installing littlefs-python into .venv" >&2
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3-venv >/dev/null
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv "$venv"
+  fi
+  "$venv/bin/pip" install -q --disable-pip-version-check "littlefs-python==0.19.0"
+fi
+
 lwip_dir="$root/Sources/CLwIP"
 stamp="$lwip_dir/upstream/.version"
 if [ -f "$stamp" ] && [ -d "$lwip_dir/include/lwip" ]; then
