@@ -9,7 +9,8 @@ let package = Package(
     products: [
         .executable(name: "esplua", targets: ["esplua"]),
         // Plugins: shared libraries esplua finds beside itself (libesplua-<name>.so)
-        .library(name: "esplua-wire", type: .dynamic, targets: ["WirePlugin", "PluginExport"]),
+        .library(name: "esplua-wire", type: .dynamic, targets: ["WireEntry", "PluginExport"]),
+        .library(name: "esplua-spi", type: .dynamic, targets: ["SPIEntry", "PluginExport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -43,7 +44,11 @@ let package = Package(
 
         // Built-in plugins (plugins/<Name>/), each against the one header
         .target(name: "PluginExport", dependencies: ["CPluginABI"], path: "plugins/Export"),
-        .target(name: "WirePlugin", dependencies: ["CPluginABI"], path: "plugins/Wire/Sources/Wire"),
+        .target(name: "PluginKit", dependencies: ["CPluginABI"], path: "plugins/PluginKit"),
+        .target(name: "WirePlugin", dependencies: ["CPluginABI", "PluginKit"], path: "plugins/Wire/Sources/Wire"),
+        .target(name: "SPIPlugin", dependencies: ["CPluginABI", "PluginKit"], path: "plugins/SPI/Sources/SPI"),
+        .target(name: "WireEntry", dependencies: ["WirePlugin"], path: "plugins/Wire/Sources/WireEntry"),
+        .target(name: "SPIEntry", dependencies: ["SPIPlugin"], path: "plugins/SPI/Sources/SPIEntry"),
         // littlefs v2 (disk 2.0, ESP8266 geometry), written from the format spec; the LittleFS plugin's engine
         .target(name: "LittleFSCore", path: "plugins/LittleFS/Sources/LittleFSCore"),
 
@@ -54,6 +59,7 @@ let package = Package(
         .testTarget(name: "ArduinoLuaTests", dependencies: ["ArduinoLua", "BoardTesting", "BoardCore"]),
         .testTarget(name: "espluaTests", dependencies: ["BoardTesting"]),
         .testTarget(name: "WirePluginTests", dependencies: ["WirePlugin"]),
+        .testTarget(name: "SPIPluginTests", dependencies: ["SPIPlugin"]),
         .testTarget(name: "LittleFSCoreTests", dependencies: ["LittleFSCore"], exclude: ["oracle.py"]),
     ]
 )

@@ -155,6 +155,9 @@ final class LuaPluginCall: PluginCall {
     }
     func bytes(_ i: Int) -> UnsafeRawBufferPointer? { call.rawBytes(index(i)) }
     func isNil(_ i: Int) -> Bool { call.isNoneOrNil(index(i)) }
+    func object(_ i: Int, className: String) -> UnsafeMutableRawPointer? {
+        (try? call.object(index(i), LuaPluginRegistrar.Object.self, class: className))?.pointer
+    }
     func push(integer: Int64) { call.push(Int(integer)); pushed += 1 }
     func push(number: Double) { call.push(number); pushed += 1 }
     func push(boolean: Bool) { call.push(boolean); pushed += 1 }

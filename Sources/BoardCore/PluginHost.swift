@@ -107,6 +107,7 @@ public protocol PluginCall: AnyObject {
     func boolean(_ i: Int) -> Bool?
     func bytes(_ i: Int) -> UnsafeRawBufferPointer?
     func isNil(_ i: Int) -> Bool
+    func object(_ i: Int, className: String) -> UnsafeMutableRawPointer?
     func push(integer: Int64)
     func push(number: Double)
     func push(boolean: Bool)
@@ -438,6 +439,7 @@ public final class PluginHost {
             return 0
         }
         t.arg_is_nil = { c, i in callOf(c).isNil(Int(i)) ? 1 : 0 }
+        t.arg_object = { c, i, name in callOf(c).object(Int(i), className: String(cString: name!)) }
         t.ret_integer = { c, v in callOf(c).push(integer: v) }
         t.ret_number = { c, v in callOf(c).push(number: v) }
         t.ret_boolean = { c, v in callOf(c).push(boolean: v != 0) }

@@ -129,6 +129,12 @@ final class PluginSketchTests: EspluaTestCase {
         XCTAssertEqual(r.stdout, try golden("i2c_bmp280"))
     }
 
+    func testSpiMcp3008() throws {
+        let r = try esplua(["run", "sketches/spi_mcp3008.lua", "--time", "virtual", "--for", "7s"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, try golden("spi_mcp3008"))
+    }
+
     func testPluginsListsTheBuiltInOnes() throws {
         let r = try esplua(["plugins"])
         XCTAssertEqual(r.status, 0, r.stderr)

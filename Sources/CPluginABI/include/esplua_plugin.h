@@ -209,6 +209,8 @@ typedef struct esplua_host {
     /* the bytes stay valid until the function returns */
     int (*arg_string)(esplua_call *call, int index, const char **bytes, size_t *length);
     int (*arg_is_nil)(esplua_call *call, int index);
+    /* an object of one of this plugin's classes (its `self`), NULL if the argument is not one */
+    void *(*arg_object)(esplua_call *call, int index, const char *class_name);
 
     /* results, in order */
     void (*ret_integer)(esplua_call *call, int64_t value);

@@ -1,5 +1,5 @@
-import Glibc
 import CPluginABI
+import PluginKit
 
 /// The Wire plugin: the core's `Wire` (TwoWire) over the board's I2C bus, and two
 /// parts with real register maps, a BMP280 and a 24LC32 EEPROM.
@@ -20,19 +20,7 @@ final class WirePlugin {
     var h: esplua_host { host.pointee }
 }
 
-/// C strings and tables that live as long as the library.
-private func cstr(_ s: String) -> UnsafePointer<CChar> { UnsafePointer(strdup(s)!) }
-
-private func table<T>(_ items: [T]) -> UnsafePointer<T> {
-    let p = UnsafeMutablePointer<T>.allocate(capacity: items.count)
-    p.initialize(from: items, count: items.count)
-    return UnsafePointer(p)
-}
-
-private func arg(_ w: WirePlugin, _ call: OpaquePointer?, _ i: Int32) -> Int64? {
-    var v: Int64 = 0
-    return w.h.arg_integer(call, i, &v) == 0 ? v : nil
-}
+private func arg(_ w: WirePlugin, _ call: OpaquePointer?, _ i: Int32) -> Int64? { argInteger(w.host, call, i) }
 
 nonisolated(unsafe) private let functions: [esplua_method] = [
     esplua_method(name: cstr("begin"), fn: { s, _, call in
@@ -60,10 +48,8 @@ nonisolated(unsafe) private let functions: [esplua_method] = [
         let w = WirePlugin.from(s)
         var bytes: [UInt8] = []
         if let b = arg(w, call, 1) { bytes = [UInt8(truncatingIfNeeded: b)] } else {
-            var p: UnsafePointer<CChar>?
-            var n = 0
-            guard w.h.arg_string(call, 1, &p, &n) == 0 else { return w.h.error(call, "bad argument #1 to 'write' (byte or string expected)") }
-            bytes = Array(UnsafeRawBufferPointer(start: p, count: n))
+            guard let b = argBytes(w.host, call, 1) else { return w.h.error(call, "bad argument #1 to 'write' (byte or string expected)") }
+            bytes = b
         }
         let room = max(0, WirePlugin.bufferLength - w.tx.count)
         let taken = w.transmitting == nil ? 0 : min(room, bytes.count)
@@ -74,8 +60,7 @@ nonisolated(unsafe) private let functions: [esplua_method] = [
     esplua_method(name: cstr("endTransmission"), fn: { s, _, call in
         // 0 ok, 2 address NACK, 3 data NACK, 4 other (no beginTransmission)
         let w = WirePlugin.from(s)
-        var stop: Int32 = 1
-        if w.h.arg_is_nil(call, 1) == 0 { _ = w.h.arg_boolean(call, 1, &stop) }
+        let stop: Int32 = argBoolean(w.host, call, 1, default: true) ? 1 : 0
         guard let a = w.transmitting else { w.h.ret_integer(call, 4); return 1 }
         let r = w.tx.withUnsafeBufferPointer { w.h.i2c_write(w.board, a, $0.baseAddress, $0.count, stop) }
         w.transmitting = nil
@@ -88,8 +73,7 @@ nonisolated(unsafe) private let functions: [esplua_method] = [
         let w = WirePlugin.from(s)
         guard let a = arg(w, call, 1), (0...127).contains(a) else { return w.h.error(call, "bad argument #1 to 'requestFrom' (7-bit address expected)") }
         guard let q = arg(w, call, 2), q >= 0 else { return w.h.error(call, "bad argument #2 to 'requestFrom' (quantity expected)") }
-        var stop: Int32 = 1
-        if w.h.arg_is_nil(call, 3) == 0 { _ = w.h.arg_boolean(call, 3, &stop) }
+        let stop: Int32 = argBoolean(w.host, call, 3, default: true) ? 1 : 0
         let n = min(Int(q), WirePlugin.bufferLength)
         var buf = [UInt8](repeating: 0, count: n)
         let got = buf.withUnsafeMutableBufferPointer { w.h.i2c_read(w.board, UInt8(a), $0.baseAddress, n, stop) }
@@ -159,8 +143,8 @@ private func address(_ w: WirePlugin, _ config: OpaquePointer?, default d: Int64
     return (0...127).contains(a) ? UInt8(a) : nil
 }
 
-nonisolated(unsafe) private let bmpControls: UnsafePointer<UnsafePointer<CChar>?> = table([cstr("temperature"), cstr("pressure"), nil])
-nonisolated(unsafe) private let eepromControls: UnsafePointer<UnsafePointer<CChar>?> = table([nil])
+nonisolated(unsafe) private let bmpControls = names(["temperature", "pressure"])
+nonisolated(unsafe) private let eepromControls = names([])
 
 nonisolated(unsafe) private let parts: [esplua_part_type] = [
     esplua_part_type(name: cstr("bmp280"), summary: cstr("Bosch BMP280 temperature/pressure sensor on I2C (address 0x76 or 0x77)"),
@@ -222,17 +206,18 @@ nonisolated(unsafe) private let info = table([esplua_plugin_info(
     summary: cstr("the core's Wire (I2C master) with a BMP280 sensor and a 24LC32 EEPROM"),
     modules: table(modules), parts: table(parts), reserved: (nil, nil, nil, nil))])
 
-@_cdecl("esplua_plugin_describe")
-public func esplua_plugin_describe() -> UnsafePointer<esplua_plugin_info> { info }
+/// The entry points, exported under their C names by the WireEntry target (kept
+/// apart so tests can link several plugins into one binary).
+public enum WireExports {
+    public static func describe() -> UnsafePointer<esplua_plugin_info> { info }
 
-@_cdecl("esplua_plugin_init")
-public func esplua_plugin_init(_ host: UnsafePointer<esplua_host>?, _ board: OpaquePointer?, _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
-    guard let host, host.pointee.size >= UInt32(MemoryLayout<esplua_host>.size) else { return -1 }
-    state?.pointee = Unmanaged.passRetained(WirePlugin(host: host, board: board)).toOpaque()
-    return 0
-}
+    public static func start(_ host: UnsafePointer<esplua_host>?, _ board: OpaquePointer?, _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+        guard let host, host.pointee.size >= UInt32(MemoryLayout<esplua_host>.size) else { return -1 }
+        state?.pointee = Unmanaged.passRetained(WirePlugin(host: host, board: board)).toOpaque()
+        return 0
+    }
 
-@_cdecl("esplua_plugin_destroy")
-public func esplua_plugin_destroy(_ state: UnsafeMutableRawPointer?) {
-    if let state { Unmanaged<WirePlugin>.fromOpaque(state).release() }
+    public static func stop(_ state: UnsafeMutableRawPointer?) {
+        if let state { Unmanaged<WirePlugin>.fromOpaque(state).release() }
+    }
 }
