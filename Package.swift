@@ -11,6 +11,7 @@ let package = Package(
         // Plugins: shared libraries esplua finds beside itself (libesplua-<name>.so)
         .library(name: "esplua-wire", type: .dynamic, targets: ["WireEntry", "PluginExport"]),
         .library(name: "esplua-spi", type: .dynamic, targets: ["SPIEntry", "PluginExport"]),
+        .library(name: "esplua-servo", type: .dynamic, targets: ["ServoEntry", "PluginExport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,6 +50,8 @@ let package = Package(
         .target(name: "SPIPlugin", dependencies: ["CPluginABI", "PluginKit"], path: "plugins/SPI/Sources/SPI"),
         .target(name: "WireEntry", dependencies: ["WirePlugin"], path: "plugins/Wire/Sources/WireEntry"),
         .target(name: "SPIEntry", dependencies: ["SPIPlugin"], path: "plugins/SPI/Sources/SPIEntry"),
+        .target(name: "ServoPlugin", dependencies: ["CPluginABI", "PluginKit"], path: "plugins/Servo/Sources/Servo"),
+        .target(name: "ServoEntry", dependencies: ["ServoPlugin"], path: "plugins/Servo/Sources/ServoEntry"),
         // littlefs v2 (disk 2.0, ESP8266 geometry), written from the format spec; the LittleFS plugin's engine
         .target(name: "LittleFSCore", path: "plugins/LittleFS/Sources/LittleFSCore"),
 
@@ -60,6 +63,7 @@ let package = Package(
         .testTarget(name: "espluaTests", dependencies: ["BoardTesting"]),
         .testTarget(name: "WirePluginTests", dependencies: ["WirePlugin"]),
         .testTarget(name: "SPIPluginTests", dependencies: ["SPIPlugin"]),
+        .testTarget(name: "ServoPluginTests", dependencies: ["ServoPlugin"]),
         .testTarget(name: "LittleFSCoreTests", dependencies: ["LittleFSCore"], exclude: ["oracle.py"]),
     ]
 )

@@ -362,6 +362,12 @@ public final class PluginHost {
             let h = hostOf(b)
             if let l = h.listeners.removeValue(forKey: id) { h.board.pins.unlisten(l) }
         }
+        t.pin_write = { b, pin, level in
+            let pins = hostOf(b).board.pins
+            guard (0..<Pins.count).contains(Int(pin)) else { return }
+            if pins.modes[Int(pin)] != .output { try? pins.setMode(Int(pin), Pins.Mode.output.rawValue) }
+            try? pins.write(Int(pin), level != 0)
+        }
         t.i2c_attach = { b, address, device, part in
             let d = device!.pointee
             let part = UnsafeMutableRawPointer(part)

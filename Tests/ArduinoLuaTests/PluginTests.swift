@@ -98,3 +98,33 @@ final class PluginTests: XCTestCase {
         }
     }
 }
+
+/// The built-in Servo plugin through the board: the waveform on the pin and the part's angle.
+final class ServoOnTheBoardTests: XCTestCase {
+    func testPulsesEvery20msAndTheServoIsOnItsWay() throws {
+        var edges: [(Bool, UInt64)] = []
+        let r = try SketchHarness.run(source: """
+        local Servo = require("Servo")
+        local s = Servo()
+        function setup() s:attach(D4); delay(200); s:write(180) end
+        function loop() delay(1000) end
+        """, for: seconds(0.4), files: ["sketch.wiring.json": #"{ "parts": [ { "name": "servo", "part": "servo", "pin": 2 } ] }"#],
+        prepare: { d in
+            let clock = d.board.clock
+            _ = d.board.pins.listen(pin: 2) { _, high in edges.append((high, clock.micros)) }
+        })
+        defer { r.finish() }
+        let rises = edges.filter { $0.0 }.map(\.1)
+        let falls = edges.filter { !$0.0 }.map(\.1)
+        XCTAssertGreaterThan(rises.count, 10)
+        for (a, b) in zip(rises, rises.dropFirst()) { XCTAssertEqual(b - a, 20_000, "a pulse every 20 ms") }
+        let widths = zip(rises, falls).map { $1 - $0 }
+        XCTAssertEqual(widths.first, 1500, "neutral after attach")
+        XCTAssertEqual(widths.last, 2000, "write(180)")
+        // write(180) came at ≈0.26 s; from 90° at 600 °/s the servo needs 0.15 s: at 0.4 s it is on its way
+        let angle = try XCTUnwrap(r.device.plugins.part(named: "servo")?.get("angle"))
+        let firstWide = zip(rises, falls).first { $1 - $0 == 2000 }!.0
+        XCTAssertEqual(angle, 90 + 600 * Double(r.device.board.clock.micros - firstWide - 2000) / 1e6, accuracy: 0.5)
+        XCTAssertLessThan(angle, 180)
+    }
+}

@@ -135,11 +135,22 @@ final class PluginSketchTests: EspluaTestCase {
         XCTAssertEqual(r.stdout, try golden("spi_mcp3008"))
     }
 
+    /// Pulses every 20 ms on GPIO2 as the core's Servo sends them; the servo part
+    /// reads them and turns at 600 °/s (its log says when it gets there).
+    func testServoSweep() throws {
+        let r = try esplua(["run", "sketches/servo_sweep.lua", "--time", "virtual", "--for", "4.5s"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, try golden("servo_sweep"))
+        XCTAssertTrue(r.stderr.contains("servo on GPIO2: pulse 2000 us at 2.082 s, turning to 180 degrees (there at 2.232 s)"), r.stderr)
+    }
+
     func testPluginsListsTheBuiltInOnes() throws {
         let r = try esplua(["plugins"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("Wire 1.0.0 (ABI 1.0)"), r.stdout)
         XCTAssertTrue(r.stdout.contains("part bmp280:"), r.stdout)
         XCTAssertTrue(r.stdout.contains("[controls: temperature, pressure]"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("SPI 1.0.0 (ABI 1.0)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Servo 1.0.0 (ABI 1.0)"), r.stdout)
     }
 }

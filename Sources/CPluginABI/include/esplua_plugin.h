@@ -176,6 +176,9 @@ typedef struct esplua_host {
     esplua_handle (*pin_listen)(esplua_board *board, int pin,
                                 void (*fn)(void *ctx, int pin, int level, uint64_t at_us), void *ctx);
     void (*pin_unlisten)(esplua_board *board, esplua_handle listener);
+    /* the MCU drives an output pin, as the core's waveform generator does (Servo,
+       tone): the pin becomes an OUTPUT if it is not one */
+    void (*pin_write)(esplua_board *board, int pin, int level);
 
     /* buses: parts attach devices; the Wire/SPI modules act as the masters */
     int (*i2c_attach)(esplua_board *board, uint8_t address, const esplua_i2c_device *device, void *part);
