@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "esplua-wire", type: .dynamic, targets: ["WireEntry", "PluginExport"]),
         .library(name: "esplua-spi", type: .dynamic, targets: ["SPIEntry", "PluginExport"]),
         .library(name: "esplua-servo", type: .dynamic, targets: ["ServoEntry", "PluginExport"]),
+        .library(name: "esplua-littlefs", type: .dynamic, targets: ["LittleFSEntry", "PluginExport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -40,7 +41,7 @@ let package = Package(
         .target(name: "BoardTesting", dependencies: ["ArduinoLua", "BoardCore", "BoardNet"]),
         .executableTarget(
             name: "esplua",
-            dependencies: ["ArduinoLua", "BoardCore", "BoardNet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ArduinoLua", "BoardCore", "BoardNet", "LittleFSCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Built-in plugins (plugins/<Name>/), each against the one header
@@ -54,12 +55,14 @@ let package = Package(
         .target(name: "ServoEntry", dependencies: ["ServoPlugin"], path: "plugins/Servo/Sources/ServoEntry"),
         // littlefs v2 (disk 2.0, ESP8266 geometry), written from the format spec; the LittleFS plugin's engine
         .target(name: "LittleFSCore", path: "plugins/LittleFS/Sources/LittleFSCore"),
+        .target(name: "LittleFSPlugin", dependencies: ["CPluginABI", "PluginKit", "LittleFSCore"], path: "plugins/LittleFS/Sources/LittleFSPlugin"),
+        .target(name: "LittleFSEntry", dependencies: ["LittleFSPlugin"], path: "plugins/LittleFS/Sources/LittleFSEntry"),
 
         // Tests mirror Sources
         .testTarget(name: "BoardCoreTests", dependencies: ["BoardCore"]),
         .testTarget(name: "BoardNetTests", dependencies: ["BoardNet", "BoardCore", "CLwIP"]),
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime"]),
-        .testTarget(name: "ArduinoLuaTests", dependencies: ["ArduinoLua", "BoardTesting", "BoardCore"]),
+        .testTarget(name: "ArduinoLuaTests", dependencies: ["ArduinoLua", "BoardTesting", "BoardCore", "LittleFSCore"]),
         .testTarget(name: "espluaTests", dependencies: ["BoardTesting"]),
         .testTarget(name: "WirePluginTests", dependencies: ["WirePlugin"]),
         .testTarget(name: "SPIPluginTests", dependencies: ["SPIPlugin"]),

@@ -28,6 +28,8 @@ public struct DeviceOptions: Sendable {
     public var pluginBuildFolder: String? = PluginHost.executableFolder
     /// The flash image file (`--flash`), created blank if missing; nil keeps flash in memory.
     public var flashPath: String?
+    /// Control changes from the command line (`--set part.control=value[@time]`), after the wiring file's.
+    public var controlChanges: [Wiring.Change] = []
 
     public init(sketchPath: String) { self.sketchPath = sketchPath }
 }
@@ -98,12 +100,18 @@ public final class Device {
                 throw error
             }
         }
-        for change in wiring.schedule {
-            _ = board.timers.schedule(at: change.at) { [unowned self] in
+        for change in options.controlChanges where plugins.part(named: change.part) == nil {
+            network.shutdown()
+            throw Wiring.LoadError(description: "--set \(change.part).\(change.control): there is no part named '\(change.part)'")
+        }
+        for change in wiring.schedule + options.controlChanges {
+            let apply = { [unowned self] in
                 if !(self.plugins.part(named: change.part)?.set(change.control, change.value) ?? false) {
-                    self.log("esplua: wiring: \(change.part) has no control '\(change.control)'")
+                    self.log("esplua: \(change.part) has no control '\(change.control)'")
                 }
             }
+            // at 0 the part starts that way; later changes come in the board's loop
+            if change.at == 0 { apply() } else { _ = board.timers.schedule(at: change.at, apply) }
         }
         network.onVisit = { [unowned self] r in self.log("esplua: world: \(r)") }
         network.onSketchOutOfMemory = { [unowned self] size in

@@ -167,6 +167,11 @@ final class LuaPluginCall: PluginCall {
         registrar.pushObject(object, className: className, on: call)
         pushed += 1
     }
+    func pushTable() { call.newTable(arrayCapacity: 0); pushed += 1 }
+    func setField(_ key: String, integer: Int64) { call.setField(key, Int(integer)) }
+    func setField(_ key: String, number: Double) { call.push(number); call.setFieldFromTop(key) }
+    func setField(_ key: String, bytes: UnsafeRawBufferPointer) { call.push(rawBytes: bytes); call.setFieldFromTop(key) }
+    func setField(_ key: String, boolean: Bool) { call.setField(key, boolean) }
     func fail(_ message: String) -> Int32 {
         if error == nil { error = message }
         return -1

@@ -20,7 +20,24 @@ public struct Wiring {
         public var settings: [String: Any]
         public var controls: [String: Double]
     }
-    public struct Change { public var at: UInt64; public var part: String; public var control: String; public var value: Double }
+    public struct Change: Sendable {
+        public var at: UInt64; public var part: String; public var control: String; public var value: Double
+
+        /// `part.control=value` or `part.control=value@10s` (the command line's --set).
+        public init?(parsing text: String) {
+            let (lhs, rhs) = (text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? "", text.split(separator: "=", maxSplits: 1).dropFirst().first.map(String.init) ?? "")
+            let target = lhs.split(separator: ".", maxSplits: 1).map(String.init)
+            let valueAndTime = rhs.split(separator: "@", maxSplits: 1).map(String.init)
+            guard target.count == 2, !target[0].isEmpty, !target[1].isEmpty, let first = valueAndTime.first, let v = Double(first) else { return nil }
+            var at: UInt64 = 0
+            if valueAndTime.count == 2 { guard let t = parseDurationMicros(valueAndTime[1]) else { return nil }; at = t }
+            self.init(at: at, part: target[0], control: target[1], value: v)
+        }
+
+        public init(at: UInt64, part: String, control: String, value: Double) {
+            self.at = at; self.part = part; self.control = control; self.value = value
+        }
+    }
 
     public var parts: [PartSpec] = []
     public var schedule: [Change] = []

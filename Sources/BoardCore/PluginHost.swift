@@ -114,6 +114,11 @@ public protocol PluginCall: AnyObject {
     func push(bytes: UnsafeRawBufferPointer)
     func pushNil()
     func push(object: UnsafeMutableRawPointer?, className: String)
+    func pushTable()
+    func setField(_ key: String, integer: Int64)
+    func setField(_ key: String, number: Double)
+    func setField(_ key: String, bytes: UnsafeRawBufferPointer)
+    func setField(_ key: String, boolean: Bool)
     /// Records a Lua error; the function's return value tells the caller to raise it.
     func fail(_ message: String) -> Int32
 }
@@ -452,6 +457,11 @@ public final class PluginHost {
         t.ret_string = { c, bytes, length in callOf(c).push(bytes: UnsafeRawBufferPointer(start: bytes, count: length)) }
         t.ret_nil = { c in callOf(c).pushNil() }
         t.ret_object = { c, name, object in callOf(c).push(object: object, className: String(cString: name!)) }
+        t.ret_table = { c in callOf(c).pushTable() }
+        t.set_field_integer = { c, k, v in callOf(c).setField(String(cString: k!), integer: v) }
+        t.set_field_number = { c, k, v in callOf(c).setField(String(cString: k!), number: v) }
+        t.set_field_string = { c, k, b, n in callOf(c).setField(String(cString: k!), bytes: UnsafeRawBufferPointer(start: b, count: n)) }
+        t.set_field_boolean = { c, k, v in callOf(c).setField(String(cString: k!), boolean: v != 0) }
         t.error = { c, message in callOf(c).fail(message.map { String(cString: $0) } ?? "error") }
         t.config_integer = { cfg, key, out in
             let v = configOf(cfg).values[String(cString: key!)]

@@ -166,6 +166,9 @@ public struct LuaCall {
         lua_pushinteger(L, lua_Integer(value))
         lua_setfield(L, -2, key)
     }
+    /// t.key = the value on top (t just below it); pops the value.
+    public func setFieldFromTop(_ key: String) { lua_setfield(L, -2, key) }
+
     /// t[i] = value on top (t just below it).
     public func setIndex(_ i: Int) { lua_rawseti(L, -2, lua_Integer(i)) }
 

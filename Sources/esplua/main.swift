@@ -9,7 +9,7 @@ struct Esplua: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "esplua",
         abstract: "Run Arduino-style Lua sketches on an emulated ESP8266 with the real lwIP stack.",
-        subcommands: [Run.self, Plugins.self],
+        subcommands: [Run.self, Plugins.self, FS.self],
         defaultSubcommand: nil
     )
 }
@@ -53,6 +53,9 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("wiring"), help: ArgumentHelp("The parts on the board's pins and buses (JSON). Default: <sketch>.wiring.json beside the sketch, if any.", valueName: "FILE"))
     var wiring: String?
 
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set a part's control, at the start or at a board time: sensor.temperature=30 or sensor.temperature=30@10s. Repeatable.", valueName: "PART.CONTROL=VALUE[@TIME]"))
+    var controls: [String] = []
+
     @Option(name: .customLong("plugin-path"), help: ArgumentHelp("A folder with plugins (*.so), searched before $ESPLUA_PLUGIN_PATH and esplua's own. Repeatable.", valueName: "DIR"))
     var pluginPaths: [String] = []
 
@@ -70,6 +73,9 @@ struct Run: ParsableCommand {
         if let d = duration, parseDurationMicros(d) == nil {
             throw ValidationError("bad --for '\(d)': expected a duration like 10s, 500ms, 2m or 1h")
         }
+        for c in controls where Wiring.Change(parsing: c) == nil {
+            throw ValidationError("bad --set '\(c)': expected PART.CONTROL=VALUE or PART.CONTROL=VALUE@TIME, like sensor.temperature=30@10s")
+        }
         if parseBytes(luaMemory) == nil { throw ValidationError("bad --lua-memory '\(luaMemory)': expected bytes like 16M or 512K") }
     }
 
@@ -85,6 +91,7 @@ struct Run: ParsableCommand {
         options.wiringPath = wiring
         options.pluginPaths = pluginPaths
         options.flashPath = flash
+        options.controlChanges = controls.compactMap(Wiring.Change.init(parsing:))
         guard FileManager.default.isReadableFile(atPath: sketch) else {
             fail("esplua: cannot open sketch '\(sketch)': no such file")
         }

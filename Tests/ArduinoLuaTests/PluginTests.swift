@@ -2,6 +2,7 @@ import XCTest
 import BoardCore
 import BoardTesting
 @testable import ArduinoLua
+import LittleFSCore
 
 /// The plugin ABI from outside SwiftPM: plugins/Demo/demo.c compiled with `cc -shared`
 /// against esplua_plugin.h, loaded by a sketch; a copy built for another ABI refused.
@@ -126,5 +127,55 @@ final class ServoOnTheBoardTests: XCTestCase {
         let firstWide = zip(rises, falls).first { $1 - $0 == 2000 }!.0
         XCTAssertEqual(angle, 90 + 600 * Double(r.device.board.clock.micros - firstWide - 2000) / 1e6, accuracy: 0.5)
         XCTAssertLessThan(angle, 180)
+    }
+}
+
+/// littlefs's promise through the board: power lost in the middle of a write leaves a
+/// file system that mounts, with every file closed before the cut intact.
+final class LittleFSPowerLossTests: XCTestCase {
+    static let sketch = """
+    local LittleFS = require("LittleFS")
+    function setup()
+      LittleFS.begin()
+      local a = LittleFS.open("/a.txt", "w"); a:print(string.rep("A", 300)); a:close()
+      -- the close reached the flash only if the file reads back (a cut makes it fail)
+      local check = LittleFS.open("/a.txt", "r")
+      if check and check:size() == 300 then print("a closed") end
+      local b = LittleFS.open("/logs/b.txt", "w")
+      for i = 1, 40 do b:println("line " .. i .. " " .. string.rep("b", 40)) end
+      b:close()
+      LittleFS.rename("/a.txt", "/renamed.txt")
+      print("done")
+    end
+    function loop() delay(1000) end
+    """
+
+    func run(cutAt: Int?) throws -> (transcript: String, flash: [UInt8], operations: Int) {
+        let r = try SketchHarness.run(source: Self.sketch, for: seconds(1), prepare: { $0.board.flash.cutAt = cutAt })
+        defer { r.finish() }
+        return (r.transcript, r.device.board.flash.bytes, r.device.board.flash.operations)
+    }
+
+    func testEveryCutPointLeavesAMountableFileSystemWithClosedFilesIntact() throws {
+        let full = try run(cutAt: nil)
+        XCTAssertEqual(full.transcript, "a closed\ndone\n")
+        // the flash operations after a's close are the ones worth cutting: find the first
+        var firstAfterA = 0
+        for n in stride(from: 0, to: full.operations, by: 1) {
+            if try run(cutAt: n).transcript.hasPrefix("a closed") { firstAfterA = n; break }
+        }
+        XCTAssertGreaterThan(firstAfterA, 0)
+        var checked = 0
+        for n in firstAfterA..<full.operations {
+            let r = try run(cutAt: n)
+            let region = Array(r.flash[ESP8266Layout.fsStart..<(ESP8266Layout.fsStart + ESP8266Layout.fsSize)])
+            let fs = try LittleFS.mount(device: MemoryBlockDevice(blockSize: ESP8266Layout.blockSize, image: region))
+            let a = (try? fs.readFile("/a.txt")) ?? (try? fs.readFile("/renamed.txt"))
+            XCTAssertEqual(a.map { String(decoding: $0, as: UTF8.self) }, String(repeating: "A", count: 300), "cut at operation \(n)")
+            XCTAssertFalse(fs.exists("/a.txt") && fs.exists("/renamed.txt"), "a rename is atomic (cut at \(n))")
+            checked += 1
+        }
+        print("LittleFS through the board: \(checked) cut points checked (operations \(firstAfterA)..<\(full.operations))")
+        XCTAssertGreaterThanOrEqual(checked, 5, "cut points after the first file was closed")
     }
 }

@@ -144,6 +144,65 @@ final class PluginSketchTests: EspluaTestCase {
         XCTAssertTrue(r.stderr.contains("servo on GPIO2: pulse 2000 us at 2.082 s, turning to 180 degrees (there at 2.232 s)"), r.stderr)
     }
 
+    /// A log in littlefs that survives reboots (ESP.restart) and, with --flash, runs.
+    func testLittleFSLogSurvivesRebootsAndRuns() throws {
+        let r = try esplua(["run", "sketches/littlefs_log.lua", "--time", "virtual", "--for", "8s"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, try golden("littlefs_log"))
+        let flash = FileManager.default.temporaryDirectory.appendingPathComponent("flash-\(UUID().uuidString).bin").path
+        defer { try? FileManager.default.removeItem(atPath: flash) }
+        _ = try esplua(["run", "sketches/littlefs_log.lua", "--time", "virtual", "--for", "8s", "--flash", flash])
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: flash)[.size] as? Int, 4 * 1024 * 1024)
+        let again = try esplua(["run", "sketches/littlefs_log.lua", "--time", "virtual", "--for", "4s", "--flash", flash])
+        XCTAssertTrue(again.stdout.contains("the log after 4 boots:"), again.stdout)
+    }
+
+    /// `esplua fs pack` images mount in littlefs-python (the real littlefs), and
+    /// littlefs-python's images mount on the board.
+    func testFlashImagesAreInterchangeableWithLittlefsPython() throws {
+        let py = Self.root.appendingPathComponent(".venv/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: py) else { return XCTFail("littlefs-python is missing: run make setup") }
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("fs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp.appendingPathComponent("in/www"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        try "<h1>hello</h1>\n".write(to: tmp.appendingPathComponent("in/www/index.html"), atomically: true, encoding: .utf8)
+        try String(repeating: "0123456789", count: 2000).write(to: tmp.appendingPathComponent("in/big.txt"), atomically: true, encoding: .utf8)
+        let image = tmp.appendingPathComponent("flash.bin").path
+        let pack = try esplua(["fs", "pack", tmp.appendingPathComponent("in").path, "-o", image])
+        XCTAssertEqual(pack.status, 0, pack.stderr)
+        func python(_ code: String) throws -> String {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: py)
+            p.arguments = ["-c", code]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+            return String(decoding: data, as: UTF8.self)
+        }
+        let config = "block_size=8192, block_count=0, name_max=32, disk_version=0x00020000, read_size=64, prog_size=64, cache_size=64, lookahead_size=64, block_cycles=16"
+        let listing = try python("""
+        from littlefs import LittleFS, UserContext
+        img = open('\(image)', 'rb').read()[0x200000:0x200000 + 2072576]
+        fs = LittleFS(context=UserContext(buffer=bytearray(img)), \(config))
+        print(sorted(fs.listdir('/')), fs.open('/www/index.html', 'r').read().strip(), len(fs.open('/big.txt', 'rb').read()), fs.fs_stat().disk_version)
+        """)
+        XCTAssertEqual(listing, "['big.txt', 'www'] <h1>hello</h1> 20000 131072\n")
+        // and the other way: littlefs-python writes a bare image, the board reads it
+        let bare = tmp.appendingPathComponent("bare.bin").path
+        _ = try python("""
+        from littlefs import LittleFS
+        fs = LittleFS(block_size=8192, block_count=253, name_max=32, disk_version=0x00020000, read_size=64, prog_size=64, cache_size=64, lookahead_size=64, block_cycles=16)
+        fs.mkdir('/data')
+        with fs.open('/data/readings.csv', 'w') as f: f.write('t,temp\\n0,21.5\\n')
+        open('\(bare)', 'wb').write(fs.context.buffer)
+        """)
+        let ls = try esplua(["fs", "ls", bare])
+        XCTAssertEqual(ls.stdout, "/data/\n/data/readings.csv  14\n", ls.stderr)
+    }
+
     func testPluginsListsTheBuiltInOnes() throws {
         let r = try esplua(["plugins"])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -152,5 +211,6 @@ final class PluginSketchTests: EspluaTestCase {
         XCTAssertTrue(r.stdout.contains("[controls: temperature, pressure]"), r.stdout)
         XCTAssertTrue(r.stdout.contains("SPI 1.0.0 (ABI 1.0)"), r.stdout)
         XCTAssertTrue(r.stdout.contains("Servo 1.0.0 (ABI 1.0)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("LittleFS 1.0.0 (ABI 1.0)"), r.stdout)
     }
 }

@@ -224,6 +224,13 @@ typedef struct esplua_host {
     /* a new object of one of this plugin's classes, owning `self` */
     void (*ret_object)(esplua_call *call, const char *class_name, void *self);
 
+    /* a new table as the next result; the set_field_* calls fill the last one pushed */
+    void (*ret_table)(esplua_call *call);
+    void (*set_field_integer)(esplua_call *call, const char *key, int64_t value);
+    void (*set_field_number)(esplua_call *call, const char *key, double value);
+    void (*set_field_string)(esplua_call *call, const char *key, const char *bytes, size_t length);
+    void (*set_field_boolean)(esplua_call *call, const char *key, int value);
+
     /* raises a Lua error "bad argument"-style or plain; return its value from the function */
     int (*error)(esplua_call *call, const char *message);
 

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import LittleFSCore
+
+/// `esplua fs pack|ls|unpack`: the classroom's upload workflow for the board's
+/// LittleFS, on the same 4 MB flash images `esplua run --flash` uses (the file
+/// system at 0x200000, 253 blocks of 8 KiB, littlefs disk version 2.0).
+/// A bare file-system image (a whole number of 8 KiB blocks) is accepted too.
+struct FS: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fs",
+        abstract: "Make, list and extract LittleFS flash images (the board's file system, as --flash uses it).",
+        subcommands: [Pack.self, List.self, Unpack.self])
+
+    struct Pack: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Copy a folder into a new flash image.")
+        @Argument(help: "The folder whose files go onto the board.") var directory: String
+        @Option(name: .shortAndLong, help: "The image to write (a 4 MB flash image for --flash).") var output: String
+
+        func run() throws {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+                fail("esplua: fs pack: '\(directory)' is not a folder")
+            }
+            let device = MemoryBlockDevice(blockSize: ESP8266Layout.blockSize, blockCount: ESP8266Layout.blockCount)
+            try LittleFS.format(device: device)
+            let fs = try LittleFS.mount(device: device)
+            var count = 0
+            func copy(_ dir: String, into path: String) throws {
+                for name in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() {
+                    guard name.utf8.count <= 31 else { fail("esplua: fs pack: '\(name)' is longer than the 31 characters LittleFS allows on the board") }
+                    let full = (dir as NSString).appendingPathComponent(name), target = path + "/" + name
+                    var sub: ObjCBool = false
+                    FileManager.default.fileExists(atPath: full, isDirectory: &sub)
+                    if sub.boolValue {
+                        try fs.mkdir(target)
+                        try copy(full, into: target)
+                    } else {
+                        guard let data = FileManager.default.contents(atPath: full) else { fail("esplua: fs pack: cannot read '\(full)'") }
+                        do { try fs.writeFile(target, Array(data)) } catch LFSError.noSpace {
+                            fail("esplua: fs pack: the files do not fit in the board's \(ESP8266Layout.fsSize) bytes")
+                        }
+                        count += 1
+                    }
+                }
+            }
+            try copy(directory, into: "")
+            let used = try fs.usedBlocks() * ESP8266Layout.blockSize
+            fs.unmount()
+            var image = [UInt8](repeating: 0xFF, count: ESP8266Layout.flashSize)
+            image.replaceSubrange(ESP8266Layout.fsStart..<(ESP8266Layout.fsStart + device.storage.count), with: device.storage)
+            guard FileManager.default.createFile(atPath: output, contents: Data(image)) else { fail("esplua: fs pack: cannot write '\(output)'") }
+            print("\(output): \(count) files, \(used) of \(ESP8266Layout.fsSize) bytes used")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the files of an image.")
+        @Argument(help: "A flash image (or a bare LittleFS image).") var image: String
+
+        func run() throws {
+            let fs = mountImage(image)
+            func walk(_ path: String) throws {
+                for e in try fs.listDirectory(path.isEmpty ? "/" : path) where e.name != "." && e.name != ".." {
+                    let full = path + "/" + e.name
+                    print(e.isDirectory ? "\(full)/" : "\(full)  \(e.size)")
+                    if e.isDirectory { try walk(full) }
+                }
+            }
+            try walk("")
+        }
+    }
+
+    struct Unpack: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Copy the files of an image into a folder.")
+        @Argument(help: "A flash image (or a bare LittleFS image).") var image: String
+        @Argument(help: "The folder to write (made if missing).") var directory: String
+
+        func run() throws {
+            let fs = mountImage(image)
+            var count = 0
+            func walk(_ path: String) throws {
+                let here = (directory as NSString).appendingPathComponent(path)
+                try FileManager.default.createDirectory(atPath: here, withIntermediateDirectories: true)
+                for e in try fs.listDirectory(path.isEmpty ? "/" : path) where e.name != "." && e.name != ".." {
+                    let full = path + "/" + e.name
+                    if e.isDirectory { try walk(full); continue }
+                    FileManager.default.createFile(atPath: (directory as NSString).appendingPathComponent(full), contents: Data(try fs.readFile(full)))
+                    count += 1
+                }
+            }
+            try walk("")
+            print("\(count) files into \(directory)")
+        }
+    }
+}
+
+/// Mounts the file system of a flash image (4 MB) or a bare LittleFS image; exits with one sentence otherwise.
+func mountImage(_ path: String) -> LittleFS {
+    guard let data = FileManager.default.contents(atPath: path) else { fail("esplua: cannot read the image '\(path)'") }
+    var bytes = Array(data)
+    if bytes.count == ESP8266Layout.flashSize {
+        bytes = Array(bytes[ESP8266Layout.fsStart..<(ESP8266Layout.fsStart + ESP8266Layout.fsSize)])
+    } else if bytes.isEmpty || bytes.count % ESP8266Layout.blockSize != 0 {
+        fail("esplua: '\(path)' is neither a 4 MB flash image nor a whole number of 8 KiB LittleFS blocks (\(bytes.count) bytes)")
+    }
+    var config = LFSConfiguration.esp8266
+    config.requireExactBlockCount = false
+    do { return try LittleFS.mount(device: MemoryBlockDevice(blockSize: ESP8266Layout.blockSize, image: bytes), config: config) } catch {
+        fail("esplua: '\(path)' holds no LittleFS file system the board can mount (\(error))")
+    }
+}
