@@ -15,7 +15,7 @@ setup:
 	@bash .ci/setup.sh
 
 build: setup
-	$(SWIFT) build -c $(CONFIG) --product esplua
+	$(SWIFT) build -c $(CONFIG)   # esplua and the plugins beside it
 
 run: build
 	$(SWIFT) run -c $(CONFIG) --skip-build esplua run $(SKETCH) $(ARGS)
