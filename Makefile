@@ -24,5 +24,10 @@ test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 
+# the benchmark table (release build; about two minutes)
+bench: setup
+	$(SWIFT) build -c release
+	.build/release/Benchmarks
+
 clean:
 	rm -rf .build

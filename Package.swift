@@ -4,6 +4,10 @@
 //   LuaRuntime (Lua only)       <- ArduinoLua
 import PackageDescription
 
+/// Release builds skip Swift's dynamic exclusivity checks in the hot layers: they
+/// were ~30% of a binding call's time under perf (swift_beginAccess, AccessSet).
+let fast: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "esplua",
     products: [
@@ -34,10 +38,10 @@ let package = Package(
         // Swift layers
         // The plugin contract: one header (include/esplua_plugin.h)
         .target(name: "CPluginABI"),
-        .target(name: "BoardCore", dependencies: ["CPluginABI"]),
-        .target(name: "BoardNet", dependencies: ["BoardCore", "CLwIP", "CSlirp"]),
-        .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShim"]),
-        .target(name: "ArduinoLua", dependencies: ["BoardCore", "BoardNet", "LuaRuntime"]),
+        .target(name: "BoardCore", dependencies: ["CPluginABI"], swiftSettings: fast),
+        .target(name: "BoardNet", dependencies: ["BoardCore", "CLwIP", "CSlirp"], swiftSettings: fast),
+        .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShim"], swiftSettings: fast),
+        .target(name: "ArduinoLua", dependencies: ["BoardCore", "BoardNet", "LuaRuntime"], swiftSettings: fast),
         .target(name: "BoardTesting", dependencies: ["ArduinoLua", "BoardCore", "BoardNet"]),
         .executableTarget(
             name: "esplua",
@@ -57,6 +61,9 @@ let package = Package(
         .target(name: "LittleFSCore", path: "plugins/LittleFS/Sources/LittleFSCore"),
         .target(name: "LittleFSPlugin", dependencies: ["CPluginABI", "PluginKit", "LittleFSCore"], path: "plugins/LittleFS/Sources/LittleFSPlugin"),
         .target(name: "LittleFSEntry", dependencies: ["LittleFSPlugin"], path: "plugins/LittleFS/Sources/LittleFSEntry"),
+
+        // `make bench`: figures beside baselines measured in the same run
+        .executableTarget(name: "Benchmarks", dependencies: ["ArduinoLua", "BoardCore", "BoardTesting", "LuaRuntime"]),
 
         // Tests mirror Sources
         .testTarget(name: "BoardCoreTests", dependencies: ["BoardCore"]),

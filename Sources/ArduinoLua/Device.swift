@@ -28,6 +28,8 @@ public struct DeviceOptions: Sendable {
     public var pluginBuildFolder: String? = PluginHost.executableFolder
     /// The flash image file (`--flash`), created blank if missing; nil keeps flash in memory.
     public var flashPath: String?
+    /// Called with each fresh Lua state after the Arduino API is installed (benchmarks, tools).
+    public var prepareLua: (@Sendable (LuaState) -> Void)?
     /// Control changes from the command line (`--set part.control=value[@time]`), after the wiring file's.
     public var controlChanges: [Wiring.Change] = []
 
@@ -231,6 +233,7 @@ public final class Device {
         lua = state
         let dir = (options.sketchPath as NSString).deletingLastPathComponent
         ArduinoAPI.install(in: state, device: self, sketchDirectory: dir.isEmpty ? "." : dir)
+        options.prepareLua?(state)
         do {
             try state.load(source, name: options.sketchPath)
         } catch {

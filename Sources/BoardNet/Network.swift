@@ -132,9 +132,10 @@ public final class Network: EventSource, Waiter {
     // MARK: event source
 
     public func service(now: UInt64) {
-        // host sockets: at most every millisecond of board time (a real chip's
-        // radio does not deliver faster than that matters)
-        if now &- lastSlirpPoll >= 1000 || !slirp.toDevice.isEmpty {
+        // host sockets: every 1 ms of board time in virtual time (the settle step
+        // catches causal chains), every 50 µs in real time (a host client's latency)
+        let interval: UInt64 = board.clock.mode == .virtual ? 1000 : 50
+        if now &- lastSlirpPoll >= interval || !slirp.toDevice.isEmpty {
             lastSlirpPoll = now
             // everything the host has for the device by now arrives together, as
             // frames queue in the radio while the CPU is busy (slirp reads one

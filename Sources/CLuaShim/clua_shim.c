@@ -153,3 +153,17 @@ void clua_open_safe_libs(lua_State *L) {
         lua_pop(L, 1);
     }
 }
+
+/* ---- benchmarks: the physical limit of a Lua -> native call ------------------
+   A plain lua_CFunction that reads two integers and stores them: what a binding
+   costs with no Swift, no trampoline, no table lookups beyond the global. */
+static volatile lua_Integer g_bare_a, g_bare_b;
+static int clua_bare(lua_State *L) {
+    g_bare_a = luaL_checkinteger(L, 1);
+    g_bare_b = luaL_checkinteger(L, 2);
+    return 0;
+}
+void clua_register_bare(lua_State *L, const char *name) {
+    lua_pushcfunction(L, clua_bare);
+    lua_setglobal(L, name);
+}

@@ -234,6 +234,9 @@ public final class LuaState {
     }
 
 
+    /// Registers a bare C function (two integer arguments, no Swift): the baseline of binding benchmarks.
+    public func registerBareCFunction(_ name: String) { clua_register_bare(L, name) }
+
     /// A full collection (finalizers run).
     public func collectGarbage() { clua_gc_collect(L) }
 

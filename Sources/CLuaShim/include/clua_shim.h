@@ -75,4 +75,7 @@ static inline void clua_insert(lua_State *L, int i) { lua_insert(L, i); }
 static inline void clua_remove(lua_State *L, int i) { lua_remove(L, i); }
 static inline void *clua_newuserdata(lua_State *L, size_t size) { return lua_newuserdatauv(L, size, 0); }
 
+/** Registers global `name`: a bare C function reading two integers (benchmarks' baseline). */
+void clua_register_bare(lua_State *L, const char *name);
+
 #endif

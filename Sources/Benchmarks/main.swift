@@ -1,0 +1,428 @@
+import ArduinoLua
+import BoardCore
+import BoardTesting
+import Foundation
+import LuaRuntime
+
+// `make bench`: esplua against its limits, each figure beside a baseline measured
+// in the same run, and their ratio. Nothing here passes or fails: it prints a table.
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+struct Row { let figure: String; let value: String; let baseline: String; let ratio: String }
+nonisolated(unsafe) var rows: [Row] = []
+nonisolated(unsafe) var notes: [String] = []
+
+func fmt(_ v: Double, _ unit: String) -> String {
+    let s = v >= 100 ? String(format: "%.0f", v) : v >= 10 ? String(format: "%.1f", v) : String(format: "%.2f", v)
+    return "\(s) \(unit)"
+}
+func ratio(_ a: Double, _ b: Double) -> String { b == 0 ? "-" : String(format: "%.2fx", a / b) }
+func report(_ figure: String, _ v: Double, _ unit: String, baseline: Double, _ bunit: String? = nil) {
+    rows.append(Row(figure: figure, value: fmt(v, unit), baseline: fmt(baseline, bunit ?? unit), ratio: ratio(v, baseline)))
+    FileHandle.standardError.write(Data("bench: \(figure): \(fmt(v, unit)) vs \(fmt(baseline, bunit ?? unit))\n".utf8))
+}
+
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let exe = root.appendingPathComponent(".build/release/esplua").path
+let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("esplua-bench-\(getpid())")
+try? FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+func sketch(_ name: String, _ text: String, world: String? = nil) -> String {
+    let p = tmp.appendingPathComponent(name).path
+    try? text.write(toFile: p, atomically: true, encoding: .utf8)
+    if let world { try? world.write(toFile: String(p.dropLast(4)) + ".world.json", atomically: true, encoding: .utf8) }
+    return p
+}
+
+// MARK: 1. binding overhead
+
+final class Marks: @unchecked Sendable { var times: [Double] = [] }
+do {
+    let n = 2_000_000
+    let marks = Marks()
+    let path = sketch("bindings.lua", """
+    function setup()
+      ESP.wdtDisable()
+      WiFi.begin("classroom", "esp8266rocks")
+      while WiFi.status() ~= WL_CONNECTED do delay(100) end
+      local c = WiFiClient(); c:connect("echo.world", 7)
+      local N = \(n)
+      __mark(); for i = 1, N do end
+      __mark(); for i = 1, N do __bare(2, i & 1) end
+      __mark(); for i = 1, N do digitalWrite(2, i & 1) end
+      __mark(); for i = 1, N do millis() end
+      __mark(); for i = 1, N do c:available() end
+      __mark()
+    end
+    function loop() delay(1000) end
+    """, world: #"{ "services": [ { "name": "echo.world", "port": 7 } ] }"#)
+    var options = DeviceOptions(sketchPath: path)
+    options.board.timeMode = .virtual
+    options.runFor = 60_000_000
+    options.prepareLua = { state in
+        state.registerBareCFunction("__bare")
+        state.setGlobal("__mark") { _ in marks.times.append(now()); return 0 }
+    }
+    let device = try Device(options: options) { _ in }
+    _ = device.run()
+    device.shutdown()
+    if marks.times.count == 6 {
+        let t = zip(marks.times.dropFirst(), marks.times).map { $0 - $1 }
+        let empty = t[0]
+        let per = t.map { max(1e-9, $0 - empty) }   // the loop itself subtracted
+        let bare = Double(n) / per[1]
+        report("digitalWrite(pin, v) calls/s (vs a bare C function)", Double(n) / per[2] / 1e6, "M/s", baseline: bare / 1e6)
+        report("millis() calls/s (vs a bare C function)", Double(n) / per[3] / 1e6, "M/s", baseline: bare / 1e6)
+        report("client:available() calls/s (vs a bare C function)", Double(n) / per[4] / 1e6, "M/s", baseline: bare / 1e6)
+    } else {
+        notes.append("binding benchmark did not complete (\(marks.times.count) marks)")
+    }
+}
+
+// MARK: helpers for the host side
+
+func freePort() -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var a = sockaddr_in(); a.sin_family = sa_family_t(AF_INET); a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return UInt16(bigEndian: a.sin_port)
+}
+
+func connectTo(_ port: UInt16) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var one: Int32 = 1
+    setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    var tv = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    var a = sockaddr_in(); a.sin_family = sa_family_t(AF_INET); a.sin_port = port.bigEndian; a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    if r != 0 { close(fd); return -1 }
+    return fd
+}
+
+func sendAll(_ fd: Int32, _ bytes: [UInt8]) {
+    var off = 0
+    while off < bytes.count {
+        let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL)) }
+        if n <= 0 { return }
+        off += n
+    }
+}
+
+/// Reads one HTTP response (headers + Content-Length body, or until close).
+func readResponse(_ fd: Int32) -> Bool {
+    var buf = [UInt8](repeating: 0, count: 4096), got: [UInt8] = []
+    while true {
+        let n = recv(fd, &buf, buf.count, 0)
+        if n <= 0 { return !got.isEmpty }
+        got += buf[0..<n]
+        let text = String(decoding: got, as: UTF8.self)
+        if let r = text.range(of: "\r\n\r\n") {
+            let headers = text[..<r.lowerBound]
+            if let cl = headers.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
+               let len = Int(cl.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) {
+                if got.count - text.utf8.distance(from: text.startIndex, to: r.upperBound) >= len { return true }
+            }
+        }
+    }
+}
+
+/// A native HTTP server on loopback answering the sketch's bytes (the host's TCP limit).
+func nativeServer(port: UInt16, response: [UInt8], keepAlive: Bool) -> Thread {
+    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var one: Int32 = 1
+    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+    var a = sockaddr_in(); a.sin_family = sa_family_t(AF_INET); a.sin_port = port.bigEndian; a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    listen(listener, 64)
+    let t = Thread {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let c = accept(listener, nil, nil)
+            if c < 0 { return }
+            while true {
+                let n = recv(c, &buf, buf.count, 0)
+                if n <= 0 { break }
+                sendAll(c, response)
+                if !keepAlive { break }
+            }
+            close(c)
+        }
+    }
+    t.start()
+    return t
+}
+
+func percentile(_ xs: [Double], _ p: Double) -> Double {
+    let s = xs.sorted()
+    return s.isEmpty ? 0 : s[min(s.count - 1, Int(Double(s.count) * p))]
+}
+
+/// Runs `requests` sequential requests; returns (requests/s, p50 ms, p99 ms).
+func load(port: UInt16, requests: Int, keepAlive: Bool) -> (Double, Double, Double) {
+    let request = Array("GET / HTTP/1.1\r\nHost: esp\r\n\r\n".utf8)
+    var latencies: [Double] = []
+    let start = now()
+    var fd: Int32 = -1
+    for _ in 0..<requests {
+        let t0 = now()
+        if fd < 0 || !keepAlive { if fd >= 0 { close(fd) }; fd = connectTo(port) }
+        guard fd >= 0 else { continue }
+        sendAll(fd, request)
+        if readResponse(fd) { latencies.append((now() - t0) * 1000) } else { close(fd); fd = -1 }
+        if !keepAlive { close(fd); fd = -1 }
+    }
+    if fd >= 0 { close(fd) }
+    let elapsed = now() - start
+    return (Double(latencies.count) / elapsed, percentile(latencies, 0.5), percentile(latencies, 0.99))
+}
+
+/// Starts esplua on `sketch` and waits for `ready` on its stdout.
+func startEsplua(_ args: [String], ready: String) -> Process? {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = args
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    do { try p.run() } catch { return nil }
+    var text = ""
+    let deadline = now() + 20
+    while !text.contains(ready) && now() < deadline {
+        text += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+    }
+    return text.contains(ready) ? p : nil
+}
+
+// MARK: 2. HTTP through the forward
+
+let body = "Hello from esplua!\n"
+let closeResponse = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)".utf8)
+let keepResponse = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: keep-alive\r\n\r\n\(body)".utf8)
+do {
+    let keepSketch = sketch("keepalive.lua", """
+    local server = WiFiServer(80)
+    local clients = {}
+    function setup()
+      WiFi.begin("classroom", "esp8266rocks")
+      while WiFi.status() ~= WL_CONNECTED do delay(100) end
+      server:begin()
+      print("ready")
+    end
+    function loop()
+      local c = server:accept()
+      if c then c:setNoDelay(true); clients[#clients + 1] = c end
+      for i = #clients, 1, -1 do
+        local k = clients[i]
+        if k:available() > 0 then
+          repeat local line = k:readStringUntil("\\n") until line == "\\r" or line == ""
+          k:print("HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: \(body.utf8.count)\\r\\nConnection: keep-alive\\r\\n\\r\\nHello from esplua!\\n")
+        elseif not k:connected() then
+          k:stop(); table.remove(clients, i)
+        end
+      end
+    end
+    """)
+    let requests = 300
+    let port = freePort()
+    if let p = startEsplua(["run", root.appendingPathComponent("sketches/hello_server.lua").path, "--forward", "\(port):80", "--for", "120s"], ready: "HTTP server on port 80") {
+        let emu = load(port: port, requests: requests, keepAlive: false)
+        p.terminate(); p.waitUntilExit()
+        let nport = freePort()
+        _ = nativeServer(port: nport, response: closeResponse, keepAlive: false)
+        let native = load(port: nport, requests: requests, keepAlive: false)
+        report("HTTP, a connection per request: requests/s (vs native loopback server)", emu.0, "req/s", baseline: native.0)
+        report("HTTP, a connection per request: p50 latency", emu.1, "ms", baseline: native.1)
+        report("HTTP, a connection per request: p99 latency", emu.2, "ms", baseline: native.2)
+    } else { notes.append("hello_server did not start") }
+    let kport = freePort()
+    if let p = startEsplua(["run", keepSketch, "--forward", "\(kport):80", "--for", "120s"], ready: "ready") {
+        let emu = load(port: kport, requests: requests, keepAlive: true)
+        p.terminate(); p.waitUntilExit()
+        let nport = freePort()
+        _ = nativeServer(port: nport, response: keepResponse, keepAlive: true)
+        let native = load(port: nport, requests: requests, keepAlive: true)
+        report("HTTP keep-alive: requests/s (vs native loopback server)", emu.0, "req/s", baseline: native.0)
+        report("HTTP keep-alive: p50 latency", emu.1, "ms", baseline: native.1)
+    } else { notes.append("the keep-alive sketch did not start") }
+    notes.append("real ESP8266 for comparison: sequential requests to ESP8266WebServer finish in under 40 ms each, i.e. about 25 req/s (esp8266/Arduino#3467, WeMos D1 mini, core 2.3.0)")
+}
+
+// MARK: 3. bulk transfer
+
+do {
+    let mib = 1 << 20
+    let bulk = sketch("bulk.lua", """
+    local tx, rx = WiFiServer(90), WiFiServer(91)
+    function setup()
+      WiFi.begin("classroom", "esp8266rocks")
+      while WiFi.status() ~= WL_CONNECTED do delay(100) end
+      tx:begin(); rx:begin()
+      print("ready")
+    end
+    local chunk = string.rep("x", 1024)
+    function loop()
+      local c = tx:accept()
+      if c then
+        for i = 1, \(mib / 1024) do c:write(chunk) end
+        c:stop()
+      end
+      local r = rx:accept()
+      if r then
+        local got = 0
+        while got < \(mib) do
+          local n = r:available()
+          if n > 0 then got = got + #r:read(n) elseif not r:connected() then break else yield() end
+        end
+        r:print("done " .. got .. "\\n")
+        r:stop()
+      end
+    end
+    """)
+    let p1 = freePort(), p2 = freePort()
+    if let p = startEsplua(["run", bulk, "--forward", "\(p1):90", "--forward", "\(p2):91", "--for", "300s"], ready: "ready") {
+        // board -> host
+        var t0 = now()
+        var fd = connectTo(p1)
+        var total = 0
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true { let n = recv(fd, &buf, buf.count, 0); if n <= 0 { break }; total += n }
+        close(fd)
+        let down = Double(total) / (now() - t0) / 1e6
+        // host -> board
+        t0 = now()
+        fd = connectTo(p2)
+        sendAll(fd, [UInt8](repeating: 0x41, count: mib))
+        var reply = ""
+        while !reply.contains("\n") { let n = recv(fd, &buf, buf.count, 0); if n <= 0 { break }; reply += String(decoding: buf[0..<n], as: UTF8.self) }
+        close(fd)
+        let up = Double(mib) / (now() - t0) / 1e6
+        p.terminate(); p.waitUntilExit()
+        // native: the same MiB over loopback TCP
+        let lport = freePort()
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var a = sockaddr_in(); a.sin_family = sa_family_t(AF_INET); a.sin_port = lport.bigEndian; a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(listener, 4)
+        let sender = Thread { let c = accept(listener, nil, nil); sendAll(c, [UInt8](repeating: 0x42, count: mib)); close(c) }
+        sender.start()
+        t0 = now()
+        fd = connectTo(lport)
+        var ntotal = 0
+        while true { let n = recv(fd, &buf, buf.count, 0); if n <= 0 { break }; ntotal += n }
+        close(fd); close(listener)
+        let native = Double(ntotal) / (now() - t0) / 1e6
+        report("bulk 1 MiB board -> host, MSS 536 (vs native loopback)", down, "MB/s", baseline: native)
+        report("bulk 1 MiB host -> board, MSS 536 (vs native loopback)", up, "MB/s", baseline: native)
+        if total != mib || !reply.hasPrefix("done \(mib)") { notes.append("bulk transfer incomplete: \(total) B down, reply '\(reply)'") }
+        notes.append("a real board is window-limited: TCP_WND 2144 B per round trip; a field figure is ~0.19 MB/s (an 89 KB file in 0.46 s from an ESP8266 web server, Moddable-OpenSource/moddable#209)")
+        notes.append("MSS 1460 (the core's 'Higher Bandwidth' lwIP) is not built yet: it needs a second lwIP compile")
+    } else { notes.append("the bulk sketch did not start") }
+}
+
+// MARK: 4. virtual time
+
+/// Runs esplua to the end: wall time, its peak RSS (VmHWM, sampled every 2 ms
+/// while it runs: a spawned child's ru_maxrss starts from the parent's) and the
+/// time to its first byte of output.
+func timeRun(_ args: [String]) -> (wall: Double, rssKB: Int, firstLine: Double) {
+    var fds: [Int32] = [0, 0]
+    pipe(&fds)
+    var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addclose(&actions, fds[0])
+    let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
+    defer { for a in argv { free(a) } }
+    var pid: pid_t = 0
+    let t0 = now()
+    guard posix_spawn(&pid, exe, &actions, nil, argv, environ) == 0 else { return (0, 0, 0) }
+    posix_spawn_file_actions_destroy(&actions)
+    close(fds[1])
+    final class Peak: @unchecked Sendable { var kb = 0; var done = false }
+    let peak = Peak()
+    let child = pid
+    let sampler = Thread {
+        while !peak.done {
+            if let text = try? String(contentsOfFile: "/proc/\(child)/status", encoding: .utf8),
+               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+               let kb = Int(line.split(separator: " ").dropFirst().first ?? "") { peak.kb = max(peak.kb, kb) }
+            usleep(2000)
+        }
+    }
+    sampler.start()
+    var first = 0.0
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(fds[0], &buf, buf.count)
+        if n <= 0 { break }
+        if first == 0 { first = now() - t0 }
+    }
+    close(fds[0])
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    peak.done = true
+    return (now() - t0, peak.kb, first)
+}
+
+do {
+    let blink = root.appendingPathComponent("sketches/blink.lua").path
+    let r = timeRun(["run", blink, "--time", "virtual", "--for", "600s"])
+    report("virtual time, blink.lua: board seconds per wall second (vs real time)", 600 / r.wall, "x", baseline: 1)
+    let churn = sketch("churn.lua", """
+    local server = WiFiServer(80)
+    function setup()
+      WiFi.begin("classroom", "esp8266rocks")
+      while WiFi.status() ~= WL_CONNECTED do delay(100) end
+      server:begin()
+    end
+    function loop()
+      local c = server:accept()
+      if c then
+        repeat local line = c:readStringUntil("\\n") until line == "\\r" or line == ""
+        c:print("HTTP/1.0 200 OK\\r\\n\\r\\nok\\r\\n")
+        c:stop()
+      end
+      delay(1)
+    end
+    """, world: #"{ "visitors": [ { "port": 80, "at": "3s", "every": "100ms", "count": 1000, "send": "GET / HTTP/1.0\r\n\r\n" } ] }"#)
+    let c = timeRun(["run", churn, "--time", "virtual", "--for", "240s"])
+    report("virtual time, 1000 connections opened and stop()ped, TIME_WAIT expiring: board s per wall s", 240 / c.wall, "x", baseline: 1)
+}
+
+// MARK: 5. start-up and footprint
+
+do {
+    let blink = root.appendingPathComponent("sketches/blink.lua").path
+    var firsts: [Double] = [], rss: [Int] = []
+    for _ in 0..<5 {
+        // virtual time: the 60 ms the board takes to boot cost nothing, so this is esplua's own start-up
+        firsts.append(timeRun(["run", blink, "--time", "virtual", "--for", "1s"]).firstLine * 1000)
+        rss.append(timeRun(["run", blink, "--time", "real", "--for", "0.3s"]).rssKB)
+    }
+    // baseline: the same process start with nothing to do (esplua's --help)
+    var helps: [Double] = [], helpRSS: [Int] = []
+    for _ in 0..<5 { let r = timeRun(["--help"]); helps.append(r.wall * 1000); helpRSS.append(r.rssKB) }
+    report("start-up to the first line of blink.lua (vs `esplua --help`)", percentile(firsts, 0.5), "ms", baseline: percentile(helps, 0.5))
+    report("peak RSS, blink.lua (vs `esplua --help`)", Double(rss.max() ?? 0) / 1024, "MB", baseline: Double(helpRSS.max() ?? 0) / 1024)
+    let hs = timeRun(["run", root.appendingPathComponent("sketches/hello_server.lua").path, "--time", "real", "--for", "3s"])
+    report("peak RSS, hello_server.lua (vs `esplua --help`)", Double(hs.rssKB) / 1024, "MB", baseline: Double(helpRSS.max() ?? 0) / 1024)
+}
+
+// MARK: the table
+
+let w0 = max(6, rows.map(\.figure.count).max() ?? 0), w1 = max(6, rows.map(\.value.count).max() ?? 0), w2 = max(8, rows.map(\.baseline.count).max() ?? 0)
+func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
+print("| \(pad("figure", w0)) | \(pad("esplua", w1)) | \(pad("baseline", w2)) | ratio |")
+print("|\(String(repeating: "-", count: w0 + 2))|\(String(repeating: "-", count: w1 + 2))|\(String(repeating: "-", count: w2 + 2))|-------|")
+for r in rows { print("| \(pad(r.figure, w0)) | \(pad(r.value, w1)) | \(pad(r.baseline, w2)) | \(r.ratio) |") }
+for n in notes { print("- \(n)") }
+try? FileManager.default.removeItem(at: tmp)
