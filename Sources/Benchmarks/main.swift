@@ -185,9 +185,9 @@ func load(port: UInt16, requests: Int, keepAlive: Bool) -> (Double, Double, Doub
 }
 
 /// Starts esplua on `sketch` and waits for `ready` on its stdout.
-func startEsplua(_ args: [String], ready: String) -> Process? {
+func startEsplua(_ args: [String], ready: String, binary: String = exe) -> Process? {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: exe)
+    p.executableURL = URL(fileURLWithPath: binary)
     p.arguments = args
     let out = Pipe()
     p.standardOutput = out
@@ -257,7 +257,8 @@ do {
 
 // MARK: 3. bulk transfer
 
-do {
+/// 1 MiB board -> host and host -> board through forwards, with the esplua at `binary`; MB/s each way.
+func bulkTransfer(_ binary: String) -> (down: Double, up: Double)? {
     let mib = 1 << 20
     let bulk = sketch("bulk.lua", """
     local tx, rx = WiFiServer(90), WiFiServer(91)
@@ -287,44 +288,58 @@ do {
     end
     """)
     let p1 = freePort(), p2 = freePort()
-    if let p = startEsplua(["run", bulk, "--forward", "\(p1):90", "--forward", "\(p2):91", "--for", "300s"], ready: "ready") {
-        // board -> host
-        var t0 = now()
-        var fd = connectTo(p1)
-        var total = 0
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true { let n = recv(fd, &buf, buf.count, 0); if n <= 0 { break }; total += n }
-        close(fd)
-        let down = Double(total) / (now() - t0) / 1e6
-        // host -> board
-        t0 = now()
-        fd = connectTo(p2)
-        sendAll(fd, [UInt8](repeating: 0x41, count: mib))
-        var reply = ""
-        while !reply.contains("\n") { let n = recv(fd, &buf, buf.count, 0); if n <= 0 { break }; reply += String(decoding: buf[0..<n], as: UTF8.self) }
-        close(fd)
-        let up = Double(mib) / (now() - t0) / 1e6
-        p.terminate(); p.waitUntilExit()
-        // native: the same MiB over loopback TCP
-        let lport = freePort()
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var a = sockaddr_in(); a.sin_family = sa_family_t(AF_INET); a.sin_port = lport.bigEndian; a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(listener, 4)
-        let sender = Thread { let c = accept(listener, nil, nil); sendAll(c, [UInt8](repeating: 0x42, count: mib)); close(c) }
-        sender.start()
-        t0 = now()
-        fd = connectTo(lport)
-        var ntotal = 0
-        while true { let n = recv(fd, &buf, buf.count, 0); if n <= 0 { break }; ntotal += n }
-        close(fd); close(listener)
-        let native = Double(ntotal) / (now() - t0) / 1e6
-        report("bulk 1 MiB board -> host, MSS 536 (vs native loopback)", down, "MB/s", baseline: native)
-        report("bulk 1 MiB host -> board, MSS 536 (vs native loopback)", up, "MB/s", baseline: native)
-        if total != mib || !reply.hasPrefix("done \(mib)") { notes.append("bulk transfer incomplete: \(total) B down, reply '\(reply)'") }
-        notes.append("a real board is window-limited: TCP_WND 2144 B per round trip; a field figure is ~0.19 MB/s (an 89 KB file in 0.46 s from an ESP8266 web server, Moddable-OpenSource/moddable#209)")
-        notes.append("MSS 1460 (the core's 'Higher Bandwidth' lwIP) is not built yet: it needs a second lwIP compile")
-    } else { notes.append("the bulk sketch did not start") }
+    guard let p = startEsplua(["run", bulk, "--forward", "\(p1):90", "--forward", "\(p2):91", "--for", "300s"], ready: "ready", binary: binary) else { return nil }
+    defer { p.terminate(); p.waitUntilExit() }
+    var t0 = now()
+    var fd = connectTo(p1)
+    var total = 0
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true { let n = recv(fd, &buf, buf.count, 0); if n <= 0 { break }; total += n }
+    close(fd)
+    let down = Double(total) / (now() - t0) / 1e6
+    t0 = now()
+    fd = connectTo(p2)
+    sendAll(fd, [UInt8](repeating: 0x41, count: mib))
+    var reply = ""
+    while !reply.contains("\n") { let n = recv(fd, &buf, buf.count, 0); if n <= 0 { break }; reply += String(decoding: buf[0..<n], as: UTF8.self) }
+    close(fd)
+    let up = Double(mib) / (now() - t0) / 1e6
+    if total != mib || !reply.hasPrefix("done \(mib)") { notes.append("bulk transfer incomplete: \(total) B down, reply '\(reply)'") }
+    return (down, up)
+}
+
+/// The same MiB over loopback TCP between two host sockets.
+func nativeBulk() -> Double {
+    let mib = 1 << 20
+    let lport = freePort()
+    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var a = sockaddr_in(); a.sin_family = sa_family_t(AF_INET); a.sin_port = lport.bigEndian; a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    listen(listener, 4)
+    let sender = Thread { let c = accept(listener, nil, nil); sendAll(c, [UInt8](repeating: 0x42, count: mib)); close(c) }
+    sender.start()
+    let t0 = now()
+    let fd = connectTo(lport)
+    var total = 0
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true { let n = recv(fd, &buf, buf.count, 0); if n <= 0 { break }; total += n }
+    close(fd); close(listener)
+    return Double(total) / (now() - t0) / 1e6
+}
+
+do {
+    let native = nativeBulk()
+    let variant = root.appendingPathComponent(".build-1460/release/esplua").path
+    for (mss, binary) in [(536, exe), (1460, variant)] {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            notes.append("MSS \(mss): no build at \(binary) (make bench builds it)")
+            continue
+        }
+        guard let r = bulkTransfer(binary) else { notes.append("the bulk sketch did not start (MSS \(mss))"); continue }
+        report("bulk 1 MiB board -> host, MSS \(mss) (vs native loopback)", r.down, "MB/s", baseline: native)
+        report("bulk 1 MiB host -> board, MSS \(mss) (vs native loopback)", r.up, "MB/s", baseline: native)
+    }
+    notes.append("a real board is window-limited: TCP_WND 2144 B (MSS 536) or 5840 B (1460) per round trip; a field figure is ~0.19 MB/s (an 89 KB file in 0.46 s from an ESP8266 web server, Moddable-OpenSource/moddable#209)")
 }
 
 // MARK: 4. virtual time
