@@ -26,6 +26,33 @@ class EspluaTestCase: XCTestCase {
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
+    /// Runs `sketches/NAME.lua` in virtual time for `duration` and checks stdout against its golden.
+    @discardableResult
+    func assertGolden(_ name: String, for duration: String, extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+        let r = try esplua(["run", "sketches/\(name).lua", "--time", "virtual", "--for", duration] + extra, timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+        XCTAssertEqual(r.stdout, try golden(name), file: file, line: line)
+        return r
+    }
+
+    /// Starts esplua in the background and waits (15 s at most) for `ready` on its stdout.
+    func startEsplua(_ args: [String], waitingFor ready: String) throws -> (process: Process, output: Pipe, transcript: String) {
+        let p = Process()
+        p.executableURL = Self.root.appendingPathComponent(".build/debug/esplua")
+        p.arguments = args
+        p.currentDirectoryURL = Self.root
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        var transcript = ""
+        let deadline = Date().addingTimeInterval(15)
+        while !transcript.contains(ready) && Date() < deadline {
+            transcript += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        return (p, out, transcript)
+    }
+
     func golden(_ name: String) throws -> String {
         try String(contentsOf: Self.root.appendingPathComponent("Tests/espluaTests/golden/\(name).txt"), encoding: .utf8)
     }
@@ -43,15 +70,11 @@ final class CLITests: EspluaTestCase {
     // MARK: example sketches
 
     func testBlinkMatchesItsGoldenTranscript() throws {
-        let r = try esplua(["run", "sketches/blink.lua", "--time", "virtual", "--for", "60s"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout, try golden("blink"))
+        try assertGolden("blink", for: "60s")
     }
 
     func testHelloServerMatchesItsGoldenTranscript() throws {
-        let r = try esplua(["run", "sketches/hello_server.lua", "--time", "virtual", "--for", "5s"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout, try golden("hello_server"))
+        try assertGolden("hello_server", for: "5s")
     }
 
     // MARK: failures a user meets
@@ -106,20 +129,9 @@ final class CLITests: EspluaTestCase {
     /// `--forward udp:H:D`: a host UDP socket reaches the sketch's WiFiUDP and gets its echo.
     func testUdpForwardReachesTheEchoSketch() throws {
         let port = UInt16(30000 + Int(getpid() % 20000))
-        let p = Process()
-        p.executableURL = Self.root.appendingPathComponent(".build/debug/esplua")
-        p.arguments = ["run", "sketches/udp_echo.lua", "--forward", "udp:\(port):1200", "--for", "20s", "--world", "sketches/softap.world.json"]
-        p.currentDirectoryURL = Self.root
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        var (p, out, transcript) = try startEsplua(["run", "sketches/udp_echo.lua", "--forward", "udp:\(port):1200", "--for", "20s",
+                                                    "--world", "sketches/softap.world.json"], waitingFor: "UDP echo on")
         defer { if p.isRunning { p.terminate() } }
-        var transcript = ""
-        let deadline = Date().addingTimeInterval(15)
-        while !transcript.contains("UDP echo on") && Date() < deadline {
-            transcript += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        }
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd) }
         var tv = timeval(tv_sec: 2, tv_usec: 0)
@@ -154,22 +166,9 @@ final class CLITests: EspluaTestCase {
     func testCurlThroughTheForwardGetsThePage100TimesAndTheHeapComesBack() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("curl is not installed") }
         let port = 20000 + Int(getpid() % 20000)
-        let exe = Self.root.appendingPathComponent(".build/debug/esplua")
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = ["run", "sketches/hello_server.lua", "--forward", "\(port):80", "--for", "30s"]
-        p.currentDirectoryURL = Self.root
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        var (p, out, transcript) = try startEsplua(["run", "sketches/hello_server.lua", "--forward", "\(port):80", "--for", "30s"],
+                                                    waitingFor: "HTTP server on port 80")
         defer { if p.isRunning { p.terminate() } }
-        // wait for the server line
-        var transcript = ""
-        let deadline = Date().addingTimeInterval(15)
-        while !transcript.contains("HTTP server on port 80") && Date() < deadline {
-            transcript += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        }
         XCTAssertTrue(transcript.contains("connected, IP 10.0.2.15"), transcript)
         var pages = 0
         for _ in 0..<100 {

@@ -6,10 +6,7 @@ import Foundation
 /// put on the wire, read back from their pcap with tshark.
 final class LessonTests: EspluaTestCase {
     func lesson(_ name: String, for duration: String, extra: [String] = []) throws -> Result {
-        let r = try esplua(["run", "sketches/\(name).lua", "--time", "virtual", "--for", duration] + extra, timeout: 300)
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout, try golden(name))
-        return r
+        try assertGolden(name, for: duration, extra: extra)
     }
 
     func tshark(_ pcap: String, filter: String, fields: [String]) throws -> [[String]] {
@@ -124,31 +121,23 @@ final class LessonTests: EspluaTestCase {
 /// The plugin sketches, with the plugins SwiftPM built beside esplua.
 final class PluginSketchTests: EspluaTestCase {
     func testI2cBmp280() throws {
-        let r = try esplua(["run", "sketches/i2c_bmp280.lua", "--time", "virtual", "--for", "15s"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout, try golden("i2c_bmp280"))
+        try assertGolden("i2c_bmp280", for: "15s")
     }
 
     func testSpiMcp3008() throws {
-        let r = try esplua(["run", "sketches/spi_mcp3008.lua", "--time", "virtual", "--for", "7s"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout, try golden("spi_mcp3008"))
+        try assertGolden("spi_mcp3008", for: "7s")
     }
 
     /// Pulses every 20 ms on GPIO2 as the core's Servo sends them; the servo part
     /// reads them and turns at 600 °/s (its log says when it gets there).
     func testServoSweep() throws {
-        let r = try esplua(["run", "sketches/servo_sweep.lua", "--time", "virtual", "--for", "4.5s"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout, try golden("servo_sweep"))
+        let r = try assertGolden("servo_sweep", for: "4.5s")
         XCTAssertTrue(r.stderr.contains("servo on GPIO2: pulse 2000 us at 2.082 s, turning to 180 degrees (there at 2.232 s)"), r.stderr)
     }
 
     /// A log in littlefs that survives reboots (ESP.restart) and, with --flash, runs.
     func testLittleFSLogSurvivesRebootsAndRuns() throws {
-        let r = try esplua(["run", "sketches/littlefs_log.lua", "--time", "virtual", "--for", "8s"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout, try golden("littlefs_log"))
+        try assertGolden("littlefs_log", for: "8s")
         let flash = FileManager.default.temporaryDirectory.appendingPathComponent("flash-\(UUID().uuidString).bin").path
         defer { try? FileManager.default.removeItem(atPath: flash) }
         _ = try esplua(["run", "sketches/littlefs_log.lua", "--time", "virtual", "--for", "8s", "--flash", flash])

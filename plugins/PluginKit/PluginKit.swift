@@ -50,3 +50,18 @@ public func retBytes(_ host: UnsafePointer<esplua_host>, _ call: OpaquePointer?,
 
 /// A plugin's own state behind the `void *state` the host passes back.
 public func plugin<T: AnyObject>(_ p: UnsafeMutableRawPointer?, as: T.Type) -> T { Unmanaged<T>.fromOpaque(p!).takeUnretainedValue() }
+
+/// `esplua_plugin_init` for a Swift plugin: checks the host table is at least as
+/// large as this plugin's header and keeps `make(host, board)` as the plugin's state.
+public func startPlugin<T: AnyObject>(_ host: UnsafePointer<esplua_host>?, _ board: OpaquePointer?,
+                                      _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                                      _ make: (UnsafePointer<esplua_host>, OpaquePointer?) -> T) -> Int32 {
+    guard let host, host.pointee.size >= UInt32(MemoryLayout<esplua_host>.size) else { return -1 }
+    state?.pointee = Unmanaged.passRetained(make(host, board)).toOpaque()
+    return 0
+}
+
+/// `esplua_plugin_destroy` for a state made by `startPlugin`.
+public func stopPlugin<T: AnyObject>(_ state: UnsafeMutableRawPointer?, _ type: T.Type) {
+    if let state { Unmanaged<T>.fromOpaque(state).release() }
+}

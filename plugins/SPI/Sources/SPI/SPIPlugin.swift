@@ -175,12 +175,8 @@ public enum SPIExports {
     public static func describe() -> UnsafePointer<esplua_plugin_info> { info }
 
     public static func start(_ host: UnsafePointer<esplua_host>?, _ board: OpaquePointer?, _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
-        guard let host, host.pointee.size >= UInt32(MemoryLayout<esplua_host>.size) else { return -1 }
-        state?.pointee = Unmanaged.passRetained(SPIPlugin(host: host, board: board)).toOpaque()
-        return 0
+        startPlugin(host, board, state) { SPIPlugin(host: $0, board: $1) }
     }
 
-    public static func stop(_ state: UnsafeMutableRawPointer?) {
-        if let state { Unmanaged<SPIPlugin>.fromOpaque(state).release() }
-    }
+    public static func stop(_ state: UnsafeMutableRawPointer?) { stopPlugin(state, SPIPlugin.self) }
 }

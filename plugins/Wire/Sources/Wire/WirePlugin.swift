@@ -143,6 +143,17 @@ private func address(_ w: WirePlugin, _ config: OpaquePointer?, default d: Int64
     return (0...127).contains(a) ? UInt8(a) : nil
 }
 
+/// Puts `part` on the bus at `address`; nil (and a message) if the address is taken.
+private func attach(_ w: WirePlugin, _ board: OpaquePointer?, _ address: UInt8, _ part: I2CPart, _ name: String) -> UnsafeMutableRawPointer? {
+    let p = Unmanaged.passRetained(part).toOpaque()
+    guard w.h.i2c_attach(board, address, device, p) == 0 else {
+        w.h.log(board, 2, "\(name): I2C address 0x\(String(address, radix: 16)) is taken")
+        Unmanaged<I2CPart>.fromOpaque(p).release()
+        return nil
+    }
+    return p
+}
+
 nonisolated(unsafe) private let bmpControls = names(["temperature", "pressure"])
 nonisolated(unsafe) private let eepromControls = names([])
 
@@ -152,13 +163,7 @@ nonisolated(unsafe) private let parts: [esplua_part_type] = [
         create: { s, board, config in
             let w = WirePlugin.from(s)
             guard let a = address(w, config, default: 0x76) else { w.h.log(board, 2, "bmp280: address must be 0x76 or 0x77"); return nil }
-            let part = Unmanaged.passRetained(I2CPart(bmp: BMP280())).toOpaque()
-            guard w.h.i2c_attach(board, a, device, part) == 0 else {
-                w.h.log(board, 2, "bmp280: I2C address 0x\(String(a, radix: 16)) is taken")
-                Unmanaged<I2CPart>.fromOpaque(part).release()
-                return nil
-            }
-            return part
+            return attach(w, board, a, I2CPart(bmp: BMP280()), "bmp280")
         },
         destroy: { _, p in Unmanaged<I2CPart>.fromOpaque(p!).release() },
         set_control: { _, p, name, value in
@@ -186,13 +191,7 @@ nonisolated(unsafe) private let parts: [esplua_part_type] = [
             let w = WirePlugin.from(s)
             guard let a = address(w, config, default: 0x50) else { return nil }
             let host = w.host
-            let part = Unmanaged.passRetained(I2CPart(eeprom: EEPROM24(now: { host.pointee.micros(board) }))).toOpaque()
-            guard w.h.i2c_attach(board, a, device, part) == 0 else {
-                w.h.log(board, 2, "eeprom24c32: I2C address 0x\(String(a, radix: 16)) is taken")
-                Unmanaged<I2CPart>.fromOpaque(part).release()
-                return nil
-            }
-            return part
+            return attach(w, board, a, I2CPart(eeprom: EEPROM24(now: { host.pointee.micros(board) })), "eeprom24c32")
         },
         destroy: { _, p in Unmanaged<I2CPart>.fromOpaque(p!).release() },
         set_control: { _, _, _, _ in -1 },
@@ -212,12 +211,8 @@ public enum WireExports {
     public static func describe() -> UnsafePointer<esplua_plugin_info> { info }
 
     public static func start(_ host: UnsafePointer<esplua_host>?, _ board: OpaquePointer?, _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
-        guard let host, host.pointee.size >= UInt32(MemoryLayout<esplua_host>.size) else { return -1 }
-        state?.pointee = Unmanaged.passRetained(WirePlugin(host: host, board: board)).toOpaque()
-        return 0
+        startPlugin(host, board, state) { WirePlugin(host: $0, board: $1) }
     }
 
-    public static func stop(_ state: UnsafeMutableRawPointer?) {
-        if let state { Unmanaged<WirePlugin>.fromOpaque(state).release() }
-    }
+    public static func stop(_ state: UnsafeMutableRawPointer?) { stopPlugin(state, WirePlugin.self) }
 }
