@@ -10,7 +10,7 @@ enum TimeBindings {
     static func register(in state: LuaState, device: Device) {
         let board = device.board
         state.setGlobal("millis") { call in call.push(Int(board.millis)); return 1 }
-        state.setGlobal("micros") { call in call.push(Int(board.micros)); return 1 }
+        state.setGlobal("micros") { call in board.clock.refresh(); call.push(Int(board.micros)); return 1 }
         state.setGlobal("delay") { call throws(LuaError) in
             let ms = try call.integer(1)
             if ms <= 0 { return device.yieldNow(call) }

@@ -50,7 +50,7 @@ public final class Board {
     public var flash: Flash = try! Flash()
     public private(set) var resetReason: ResetReason = .powerOn
     /// Board time of the current boot (millis() counts from here).
-    public private(set) var bootedAt: UInt64 = 0
+    public var bootedAt: UInt64 { clock.bootedAt }
     public private(set) var bootCount = 0
     private var sources: [EventSource] = []
     public weak var waiter: Waiter?
@@ -82,7 +82,7 @@ public final class Board {
 
     /// Services every source and due timer once.
     public func serviceOnce() {
-        let now = clock.micros
+        let now = clock.refresh()
         for s in sources { s.service(now: now) }
         timers.fireDue(now: clock.micros)
     }
@@ -110,7 +110,7 @@ public final class Board {
                 settleRounds = 0
                 clock.advance(to: next)
             case .real:
-                if let w = waiter { w.wait(micros: next - now) } else { clock.advance(to: next) }
+                if let w = waiter { w.wait(micros: next - now); clock.refresh() } else { clock.advance(to: next) }
             }
         }
     }
@@ -126,7 +126,7 @@ public final class Board {
     /// Charges CPU time spent by the sketch; returns a watchdog bite if one is due.
     public func spendCPU(micros: UInt64) -> ResetReason? {
         clock.spend(micros)
-        return watchdog.check(now: clock.micros)
+        return watchdog.check(now: clock.refresh())
     }
 
     // MARK: boot
@@ -138,7 +138,7 @@ public final class Board {
         bootCount += 1
         resetReason = reason
         pins.reset()
-        bootedAt = clock.micros
+        clock.bootedAt = clock.micros
         watchdog.reset(now: clock.micros)
     }
 }
