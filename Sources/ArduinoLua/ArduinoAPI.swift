@@ -6,20 +6,21 @@ import LuaRuntime
 /// in place of the host: no `io`, no `os`, no `debug`, no `dofile`/`loadfile`,
 /// `load` of text only, and `require` only from the sketch's folder.
 enum ArduinoAPI {
-    static func install(in state: LuaState, device: Device, sketchDirectory: String) {
+    static func install(in state: LuaState, ctx: SketchContext, sketchDirectory: String) {
+        state.activity = ctx.board.loop.activity
         state.withGrace {
             sandbox(state, sketchDirectory: sketchDirectory)
-            GPIOBindings.register(in: state, device: device)
-            TimeBindings.register(in: state, device: device)
-            SerialBindings.register(in: state, device: device)
-            ESPBindings.register(in: state, device: device)
-            WiFiBindings.register(in: state, device: device)
-            WiFiServerBindings.register(in: state, device: device)
-            WiFiClientBindings.register(in: state, device: device)
-            WiFiUDPBindings.register(in: state, device: device)
-            LwIPBindings.register(in: state, device: device)
-            PluginBindings.register(in: state, device: device)
-            if let err = state.run(prelude, name: "=esplua") { device.log("esplua: internal prelude error: \(err)") }
+            GPIOBindings.register(in: state, ctx: ctx)
+            TimeBindings.register(in: state, ctx: ctx)
+            SerialBindings.register(in: state, ctx: ctx)
+            ESPBindings.register(in: state, ctx: ctx)
+            WiFiBindings.register(in: state, ctx: ctx)
+            WiFiServerBindings.register(in: state, ctx: ctx)
+            WiFiClientBindings.register(in: state, ctx: ctx)
+            WiFiUDPBindings.register(in: state, ctx: ctx)
+            LwIPBindings.register(in: state, ctx: ctx)
+            PluginBindings.register(in: state, ctx: ctx)
+            if let err = state.run(prelude, name: "=esplua") { ctx.log("esplua: internal prelude error: \(err)") }
         }
     }
 

@@ -7,8 +7,8 @@ import LuaRuntime
 // ESP.getCpuFreqMHz() ESP.getCoreVersion() ESP.getSdkVersion()
 // ESP.getLuaMemory() -> bytes held by the sketch's Lua VM (esplua only)
 enum ESPBindings {
-    static func register(in state: LuaState, device: Device) {
-        let board = device.board
+    static func register(in state: LuaState, ctx: SketchContext) {
+        let board = ctx.board
         state.setLibrary("ESP", [
             ("getFreeHeap", { call in call.push(board.heap.freeBytes); return 1 }),
             ("getMaxFreeBlockSize", { call in call.push(board.heap.maxFreeBlockSize); return 1 }),
@@ -24,9 +24,10 @@ enum ESPBindings {
             ("wdtFeed", { _ in board.feedWatchdog(); return 0 }),
             ("restart", { call in
                 // system_restart() then esp_suspend(): nothing more of the sketch runs
-                device.requestStop(.restart)
+                ctx.requestStop(.restart)
                 return call.isYieldable ? LuaCall.yield : 0
             }),
-        ])
+        ], polls: ["getFreeHeap", "getMaxFreeBlockSize", "getHeapFragmentation", "getChipId", "getResetReason",
+                   "getCpuFreqMHz", "getCoreVersion", "getSdkVersion", "getLuaMemory"])
     }
 }

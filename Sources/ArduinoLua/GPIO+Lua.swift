@@ -16,9 +16,9 @@ enum GPIOBindings {
         ("RISING", 1), ("FALLING", 2), ("CHANGE", 3),
     ]
 
-    static func register(in state: LuaState, device: Device) {
+    static func register(in state: LuaState, ctx: SketchContext) {
         for (k, v) in constants { state.setGlobal(k, integer: v) }
-        let pins = device.board.pins
+        let pins = ctx.board.pins
         state.setGlobal("pinMode") { call throws(LuaError) in
             let pin = try call.integer(1), mode = try call.integer(2)
             do { try pins.setMode(pin, mode) } catch let e as Pins.PinError {
@@ -38,7 +38,7 @@ enum GPIOBindings {
             do { try pins.write(pin, level) } catch let e as Pins.PinError { throw e.lua(1) } catch { throw .runtime("\(error)") }
             return 0
         }
-        state.setGlobal("digitalRead") { call throws(LuaError) in
+        state.setGlobal("digitalRead", kind: .poll) { call throws(LuaError) in
             let pin = try call.integer(1)
             do { call.push(try pins.read(pin) ? 1 : 0) } catch let e as Pins.PinError { throw e.lua(1) } catch { throw .runtime("\(error)") }
             return 1

@@ -7,8 +7,8 @@ import LuaRuntime
 // tcp_kill_timewait()  frees the oldest TIME_WAIT pcb (no RST)   -> true if one was freed
 // tcpCleanup()         frees every TIME_WAIT pcb (the core FAQ's helper) -> count
 enum LwIPBindings {
-    static func register(in state: LuaState, device: Device) {
-        let network = device.network
+    static func register(in state: LuaState, ctx: SketchContext) {
+        let network = ctx.network
         state.setLibrary("lwip", [
             ("allocations", { call in
                 let a = Network.lwipAllocations

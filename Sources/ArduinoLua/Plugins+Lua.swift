@@ -7,10 +7,10 @@ import LuaRuntime
 // libraries and classes and presents each Lua call to the plugin as an esplua_call.
 enum PluginBindings {
     /// Installs the `require` searcher for plugin modules in a fresh Lua state.
-    static func register(in state: LuaState, device: Device) {
-        let registrar = LuaPluginRegistrar(state: state, device: device)
-        device.plugins.registrar = registrar
-        device.pluginRegistrar = registrar
+    static func register(in state: LuaState, ctx: SketchContext) {
+        let registrar = LuaPluginRegistrar(state: state, ctx: ctx)
+        ctx.plugins.registrar = registrar
+        ctx.pluginRegistrar = registrar
         // require's searcher, in Lua; the Swift part registers the module or says why not
         let searcher = """
         local registerPlugin = ...
@@ -24,29 +24,29 @@ enum PluginBindings {
         state.push { call throws(LuaError) in
             let name = try call.string(1)
             do {
-                if try device.plugins.registerModule(name) { call.push(true); return 1 }
+                if try ctx.plugins.registerModule(name) { call.push(true); return 1 }
             } catch {
                 throw .runtime("\(error)")
             }
             call.push(false)
             // a plugin that could not be used may be the one meant: say why
-            let problems = device.plugins.discover().problems.map { "\n\t\($0)" }.joined()
+            let problems = ctx.plugins.discover().problems.map { "\n\t\($0)" }.joined()
             call.push("\n\tno esplua plugin provides '\(name)'" + problems)
             return 2
         }
-        if let err = state.protectedCall(nargs: 1) { device.log("esplua: internal: \(err)") }
+        if let err = state.protectedCall(nargs: 1) { ctx.log("esplua: internal: \(err)") }
     }
 }
 
 /// Registers plugin modules in one Lua state.
 final class LuaPluginRegistrar: PluginModuleRegistrar {
     unowned let state: LuaState
-    unowned let device: Device
+    unowned let ctx: SketchContext
     private var classes: [String: (cls: UnsafePointer<esplua_class>, state: UnsafeMutableRawPointer?)] = [:]
 
-    init(state: LuaState, device: Device) {
+    init(state: LuaState, ctx: SketchContext) {
         self.state = state
-        self.device = device
+        self.ctx = ctx
     }
 
     /// A plugin object held by a Lua userdata; destroyed with it.
@@ -119,9 +119,9 @@ final class LuaPluginRegistrar: PluginModuleRegistrar {
         guard let fn else { return 0 }
         let pc = LuaPluginCall(call: call, firstArgument: firstArgument, registrar: self)
         let box = PluginHost.CallBox(pc)
-        let n = device.blocking(call) { fn(pluginState, object, box.pointer) }
+        let n = fn(pluginState, object, box.pointer)
         if let err = pc.error { throw .runtime(err) }
-        if device.unwindIfStopping(call) != 0 { return LuaCall.yield }
+        if ctx.unwindIfStopping(call) != 0 { return LuaCall.yield }
         return max(0, min(n, Int32(pc.pushed)))
     }
 

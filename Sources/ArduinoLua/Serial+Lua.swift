@@ -9,8 +9,8 @@ import LuaRuntime
 // Serial.setTimeout(ms)                 Serial.flush()
 // Constants: DEC HEX OCT BIN
 enum SerialBindings {
-    static func register(in state: LuaState, device: Device) {
-        let uart = device.board.uart
+    static func register(in state: LuaState, ctx: SketchContext) {
+        let uart = ctx.board.uart
         for (k, v) in [("DEC", 10), ("HEX", 16), ("OCT", 8), ("BIN", 2)] { state.setGlobal(k, integer: v) }
         var timeoutMillis: UInt64 = 1000   // Stream's default
         func text(_ call: LuaCall, _ i: Int32) throws(LuaError) -> String {
@@ -20,7 +20,7 @@ enum SerialBindings {
         }
         func timedRead(_ call: LuaCall) -> UInt8? {
             if let b = uart.read() { return b }
-            device.wait(call, timeoutMicros: timeoutMillis * 1000) { uart.available > 0 }
+            ctx.wait(timeoutMicros: timeoutMillis * 1000) { uart.available > 0 }
             return uart.read()
         }
         state.setLibrary("Serial", [
@@ -36,9 +36,17 @@ enum SerialBindings {
                     uart.write([UInt8(truncatingIfNeeded: try call.integer(1))]); call.push(1); return 1
                 }
                 let b = try call.bytes(1); uart.write(b); call.push(b.count); return 1 }),
-            ("available", { call in call.push(uart.available); return 1 }),
+            // HardwareSerial.cpp:104-111: optimistic_yield(10000) when nothing is there
+            ("available", { call in
+                let n = uart.available
+                if n > 0 { call.markActive() } else { ctx.optimisticYield(10_000) }
+                call.push(n); return 1
+            }),
             ("availableForWrite", { call in call.push(128); return 1 }),
-            ("read", { call in call.push(uart.read().map(Int.init) ?? -1); return 1 }),
+            ("read", { call in
+                guard let b = uart.read() else { call.push(-1); return 1 }
+                call.markActive(); call.push(Int(b)); return 1
+            }),
             ("peek", { call in call.push(uart.peek().map(Int.init) ?? -1); return 1 }),
             ("setTimeout", { call throws(LuaError) in timeoutMillis = UInt64(max(0, try call.integer(1))); return 0 }),
             ("flush", { _ in 0 }),
@@ -52,6 +60,6 @@ enum SerialBindings {
                 var out: [UInt8] = []
                 while let b = timedRead(call), b != term { out.append(b) }
                 call.push(bytes: out); return 1 }),
-        ])
+        ], polls: ["available", "availableForWrite", "read", "peek", "baudRate"])
     }
 }

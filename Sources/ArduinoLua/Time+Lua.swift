@@ -7,25 +7,31 @@ import LuaRuntime
 // yield()     one pass of background work
 // random(max) / random(min, max) / randomSeed(seed)
 enum TimeBindings {
-    static func register(in state: LuaState, device: Device) {
-        let board = device.board
-        state.setGlobal("millis") { call in call.push(Int(board.millis)); return 1 }
-        state.setGlobal("micros") { call in board.clock.refresh(); call.push(Int(board.micros)); return 1 }
-        state.setGlobal("delay") { call throws(LuaError) in
-            let ms = try call.integer(1)
-            if ms <= 0 { return device.yieldNow(call) }
-            return device.delay(micros: UInt64(ms) * 1000, call)
+    static func register(in state: LuaState, ctx: SketchContext) {
+        let board = ctx.board
+        state.setGlobal("millis", kind: .poll) { call in
+            call.state.activity.pointee |= LuaState.readMillisBit
+            call.push(Int(board.millis)); return 1
         }
-        state.setGlobal("yield") { call in device.yieldNow(call) }
+        state.setGlobal("micros", kind: .poll) { call in
+            call.state.activity.pointee |= LuaState.readMicrosBit
+            board.clock.refresh(); call.push(Int(board.micros)); return 1
+        }
+        state.setGlobal("delay", kind: .poll) { call throws(LuaError) in
+            let ms = try call.integer(1)
+            if ms <= 0 { return ctx.yieldNow(call) }
+            return ctx.delay(micros: UInt64(ms) * 1000, call)
+        }
+        state.setGlobal("yield", kind: .poll) { call in ctx.yieldNow(call) }
         state.setGlobal("delayMicroseconds") { call throws(LuaError) in
             let us = try call.integer(1)
             guard us > 0 else { return 0 }
             // os_delay_us: a busy wait; a long one starves the watchdog, as on the chip
             board.clock.busyWait(UInt64(us))
             if let bite = board.watchdog.check(now: board.clock.micros) {
-                device.requestStop(.crash(bite == .softWatchdog ? .softWatchdog : .hardwareWatchdog, nil))
+                ctx.requestStop(.crash(bite == .softWatchdog ? .softWatchdog : .hardwareWatchdog, nil))
             }
-            return device.unwindIfStopping(call)
+            return ctx.unwindIfStopping(call)
         }
         var rng = SplitMix(seed: 0x8266)
         state.setGlobal("randomSeed") { call throws(LuaError) in

@@ -31,10 +31,10 @@ enum WiFiBindings {
         ("WIFI_DISCONNECT_REASON_AUTH_FAIL", 202),
     ]
 
-    static func register(in state: LuaState, device: Device) {
+    static func register(in state: LuaState, ctx: SketchContext) {
         for (k, v) in constants { state.setGlobal(k, integer: v) }
-        let wifi = device.network.wifi
-        let network = device.network
+        let wifi = ctx.network.wifi
+        let network = ctx.network
         var handlers: [(kind: Int, ref: Int32)] = []   // kind: event number, -1 = onEvent (all)
 
         func eventNumber(_ e: WiFiStation.WiFiEvent) -> Int {
@@ -61,7 +61,7 @@ enum WiFiBindings {
         wifi.onEvent = { e in
             let n = eventNumber(e)
             for h in handlers where h.kind == n || h.kind == -1 {
-                device.queueCallback(h.ref) { call in
+                ctx.queueCallback(h.ref) { call in
                     if h.kind == -1 { call.push(n); pushEvent(e, call); return 2 }
                     pushEvent(e, call); return 1
                 }
@@ -97,9 +97,9 @@ enum WiFiBindings {
             ("isConnected", { call in call.push(wifi.status == .connected); return 1 }),
             ("waitForConnectResult", { call throws(LuaError) in
                 let ms = try call.optionalInteger(1, default: 60_000)
-                let deadline = device.board.clock.micros + UInt64(max(0, ms)) * 1000
+                let deadline = ctx.board.clock.micros + UInt64(max(0, ms)) * 1000
                 let settled: () -> Bool = { wifi.status != .disconnected }
-                device.wait(call, timeoutMicros: deadline - device.board.clock.micros) { settled() }
+                ctx.wait(timeoutMicros: deadline - ctx.board.clock.micros) { settled() }
                 call.push(settled() ? wifi.status.rawValue : -1)
                 return 1
             }),
@@ -114,9 +114,7 @@ enum WiFiBindings {
             ("hostByName", { call throws(LuaError) in
                 let name = try call.string(1)
                 let ms = try call.optionalInteger(2, default: 10_000)
-                let ip = device.blocking(call) {
-                    network.hostByName(name, timeoutMillis: UInt64(max(0, ms))) { device.isStopping }
-                }
+                let ip = network.hostByName(name, timeoutMillis: UInt64(max(0, ms)))
                 if let ip { call.push(ip) } else { call.pushNil() }
                 return 1
             }),
@@ -142,7 +140,7 @@ enum WiFiBindings {
             ("scanNetworks", { call throws(LuaError) in
                 if call.boolean(1) { throw .argument(1, "async scans are not supported; call WiFi.scanNetworks()") }
                 let showHidden = call.boolean(2)
-                call.push(device.blocking(call) { wifi.scan(showHidden: showHidden) })
+                call.push(wifi.scan(showHidden: showHidden))
                 return 1
             }),
             ("scanComplete", { call in call.push(-2); return 1 }),
@@ -181,6 +179,8 @@ enum WiFiBindings {
             ("onStationModeGotIP", on(3)),
             ("onWiFiModeChange", on(7)),
             ("onEvent", on(-1)),
-        ])
+        ], polls: ["status", "isConnected", "localIP", "subnetMask", "gatewayIP", "dnsIP", "macAddress", "psk", "SSID",
+                   "RSSI", "channel", "BSSIDstr", "encryptionType", "isHidden", "scanComplete", "getMode", "softAPIP",
+                   "softAPmacAddress", "softAPSSID", "softAPPSK", "softAPgetStationNum"])
     }
 }

@@ -16,17 +16,17 @@ import LuaRuntime
 enum WiFiClientBindings {
     static let className = "WiFiClient"
 
-    static func register(in state: LuaState, device: Device) {
+    static func register(in state: LuaState, ctx: SketchContext) {
         func client(_ call: LuaCall) throws(LuaError) -> TCPClient {
             try call.object(1, TCPClient.self, class: className)
         }
         /// Stream::timedRead: a byte, or nil after the stream timeout without one.
         func timedRead(_ call: LuaCall, _ c: TCPClient) -> UInt8? {
             if let b = c.read(max: 1).first { return b }
-            device.wait(call, timeoutMicros: c.timeoutMillis * 1000) { c.available > 0 }
+            ctx.wait(timeoutMicros: c.timeoutMillis * 1000) { c.available > 0 }
             return c.read(max: 1).first
         }
-        let network = device.network
+        let network = ctx.network
         func send(_ call: LuaCall, _ c: TCPClient, _ s: String) -> Int32 {
             call.push(c.write(Array(s.utf8)))
             return 1
@@ -37,16 +37,14 @@ enum WiFiClientBindings {
                 let host = try call.string(2)
                 let port = try call.integer(3)
                 guard (1...65535).contains(port) else { throw .argument(2, "port must be 1-65535") }
-                c.stopRequested = { device.isStopping }
-                let ok: Bool = device.blocking(call) { () -> Bool in
-                    guard let ip = network.hostByName(host, timeoutMillis: c.timeoutMillis, stop: { device.isStopping }),
-                          let bits = ipBits(ip) else { return false }
+                let ok: Bool = {
+                    guard let ip = network.hostByName(host, timeoutMillis: c.timeoutMillis), let bits = ipBits(ip) else { return false }
                     do { return try c.connect(address: bits, port: UInt16(port)) } catch {
-                        device.outOfMemory(size: TCPClient.contextBytes)
+                        ctx.outOfMemory(size: TCPClient.contextBytes)
                         return false
                     }
-                }
-                if device.unwindIfStopping(call) != 0 { return LuaCall.yield }
+                }()
+                if ctx.unwindIfStopping(call) != 0 { return LuaCall.yield }
                 call.push(ok)
                 return 1
             }),
@@ -65,14 +63,19 @@ enum WiFiClientBindings {
             ("available", { call throws(LuaError) in
                 let c = try client(call)
                 let n = c.available
-                if n == 0 { device.optimisticYield(100) }
+                if n > 0 { call.markActive() } else { ctx.optimisticYield(100) }
                 call.push(n); return 1
             }),
             ("availableForWrite", { call throws(LuaError) in call.push(try client(call).availableForWrite); return 1 }),
             ("read", { call throws(LuaError) in
                 let c = try client(call)
-                if call.isNoneOrNil(2) { call.push(c.read(max: 1).first.map(Int.init) ?? -1); return 1 }
-                call.push(bytes: c.read(max: max(0, try call.integer(2)))); return 1
+                if call.isNoneOrNil(2) {
+                    guard let b = c.read(max: 1).first else { call.push(-1); return 1 }
+                    call.markActive(); call.push(Int(b)); return 1
+                }
+                let got = c.read(max: max(0, try call.integer(2)))
+                if !got.isEmpty { call.markActive() }
+                call.push(bytes: got); return 1
             }),
             ("peek", { call throws(LuaError) in call.push(try client(call).peek().map(Int.init) ?? -1); return 1 }),
             ("readString", { call throws(LuaError) in
@@ -122,7 +125,10 @@ enum WiFiClientBindings {
             ("setTimeout", { call throws(LuaError) in
                 try client(call).timeoutMillis = UInt64(max(0, try call.integer(2))); return 0
             }),
-        ], onCollect: { ($0 as? TCPClient)?.release() })
+        ], polls: ["connected", "available", "availableForWrite", "read", "peek", "status", "remoteIP", "remotePort",
+                   "localIP", "localPort", "getNoDelay", "isKeepAliveEnabled", "getKeepAliveIdle", "getKeepAliveInterval",
+                   "getKeepAliveCount"],
+           onCollect: { ($0 as? TCPClient)?.release() })
 
         // WiFiClient(): a callable class table with the static methods
         state.setLibrary(className, [
@@ -137,7 +143,7 @@ enum WiFiClientBindings {
         state.getGlobal(className)
         state.setCallMetamethod { call in
             call.pushObject(TCPClient(network: network), class: className)
-            device.scopedObjectsPending = true   // a local WiFiClient dies with its scope
+            ctx.scopedObjectsPending = true   // a local WiFiClient dies with its scope
             return 1
         }
         state.setTop(state.top - 1)

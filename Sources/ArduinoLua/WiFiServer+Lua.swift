@@ -9,18 +9,19 @@ import LuaRuntime
 enum WiFiServerBindings {
     static let className = "WiFiServer"
 
-    static func register(in state: LuaState, device: Device) {
-        let network = device.network
+    static func register(in state: LuaState, ctx: SketchContext) {
+        let network = ctx.network
         func server(_ call: LuaCall) throws(LuaError) -> TCPServer {
             try call.object(1, TCPServer.self, class: className)
         }
         let accept: LuaFunction = { call throws(LuaError) in
             let s = try server(call)
             if let c = s.accept() {
+                call.markActive()
                 call.pushObject(c, class: WiFiClientBindings.className)
-                device.scopedObjectsPending = true
+                ctx.scopedObjectsPending = true
             } else {
-                device.optimisticYield(1000)
+                ctx.optimisticYield(1000)
                 call.pushNil()
             }
             return 1
@@ -36,14 +37,18 @@ enum WiFiServerBindings {
             }),
             ("accept", accept),
             ("available", accept),
-            ("hasClient", { call throws(LuaError) in call.push(try server(call).hasClient); return 1 }),
+            ("hasClient", { call throws(LuaError) in
+                let has = try server(call).hasClient
+                if has { call.markActive() }
+                call.push(has); return 1
+            }),
             ("hasMaxPendingClients", { call throws(LuaError) in call.push(try server(call).hasMaxPendingClients); return 1 }),
             ("status", { call throws(LuaError) in call.push(try server(call).status); return 1 }),
             ("port", { call throws(LuaError) in call.push(Int(try server(call).port)); return 1 }),
             ("setNoDelay", { call throws(LuaError) in try server(call).noDelay = call.boolean(2); return 0 }),
             ("getNoDelay", { call throws(LuaError) in call.push(try server(call).noDelay); return 1 }),
             ("stop", close), ("close", close), ("end", close),
-        ], onCollect: { ($0 as? TCPServer)?.release() })
+        ], polls: ["accept", "available", "hasClient", "hasMaxPendingClients", "status", "port", "getNoDelay"], onCollect: { ($0 as? TCPServer)?.release() })
 
         // WiFiServer(port): a callable class table
         state.setLibrary(className, [])

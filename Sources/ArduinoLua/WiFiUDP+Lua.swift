@@ -10,8 +10,8 @@ import LuaRuntime
 enum WiFiUDPBindings {
     static let className = "WiFiUDP"
 
-    static func register(in state: LuaState, device: Device) {
-        let network = device.network
+    static func register(in state: LuaState, ctx: SketchContext) {
+        let network = ctx.network
         func udp(_ call: LuaCall) throws(LuaError) -> UDPContext {
             try call.object(1, UDPContext.self, class: className)
         }
@@ -28,15 +28,25 @@ enum WiFiUDPBindings {
             ("localPort", { call throws(LuaError) in call.push(try udp(call).localPort); return 1 }),
             ("parsePacket", { call throws(LuaError) in
                 let n = try udp(call).parsePacket()
-                if n == 0 { device.optimisticYield(100) }
+                if n > 0 { call.markActive() } else { ctx.optimisticYield(100) }
                 call.push(n)
                 return 1
             }),
-            ("available", { call throws(LuaError) in call.push(try udp(call).available); return 1 }),
+            // WiFiUdp.cpp:110-124: optimistic_yield(1000) when nothing is there ("to prevent WDT reset")
+            ("available", { call throws(LuaError) in
+                let n = try udp(call).available
+                if n > 0 { call.markActive() } else { ctx.optimisticYield(1000) }
+                call.push(n); return 1
+            }),
             ("read", { call throws(LuaError) in
                 let u = try udp(call)
-                if call.isNoneOrNil(2) { call.push(u.read(max: 1).first.map(Int.init) ?? -1); return 1 }
-                call.push(bytes: u.read(max: max(0, try call.integer(2))))
+                if call.isNoneOrNil(2) {
+                    guard let b = u.read(max: 1).first else { call.push(-1); return 1 }
+                    call.markActive(); call.push(Int(b)); return 1
+                }
+                let got = u.read(max: max(0, try call.integer(2)))
+                if !got.isEmpty { call.markActive() }
+                call.push(bytes: got)
                 return 1
             }),
             ("peek", { call throws(LuaError) in call.push(try udp(call).peek().map(Int.init) ?? -1); return 1 }),
@@ -49,7 +59,7 @@ enum WiFiUDPBindings {
                 let host = try call.string(2)
                 let port = try call.integer(3)
                 guard (1...65535).contains(port) else { throw .argument(2, "port must be 1-65535") }
-                let ip = device.blocking(call) { network.hostByName(host, stop: { device.isStopping }) }
+                let ip = network.hostByName(host)
                 guard let ip, let bits = ipBits(ip) else { call.push(false); return 1 }
                 call.push(u.beginPacket(address: bits, port: UInt16(port)))
                 return 1
@@ -66,7 +76,7 @@ enum WiFiUDPBindings {
                 return 1
             }),
             ("endPacket", { call throws(LuaError) in call.push(try udp(call).endPacket()); return 1 }),
-        ], onCollect: { o in
+        ], polls: ["parsePacket", "available", "read", "peek", "remoteIP", "remotePort", "destinationIP", "localPort"], onCollect: { o in
             guard let u = o as? UDPContext else { return }
             all.removeValue(forKey: ObjectIdentifier(u))
             u.stop()

@@ -1,22 +1,3 @@
-/// Something the board's event loop services: the network stack, stdin, plugins.
-public protocol EventSource: AnyObject {
-    /// Does pending work without blocking.
-    func service(now: UInt64)
-    /// The board time (µs) at which this source next needs service, if any.
-    func nextDeadline(now: UInt64) -> UInt64?
-}
-
-/// A source that can block the loop in real time until it has input (sockets).
-public protocol Waiter: AnyObject {
-    /// Blocks at most `micros` or until input is ready.
-    func wait(micros: UInt64)
-    /// Virtual time: services host input that is already there (without waiting)
-    /// and says whether any was, so causal chains through host sockets complete
-    /// before the clock jumps. Host peers in the same process then behave the
-    /// same on every run.
-    func settle() -> Bool
-}
-
 /// Configuration of an emulated ESP8266.
 public struct BoardConfig: Sendable {
     public var timeMode: TimeMode = .real
@@ -31,11 +12,12 @@ public struct BoardConfig: Sendable {
 }
 
 /// One emulated ESP8266: clock, timers, heap, pins, UART, watchdogs, reset state,
-/// and the single event loop that services everything in one order (DESIGN.md 5).
+/// the run loop that services everything in one order (`loop`, DESIGN.md 5), the
+/// event stream (`events`) and the command inbox (`loop.inbox`, DESIGN.md 15).
 ///
-/// `delay()`/`yield()` call `runBackground(until:)`, exactly like the core's
-/// `esp_delay`: a `loop()` that never yields starves the network, as on a real board.
-/// Single-threaded: one board, one thread.
+/// `delay()`/`yield()` go through `loop.espDelay`/`loop.yield`, exactly like the
+/// core's `esp_delay`: a `loop()` that never yields starves the network, as on a
+/// real board. Single-threaded: one board, one thread.
 public final class Board {
     public let config: BoardConfig
     public let clock: BoardClock
@@ -52,8 +34,10 @@ public final class Board {
     /// Board time of the current boot (millis() counts from here).
     public var bootedAt: UInt64 { clock.bootedAt }
     public private(set) var bootCount = 0
-    private var sources: [EventSource] = []
-    public weak var waiter: Waiter?
+    /// Everything the board does, for whoever watches (pcap, trace, tests, the dashboard).
+    public let events: BoardEvents
+    /// The run loop: esp_delay, yield, loop_wrapper, idle sleeping, the inbox.
+    public let loop: BoardLoop
     /// Called (in order) when the board reboots, before the new boot; owners drop
     /// what the old boot held (connections, servers, timers of the sketch).
     private var rebootHandlers: [() -> Void] = []
@@ -63,6 +47,15 @@ public final class Board {
         self.clock = BoardClock(mode: config.timeMode)
         self.heap = Heap(capacity: config.freeHeapAtBoot)
         self.uart = UART(sink: serialSink)
+        events = BoardEvents(clock: clock)
+        loop = BoardLoop(clock: clock, timers: timers, watchdog: watchdog, heap: heap, events: events)
+        uart.events = events
+        pins.onChange = { [unowned events] pin, level in events.publish(.pin(pin: pin, level: level)) }
+        loop.commandHandlers.append { [unowned self] command in
+            guard case .serialInput(let bytes) = command else { return false }
+            self.uart.receive(bytes)
+            return true
+        }
     }
 
     // MARK: time
@@ -76,49 +69,9 @@ public final class Board {
 
     // MARK: event loop
 
-    public func addSource(_ source: EventSource) { sources.append(source) }
+    public func addSource(_ source: EventSource) { loop.addSource(source) }
 
     public func onReboot(_ handler: @escaping () -> Void) { rebootHandlers.append(handler) }
-
-    /// Services every source and due timer once.
-    public func serviceOnce() {
-        let now = clock.refresh()
-        for s in sources { s.service(now: now) }
-        timers.fireDue(now: clock.micros)
-    }
-
-    /// Runs the background (network, timers) until board time `deadline`:
-    /// what `delay()` does. In virtual time, idle stretches are skipped.
-    /// `stop` is checked after each pass; when it returns true the loop ends early.
-    public func runBackground(until deadline: UInt64, stop: () -> Bool = { false }) {
-        var settleRounds = 0
-        while true {
-            serviceOnce()
-            if stop() { return }
-            let now = clock.micros
-            if now >= deadline { return }
-            var next = deadline
-            if let t = timers.nextDue { next = min(next, t) }
-            for s in sources { if let d = s.nextDeadline(now: now) { next = min(next, d) } }
-            if next <= now { continue }
-            switch clock.mode {
-            case .virtual:
-                if let w = waiter, settleRounds < 10_000, w.settle() {
-                    settleRounds += 1
-                    continue
-                }
-                settleRounds = 0
-                clock.advance(to: next)
-            case .real:
-                if let w = waiter { w.wait(micros: next - now); clock.refresh() } else { clock.advance(to: next) }
-            }
-        }
-    }
-
-    /// One pass of background work (`yield()`, end of `loop()`).
-    public func yieldOnce() {
-        serviceOnce()
-    }
 
     /// Feeds both watchdogs (loop return, delay, yield).
     public func feedWatchdog() { watchdog.feed(now: clock.micros) }
@@ -140,5 +93,7 @@ public final class Board {
         pins.reset()
         clock.bootedAt = clock.micros
         watchdog.reset(now: clock.micros)
+        loop.reset()
+        events.publish(.reset(reason))
     }
 }

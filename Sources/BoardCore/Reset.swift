@@ -146,3 +146,45 @@ public enum Postmortem {
         """
     }
 }
+
+extension Crash {
+    /// The crash a real board would show for an uncaught error of the sketch
+    /// (`message`: the Lua error with its traceback): a nil access is the CPU's
+    /// LoadProhibited (28), an integer division by zero IntegerDivideByZero (6),
+    /// an allocation the VM could not make the core's OOM abort; anything else a
+    /// `panic()` naming the sketch's file, line and function.
+    public init(sketchError message: String, sketchPath: String, outOfMemory: Bool, failedSize: Int) {
+        if outOfMemory { self = .outOfMemory(size: failedSize); return }
+        let first = message.split(separator: "\n").first.map(String.init) ?? message
+        if first.contains("attempt to index a nil value") || first.contains("attempt to call a nil value") {
+            self = .exception(cause: 28, epc1: 0x4020_1a2c, excvaddr: 0)      // LoadProhibited
+            return
+        }
+        if first.contains("attempt to perform 'n//0'") || first.contains("attempt to perform 'n%%0'") {
+            self = .exception(cause: 6, epc1: 0x4000_dce5, excvaddr: 0)       // IntegerDivideByZero
+            return
+        }
+        var file = sketchPath, line = 0
+        let parts = first.split(separator: ":", maxSplits: 2)
+        if parts.count >= 2, let l = Int(parts[1]) { file = String(parts[0]); line = l }
+        var function = "?"
+        if let r = message.range(of: "in function '") ?? message.range(of: "in local '") {
+            function = String(message[r.upperBound...].prefix { $0 != "'" })
+        } else if message.contains("in main chunk") {
+            function = "main chunk"
+        }
+        self = .panic(file: file, line: line, function: function)
+    }
+
+    /// The crash's name as the dump's first line gives it.
+    public var summary: String {
+        switch self {
+        case .exception(let cause, _, _): return "Exception (\(cause))"
+        case .panic(let file, let line, let function): return "Panic \(file):\(line) \(function)"
+        case .abort: return "Abort called"
+        case .softWatchdog: return "Soft WDT reset"
+        case .hardwareWatchdog: return "Hardware WDT reset"
+        case .outOfMemory(let size): return "Unhandled C++ exception: OOM (\(size) B)"
+        }
+    }
+}

@@ -12,6 +12,8 @@ public final class UART {
     public private(set) var baud = 115200
     public private(set) var begun = false
     public private(set) var overrun = false
+    /// The board's event stream (serial bytes out and in are published there).
+    weak var events: BoardEvents?
 
     public init(sink: @escaping (UnsafeRawBufferPointer) -> Void) {
         self.sink = sink
@@ -19,19 +21,30 @@ public final class UART {
 
     public func begin(baud: Int) { self.baud = baud; begun = true }
 
-    public func write(_ bytes: [UInt8]) { bytes.withUnsafeBytes { sink($0) } }
+    public func write(_ bytes: [UInt8]) { bytes.withUnsafeBytes { transmit($0) } }
     public func write(_ string: String) {
         var s = string
-        s.withUTF8 { sink(UnsafeRawBufferPointer($0)) }
+        s.withUTF8 { transmit(UnsafeRawBufferPointer($0)) }
     }
 
-    /// Bytes arriving on RX.
+    private func transmit(_ bytes: UnsafeRawBufferPointer) {
+        sink(bytes)
+        if let e = events, e.wants(.serialOut) { e.publish(.serialOut(bytes)) }
+    }
+
+    /// Bytes arriving on RX; beyond the RX buffer they are lost (overrun), as on the chip.
     public func receive<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        var accepted: [UInt8] = []
         for b in bytes {
             if rx.count - rxHead >= rxCapacity { overrun = true; continue }
             rx.append(b)
+            accepted.append(b)
         }
+        if let e = events, e.wants(.serialIn), !accepted.isEmpty { accepted.withUnsafeBytes { e.publish(.serialIn($0)) } }
     }
+
+    /// Room left in the RX buffer (stdin is read no faster than the sketch makes room).
+    public var rxSpace: Int { max(0, rxCapacity - available) }
 
     public var available: Int { rx.count - rxHead }
 

@@ -17,11 +17,12 @@ public struct NetworkConfig: Sendable {
 }
 
 /// The device's network: real lwIP 2.1.3 (ESP8266 options) on a station netif,
-/// wired to libslirp. It is one of the board's event sources: frames, lwIP timers
-/// and slirp's sockets are serviced by the board's single loop.
+/// wired to libslirp. It is one of the board's event sources (one inbound frame
+/// per pass, lwIP's timers, WiFi, the world's peers) and host I/O (slirp's and
+/// the peers' sockets), serviced by the board's single loop (`BoardLoop`).
 ///
 /// lwIP is process-global (NO_SYS=1): one `Network` is active per process.
-public final class Network: EventSource, Waiter {
+public final class Network: EventSource, HostIO {
     public let board: Board
     public let config: NetworkConfig
     let slirp: SlirpBackend
@@ -39,11 +40,10 @@ public final class Network: EventSource, Waiter {
     var clients: [ObjectIdentifier: TCPClient] = [:]
     var clientSequence = 0
     var servers: [ObjectIdentifier: TCPServer] = [:]
-    /// Frames seen on the wire, both directions (pcap tap, tests).
-    public var frameTap: ((_ outbound: Bool, _ frame: UnsafeRawBufferPointer) -> Void)?
     /// Sketch-side allocations that failed (the core's `new` aborts): the runner crashes the sketch.
     public var onSketchOutOfMemory: ((Int) -> Void)?
-    private var lastSlirpPoll: UInt64 = 0
+    /// The pcb table at the last pass, for `.pcb` events (only kept while someone watches).
+    private var lastPCBs: [PCBKey: TCPState] = [:]
     /// `WiFiClient::setLocalPortStart`: fixed, incrementing local ports for outgoing connections.
     public var localPortStart: UInt16?
     /// Every UDP context of the sketch, for reboot clean-up.
@@ -51,7 +51,9 @@ public final class Network: EventSource, Waiter {
     private var hooks = clwip_hooks()
 
     nonisolated(unsafe) private static var lwipInitialized = false
-    nonisolated(unsafe) static weak var active: Network?
+    /// The live network (lwIP is process-global). Not weak: a weak reference gives
+    /// the object a side table and every retain of it the slow path.
+    nonisolated(unsafe) static unowned(unsafe) var active: Network?
 
     public static let deviceAddress = SlirpBackend.dhcpStart
     public static let hostAlias = SlirpBackend.host
@@ -84,7 +86,7 @@ public final class Network: EventSource, Waiter {
         hooks.link_output = { ctx, frame, len in
             let me = Unmanaged<Network>.fromOpaque(ctx!).takeUnretainedValue()
             let buf = UnsafeRawBufferPointer(start: frame, count: Int(len))
-            me.frameTap?(true, buf)
+            if me.board.events.wants(.frame) { me.board.events.publish(.frame(outbound: true, buf)) }
             if let reply = WorldDNS.answer(buf, hosts: me.config.world.hosts) {
                 me.slirp.toDevice.append(reply)
             } else {
@@ -112,7 +114,12 @@ public final class Network: EventSource, Waiter {
             throw error
         }
         board.addSource(self)
-        board.waiter = self
+        board.loop.addHostIO(self)
+        board.loop.commandHandlers.append { [unowned self] command in
+            guard case .injectFrame(let frame) = command else { return false }
+            self.slirp.toDevice.append(frame)
+            return true
+        }
         board.onReboot { [unowned self] in self.reboot() }
     }
 
@@ -121,6 +128,8 @@ public final class Network: EventSource, Waiter {
         reboot()
         peers.close()
         slirp.close()
+        board.loop.removeSource(self)
+        board.loop.removeHostIO(self)
         if Network.active === self { Network.active = nil }
     }
 
@@ -132,37 +141,29 @@ public final class Network: EventSource, Waiter {
     // MARK: event source
 
     public func service(now: UInt64) {
-        // host sockets: every 1 ms of board time in virtual time (the settle step
-        // catches causal chains), every 50 µs in real time (a host client's latency)
-        let interval: UInt64 = board.clock.mode == .virtual ? 1000 : 50
-        if now &- lastSlirpPoll >= interval || !slirp.toDevice.isEmpty {
-            lastSlirpPoll = now
-            // everything the host has for the device by now arrives together, as
-            // frames queue in the radio while the CPU is busy (slirp reads one
-            // datagram per socket per poll)
-            var rounds = 0
-            while slirp.poll(timeoutMs: 0), rounds < 64 { rounds += 1; peers.kick() }
-        }
-        deliverFrames()
+        deliverFrame()
         sys_check_timeouts()
         clwip_enforce_timewait_limit()
         wifi.service(now: now)
         peers.service(now: board.clock.micros)
+        if board.events.wants(.pcb) { publishPCBTransitions() }
     }
 
-    private func deliverFrames() {
-        while !slirp.toDevice.isEmpty {
-            let frames = slirp.toDevice
-            slirp.toDevice.removeAll()
-            for f in frames {
-                f.withUnsafeBytes { buf in
-                    frameTap?(false, buf)
-                    if netifUp {
-                        _ = clwip_netif_input(netifStorage, buf.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt16(buf.count))
-                    }
+    /// One inbound frame into lwIP: the sketch may run before the next (on a board
+    /// WiFi airtime spaces frames; a FIN right behind an ACK must not overtake a
+    /// `stop()` that waits for that ACK).
+    /// After a busy stretch (`BoardLoop.catchingUp`) every waiting frame goes in.
+    private func deliverFrame() {
+        repeat {
+            guard !slirp.toDevice.isEmpty else { return }
+            let f = slirp.toDevice.removeFirst()
+            f.withUnsafeBytes { buf in
+                if board.events.wants(.frame) { board.events.publish(.frame(outbound: false, buf)) }
+                if netifUp {
+                    _ = clwip_netif_input(netifStorage, buf.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt16(buf.count))
                 }
             }
-        }
+        } while board.loop.catchingUp
     }
 
     public func nextDeadline(now: UInt64) -> UInt64? {
@@ -179,17 +180,57 @@ public final class Network: EventSource, Waiter {
         return next
     }
 
-    public func wait(micros: UInt64) {
-        let ms = Int32(clamping: (micros + 999) / 1000)
-        lastSlirpPoll = board.clock.micros
-        if slirp.poll(timeoutMs: ms, extra: peers.pollRequests()) { peers.kick() }
+    // MARK: host I/O
+
+    private var slirpDescriptors = 0
+
+    public func addDescriptors(to fds: inout [pollfd]) {
+        let start = fds.count
+        slirp.addDescriptors(to: &fds)
+        slirpDescriptors = fds.count - start
+        fds.append(contentsOf: peers.pollRequests())
     }
 
-    public func settle() -> Bool {
-        lastSlirpPoll = board.clock.micros
-        let ready = slirp.poll(timeoutMs: 0, extra: peers.pollRequests())
+    public func handle(_ fds: UnsafeMutableBufferPointer<pollfd>, failed: Bool) -> Bool {
+        let n = min(slirpDescriptors, fds.count)
+        var ready = slirp.handle(UnsafeMutableBufferPointer(rebasing: fds[0..<n]), failed: failed)
+        for p in fds[n...] where p.revents != 0 { ready = true }
+        // slirp may have written to a peer's socket, or a peer's socket is ready
         if ready { peers.kick() }
         return ready || !slirp.toDevice.isEmpty
+    }
+
+    // MARK: connection-table events
+
+    private struct PCBKey: Hashable {
+        let localIP: UInt32, localPort: UInt16, remoteIP: UInt32, remotePort: UInt16, listening: Bool
+    }
+
+    /// Compares lwIP's pcbs with the last pass and publishes each change of state.
+    private func publishPCBTransitions() {
+        var rows = [clwip_pcb_info](repeating: clwip_pcb_info(), count: 64)
+        var n = Int(clwip_pcb_table(&rows, Int32(rows.count)))
+        if n > rows.count {
+            rows = [clwip_pcb_info](repeating: clwip_pcb_info(), count: n)
+            n = Int(clwip_pcb_table(&rows, Int32(rows.count)))
+        }
+        var now: [PCBKey: TCPState] = [:]
+        for r in rows.prefix(n) {
+            let state = TCPState(rawValue: Int(r.state)) ?? .closed
+            now[PCBKey(localIP: r.local_ip, localPort: r.local_port, remoteIP: r.remote_ip, remotePort: r.remote_port,
+                       listening: state == .listen)] = state
+        }
+        guard now != lastPCBs else { return }
+        func publish(_ k: PCBKey, _ from: TCPState?, _ to: TCPState?) {
+            board.events.publish(.pcb(PCBTransition(localAddress: ipString(k.localIP), localPort: k.localPort,
+                                                    remoteAddress: ipString(k.remoteIP), remotePort: k.remotePort,
+                                                    from: from?.description, to: to?.description)))
+        }
+        for (k, s) in now.sorted(by: { ($0.key.localPort, $0.key.remotePort) < ($1.key.localPort, $1.key.remotePort) })
+        where lastPCBs[k] != s { publish(k, lastPCBs[k], s) }
+        for (k, s) in lastPCBs.sorted(by: { ($0.key.localPort, $0.key.remotePort) < ($1.key.localPort, $1.key.remotePort) })
+        where now[k] == nil { publish(k, s, nil) }
+        lastPCBs = now
     }
 
     // MARK: netif (used by WiFiStation)
@@ -252,7 +293,7 @@ public final class Network: EventSource, Waiter {
 
     /// `WiFi.hostByName(name, timeout)`: a dotted quad as it is, else lwIP's DNS
     /// client through the network's DNS server; nil on failure or timeout (10 s default).
-    public func hostByName(_ name: String, timeoutMillis: UInt64 = 10_000, stop: () -> Bool = { false }) -> String? {
+    public func hostByName(_ name: String, timeoutMillis: UInt64 = 10_000) -> String? {
         if let bits = ipBits(name) { return ipString(bits) }
         guard netifUp, !name.isEmpty, name.utf8.count <= 255 else { return nil }
         final class Lookup { var done = false; var address: UInt32? }
@@ -267,9 +308,7 @@ public final class Network: EventSource, Waiter {
         }, box.toOpaque())
         if err == err_t(ERR_OK.rawValue) { return ipString(clwip_ip_u32(&addr)) }
         guard err == err_t(ERR_INPROGRESS.rawValue) else { return nil }
-        board.feedWatchdog()
-        board.runBackground(until: board.clock.micros + timeoutMillis * 1000) { lookup.done || stop() }
-        board.feedWatchdog()
+        board.loop.espDelay(timeoutMillis * 1000) { !lookup.done }
         if !lookup.done {
             // lwIP still holds `box` as the callback argument: keep it alive for good
             _ = box.retain()

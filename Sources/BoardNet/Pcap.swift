@@ -3,17 +3,17 @@ import Foundation
 
 /// Writes every frame of the device to a classic pcap file (LINKTYPE_ETHERNET),
 /// stamped with board time, readable by Wireshark and tshark. Flushed per frame.
+/// A subscriber of the board's `.frame` events.
 public final class PcapWriter {
     private let handle: FileHandle
-    private let clock: BoardClock
+    private var subscription: BoardEvents.Subscription?
 
-    public init(path: String, clock: BoardClock) throws {
+    public init(path: String, events: BoardEvents) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil),
               let h = FileHandle(forWritingAtPath: path) else {
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
         }
         handle = h
-        self.clock = clock
         var header = Data()
         header.appendLE(UInt32(0xA1B2_C3D4))   // µs timestamps
         header.appendLE(UInt16(2)); header.appendLE(UInt16(4))
@@ -21,10 +21,13 @@ public final class PcapWriter {
         header.appendLE(UInt32(65535))
         header.appendLE(UInt32(1))             // LINKTYPE_ETHERNET
         handle.write(header)
+        subscription = events.subscribe(.frame) { [unowned self] t, event in
+            if case .frame(_, let bytes) = event { self.write(bytes, at: t) }
+        }
     }
 
-    public func write(_ frame: UnsafeRawBufferPointer) {
-        let t = clock.micros
+    /// One record: `frame` at board time `t` (µs).
+    public func write(_ frame: UnsafeRawBufferPointer, at t: UInt64) {
         var record = Data(capacity: 16 + frame.count)
         record.appendLE(UInt32(t / 1_000_000))
         record.appendLE(UInt32(t % 1_000_000))
@@ -34,7 +37,11 @@ public final class PcapWriter {
         handle.write(record)
     }
 
-    public func close() { try? handle.close() }
+    public func close() {
+        subscription?.cancel()
+        subscription = nil
+        try? handle.close()
+    }
 }
 
 extension Data {

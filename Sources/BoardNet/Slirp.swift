@@ -171,13 +171,12 @@ final class SlirpBackend {
         }
     }
 
-    /// Polls slirp's host sockets (and `extra` ones), waiting at most `timeoutMs`,
-    /// and runs its timers. Returns whether any socket was ready.
-    @discardableResult
-    func poll(timeoutMs: Int32, extra: [pollfd] = []) -> Bool {
-        guard let s = slirp else { return false }
+    /// Appends slirp's host sockets to `fds` (slirp_pollfds_fill) and lowers
+    /// `requestedTimeoutMs` to what its TCP timers need.
+    func addDescriptors(to fds: inout [pollfd]) {
+        guard let s = slirp else { return }
         pollFDs.removeAll(keepingCapacity: true)
-        var timeout: UInt32 = 1000   // slirp lowers it to what its TCP timers need
+        var timeout: UInt32 = 1000
         let me = Unmanaged.passUnretained(self).toOpaque()
         slirp_pollfds_fill(s, &timeout, { fd, events, opaque in
             let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
@@ -189,12 +188,21 @@ final class SlirpBackend {
             return Int32(me.pollFDs.count - 1)
         }, me)
         requestedTimeoutMs = timeout
-        let wait = min(Int32(timeoutMs), Int32(clamping: timeout))
-        let slirpCount = pollFDs.count
-        pollFDs.append(contentsOf: extra)
-        let r = pollFDs.withUnsafeMutableBufferPointer { Foundation.poll($0.baseAddress, nfds_t($0.count), wait) }
-        pollFDs.removeSubrange(slirpCount...)
-        slirp_pollfds_poll(s, r < 0 ? 1 : 0, { idx, opaque in
+        fds.append(contentsOf: pollFDs)
+    }
+
+    /// After the poll: slirp reads and writes its ready sockets
+    /// (slirp_pollfds_poll) and runs its due timers. `results` are the entries
+    /// `addDescriptors` added. Returns whether any socket was ready.
+    func handle(_ results: UnsafeMutableBufferPointer<pollfd>, failed: Bool) -> Bool {
+        guard let s = slirp else { return false }
+        var ready = false
+        for i in 0..<min(results.count, pollFDs.count) {
+            pollFDs[i].revents = results[i].revents
+            if results[i].revents != 0 { ready = true }
+        }
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        slirp_pollfds_poll(s, failed ? 1 : 0, { idx, opaque in
             let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
             let e = Int32(me.pollFDs[Int(idx)].revents)
             var r: Int32 = 0
@@ -206,7 +214,16 @@ final class SlirpBackend {
             return r
         }, me)
         fireTimers()
-        return r > 0
+        return ready
+    }
+
+    /// Polls slirp's sockets without waiting (tests and set-up).
+    @discardableResult
+    func pollNow() -> Bool {
+        var fds: [pollfd] = []
+        addDescriptors(to: &fds)
+        let r = fds.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), 0) }
+        return fds.withUnsafeMutableBufferPointer { handle($0, failed: r < 0) }
     }
 
     private func fireTimers() {

@@ -15,7 +15,7 @@ private let ERR_MEM_: err_t = err_t(ERR_MEM.rawValue)
 /// - `stop()` flushes up to 300 ms, then `tcp_close`, falling back to `tcp_abort`;
 /// - `abort()` flushes, detaches and `tcp_abort`s (RST, pcb freed at once);
 /// - the pcb runs at `TCP_PRIO_MIN`, so lwIP may kill it to admit a new one.
-/// Blocking calls run the board's loop (as `esp_delay` does) and feed the watchdog.
+/// Blocking calls wait in the board's `esp_delay` (`BoardLoop.espDelay`).
 public final class TCPClient {
     unowned let network: Network
     var pcb: UnsafeMutablePointer<tcp_pcb>?
@@ -92,18 +92,12 @@ public final class TCPClient {
             return ERR_OK_
         }
         guard err == ERR_OK_ else { connectPending = false; abortNow(); return false }
-        let deadline = network.board.clock.micros + timeoutMillis * 1000
-        network.board.feedWatchdog()
-        network.board.runBackground(until: deadline) { !self.connectPending || self.pcb == nil || self.stopRequested() }
-        network.board.feedWatchdog()
+        network.board.loop.espDelay(timeoutMillis * 1000) { self.connectPending && self.pcb != nil }
         connectPending = false
         guard self.pcb != nil else { return false }
         if tcpState != .established { abortNow(); return false }
         return true
     }
-
-    /// Lets a blocking wait end early when the device is stopping (run over, crash).
-    public var stopRequested: () -> Bool = { false }
 
     func attach(_ pcb: UnsafeMutablePointer<tcp_pcb>) {
         self.pcb = pcb
@@ -278,19 +272,18 @@ public final class TCPClient {
             if written == bytes.count { break }
             if !accepted {
                 let deadline = lastProgress + timeoutMillis * 1000
-                if network.board.clock.micros >= deadline { break }
+                if network.board.clock.micros >= deadline || network.board.loop.isStopping { break }
                 waitForWakeup(until: deadline)
             }
         }
         return written
     }
 
-    /// Runs the board until a callback wakes this context or `deadline` passes.
+    /// `esp_delay` until a callback wakes this context or `deadline` passes.
     private func waitForWakeup(until deadline: UInt64) {
         let start = wakeups
-        network.board.feedWatchdog()
-        network.board.runBackground(until: deadline) { self.wakeups != start || self.stopRequested() }
-        network.board.feedWatchdog()
+        let now = network.board.clock.micros
+        network.board.loop.espDelay(deadline > now ? deadline - now : 0) { self.wakeups == start }
     }
 
     /// `flush(maxWaitMs)` = `wait_until_acked`: waits until every byte is
@@ -311,7 +304,7 @@ public final class TCPClient {
                 lastChange = network.board.clock.micros
             }
             if status != TCPState.established.rawValue || sndbuf == Int(clwip_tcp_snd_buf()) { return true }
-            if network.board.clock.micros - lastChange > limit { return false }
+            if network.board.clock.micros - lastChange > limit || network.board.loop.isStopping { return false }
             waitForWakeup(until: lastChange + limit + 1)
         }
     }

@@ -3,40 +3,41 @@ import Foundation
 
 /// The heap and the connection table over time, for plotting: one row each time
 /// the free heap or the number of pcbs in some state changes (at most one per
-/// board millisecond), as CSV or JSON lines (by the file's extension).
+/// board millisecond), as CSV or JSON lines (by the file's extension). A
+/// subscriber of the board's `.heap` and `.pcb` events.
 ///
 /// CSV columns: `time_ms,free_heap,max_block,<one column per TCP state>,udp`.
-public final class HeapTrace: EventSource {
+public final class HeapTrace {
     private let network: Network
+    private let board: Board
+    private var subscription: BoardEvents.Subscription?
     private let handle: FileHandle
     private let json: Bool
     private var last: [Int] = []
     private var lastMillis: UInt64 = .max
     private static let states = TCPState.allCases.filter { $0 != .closed }
 
-    public init(path: String, network: Network) throws {
+    public init(path: String, board: Board, network: Network) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
         }
         handle = h
         self.network = network
+        self.board = board
         json = path.hasSuffix(".json") || path.hasSuffix(".jsonl") || path.hasSuffix(".ndjson")
         if !json {
             let columns = ["time_ms", "free_heap", "max_block"] + HeapTrace.states.map { $0.description.lowercased() } + ["udp"]
             handle.write(Data((columns.joined(separator: ",") + "\n").utf8))
         }
-        network.board.addSource(self)
-        sample(now: network.board.clock.micros)
+        sample(now: board.clock.micros)
+        subscription = board.events.subscribe([.heap, .pcb]) { [unowned self] t, _ in self.sample(now: t) }
     }
-
-    public func service(now: UInt64) { sample(now: now) }
-    public func nextDeadline(now: UInt64) -> UInt64? { nil }
 
     /// Writes a row if anything changed since the last one.
     public func sample(now: UInt64) {
         let ms = now / 1000
         guard ms != lastMillis else { return }
-        let heap = network.board.heap
+        let heap = board.heap
         let counts = network.pcbCounts()
         let values = [heap.freeBytes, heap.maxFreeBlockSize] + HeapTrace.states.map { counts[$0] ?? 0 } + [network.udpContexts.count]
         guard values != last else { return }
@@ -54,5 +55,9 @@ public final class HeapTrace: EventSource {
         handle.write(Data(line.utf8))
     }
 
-    public func close() { try? handle.close() }
+    public func close() {
+        subscription?.cancel()
+        subscription = nil
+        try? handle.close()
+    }
 }

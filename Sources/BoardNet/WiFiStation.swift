@@ -27,7 +27,8 @@ public enum DisconnectReason: Int, Sendable {
 /// scan lists the world's access points; without one, any SSID and password join.
 /// WiFi is OFF at boot, as in core 3.x (persistent(false)).
 public final class WiFiStation {
-    weak var network: Network?
+    /// The owner (never weak: see `Network.active`).
+    unowned(unsafe) var network: Network?
     public private(set) var mode: WiFiMode = .off
     public private(set) var ssid = ""
     public private(set) var password = ""
@@ -211,7 +212,7 @@ public final class WiFiStation {
     public func scan(showHidden: Bool = false) -> Int {
         guard let n = network else { return -2 }
         if !mode.hasStation { setMode(mode == .accessPoint ? .both : .station) }
-        n.board.runBackground(until: n.board.clock.micros + WiFiStation.scanMicros)
+        n.board.loop.espDelay(WiFiStation.scanMicros)
         scanResults = world.accessPoints.filter { showHidden || !$0.hidden }
             .enumerated().sorted { ($0.element.channel, $0.offset) < ($1.element.channel, $1.offset) }.map(\.element)
         return scanResults.count

@@ -43,13 +43,15 @@ public struct TCPSegment: Equatable, CustomStringConvertible {
     }
 }
 
-/// Records every TCP segment of a device (install before `run()`).
+/// Records every TCP segment of a device (install before `run()`): a subscriber
+/// of the board's `.frame` events, beside any other (a pcap writer).
 public final class WireRecorder {
     public private(set) var segments: [TCPSegment] = []
+    private var subscription: BoardEvents.Subscription?
     public init(_ device: Device) {
-        let clock = device.board.clock
-        device.network.frameTap = { [unowned self] outbound, frame in
-            if let s = TCPSegment(frame: frame, outbound: outbound, time: clock.micros) { segments.append(s) }
+        subscription = device.board.events.subscribe(.frame) { [unowned self] t, event in
+            guard case .frame(let outbound, let frame) = event else { return }
+            if let s = TCPSegment(frame: frame, outbound: outbound, time: t) { segments.append(s) }
         }
     }
 }

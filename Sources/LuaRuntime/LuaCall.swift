@@ -12,6 +12,8 @@ public struct LuaCall {
     public static let yield: Int32 = CLUA_RET_YIELD
 
     public var count: Int32 { lua_gettop(L) }
+    /// A poll found something: the sketch is not idle.
+    @inline(__always) public func markActive() { state.markActive() }
     public var isYieldable: Bool { lua_isyieldable(L) != 0 }
 
     public func type(_ i: Int32) -> Int32 { lua_type(L, i) }
@@ -192,6 +194,13 @@ public struct LuaCall {
         default:
             return "\(typeName(i))"
         }
+    }
+}
+
+extension LuaCall {
+    /// A call on thread `L` of `state` (the host running Lua callbacks on a thread).
+    public init(thread L: OpaquePointer, state: LuaState) {
+        self.init(L: L, state: state)
     }
 }
 

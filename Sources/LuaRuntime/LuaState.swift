@@ -13,15 +13,27 @@ public enum LuaError: Error, Equatable {
 /// or `LuaCall.yield` to suspend the running coroutine.
 public typealias LuaFunction = (LuaCall) throws(LuaError) -> Int32
 
+/// What a call tells the board's idle detection (`BoardLoop`): an `.active`
+/// function counts as activity on every call; a `.poll` only when it finds
+/// something (it calls `markActive()` then).
+public enum LuaFunctionKind: Sendable { case active, poll }
+
 /// One Lua 5.4 VM with a capped allocator, a sandboxed library set, and Swift
 /// functions behind C trampolines (so no Lua error or yield ever crosses a Swift frame).
 /// Single-threaded; one state per sketch boot.
 public final class LuaState {
     public let L: OpaquePointer
     let memory: UnsafeMutablePointer<clua_memory>
-    var functions: [LuaFunction] = []
+    var functions: [(fn: LuaFunction, kind: LuaFunctionKind)] = []
+    /// Activity word of the board's loop; `.active` calls OR `activeBit` into it.
+    public var activity: UnsafeMutablePointer<UInt32>
+    private let ownActivity: UnsafeMutablePointer<UInt32>
+    public static let activeBit: UInt32 = 1, readMillisBit: UInt32 = 2, readMicrosBit: UInt32 = 4
     var objects: [Int: AnyObject] = [:]
     var nextObject = 1
+    /// The thread of the Swift function running now (the one blocked in `delay()`
+    /// while the board runs): queued Lua callbacks run on it.
+    public internal(set) var currentThread: OpaquePointer?
     /// Called every `hookInterval` VM instructions; return true to stop the sketch.
     public var onInstructions: ((Int) -> Bool)?
 
@@ -29,8 +41,11 @@ public final class LuaState {
     public init?(memoryLimit: Int) {
         memory = .allocate(capacity: 1)
         memory.initialize(to: clua_memory())
+        ownActivity = .allocate(capacity: 1)
+        ownActivity.initialize(to: 0)
+        activity = ownActivity
         memory.pointee.limit = memoryLimit
-        guard let L = clua_newstate(memory) else { memory.deallocate(); return nil }
+        guard let L = clua_newstate(memory) else { memory.deallocate(); ownActivity.deallocate(); return nil }
         self.L = L
         clua_extraspace(L).pointee = Unmanaged.passUnretained(self).toOpaque()
         clua_set_dispatch(luaDispatch)
@@ -42,6 +57,7 @@ public final class LuaState {
     deinit {
         lua_close(L)
         memory.deallocate()
+        ownActivity.deallocate()
     }
 
     static func from(_ L: OpaquePointer?) -> LuaState {
@@ -68,23 +84,23 @@ public final class LuaState {
     // MARK: functions
 
     /// Pushes a Lua function backed by `fn`.
-    public func push(_ fn: @escaping LuaFunction) {
-        functions.append(fn)
+    public func push(kind: LuaFunctionKind = .active, _ fn: @escaping LuaFunction) {
+        functions.append((fn, kind))
         clua_push_function(L, Int32(functions.count - 1))
     }
 
     /// Sets global `name` to a function backed by `fn`.
-    public func setGlobal(_ name: String, _ fn: @escaping LuaFunction) {
-        push(fn)
+    public func setGlobal(_ name: String, kind: LuaFunctionKind = .active, _ fn: @escaping LuaFunction) {
+        push(kind: kind, fn)
         lua_setglobal(L, name)
     }
 
     /// Creates a table of functions, sets it as global `name`, and records it in
     /// `package.loaded` so error messages read `bad argument #1 to 'Serial.print'`.
-    public func setLibrary(_ name: String, _ fns: [(String, LuaFunction)], constants: [(String, Int)] = []) {
+    public func setLibrary(_ name: String, _ fns: [(String, LuaFunction)], constants: [(String, Int)] = [], polls: Set<String> = []) {
         lua_createtable(L, 0, Int32(fns.count + constants.count))
         for (k, f) in fns {
-            push(f)
+            push(kind: polls.contains(k) ? .poll : .active, f)
             lua_setfield(L, -2, k)
         }
         for (k, v) in constants {
@@ -113,11 +129,11 @@ public final class LuaState {
 
     /// Defines a userdata class: a metatable `name` whose `__index` holds `methods`,
     /// with `__gc`/`__close` releasing the Swift object and `__tostring`.
-    public func defineClass(_ name: String, methods: [(String, LuaFunction)], onCollect: ((AnyObject) -> Void)? = nil) {
+    public func defineClass(_ name: String, methods: [(String, LuaFunction)], polls: Set<String> = [], onCollect: ((AnyObject) -> Void)? = nil) {
         luaL_newmetatable(L, name)
         lua_createtable(L, 0, Int32(methods.count))
         for (k, f) in methods {
-            push(f)
+            push(kind: polls.contains(k) ? .poll : .active, f)
             lua_setfield(L, -2, k)
         }
         lua_setfield(L, -2, "__index")
@@ -234,6 +250,9 @@ public final class LuaState {
     }
 
 
+    /// Marks the current stretch of the sketch as active (a poll that found something).
+    @inline(__always) public func markActive() { activity.pointee |= LuaState.activeBit }
+
     /// Registers a bare C function (two integer arguments, no Swift): the baseline of binding benchmarks.
     public func registerBareCFunction(_ name: String) { clua_register_bare(L, name) }
 
@@ -293,9 +312,12 @@ public final class LuaThread {
 
 private func luaDispatch(_ L: OpaquePointer?, _ id: Int32) -> Int32 {
     let state = LuaState.from(L)
+    state.currentThread = L
     let call = LuaCall(L: L!, state: state)
+    let entry = state.functions[Int(id)]
+    if entry.kind == .active { state.activity.pointee |= LuaState.activeBit }
     do {
-        return try state.functions[Int(id)](call)
+        return try entry.fn(call)
     } catch {
         switch error {
         case .argument(let arg, let msg):

@@ -62,6 +62,9 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("flash"), help: ArgumentHelp("The board's 4 MB flash image, kept across runs and reboots (created blank if missing).", valueName: "FILE"))
     var flash: String?
 
+    @Flag(name: .customLong("pace-loop"), help: "Run every loop() pass at its board-time cost (~90,000 passes per second, as a board) instead of sleeping while the sketch is idle.")
+    var paceLoop = false
+
     @Option(name: .customLong("trace"), help: ArgumentHelp("Write free heap and pcbs per TCP state over board time, one row per change: CSV, or JSON lines if FILE ends in .jsonl.", valueName: "FILE"))
     var trace: String?
 
@@ -92,6 +95,7 @@ struct Run: ParsableCommand {
         options.pluginPaths = pluginPaths
         options.flashPath = flash
         options.controlChanges = controls.compactMap(Wiring.Change.init(parsing:))
+        options.paceLoop = paceLoop
         guard FileManager.default.isReadableFile(atPath: sketch) else {
             fail("esplua: cannot open sketch '\(sketch)': no such file")
         }
@@ -106,17 +110,19 @@ struct Run: ParsableCommand {
             fail("esplua: \(error)")
         }
         signal(SIGPIPE, SIG_IGN)
+        // a board run in the background of a terminal gets no serial input (EIO), not stopped
+        signal(SIGTTIN, SIG_IGN)
+        device.board.loop.addHostIO(SerialInput(fd: 0, uart: device.board.uart))
         var pcapWriter: PcapWriter?
         if let pcap {
-            do { pcapWriter = try PcapWriter(path: pcap, clock: device.board.clock) } catch {
+            do { pcapWriter = try PcapWriter(path: pcap, events: device.board.events) } catch {
                 fail("esplua: cannot write the pcap file '\(pcap)': \(error.localizedDescription)")
             }
-            device.network.frameTap = { _, frame in pcapWriter?.write(frame) }
         }
         defer { pcapWriter?.close() }
         var traceWriter: HeapTrace?
         if let trace {
-            do { traceWriter = try HeapTrace(path: trace, network: device.network) } catch {
+            do { traceWriter = try HeapTrace(path: trace, board: device.board, network: device.network) } catch {
                 fail("esplua: cannot write the trace file '\(trace)': \(error.localizedDescription)")
             }
         }
@@ -139,7 +145,7 @@ struct Run: ParsableCommand {
 
 func printNetstat(_ device: Device) {
     let seconds = String(format: "%.3f", Double(device.board.clock.micros) / 1_000_000)
-    var out = "esplua: at \(seconds) s: heap free \(device.board.heap.freeBytes) B, max block \(device.board.heap.maxFreeBlockSize) B, fragmentation \(device.board.heap.fragmentation)%\n"
+    var out = "esplua: at \(seconds) s: heap free \(device.board.heap.freeBytes) B, max block \(device.board.heap.maxFreeBlockSize) B, fragmentation \(device.board.heap.fragmentation)%; \(device.board.loop.passes) loop() passes, \(device.board.loop.idleWaits) idle waits\n"
     out += "Proto Local               Remote              State         Unacked Unread TIME_WAIT left\n"
     for r in device.network.pcbTable() {
         let local = "\(r.localAddress):\(r.localPort)".padding(toLength: 19, withPad: " ", startingAt: 0)

@@ -17,7 +17,7 @@ final class BoardTests: XCTestCase {
         var fired: [UInt64] = []
         board.timers.schedule(at: 500_000) { fired.append(board.clock.micros) }
         board.timers.schedule(at: 200_000) { fired.append(board.clock.micros) }
-        board.runBackground(until: 1_000_000)
+        board.loop.espDelay(1_000_000 - board.clock.micros)
         XCTAssertEqual(fired, [200_000, 500_000])
         XCTAssertEqual(board.clock.micros, 1_000_000)
         XCTAssertEqual(board.millis, 1000)
@@ -25,7 +25,7 @@ final class BoardTests: XCTestCase {
 
     func testMillisRestartsAtZeroOnReboot() {
         let (board, _) = makeBoard()
-        board.runBackground(until: 5_000_000)
+        board.loop.espDelay(5_000_000 - board.clock.micros)
         XCTAssertEqual(board.millis, 5000)
         var released = false
         board.onReboot { released = true }

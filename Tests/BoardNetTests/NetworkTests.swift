@@ -20,7 +20,7 @@ final class NetworkTests: XCTestCase {
         net.forwards = [Forward(hostPort: port, devicePort: 80)]
         network = try Network(board: board, config: net)
         network.wifi.begin(ssid: "test", password: "")
-        board.runBackground(until: board.clock.micros + 10_000_000) { self.network.wifi.status == .connected }
+        board.loop.espDelay(10_000_000) { !(self.network.wifi.status == .connected) }
         XCTAssertEqual(network.wifi.status, .connected)
         XCTAssertEqual(network.wifi.localIP, "10.0.2.15")
     }
@@ -51,18 +51,18 @@ final class NetworkTests: XCTestCase {
         let baseline = board.heap.freeBytes
         let sock = try HostSocket(port: port)
         defer { sock.close() }
-        board.runBackground(until: board.clock.micros + 2_000_000) { server.hasClient }
+        board.loop.espDelay(2_000_000) { !(server.hasClient) }
         let client = try XCTUnwrap(server.accept())
         XCTAssertEqual(client.status, TCPState.established.rawValue)
         sock.send("ping")
-        board.runBackground(until: board.clock.micros + 2_000_000) { client.available == 4 }
+        board.loop.espDelay(2_000_000) { !(client.available == 4) }
         XCTAssertEqual(client.read(max: 10), Array("ping".utf8))
         XCTAssertEqual(client.write(Array("pong".utf8)), 4)
         XCTAssertTrue(client.stop())                         // FIN: FIN_WAIT_1 -> FIN_WAIT_2
-        board.runBackground(until: board.clock.micros + 500_000) { sock.received.count == 4 }
+        board.loop.espDelay(500_000) { !(sock.received.count == 4) }
         XCTAssertEqual(String(decoding: sock.received, as: UTF8.self), "pong")
         sock.close()                                         // the host's FIN: the board enters TIME_WAIT
-        board.runBackground(until: board.clock.micros + 2_000_000) { self.network.pcbCounts()[.timeWait] == 1 }
+        board.loop.espDelay(2_000_000) { !(self.network.pcbCounts()[.timeWait] == 1) }
         XCTAssertEqual(network.pcbCounts()[.timeWait], 1)
         client.release()
         // what remains charged is the TIME_WAIT pcb (184 bytes -> 192 bytes of heap) and
@@ -73,7 +73,7 @@ final class NetworkTests: XCTestCase {
         XCTAssertGreaterThan(row.timeWaitMillisLeft, 118_000)   // 2*MSL = 120 s
         XCTAssertTrue(network.killTimeWait())               // no RST: freed at once
         XCTAssertEqual(baseline - board.heap.freeBytes, Heap.cost(of: 16))
-        board.runBackground(until: board.clock.micros + 1_000_000)   // the idle TCP timer retires
+        board.loop.espDelay(1_000_000)   // the idle TCP timer retires
         XCTAssertEqual(board.heap.freeBytes, baseline)
         server.release()
     }
@@ -82,16 +82,16 @@ final class NetworkTests: XCTestCase {
         let server = TCPServer(network: network, port: 80)
         try server.begin()
         let sock = try HostSocket(port: port)
-        board.runBackground(until: board.clock.micros + 2_000_000) { server.hasClient }
+        board.loop.espDelay(2_000_000) { !(server.hasClient) }
         let client = try XCTUnwrap(server.accept())
         client.stop()
-        board.runBackground(until: board.clock.micros + 500_000)
+        board.loop.espDelay(500_000)
         sock.close()
-        board.runBackground(until: board.clock.micros + 1_000_000)
+        board.loop.espDelay(1_000_000)
         XCTAssertEqual(network.pcbCounts()[.timeWait], 1)
-        board.runBackground(until: board.clock.micros + 115_000_000)
+        board.loop.espDelay(115_000_000)
         XCTAssertEqual(network.pcbCounts()[.timeWait], 1)
-        board.runBackground(until: board.clock.micros + 6_000_000)
+        board.loop.espDelay(6_000_000)
         XCTAssertNil(network.pcbCounts()[.timeWait])
         client.release()
         server.release()

@@ -1,0 +1,139 @@
+import BoardCore
+import BoardNet
+import LuaRuntime
+
+/// Why the sketch's coroutine was asked to stop.
+enum StopRequest {
+    case runEnded
+    case restart
+    case crash(Crash, String?)
+}
+
+/// What the bindings may use of a running device, and no more: the board and its
+/// run loop, the network, the plugins, the queue of Lua callbacks, and the way to
+/// stop the sketch. Bindings only convert arguments and call these (STYLE.md:
+/// check → call → push); the waiting itself is `BoardLoop.espDelay`'s.
+final class SketchContext {
+    unowned let board: Board
+    unowned let network: Network
+    unowned let plugins: PluginHost
+    let callbacks: LuaCallbacks
+    /// esplua's own messages.
+    let log: (String) -> Void
+    /// Keeps the plugin registrar of the current Lua state alive.
+    var pluginRegistrar: AnyObject?
+    /// Set when the sketch received an object the core would destroy at the end of
+    /// its scope (a WiFiClient from accept()): loop() returning collects garbage so
+    /// an unreferenced one is released then, as C++ destructors do.
+    var scopedObjectsPending = false
+    /// Set when the sketch must unwind: the run ended, a restart, a crash.
+    private(set) var stop: StopRequest?
+
+    init(board: Board, network: Network, plugins: PluginHost, log: @escaping (String) -> Void) {
+        self.board = board
+        self.network = network
+        self.plugins = plugins
+        self.log = log
+        callbacks = LuaCallbacks(loop: board.loop)
+    }
+
+    var loop: BoardLoop { board.loop }
+
+    // MARK: stopping
+
+    func requestStop(_ s: StopRequest) {
+        if stop == nil { stop = s }
+        board.loop.requestStop()
+    }
+
+    /// A new boot.
+    func clearStop() { stop = nil }
+
+    /// A sketch-side allocation failed (the core's `new` aborts): the sketch crashes.
+    func outOfMemory(size: Int) { requestStop(.crash(.outOfMemory(size: size), nil)) }
+
+    /// Whether blocking calls must return now (the run is over, or stopping).
+    var isStopping: Bool { stop != nil || board.loop.isStopping }
+
+    /// Returns `LuaCall.yield` if the sketch must unwind (run over, crash, restart) and can.
+    func unwindIfStopping(_ call: LuaCall) -> Int32 {
+        if stop == nil && board.loop.isStopping { stop = .runEnded }
+        if stop != nil && call.isYieldable { return LuaCall.yield }
+        return 0
+    }
+
+    // MARK: time (the core's delay / yield / optimistic_yield, all through BoardLoop)
+
+    /// `delay(ms)`: `esp_delay(ms)`.
+    func delay(micros: UInt64, _ call: LuaCall) -> Int32 {
+        board.loop.espDelay(micros)
+        return unwindIfStopping(call)
+    }
+
+    /// `yield()` / `delay(0)`.
+    func yieldNow(_ call: LuaCall) -> Int32 {
+        board.loop.yield()
+        return unwindIfStopping(call)
+    }
+
+    /// `optimistic_yield(us)`.
+    func optimisticYield(_ us: UInt64) { board.loop.optimisticYield(us) }
+
+    /// `esp_delay(timeout, blocked)` until `condition` holds (Stream's timedRead, waitForConnectResult).
+    func wait(timeoutMicros: UInt64, until condition: () -> Bool) {
+        board.loop.espDelay(timeoutMicros) { !condition() }
+    }
+
+    /// Queues a call of the Lua function `ref` with the arguments `push` leaves on the stack.
+    func queueCallback(_ ref: Int32, push: @escaping (LuaCall) -> Int32) {
+        callbacks.queue(ref, push: push)
+    }
+}
+
+/// The Lua callbacks the SDK would run from its task (WiFi events; Ticker and
+/// others later): queued, and run by the board's loop after a background pass —
+/// during `delay()`, any other blocking call, or at the end of `loop()` — on the
+/// thread that is blocked (as the core's scheduled functions run after each resume).
+final class LuaCallbacks {
+    private var pending: [(ref: Int32, push: (LuaCall) -> Int32)] = []
+    private var running = false
+    /// The Lua state of the current boot; callbacks are dropped without it.
+    weak var state: LuaState?
+    /// The thread callbacks run on when no Swift function is blocked (the end of `loop()`).
+    var mainThread: OpaquePointer?
+    /// Set when a callback raised an error: the sketch crashes with it.
+    var onError: ((String) -> Void)?
+    /// True while the sketch's coroutine is suspended between two loop() passes.
+    var betweenPasses = false
+
+    init(loop: BoardLoop) {
+        loop.scheduled = (pending: { [unowned self] in !self.pending.isEmpty && !self.running },
+                          run: { [unowned self] in self.runPending() })
+    }
+
+    func queue(_ ref: Int32, push: @escaping (LuaCall) -> Int32) {
+        pending.append((ref, push))
+    }
+
+    func removeAll() { pending.removeAll() }
+
+    private func runPending() {
+        guard !running, let state else { return }
+        guard let L = betweenPasses ? mainThread : state.currentThread else { return }
+        running = true
+        defer { running = false }
+        let call = LuaCall(thread: L, state: state)
+        while !pending.isEmpty {
+            let (ref, push) = pending.removeFirst()
+            let top = call.top
+            call.pushRef(ref)
+            let n = push(call)
+            if let err = call.protectedCall(nargs: n) {
+                call.setTop(top)
+                onError?(err)
+                return
+            }
+            call.setTop(top)
+        }
+    }
+}

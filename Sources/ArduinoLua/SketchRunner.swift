@@ -1,0 +1,202 @@
+import BoardCore
+import BoardNet
+import Foundation
+import LuaRuntime
+
+/// Runs a sketch the way the ESP8266 core runs one (core_esp8266_main.cpp):
+/// boot, the sketch's top level, `setup()` once, then `loop()` pass by pass with
+/// the core's `loop_wrapper` between passes — each pass returns here, to Swift,
+/// where the board's loop runs its background and, when the sketch is idle,
+/// sleeps until the next event (`BoardLoop.loopEnd`). A crash prints the core's
+/// dump on Serial and reboots (or ends the run with `noReboot`).
+///
+/// The sketch runs in a Lua coroutine. The driver (Lua) is
+/// `setup(); while true do loop(); loopEnd() end`; `loopEnd` yields to here.
+/// Blocking calls do not yield: they wait in `BoardLoop.espDelay` inside the
+/// binding, as the core's `esp_delay` suspends inside the call. A stop (the run is
+/// over, a crash, `ESP.restart()`) unwinds the coroutine by yielding from the next
+/// binding or instruction hook.
+final class SketchRunner {
+    private let options: DeviceOptions
+    private let context: SketchContext
+    private var board: Board { context.board }
+    private var lua: LuaState?
+    private var thread: LuaThread?
+    private var source: [UInt8] = []
+    /// Lua instructions since the last loop() pass, as board time (pacing in real time).
+    private var passMicros: UInt64 = 0
+
+    init(options: DeviceOptions, context: SketchContext) {
+        self.options = options
+        self.context = context
+        context.callbacks.onError = { [unowned self] err in
+            self.context.requestStop(.crash(self.classify(err), err))
+        }
+    }
+
+    /// Runs until `runFor` elapses (or a `stop` command), or with `noReboot` the first crash.
+    func run() -> RunOutcome {
+        if let d = options.runFor { board.loop.endAt = board.clock.micros + d }
+        guard let bytes = FileManager.default.contents(atPath: options.sketchPath) else {
+            return .loadFailed("\(options.sketchPath): cannot read the sketch (no such file?)")
+        }
+        source = Array(bytes)
+        var reason = ResetReason.powerOn
+        while true {
+            board.boot(reason: reason)
+            // boot takes its time in both modes (a crash loop must not spin the host)
+            board.clock.advance(to: board.clock.micros + options.bootMicros)
+            if reason != .powerOn { board.uart.write(Postmortem.romBanner(reason)) }
+            context.clearStop()
+            var crash: (Crash, String?)?
+            switch bootSketch() {
+            case .failure(let outcome):
+                return outcome
+            case .success(let error):
+                if let error { crash = (classify(error), error) }
+            }
+            if crash == nil { crash = runPasses() }
+            guard let (c, message) = crash else {
+                // the run ended (or the sketch asked for a restart)
+                if case .restart = context.stop ?? .runEnded {
+                    teardown()
+                    reason = .softRestart
+                    continue
+                }
+                return .finished
+            }
+            if let message { context.log("esplua: \(message)") }
+            board.events.publish(.crash(c.summary))
+            board.uart.write(Postmortem.dump(c, seed: UInt32(truncatingIfNeeded: board.clock.micros)))
+            teardown()
+            if options.noReboot { return .crashed(c) }
+            if board.loop.isStopping && !board.loop.stopRequested { return .finished }
+            if case .some(.runEnded) = context.stop { return .finished }
+            reason = c.resetReason
+        }
+    }
+
+    private enum BootResult { case success(String?), failure(RunOutcome) }
+
+    /// Loads the sketch into a fresh VM and runs its top level; returns a runtime error message if it crashed.
+    private func bootSketch() -> BootResult {
+        guard let state = LuaState(memoryLimit: options.luaMemoryLimit) else {
+            return .failure(.loadFailed("cannot create a Lua state"))
+        }
+        lua = state
+        context.callbacks.state = state
+        context.callbacks.mainThread = state.L
+        context.callbacks.betweenPasses = false
+        let dir = (options.sketchPath as NSString).deletingLastPathComponent
+        ArduinoAPI.install(in: state, ctx: context, sketchDirectory: dir.isEmpty ? "." : dir)
+        options.prepareLua?(state)
+        do {
+            try state.load(source, name: options.sketchPath)
+        } catch {
+            switch error {
+            case .syntax(let m), .memory(let m): return .failure(.loadFailed(m))
+            }
+        }
+        state.onInstructions = { [unowned self] n in self.instructionsRan(n) }
+        state.installHook(interval: 1000)
+        // the sketch's top level: globals, requires
+        if let err = state.protectedCall() {
+            if case .runEnded = context.stop ?? .restart { return .success(nil) }
+            if case .crash(let c, let m) = context.stop { return .success(m ?? describe(c, err)) }
+            return .success(err)
+        }
+        for name in ["setup", "loop"] {
+            if !state.globalIsFunction(name) {
+                return .failure(.loadFailed("\(options.sketchPath): the sketch defines no \(name)() function"))
+            }
+        }
+        // the driver: setup() once, then loop() forever; loopEnd() hands each pass back to Swift
+        let driver = "local setup, loop, loopEnd = ...; return function() setup(); while true do loop(); loopEnd() end end"
+        do { try state.load(Array(driver.utf8), name: "=esplua") } catch { return .failure(.loadFailed("internal: driver")) }
+        state.getGlobal("setup"); state.getGlobal("loop")
+        state.push(kind: .poll) { _ in LuaCall.yield }
+        if let err = state.protectedCall(nargs: 3, nresults: 1) { return .failure(.loadFailed("internal: \(err)")) }
+        thread = LuaThread(state: state)
+        return .success(nil)
+    }
+
+    private func describe(_ c: Crash, _ err: String) -> String? {
+        if case .softWatchdog = c { return nil }
+        if case .hardwareWatchdog = c { return nil }
+        return err
+    }
+
+    /// `setup()`, then `loop()` pass by pass, each followed by the core's
+    /// loop_wrapper tail (`BoardLoop.loopEnd`), until the run ends or the sketch
+    /// crashes; returns the crash, or nil when the run ended / the sketch restarts.
+    private func runPasses() -> (Crash, String?)? {
+        guard let thread else { return nil }
+        while true {
+            context.callbacks.betweenPasses = false
+            let outcome = thread.resume()
+            context.callbacks.betweenPasses = true
+            switch outcome {
+            case .yielded:
+                break
+            case .finished:
+                return nil
+            case .failed(let message, let oom):
+                if case .crash(let c, let m) = context.stop { return (c, m) }
+                if case .runEnded = context.stop { return nil }
+                if case .restart = context.stop { return nil }
+                let out = oom || (lua?.outOfMemory ?? false)
+                return (classify(message, outOfMemory: out), out ? "out of memory: \(message)" : message)
+            }
+            if context.stop == nil && board.loop.isStopping { context.requestStop(.runEnded) }
+            switch context.stop {
+            case .crash(let c, let m): return (c, m)
+            case .runEnded, .restart: return nil
+            case nil: break
+            }
+            // between two passes: scoped objects die, the background runs, an idle board sleeps
+            if context.scopedObjectsPending, let lua {
+                context.scopedObjectsPending = false
+                lua.collectGarbage()
+            }
+            board.loop.loopEnd(sketchMicros: passMicros)
+            passMicros = 0
+            if context.stop == nil && board.loop.isStopping { context.requestStop(.runEnded) }
+            if case .crash(let c, let m) = context.stop { return (c, m) }
+            if context.stop != nil { return nil }
+        }
+    }
+
+    /// Maps an uncaught Lua error to the crash a real board would show.
+    private func classify(_ message: String, outOfMemory: Bool? = nil) -> Crash {
+        Crash(sketchError: message, sketchPath: options.sketchPath,
+              outOfMemory: outOfMemory ?? lua?.outOfMemory ?? false, failedSize: lua?.failedAllocationSize ?? 0)
+    }
+
+    /// The board resets: lwIP forgets every connection first (a rebooting board
+    /// sends nothing), then the VM goes, so its finalizers find nothing to close.
+    func teardown() {
+        context.callbacks.removeAll()
+        context.callbacks.state = nil
+        context.network.reset()
+        thread = nil
+        lua = nil
+    }
+
+    /// The hook (every 1000 Lua instructions): charges CPU time, bites with the
+    /// watchdog, ends the run. Returns true to stop the sketch.
+    private func instructionsRan(_ n: Int) -> Bool {
+        if context.stop != nil { return true }
+        if let state = lua, state.outOfMemory {
+            context.requestStop(.crash(.outOfMemory(size: state.failedAllocationSize), nil))
+            return true
+        }
+        let cost = UInt64(n) * options.board.nanosPerInstruction / 1000
+        passMicros &+= cost
+        if let bite = board.spendCPU(micros: cost) {
+            context.requestStop(.crash(bite == .softWatchdog ? .softWatchdog : .hardwareWatchdog, nil))
+            return true
+        }
+        if board.loop.isStopping { context.requestStop(.runEnded); return true }
+        return false
+    }
+}

@@ -1,0 +1,345 @@
+import Foundation
+
+/// Something the board's loop services on every background pass: the network
+/// stack, the world, stdin, observers.
+public protocol EventSource: AnyObject {
+    /// Does pending work without blocking.
+    func service(now: UInt64)
+    /// The board time (µs) at which this source next needs service, if any.
+    func nextDeadline(now: UInt64) -> UInt64?
+}
+
+/// Something with host file descriptors (sockets, stdin) that the loop watches
+/// while the board sleeps, and polls without waiting while it runs.
+public protocol HostIO: AnyObject {
+    /// Appends the descriptors to watch.
+    func addDescriptors(to fds: inout [pollfd])
+    /// Handles the poll's results for the descriptors it added (in the same order);
+    /// called after every poll that included them, `failed` when the poll itself
+    /// failed (a signal). Returns whether any of them was ready.
+    func handle(_ fds: UnsafeMutableBufferPointer<pollfd>, failed: Bool) -> Bool
+}
+
+/// The board's one run loop: the ESP8266 core's `esp_delay` / `yield` /
+/// `optimistic_yield` / `loop_wrapper`, and how an idle board sleeps
+/// (DESIGN.md 5; cores/esp8266/core_esp8266_main.cpp, coredecls.h).
+///
+/// Every blocking call of every model goes through `espDelay`, which feeds the
+/// watchdog, runs background passes until its condition clears, its timeout or
+/// the end of the run, and feeds the watchdog again, as the core's does: the SDK
+/// feeds the dog whenever the sketch's continuation is suspended.
+///
+/// **One background pass** services, in this order:
+/// 1. the command inbox (serial input, part controls, injected frames, stop);
+/// 2. host descriptors that are ready now (slirp's sockets, the world's peers,
+///    stdin), without waiting: every 20 µs of board time in real time, every
+///    1 ms in virtual time (which also settles host input before the clock jumps);
+/// 3. the sources in the order they were added: the network (one inbound frame
+///    into lwIP — frames reach lwIP one at a time with the sketch able to run
+///    between two, as WiFi airtime spaces them on a board — then lwIP's timers,
+///    the WiFi state machine, the world's visitors and services), then observers;
+///    but after the sketch kept the CPU for more than `busyMicros` without
+///    yielding, the world first catches up (`catchingUp`): host input and the
+///    world's peers are serviced until quiet and every frame that queued meanwhile
+///    reaches lwIP before the sketch runs again, as a board's SDK task drains the
+///    radio's queue at the next yield (a burst during a busy wait overflows a
+///    UDP queue there too);
+/// 4. board timers that are due (plugins, the wiring's schedule);
+/// 5. the heap sample for the event stream (when someone watches);
+/// then, as the core runs its scheduled functions after each resume, the queued
+/// Lua callbacks (`scheduled`).
+///
+/// **An idle board sleeps.** Bindings mark what a stretch of the sketch did in
+/// `activity` (see `Activity`): a call that acts (writes, prints, connects…) marks
+/// it active; polls (`accept`, `available`, `parsePacket`, `Serial.available`,
+/// `digitalRead`, `WiFi.status`…) mark it only when they find something; `millis()`
+/// and `micros()` mark that the clock was read. At each yield point (the end of
+/// `loop()`, `yield()`, `delay(0)`, an `optimistic_yield` that yields) the stretch
+/// since the previous one is judged: after two idle ones in a row the board waits
+/// for its next event (a frame, a host socket, a timer, lwIP's next timeout, a
+/// command) — at most until the next millisecond if the stretch read `millis()`,
+/// at most a second otherwise; reading `micros()` never counts as idle. In real
+/// time it blocks in `ppoll()`; in virtual time the clock jumps. After an active
+/// stretch it keeps going without sleeping for `spinMicros` (real time), so a
+/// request does not pay a wake-up. `pacing` turns all of this off: every pass
+/// costs its board time (10 µs plus 50 ns per Lua instruction), as on a board.
+///
+/// Single-threaded: the board's thread only (the inbox is the way in from others).
+public final class BoardLoop {
+    /// Bits of `activity`.
+    public enum Activity {
+        public static let active: UInt32 = 1
+        public static let readMillis: UInt32 = 2
+        public static let readMicros: UInt32 = 4
+    }
+
+    private unowned let clock: BoardClock
+    private unowned let timers: Timers
+    private unowned let watchdog: Watchdog
+    private unowned let heap: Heap
+    private unowned let events: BoardEvents
+    public let inbox: BoardInbox
+    /// What the sketch did since the last yield point (bits of `Activity`);
+    /// bindings and C fast paths OR into it.
+    public let activity: UnsafeMutablePointer<UInt32>
+    private var sources: [EventSource] = []
+    private var hostIO: [HostIO] = []
+
+    /// Board time at which the run ends (`--for`); blocking calls return by then.
+    public var endAt: UInt64 = .max
+    /// Set when the owner stops the run (crash, restart, `stop` command).
+    public private(set) var stopRequested = false
+    /// Board time of the last yield (the core's `s_cycles_at_resume`).
+    public private(set) var lastYield: UInt64 = 0
+    /// The core's scheduled functions: queued Lua callbacks (WiFi events, Ticker).
+    /// `pending` is asked on every pass; `run` runs them on the blocked thread.
+    public var scheduled: (pending: () -> Bool, run: () -> Void)?
+    /// Commands the board itself does not know (controls, frames): owners handle them.
+    public var commandHandlers: [(BoardCommand) -> Bool] = []
+    /// Board time a `loop()` pass costs (the core's loop_wrapper and task switch).
+    public var loopOverheadMicros: UInt64 = 10
+    /// Keep running passes without sleeping this long after activity (real time).
+    public var spinMicros: UInt64 = 1000
+    /// Every pass costs its board time; idle passes are not skipped (`--pace-loop`).
+    public var pacing = false
+    /// How often host descriptors are polled while the board runs (µs of board time).
+    public var hostPollInterval: UInt64
+    /// Sketch time without a yield after which the world catches up at once.
+    public var busyMicros: UInt64 = 1000
+    /// True while the world catches up after a busy stretch: sources hand over
+    /// everything that queued (the network: every waiting frame).
+    public private(set) var catchingUp = false
+    /// Board time when the last background pass or wait ended.
+    private var lastPassEnd: UInt64 = 0
+
+    private var idleStretches = 0
+    private var spinUntil: UInt64 = 0
+    private var lastHostPoll: UInt64 = 0
+    private var settleRounds = 0
+    private var fds: [pollfd] = []
+    private var lastHeap = (free: -1, maxBlock: -1)
+    /// Real-time pacing: board time the passes have cost beyond the wall clock.
+    private var paceDebt: UInt64 = 0
+    /// Passes and waits, for tests and `--netstat` (how much the board slept).
+    public private(set) var passes = 0
+    public private(set) var idleWaits = 0
+
+    init(clock: BoardClock, timers: Timers, watchdog: Watchdog, heap: Heap, events: BoardEvents) {
+        self.clock = clock
+        self.timers = timers
+        self.watchdog = watchdog
+        self.heap = heap
+        self.events = events
+        inbox = BoardInbox()
+        activity = .allocate(capacity: 1)
+        activity.initialize(to: 0)
+        hostPollInterval = clock.mode == .real ? 20 : 1000
+    }
+
+    deinit { activity.deallocate() }
+
+    public func addSource(_ source: EventSource) { sources.append(source) }
+    public func removeSource(_ source: EventSource) { sources.removeAll { $0 === source } }
+    public func addHostIO(_ io: HostIO) { hostIO.append(io) }
+    public func removeHostIO(_ io: HostIO) { hostIO.removeAll { $0 === io } }
+
+    // MARK: stopping
+
+    /// True once the run is over (`endAt` reached) or the owner stopped it:
+    /// blocking calls return at once and the sketch unwinds.
+    public var isStopping: Bool { stopRequested || clock.micros >= endAt }
+
+    public func requestStop() { stopRequested = true }
+
+    /// A new boot: nothing stops, nothing is owed.
+    public func reset() {
+        stopRequested = false
+        idleStretches = 0
+        spinUntil = 0
+        paceDebt = 0
+        activity.pointee = 0
+        lastYield = clock.micros
+        lastPassEnd = clock.micros
+    }
+
+    // MARK: the core's esp_delay family
+
+    /// `esp_delay(timeout, blocked)`: feeds the watchdog, runs background passes
+    /// (sleeping between them until the next event) while `blocked()` holds, for
+    /// at most `timeout` µs and never past the end of the run; feeds it again.
+    /// The condition is checked after every pass, so a sketch waiting for an
+    /// acknowledgement sees it before the next frame (a FIN) reaches lwIP.
+    public func espDelay(_ timeout: UInt64, while blocked: () -> Bool = { true }) {
+        let start = clock.refresh()
+        let deadline = min(start > UInt64.max - timeout ? UInt64.max : start + timeout, endAt)
+        watchdog.feed(now: start)
+        idleStretches = 0
+        while true {
+            backgroundPass()
+            runScheduled()
+            if isStopping || !blocked() { break }
+            if clock.micros >= deadline { break }
+            waitForEvent(until: deadline)
+        }
+        activity.pointee = 0
+        watchdog.feed(now: clock.micros)
+        lastYield = clock.micros
+    }
+
+    /// `yield()` / `delay(0)`: one background pass (and, after idle stretches, a
+    /// sleep until the next event).
+    public func yield() {
+        watchdog.feed(now: clock.refresh())
+        let flags = activity.pointee
+        activity.pointee = 0
+        backgroundPass()
+        runScheduled()
+        settleIdle(flags)
+        watchdog.feed(now: clock.micros)
+        lastYield = clock.micros
+    }
+
+    /// `optimistic_yield(us)`: yields only if more than `us` passed since the last yield.
+    @inline(__always)
+    public func optimisticYield(_ us: UInt64) {
+        if clock.micros &- lastYield > us { yield() }
+    }
+
+    /// The end of a `loop()` pass (the core's loop_wrapper: loop_end, esp_schedule):
+    /// the pass's board time, then a yield. `sketchMicros` is the board time the
+    /// pass's Lua instructions cost (used when pacing in real time).
+    public func loopEnd(sketchMicros: UInt64 = 0) {
+        passes &+= 1
+        clock.spend(loopOverheadMicros)
+        if pacing && clock.mode == .real { pace(loopOverheadMicros + sketchMicros) }
+        yield()
+    }
+
+    // MARK: idle
+
+    private func settleIdle(_ flags: UInt32) {
+        guard !pacing else { return }
+        let now = clock.micros
+        let idle = flags & (Activity.active | Activity.readMicros) == 0 && !(scheduled?.pending() ?? false)
+        guard idle else {
+            idleStretches = 0
+            spinUntil = now &+ spinMicros
+            return
+        }
+        idleStretches += 1
+        guard idleStretches >= 2, !isStopping else { return }
+        if clock.mode == .real && now < spinUntil { return }
+        let cap = flags & Activity.readMillis != 0 ? (now / 1000 + 1) * 1000 : now + 1_000_000
+        idleWaits &+= 1
+        waitForEvent(until: min(cap, endAt))
+        backgroundPass()
+        runScheduled()
+    }
+
+    /// Real time, `pacing`: sleeps off what the passes cost in board time beyond
+    /// what they took on the host (in 1 ms steps, servicing the host meanwhile).
+    private func pace(_ cost: UInt64) {
+        paceDebt &+= cost
+        if paceDebt >= 1000 {
+            let until = clock.refresh() + paceDebt
+            paceDebt = 0
+            while clock.micros < until, !isStopping {
+                waitForEvent(until: until)
+                backgroundPass()
+            }
+        }
+    }
+
+    // MARK: passes and waits
+
+    /// One pass of background work (see the type's comment for the order).
+    public func backgroundPass() {
+        let now = clock.refresh()
+        if !inbox.isEmpty { for c in inbox.drain() { perform(c) } }
+        if now &- lastPassEnd > busyMicros {
+            // the sketch kept the CPU: what the world did meanwhile is all there now
+            catchingUp = true
+            var rounds = 0
+            repeat {
+                for s in sources { s.service(now: clock.micros) }
+                timers.fireDue(now: clock.micros)
+                rounds += 1
+            } while rounds < 64 && pollHost(timeoutMicros: 0)
+            catchingUp = false
+        } else {
+            if now &- lastHostPoll >= hostPollInterval { pollHost(timeoutMicros: 0) }
+            for s in sources { s.service(now: now) }
+            timers.fireDue(now: clock.micros)
+        }
+        lastPassEnd = clock.micros
+        if events.wants(.heap) {
+            let h = (heap.freeBytes, heap.maxFreeBlockSize)
+            if h != lastHeap {
+                lastHeap = h
+                events.publish(.heap(free: h.0, maxBlock: h.1))
+            }
+        }
+    }
+
+    private func runScheduled() {
+        if let s = scheduled, s.pending() { s.run() }
+    }
+
+    private func perform(_ command: BoardCommand) {
+        if case .stop = command { stopRequested = true; return }
+        for h in commandHandlers where h(command) { return }
+    }
+
+    /// Waits until the next event or `deadline`: in real time blocked in `ppoll()`
+    /// on the host's descriptors and the inbox; in virtual time by moving the
+    /// clock (after settling host input that is already there).
+    public func waitForEvent(until deadline: UInt64) {
+        let now = clock.micros
+        var next = deadline
+        if let t = timers.nextDue { next = min(next, t) }
+        for s in sources { if let d = s.nextDeadline(now: now) { next = min(next, d) } }
+        guard next > now, inbox.isEmpty else { return }
+        switch clock.mode {
+        case .virtual:
+            // host peers in this process answer within their calls: let causal
+            // chains through host sockets complete before time moves on
+            if settleRounds < 10_000, pollHost(timeoutMicros: 0) {
+                settleRounds += 1
+                return
+            }
+            settleRounds = 0
+            clock.advance(to: next)
+            lastPassEnd = clock.micros
+        case .real:
+            pollHost(timeoutMicros: next - now)
+            clock.refresh()
+        }
+        lastPassEnd = clock.micros
+    }
+
+    /// Polls every host descriptor (and the inbox) at most `timeoutMicros`;
+    /// returns whether any was ready.
+    @discardableResult
+    private func pollHost(timeoutMicros: UInt64) -> Bool {
+        lastHostPoll = clock.micros
+        fds.removeAll(keepingCapacity: true)
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(hostIO.count)
+        for io in hostIO {
+            let start = fds.count
+            io.addDescriptors(to: &fds)
+            ranges.append(start..<fds.count)
+        }
+        fds.append(pollfd(fd: inbox.wakeDescriptor, events: Int16(POLLIN), revents: 0))
+        var ts = timespec(tv_sec: Int(timeoutMicros / 1_000_000), tv_nsec: Int(timeoutMicros % 1_000_000) * 1000)
+        let r = fds.withUnsafeMutableBufferPointer { sys_ppoll($0.baseAddress, nfds_t($0.count), &ts, nil) }
+        var ready = false
+        fds.withUnsafeMutableBufferPointer { all in
+            for (io, range) in zip(hostIO, ranges) {
+                let slice = UnsafeMutableBufferPointer(rebasing: all[range])
+                if io.handle(slice, failed: r < 0) { ready = true }
+            }
+        }
+        return ready || !inbox.isEmpty
+    }
+}
