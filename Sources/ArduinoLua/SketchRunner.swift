@@ -25,12 +25,22 @@ final class SketchRunner {
     private var source: [UInt8] = []
     /// Lua instructions since the last loop() pass, as board time (pacing in real time).
     private var passMicros: UInt64 = 0
+    /// VM allocations at the last yield point.
+    private var seenAllocations = 0
 
     init(options: DeviceOptions, context: SketchContext) {
         self.options = options
         self.context = context
         context.callbacks.onError = { [unowned self] err in
             self.context.requestStop(.crash(self.classify(err), err))
+        }
+        // a stretch of Lua work that makes data (filling a table, building strings)
+        // is not idle, even without a binding call; a polling loop allocates nothing
+        context.board.loop.sketchWorked = { [unowned self] in
+            guard let lua = self.lua else { return false }
+            let now = lua.allocationCount
+            defer { self.seenAllocations = now }
+            return now != self.seenAllocations
         }
     }
 

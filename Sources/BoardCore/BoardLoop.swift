@@ -53,8 +53,9 @@ public protocol HostIO: AnyObject {
 /// `activity` (see `Activity`): a call that acts (writes, prints, connects…) marks
 /// it active; polls (`accept`, `available`, `parsePacket`, `Serial.available`,
 /// `digitalRead`, `WiFi.status`…) mark it only when they find something; `millis()`
-/// and `micros()` mark that the clock was read. At each yield point (the end of
-/// `loop()`, `yield()`, `delay(0)`, an `optimistic_yield` that yields) the stretch
+/// and `micros()` mark that the clock was read; a stretch in which the Lua VM
+/// allocated memory worked (`sketchWorked`: filling a table, building strings),
+/// so it is not idle either; one that only counted or polled is. At each yield point (the end of `loop()`, `yield()`, `delay(0)`, an `optimistic_yield` that yields) the stretch
 /// since the previous one is judged: after two idle ones in a row the board waits
 /// for its next event (a frame, a host socket, a timer, lwIP's next timeout, a
 /// command) — at most until the next millisecond if the stretch read `millis()`,
@@ -94,6 +95,9 @@ public final class BoardLoop {
     /// The core's scheduled functions: queued Lua callbacks (WiFi events, Ticker).
     /// `pending` is asked on every pass; `run` runs them on the blocked thread.
     public var scheduled: (pending: () -> Bool, run: () -> Void)?
+    /// Asked at a yield point whose stretch made no active call: did the sketch
+    /// still work (the Lua VM allocated memory)? Then it is not idle.
+    public var sketchWorked: (() -> Bool)?
     /// Commands the board itself does not know (controls, frames): owners handle them.
     public var commandHandlers: [(BoardCommand) -> Bool] = []
     /// Board time a `loop()` pass costs (the core's loop_wrapper and task switch).
@@ -199,10 +203,13 @@ public final class BoardLoop {
         lastYield = clock.micros
     }
 
-    /// `optimistic_yield(us)`: yields only if more than `us` passed since the last yield.
+    /// `optimistic_yield(us)`: yields only if more than `us` passed since the last
+    /// yield — or at once once the sketch is known to be polling idly (two idle
+    /// stretches in a row): it would only spin until then, and the next event is
+    /// what it waits for. The wait itself is the yield's (`settleIdle`).
     @inline(__always)
     public func optimisticYield(_ us: UInt64) {
-        if clock.micros &- lastYield > us { yield() }
+        if clock.micros &- lastYield > us || (idleStretches >= 2 && !pacing) { yield() }
     }
 
     /// The end of a `loop()` pass (the core's loop_wrapper: loop_end, esp_schedule):
@@ -221,6 +228,7 @@ public final class BoardLoop {
         guard !pacing else { return }
         let now = clock.micros
         let idle = flags & (Activity.active | Activity.readMicros) == 0 && !(scheduled?.pending() ?? false)
+            && !(sketchWorked?() ?? false)
         guard idle else {
             idleStretches = 0
             spinUntil = now &+ spinMicros
@@ -286,7 +294,11 @@ public final class BoardLoop {
     }
 
     private func perform(_ command: BoardCommand) {
-        if case .stop = command { stopRequested = true; return }
+        if case .stop = command {
+            // the run ends here, as when `--for` elapses
+            endAt = min(endAt, clock.micros)
+            return
+        }
         for h in commandHandlers where h(command) { return }
     }
 

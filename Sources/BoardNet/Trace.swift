@@ -2,8 +2,8 @@ import BoardCore
 import Foundation
 
 /// The heap and the connection table over time, for plotting: one row each time
-/// the free heap or the number of pcbs in some state changes (at most one per
-/// board millisecond), as CSV or JSON lines (by the file's extension). A
+/// the free heap or the number of pcbs in some state changes (checked after each
+/// pass of the board's loop), as CSV or JSON lines (by the file's extension). A
 /// subscriber of the board's `.heap` and `.pcb` events.
 ///
 /// CSV columns: `time_ms,free_heap,max_block,<one column per TCP state>,udp`.
@@ -14,7 +14,6 @@ public final class HeapTrace {
     private let handle: FileHandle
     private let json: Bool
     private var last: [Int] = []
-    private var lastMillis: UInt64 = .max
     private static let states = TCPState.allCases.filter { $0 != .closed }
 
     public init(path: String, board: Board, network: Network) throws {
@@ -36,13 +35,11 @@ public final class HeapTrace {
     /// Writes a row if anything changed since the last one.
     public func sample(now: UInt64) {
         let ms = now / 1000
-        guard ms != lastMillis else { return }
         let heap = board.heap
         let counts = network.pcbCounts()
         let values = [heap.freeBytes, heap.maxFreeBlockSize] + HeapTrace.states.map { counts[$0] ?? 0 } + [network.udpContexts.count]
         guard values != last else { return }
         last = values
-        lastMillis = ms
         let line: String
         if json {
             var fields = ["\"time_ms\":\(ms)", "\"free_heap\":\(values[0])", "\"max_block\":\(values[1])"]

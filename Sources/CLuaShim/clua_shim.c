@@ -64,6 +64,7 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     }
     m->used = m->used - old + nsize;
     if (m->used > m->peak) m->peak = m->used;
+    if (nsize > old) m->allocations++;
     return p;
 }
 

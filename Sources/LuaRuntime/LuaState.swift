@@ -69,6 +69,8 @@ public final class LuaState {
     /// Bytes the VM holds now.
     public var memoryUsed: Int { memory.pointee.used }
     public var memoryPeak: Int { memory.pointee.peak }
+    /// Allocations (that grew a block) the VM has made, ever.
+    public var allocationCount: Int { memory.pointee.allocations }
     public var memoryLimit: Int { memory.pointee.limit }
     /// True once an allocation failed even after an emergency collection.
     public var outOfMemory: Bool { memory.pointee.oom != 0 }

@@ -94,6 +94,38 @@ final class CLITests: EspluaTestCase {
         XCTAssertEqual(r.stdout, "")
     }
 
+    /// Serial RX is stdin: piped (`echo … | esplua run`) or typed.
+    func testEchoIntoStdinReachesReadStringUntil() throws {
+        let sketch = try tempSketch("""
+        function setup()
+          Serial.begin(115200)
+          Serial.setTimeout(5000)
+          print("got '" .. Serial.readStringUntil("\\n") .. "' at " .. millis())
+          print("then '" .. Serial.readString() .. "'")
+        end
+        function loop() delay(1000) end
+        """)
+        for mode in ["virtual", "real"] {
+            let p = Process()
+            p.executableURL = try XCTUnwrap(["debug", "release"].map { Self.root.appendingPathComponent(".build/\($0)/esplua") }
+                .first { FileManager.default.isExecutableFile(atPath: $0.path) })
+            p.arguments = ["run", sketch, "--time", mode, "--for", "8s"]
+            let input = Pipe(), out = Pipe()
+            p.standardInput = input
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            input.fileHandleForWriting.write(Data("hello\nworld".utf8))
+            try input.fileHandleForWriting.close()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, mode)
+            XCTAssertTrue(text.hasPrefix("got 'hello' at "), "\(mode): \(text)")
+            // readString() reads to the end of input and then waits out its timeout
+            XCTAssertTrue(text.contains("then 'world'\n"), "\(mode): \(text)")
+        }
+    }
+
     func testBadForwardIsAUsageError() throws {
         let r = try esplua(["run", "sketches/blink.lua", "--forward", "eighty"])
         XCTAssertEqual(r.status, 2)

@@ -38,6 +38,7 @@ typedef struct clua_memory {
     void *fail_ptr;
     size_t fail_nsize;
     int fail_pending;
+    size_t allocations;  /* allocations that grew a block, ever (the run loop's "did the sketch do something") */
 } clua_memory;
 
 /** A new state whose allocations are counted and capped by `mem`. */

@@ -1,0 +1,297 @@
+import XCTest
+import BoardCore
+import BoardNet
+import BoardTesting
+import Foundation
+@testable import ArduinoLua
+
+/// The board's run loop (BoardLoop): the core's esp_delay / yield /
+/// optimistic_yield / loop_wrapper (cores/esp8266/core_esp8266_main.cpp,
+/// coredecls.h), idle sleeping, the event stream and the command inbox.
+final class RunLoopTests: XCTestCase {
+    static let classroom = #"{ "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks", "channel": 6 } ] }"#
+
+    /// ESP8266WiFiScan.cpp scans inside esp_suspend: the SDK runs and feeds the
+    /// dog, so two scans (2 x 1.68 s) and a second of work in setup() are fine on a board.
+    func testTwoScansBackToBackThenAShortLoopDoNotBiteTheWatchdog() throws {
+        let run = try SketchHarness.run(source: """
+        function setup()
+          print("found " .. WiFi.scanNetworks() .. " and " .. WiFi.scanNetworks())
+          local t = millis()
+          while millis() - t < 1000 do end
+          print("done at " .. millis())
+        end
+        function loop() delay(100) end
+        """, for: seconds(8), world: Self.classroom)
+        defer { run.finish() }
+        XCTAssertEqual(run.outcome, .finished, run.transcript)
+        XCTAssertTrue(run.transcript.contains("found 1 and 1"), run.transcript)
+        XCTAssertTrue(run.transcript.contains("done at "), run.transcript)
+        XCTAssertFalse(run.transcript.contains("Soft WDT"))
+    }
+
+    /// A busy loop() that never returns still starves the dog (3.2 s), idle sleeping or not.
+    func testABusyLoopStillBitesAfter3200ms() throws {
+        let run = try SketchHarness.run(source: """
+        function setup() end
+        function loop() local x = 0; while true do x = x + 1 end end
+        """, for: seconds(10))
+        defer { run.finish() }
+        XCTAssertEqual(run.outcome, .crashed(.softWatchdog))
+        XCTAssertGreaterThanOrEqual(run.device.board.uptimeMicros, 3_200_000)
+        XCTAssertLessThan(run.device.board.uptimeMicros, 3_400_000)
+    }
+
+    /// The polling loops of the core's own examples (WiFiClient.ino: `while
+    /// (!client.available())`) run on a board: available() (WiFiClient.cpp:253-255),
+    /// accept() (WiFiServer.cpp:150), parsePacket() (WiFiUdp.cpp:197) and
+    /// Serial.available() (HardwareSerial.cpp:104-111) call optimistic_yield, and a
+    /// yield feeds the watchdog. Each loop waits 60 s of board time for what comes at 5 s.
+    func testPollingLoopsYieldAndFeedTheWatchdog() throws {
+        let world = #"""
+        { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks" } ],
+          "visitors": [ { "port": 80, "at": "5s", "send": "hi\n", "close": "after-device" },
+                        { "protocol": "udp", "port": 1200, "at": "5s", "send": "ping" } ] }
+        """#
+        let run = try SketchHarness.run(source: """
+        local server, udp = WiFiServer(80), WiFiUDP()
+        function setup()
+          WiFi.begin("classroom", "esp8266rocks")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          server:begin(); udp:begin(1200)
+          local client
+          repeat client = server:accept() until client
+          print("accepted at " .. millis() // 1000)
+          while client:available() == 0 do end
+          print("read " .. client:readStringUntil("\\n") .. " at " .. millis() // 1000)
+          client:stop()
+          while udp:parsePacket() == 0 do end
+          print("datagram " .. udp:read(4))
+          while Serial.available() == 0 do end
+          print("serial " .. string.char(Serial.read()) .. " at " .. millis() // 1000)
+        end
+        function loop() delay(1000) end
+        """, for: seconds(70), world: world, prepare: { device in
+            device.board.timers.schedule(at: 40_000_000) { device.board.uart.receive(Array("x".utf8)) }
+        })
+        defer { run.finish() }
+        XCTAssertEqual(run.outcome, .finished, run.transcript)
+        XCTAssertTrue(run.transcript.contains("accepted at 5\n"), run.transcript)
+        XCTAssertTrue(run.transcript.contains("read hi at 5\n"), run.transcript)
+        XCTAssertTrue(run.transcript.contains("datagram ping\n"), run.transcript)
+        XCTAssertTrue(run.transcript.contains("serial x at 40\n"), run.transcript)
+        XCTAssertFalse(run.transcript.contains("Soft WDT"))
+    }
+
+    /// An idle server (loop() returns at once, nothing to do) sleeps until its next
+    /// event instead of spinning: a board would make ~5 M passes in a minute.
+    func testAnIdleServerSleepsUntilItsNextEvent() throws {
+        let world = #"""
+        { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks" } ],
+          "visitors": [ { "port": 80, "at": "30s", "send": "GET / HTTP/1.0\r\n\r\n" } ] }
+        """#
+        let run = try SketchHarness.run(source: """
+        local server = WiFiServer(80)
+        function setup()
+          WiFi.begin("classroom", "esp8266rocks")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          server:begin()
+        end
+        function loop()
+          local c = server:accept()
+          if not c then return end
+          c:readStringUntil("\\n")
+          c:print("HTTP/1.0 200 OK\\r\\n\\r\\nhi")
+          c:stop()
+          print("served at " .. millis() // 1000)
+        end
+        """, for: seconds(60), world: world)
+        defer { run.finish() }
+        XCTAssertTrue(run.transcript.contains("served at 30\n"), run.transcript)
+        XCTAssertLessThan(run.device.board.loop.passes, 20_000, "an idle board does not spin")
+        XCTAssertGreaterThan(run.device.board.loop.idleWaits, 0)
+    }
+
+    /// `--pace-loop`: every pass costs its board time (10 µs + 50 ns per instruction),
+    /// so a sketch that counts its passes sees a board's figure.
+    func testPacedPassesCountAsOnABoard() throws {
+        let sketch = """
+        local n = 0
+        function setup() end
+        function loop() n = n + 1; if millis() >= 1000 then print("passes " .. n); while true do delay(1000) end end end
+        """
+        let paced = try SketchHarness.run(source: sketch, for: seconds(1.5), configure: { $0.paceLoop = true })
+        defer { paced.finish() }
+        let idle = try SketchHarness.run(source: sketch, for: seconds(1.5))
+        defer { idle.finish() }
+        func passes(_ r: SketchRun) -> Int { Int(r.transcript.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0 }
+        // ~940 ms of loop() at 10 µs + ~15 instructions x 50 ns per pass
+        XCTAssertGreaterThan(passes(paced), 50_000, paced.transcript)
+        XCTAssertLessThan(passes(paced), 100_000, paced.transcript)
+        // unpaced, a pass that only reads millis() waits for the next millisecond
+        XCTAssertLessThan(passes(idle), 3_000, idle.transcript)
+    }
+
+    /// `--for` is the end of the run even while the sketch is blocked in a write
+    /// that the peer does not let through (the client's 5 s timeout would overshoot).
+    func testTheRunEndsOnTimeWhileAWriteIsBlocked() throws {
+        let port = try XCTUnwrap(freeLoopbackPort())
+        // a peer that never reads, with a small receive buffer
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var small: Int32 = 2048
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var connected = false
+        let run = try SketchHarness.run(source: """
+        local server = WiFiServer(80)
+        function setup()
+          WiFi.begin("classroom", "esp8266rocks")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          server:begin()
+          print("ready")
+        end
+        function loop()
+          local c = server:accept()
+          if c then
+            print("accepted")
+            local chunk = string.rep("x", 1024)
+            for i = 1, 100000 do c:write(chunk) end
+            print("wrote it all")
+          end
+        end
+        """, for: seconds(9), configure: { $0.network.forwards = [Forward(hostPort: port, devicePort: 80)] }, prepare: { device in
+            device.board.timers.schedule(at: 4_000_000) {
+                var a = sockaddr_in()
+                a.sin_family = sa_family_t(AF_INET)
+                a.sin_port = port.bigEndian
+                a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+                let flags = fcntl(fd, F_GETFL)
+                _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+                _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+                connected = true
+            }
+        })
+        defer { run.finish() }
+        XCTAssertTrue(connected)
+        XCTAssertEqual(run.outcome, .finished)
+        XCTAssertTrue(run.transcript.contains("accepted\n"), run.transcript)
+        XCTAssertFalse(run.transcript.contains("wrote it all"), "the peer never reads: the write stays blocked")
+        XCTAssertLessThanOrEqual(run.device.board.clock.micros, 9_000_000 + 60_000 + 1000, "ends at --for (boot is 60 ms)")
+    }
+
+    /// WiFi events are the SDK's: they run at the next yield, also while the
+    /// sketch waits in a blocking call (here Serial's timed read).
+    func testCallbacksRunWhileTheSketchWaits() throws {
+        let run = try SketchHarness.run(source: """
+        function setup()
+          WiFi.onStationModeGotIP(function(e) print("got IP " .. e.ip .. " at " .. millis()) end)
+          WiFi.begin("classroom", "esp8266rocks")
+          Serial.setTimeout(5000)
+          local s = Serial.readStringUntil("\\n")
+          print("read '" .. s .. "' at " .. millis())
+        end
+        function loop() delay(1000) end
+        """, for: seconds(8), world: Self.classroom)
+        defer { run.finish() }
+        let lines = run.transcript.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 2, run.transcript)
+        // association (1.5 s) and DHCP, while readStringUntil waits its 5 s
+        let gotIP = try XCTUnwrap(lines.first.flatMap { $0.hasPrefix("got IP 10.0.2.15 at ") ? Int($0.split(separator: " ").last!) : nil })
+        XCTAssertGreaterThan(gotIP, 1500)
+        XCTAssertLessThan(gotIP, 5000)
+        XCTAssertEqual(lines.last, "read '' at 5060")
+    }
+
+    /// Commands come in from other threads through the inbox, between passes.
+    func testCommandsFromAnotherThreadReachTheBoard() throws {
+        let run = try SketchHarness.run(source: """
+        function setup() Serial.setTimeout(100) end
+        function loop()
+          if Serial.available() > 0 then print("echo " .. Serial.readStringUntil("\\n")) end
+        end
+        """, for: seconds(30), prepare: { device in
+            let inbox = device.board.loop.inbox
+            let t = Thread { inbox.post(.serialInput(Array("hello\n".utf8))) }
+            t.start()
+            while !t.isFinished { usleep(1000) }
+            // once the echo is out, stop the run (a command, posted from a subscriber)
+            device.board.events.subscribe(.serialOut) { _, _ in inbox.post(.stop) }
+        })
+        defer { run.finish() }
+        XCTAssertEqual(run.outcome, .finished)
+        XCTAssertEqual(run.transcript, "echo hello\n")
+        XCTAssertLessThan(run.device.board.clock.micros, 1_000_000, "the stop command ended the run")
+    }
+
+    /// Any number of subscribers: a pcap writer and a test recorder on one run
+    /// both see every frame; pcb transitions and resets are events too.
+    func testEverySubscriberSeesEveryEvent() throws {
+        let pcap = FileManager.default.temporaryDirectory.appendingPathComponent("runloop-\(UUID().uuidString).pcap").path
+        defer { try? FileManager.default.removeItem(atPath: pcap) }
+        final class Box { var frames = 0; var pcbs: [String] = []; var writer: PcapWriter?; var recorder: WireRecorder?; var resets = 0 }
+        let box = Box()
+        let world = #"""
+        { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks" } ],
+          "visitors": [ { "port": 80, "at": "3s", "send": "GET / HTTP/1.0\r\n\r\n", "close": "after-device" } ] }
+        """#
+        let run = try SketchHarness.run(source: """
+        local server = WiFiServer(80)
+        function setup()
+          WiFi.begin("classroom", "esp8266rocks")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          server:begin()
+        end
+        function loop()
+          local c = server:accept()
+          if c then
+            repeat local l = c:readStringUntil("\\n") until l == "\\r" or l == ""
+            c:print("HTTP/1.0 200 OK\\r\\n\\r\\nhi"); c:stop()
+          end
+        end
+        """, for: seconds(10), world: world, prepare: { device in
+            box.writer = try? PcapWriter(path: pcap, events: device.board.events)
+            box.recorder = WireRecorder(device)
+            device.board.events.subscribe([.frame, .pcb, .reset]) { _, e in
+                switch e {
+                case .frame: box.frames += 1
+                case .pcb(let t): if t.localPort == 80 { box.pcbs.append("\(t.from ?? "-")>\(t.to ?? "-")") }
+                case .reset: box.resets += 1
+                default: break
+                }
+            }
+        })
+        defer { run.finish() }
+        box.writer?.close()
+        // count the pcap's records
+        let data = try Data(contentsOf: URL(fileURLWithPath: pcap))
+        var records = 0, offset = 24
+        while offset + 16 <= data.count {
+            let len = Int(data[offset + 8]) | Int(data[offset + 9]) << 8 | Int(data[offset + 10]) << 16 | Int(data[offset + 11]) << 24
+            records += 1
+            offset += 16 + len
+        }
+        XCTAssertGreaterThan(box.frames, 10)
+        XCTAssertEqual(records, box.frames, "the pcap has every frame")
+        let segments = try XCTUnwrap(box.recorder?.segments)
+        XCTAssertGreaterThanOrEqual(segments.count, 8, "the recorder saw the connection as well")
+        XCTAssertTrue(segments.contains { $0.fin && $0.outbound })
+        XCTAssertEqual(box.resets, 1)
+        XCTAssertEqual(box.pcbs.first, "->LISTEN", "\(box.pcbs)")
+        XCTAssertTrue(box.pcbs.contains { $0.hasSuffix(">TIME_WAIT") }, "\(box.pcbs)")
+    }
+}
+
+/// A port on 127.0.0.1 nothing listens on now.
+func freeLoopbackPort() -> UInt16? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var a = sockaddr_in()
+    a.sin_family = sa_family_t(AF_INET)
+    a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &a) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
+    return ok ? UInt16(bigEndian: a.sin_port) : nil
+}
