@@ -43,11 +43,26 @@ public final class WiFiStation {
     public private(set) var softAPChannel = 1
     private var scanResults: [World.AccessPoint] = []
 
-    public enum WiFiEvent: Sendable, Equatable {
+    /// The SDK's event: to the sketch's handler and the board's event stream.
+    private func emit(_ e: WiFiEvent) {
+        onEvent?(e)
+        if let b = network?.board, b.events.wants(.wifi) { b.events.publish(.wifi(e.description)) }
+    }
+
+    public enum WiFiEvent: Sendable, Equatable, CustomStringConvertible {
         case connected(ssid: String, bssid: String, channel: Int)
         case gotIP(ip: String, mask: String, gateway: String)
         case disconnected(ssid: String, bssid: String, reason: Int)
         case modeChanged(old: WiFiMode, new: WiFiMode)
+
+        public var description: String {
+            switch self {
+            case .connected(let ssid, let bssid, let channel): return "connected to \(ssid) (\(bssid), channel \(channel))"
+            case .gotIP(let ip, let mask, let gw): return "got IP \(ip) mask \(mask) gateway \(gw)"
+            case .disconnected(let ssid, _, let reason): return "disconnected from \(ssid), reason \(reason)"
+            case .modeChanged(let old, let new): return "mode \(old) -> \(new)"
+            }
+        }
     }
 
     /// Time the radio takes for one scan (14 channels at the SDK's ~120 ms each); an estimate.
@@ -140,7 +155,7 @@ public final class WiFiStation {
         }
         network?.bringDown()
         phase = .idle
-        if was { onEvent?(.disconnected(ssid: ssid, bssid: bssid, reason: reason.rawValue)) }
+        if was { emit(.disconnected(ssid: ssid, bssid: bssid, reason: reason.rawValue)) }
         accessPoint = nil
     }
 
@@ -159,7 +174,7 @@ public final class WiFiStation {
         } else if !m.hasAccessPoint && old.hasAccessPoint {
             stopAccessPoint()
         }
-        onEvent?(.modeChanged(old: old, new: m))
+        emit(.modeChanged(old: old, new: m))
     }
 
     // MARK: soft-AP
@@ -253,22 +268,22 @@ public final class WiFiStation {
             if w.describesAccessPoints {
                 guard let ap = w.accessPoints.first(where: { $0.ssid == ssid }) else {
                     phase = .failed(.noSSIDAvailable)
-                    onEvent?(.disconnected(ssid: ssid, bssid: "00:00:00:00:00:00", reason: DisconnectReason.noAPFound.rawValue))
+                    emit(.disconnected(ssid: ssid, bssid: "00:00:00:00:00:00", reason: DisconnectReason.noAPFound.rawValue))
                     return
                 }
                 guard ap.password.isEmpty || ap.password == password else {
                     phase = .failed(.wrongPassword)
-                    onEvent?(.disconnected(ssid: ssid, bssid: ap.bssidString, reason: DisconnectReason.authFail.rawValue))
+                    emit(.disconnected(ssid: ssid, bssid: ap.bssidString, reason: DisconnectReason.authFail.rawValue))
                     return
                 }
                 accessPoint = ap
             }
             phase = .dhcp
             n.bringUp(mac: macAddress)
-            onEvent?(.connected(ssid: ssid, bssid: bssid, channel: channel))
+            emit(.connected(ssid: ssid, bssid: bssid, channel: channel))
         case .dhcp where n.dhcpBound:
             phase = .connected
-            onEvent?(.gotIP(ip: localIP, mask: subnetMask, gateway: gatewayIP))
+            emit(.gotIP(ip: localIP, mask: subnetMask, gateway: gatewayIP))
         default:
             break
         }

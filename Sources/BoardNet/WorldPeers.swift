@@ -337,7 +337,7 @@ func setNonBlocking(_ fd: Int32) {
 }
 
 /// A port on 127.0.0.1 nothing listens on now (bound, read back, released).
-func freeLoopbackPort(udp: Bool) -> UInt16? {
+public func freeLoopbackPort(udp: Bool = false) -> UInt16? {
     let fd = socket(AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return nil }
     defer { Glibc.close(fd) }

@@ -10,6 +10,31 @@ import Foundation
 /// coredecls.h), idle sleeping, the event stream and the command inbox.
 final class RunLoopTests: XCTestCase {
     static let classroom = #"{ "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks", "channel": 6 } ] }"#
+    /// Lua: joins the classroom network (the sketches below call it first in setup()).
+    static let join = """
+    local function join()
+      WiFi.begin("classroom", "esp8266rocks")
+      while WiFi.status() ~= WL_CONNECTED do delay(100) end
+    end
+
+    """
+    /// Lua: the smallest HTTP server: loop() returns at once when no one calls;
+    /// it reads the whole request (unread bytes would turn stop() into a RST).
+    static let server = join + """
+    local server = WiFiServer(80)
+    function setup()
+      join()
+      server:begin()
+    end
+    function loop()
+      local c = server:accept()
+      if not c then return end
+      repeat local l = c:readStringUntil("\\n") until l == "\\r" or l == ""
+      c:print("HTTP/1.0 200 OK\\r\\n\\r\\nhi")
+      c:stop()
+      print("served at " .. millis() // 1000)
+    end
+    """
 
     /// ESP8266WiFiScan.cpp scans inside esp_suspend: the SDK runs and feeds the
     /// dog, so two scans (2 x 1.68 s) and a second of work in setup() are fine on a board.
@@ -53,11 +78,10 @@ final class RunLoopTests: XCTestCase {
           "visitors": [ { "port": 80, "at": "5s", "send": "hi\n", "close": "after-device" },
                         { "protocol": "udp", "port": 1200, "at": "5s", "send": "ping" } ] }
         """#
-        let run = try SketchHarness.run(source: """
+        let run = try SketchHarness.run(source: Self.join + """
         local server, udp = WiFiServer(80), WiFiUDP()
         function setup()
-          WiFi.begin("classroom", "esp8266rocks")
-          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          join()
           server:begin(); udp:begin(1200)
           local client
           repeat client = server:accept() until client
@@ -90,22 +114,7 @@ final class RunLoopTests: XCTestCase {
         { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks" } ],
           "visitors": [ { "port": 80, "at": "30s", "send": "GET / HTTP/1.0\r\n\r\n" } ] }
         """#
-        let run = try SketchHarness.run(source: """
-        local server = WiFiServer(80)
-        function setup()
-          WiFi.begin("classroom", "esp8266rocks")
-          while WiFi.status() ~= WL_CONNECTED do delay(100) end
-          server:begin()
-        end
-        function loop()
-          local c = server:accept()
-          if not c then return end
-          c:readStringUntil("\\n")
-          c:print("HTTP/1.0 200 OK\\r\\n\\r\\nhi")
-          c:stop()
-          print("served at " .. millis() // 1000)
-        end
-        """, for: seconds(60), world: world)
+        let run = try SketchHarness.run(source: Self.server, for: seconds(60), world: world)
         defer { run.finish() }
         XCTAssertTrue(run.transcript.contains("served at 30\n"), run.transcript)
         XCTAssertLessThan(run.device.board.loop.passes, 20_000, "an idle board does not spin")
@@ -142,11 +151,10 @@ final class RunLoopTests: XCTestCase {
         var small: Int32 = 2048
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
         var connected = false
-        let run = try SketchHarness.run(source: """
+        let run = try SketchHarness.run(source: Self.join + """
         local server = WiFiServer(80)
         function setup()
-          WiFi.begin("classroom", "esp8266rocks")
-          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          join()
           server:begin()
           print("ready")
         end
@@ -234,21 +242,7 @@ final class RunLoopTests: XCTestCase {
         { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks" } ],
           "visitors": [ { "port": 80, "at": "3s", "send": "GET / HTTP/1.0\r\n\r\n", "close": "after-device" } ] }
         """#
-        let run = try SketchHarness.run(source: """
-        local server = WiFiServer(80)
-        function setup()
-          WiFi.begin("classroom", "esp8266rocks")
-          while WiFi.status() ~= WL_CONNECTED do delay(100) end
-          server:begin()
-        end
-        function loop()
-          local c = server:accept()
-          if c then
-            repeat local l = c:readStringUntil("\\n") until l == "\\r" or l == ""
-            c:print("HTTP/1.0 200 OK\\r\\n\\r\\nhi"); c:stop()
-          end
-        end
-        """, for: seconds(10), world: world, prepare: { device in
+        let run = try SketchHarness.run(source: Self.server, for: seconds(10), world: world, prepare: { device in
             box.writer = try? PcapWriter(path: pcap, events: device.board.events)
             box.recorder = WireRecorder(device)
             device.board.events.subscribe([.frame, .pcb, .reset]) { _, e in
@@ -279,19 +273,4 @@ final class RunLoopTests: XCTestCase {
         XCTAssertEqual(box.pcbs.first, "->LISTEN", "\(box.pcbs)")
         XCTAssertTrue(box.pcbs.contains { $0.hasSuffix(">TIME_WAIT") }, "\(box.pcbs)")
     }
-}
-
-/// A port on 127.0.0.1 nothing listens on now.
-func freeLoopbackPort() -> UInt16? {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var a = sockaddr_in()
-    a.sin_family = sa_family_t(AF_INET)
-    a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &a) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-    }
-    return ok ? UInt16(bigEndian: a.sin_port) : nil
 }
