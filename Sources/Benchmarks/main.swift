@@ -454,6 +454,108 @@ do {
     report("peak RSS, hello_server.lua (vs `esplua --help`)", Double(hs.rssKB) / 1024, "MB", baseline: Double(helpRSS.max() ?? 0) / 1024)
 }
 
+// MARK: 6. idle boards in real time
+
+/// CPU time (user + system, all threads) of process `pid` so far, in seconds:
+/// fields 14 and 15 of /proc/PID/stat, in clock ticks.
+func cpuSeconds(_ pid: pid_t) -> Double? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let paren = text.lastIndex(of: ")") else { return nil }
+    let fields = text[text.index(after: paren)...].split(separator: " ")   // field 3 (state) onwards
+    guard fields.count > 12, let utime = Double(fields[11]), let stime = Double(fields[12]) else { return nil }
+    return (utime + stime) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// The total CPU of `pids` over `seconds` of wall time, in percent of one core.
+func cpuPercent(_ pids: [pid_t], over seconds: Double) -> Double {
+    let t0 = now()
+    let before = pids.map(cpuSeconds)
+    usleep(UInt32(seconds * 1e6))
+    let after = pids.map(cpuSeconds)
+    let wall = now() - t0
+    let used = zip(before, after).reduce(0.0) { sum, pair in
+        guard let b = pair.0, let a = pair.1 else { return sum }
+        return sum + a - b
+    }
+    return used / wall * 100
+}
+
+/// One GET / through a forward, read until the board closes: did a 200 come back?
+func getOK(_ port: UInt16) -> Bool {
+    let fd = connectTo(port)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    sendAll(fd, Array("GET / HTTP/1.1\r\nHost: esp\r\n\r\n".utf8))
+    var buf = [UInt8](repeating: 0, count: 4096), got: [UInt8] = []
+    while true { let n = recv(fd, &buf, buf.count, 0); if n <= 0 { break }; got += buf[0..<n] }
+    return String(decoding: got, as: UTF8.self).hasPrefix("HTTP/1.1 200 OK")
+}
+
+struct BoardProcess { let pid: pid_t; let port: UInt16; let stdout: Int32 }
+
+/// Starts `count` hello_server.lua boards at once, each with its own free forward
+/// port and `--for`, then reads their stdout until each has printed its ready line
+/// (or `timeout` s pass). Returns the boards started, how many became ready and
+/// the seconds that took.
+func startHelloServers(_ count: Int, runFor: String, timeout: Double) -> (boards: [BoardProcess], ready: Int, seconds: Double) {
+    let t0 = now()
+    let hello = root.appendingPathComponent("sketches/hello_server.lua").path
+    var ports = Set<UInt16>()
+    while ports.count < count { ports.insert(freePort()) }
+    let boards = ports.compactMap { port in
+        spawnEsplua(["run", hello, "--forward", "\(port):80", "--for", runFor]).map { BoardProcess(pid: $0.pid, port: port, stdout: $0.stdout) }
+    }
+    let ready = "HTTP server on port 80"
+    var texts = [String](repeating: "", count: boards.count)
+    var waiting = Set(boards.indices)
+    var buf = [UInt8](repeating: 0, count: 4096)
+    let deadline = now() + timeout
+    while !waiting.isEmpty && now() < deadline {
+        let order = Array(waiting)
+        var fds = order.map { pollfd(fd: boards[$0].stdout, events: Int16(POLLIN), revents: 0) }
+        if poll(&fds, nfds_t(fds.count), 100) < 0 && errno != EINTR { break }
+        for (k, i) in order.enumerated() where fds[k].revents != 0 {
+            let n = read(boards[i].stdout, &buf, buf.count)
+            if n <= 0 { waiting.remove(i); continue }   // it exited before it was ready
+            texts[i] += String(decoding: buf[0..<n], as: UTF8.self)
+            if texts[i].contains(ready) { waiting.remove(i) }
+        }
+    }
+    return (boards, texts.filter { $0.contains(ready) }.count, now() - t0)
+}
+
+/// SIGTERM to every board, SIGKILL to any still there after 2 s; reaps them all.
+func stopBoards(_ boards: [BoardProcess]) {
+    for b in boards { kill(b.pid, SIGTERM) }
+    var left = Set(boards.map(\.pid))
+    let deadline = now() + 2
+    while !left.isEmpty {
+        for pid in left {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) != 0 { left.remove(pid) }
+        }
+        if left.isEmpty { break }
+        if now() > deadline {
+            for pid in left { kill(pid, SIGKILL); var status: Int32 = 0; waitpid(pid, &status, 0) }
+            break
+        }
+        usleep(10_000)
+    }
+    for b in boards { close(b.stdout) }
+}
+
+do {
+    let interval = 5.0
+    // one board: the CPU an idle server costs, and it still answers
+    let one = startHelloServers(1, runFor: "60s", timeout: 30)
+    defer { stopBoards(one.boards) }
+    if one.ready == 1, let board = one.boards.first {
+        report("idle hello_server.lua, real time: CPU over \(Int(interval)) s (vs one core)", cpuPercent([board.pid], over: interval), "%", baseline: 100)
+        if !getOK(board.port) { notes.append("idle hello_server.lua: the HTTP request after the idle period failed") }
+    } else { notes.append("idle hello_server.lua did not start") }
+    notes.append("CPU figures are utime + stime from /proc/PID/stat in 1/\(sysconf(Int32(_SC_CLK_TCK))) s ticks: over \(Int(interval)) s one tick is \(fmt(100 / Double(sysconf(Int32(_SC_CLK_TCK))) / interval, "%")) of a core")
+}
+
 // MARK: the table
 
 let w0 = max(6, rows.map(\.figure.count).max() ?? 0), w1 = max(6, rows.map(\.value.count).max() ?? 0), w2 = max(8, rows.map(\.baseline.count).max() ?? 0)
