@@ -437,6 +437,7 @@ do {
 
 // MARK: 5. start-up and footprint
 
+var helpPeakKB = 0   // the peak RSS of `esplua --help`, also a baseline in section 6
 do {
     let blink = root.appendingPathComponent("sketches/blink.lua").path
     var firsts: [Double] = [], rss: [Int] = []
@@ -452,6 +453,7 @@ do {
     report("peak RSS, blink.lua (vs `esplua --help`)", Double(rss.max() ?? 0) / 1024, "MB", baseline: Double(helpRSS.max() ?? 0) / 1024)
     let hs = timeRun(["run", root.appendingPathComponent("sketches/hello_server.lua").path, "--time", "real", "--for", "3s"])
     report("peak RSS, hello_server.lua (vs `esplua --help`)", Double(hs.rssKB) / 1024, "MB", baseline: Double(helpRSS.max() ?? 0) / 1024)
+    helpPeakKB = helpRSS.max() ?? 0
 }
 
 // MARK: 6. idle boards in real time
@@ -466,6 +468,11 @@ func cpuSeconds(_ pid: pid_t) -> Double? {
     return (utime + stime) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
+/// The 1-minute load average (other work on the machine competes for the cores).
+func loadAverage() -> String {
+    String((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first ?? "?")
+}
+
 /// The total CPU of `pids` over `seconds` of wall time, in percent of one core.
 func cpuPercent(_ pids: [pid_t], over seconds: Double) -> Double {
     let t0 = now()
@@ -478,6 +485,13 @@ func cpuPercent(_ pids: [pid_t], over seconds: Double) -> Double {
         return sum + a - b
     }
     return used / wall * 100
+}
+
+/// Proportional set size of process `pid` in kB: the Pss: line of /proc/PID/smaps_rollup.
+func pssKB(_ pid: pid_t) -> Int? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Pss:") }) else { return nil }
+    return Int(line.split(separator: " ").dropFirst().first ?? "")
 }
 
 /// One GET / through a forward, read until the board closes: did a 200 come back?
@@ -544,16 +558,41 @@ func stopBoards(_ boards: [BoardProcess]) {
     for b in boards { close(b.stdout) }
 }
 
+func reportCount(_ figure: String, _ n: Int, of total: Int) {
+    rows.append(Row(figure: figure, value: "\(n) of \(total)", baseline: "\(total)", ratio: ratio(Double(n), Double(total))))
+    FileHandle.standardError.write(Data("bench: \(figure): \(n) of \(total)\n".utf8))
+}
+
 do {
     let interval = 5.0
     // one board: the CPU an idle server costs, and it still answers
+    let load = loadAverage()
     let one = startHelloServers(1, runFor: "60s", timeout: 30)
     defer { stopBoards(one.boards) }
     if one.ready == 1, let board = one.boards.first {
         report("idle hello_server.lua, real time: CPU over \(Int(interval)) s (vs one core)", cpuPercent([board.pid], over: interval), "%", baseline: 100)
         if !getOK(board.port) { notes.append("idle hello_server.lua: the HTTP request after the idle period failed") }
     } else { notes.append("idle hello_server.lua did not start") }
-    notes.append("CPU figures are utime + stime from /proc/PID/stat in 1/\(sysconf(Int32(_SC_CLK_TCK))) s ticks: over \(Int(interval)) s one tick is \(fmt(100 / Double(sysconf(Int32(_SC_CLK_TCK))) / interval, "%")) of a core")
+    notes.append("CPU figures are utime + stime from /proc/PID/stat in 1/\(sysconf(Int32(_SC_CLK_TCK))) s ticks: over \(Int(interval)) s one tick is \(fmt(100 / Double(sysconf(Int32(_SC_CLK_TCK))) / interval, "%")) of a core; load average \(load) before the single board started (a busy machine holds a spinning board under 100 %)")
+}
+
+do {
+    // 30 boards at once, as a classroom would run them
+    let count = 30, interval = 5.0
+    let load = loadAverage()
+    let many = startHelloServers(count, runFor: "120s", timeout: 60)
+    defer { stopBoards(many.boards) }
+    notes.append("\(count) boards: \(many.ready) of \(count) printed their ready line, \(fmt(many.seconds, "s")) after they were started; \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores, load average \(load) just before; the boards share the cores with everything else running (with autogroup scheduling, as one group against other sessions)")
+    if many.ready > 0 {
+        let pids = many.boards.map(\.pid)
+        let cpu = cpuPercent(pids, over: interval)
+        let pss = pids.compactMap(pssKB).reduce(0, +)
+        let answered = many.boards.filter { getOK($0.port) }.count
+        report("\(count) idle hello_server.lua boards at once: total CPU over \(Int(interval)) s (vs one core)", cpu, "%", baseline: 100)
+        report("\(count) idle hello_server.lua boards: total PSS (vs \(count) x peak RSS of `esplua --help`)", Double(pss) / 1024, "MB", baseline: Double(count * helpPeakKB) / 1024)
+        reportCount("\(count) idle hello_server.lua boards: one GET each answered 200 OK", answered, of: count)
+        notes.append("\(count) boards, PSS baseline: \(count) `esplua --help` processes sharing no page; PSS divides each shared page (libraries, the binary) among all processes that map it, this benchmark's included, so the sum is a little under what the \(count) alone would cost")
+    }
 }
 
 // MARK: the table
