@@ -50,12 +50,15 @@ do {
       WiFi.begin("classroom", "esp8266rocks")
       while WiFi.status() ~= WL_CONNECTED do delay(100) end
       local c = WiFiClient(); c:connect("echo.world", 7)
+      -- every call through a local alias: a global lookup would be timed too
+      -- (digitalWrite's name sits on a hash collision chain in _G)
+      local bare, dw, ms, av = __bare, digitalWrite, millis, c.available
       local N = \(n)
       __mark(); for i = 1, N do end
-      __mark(); for i = 1, N do __bare(2, i & 1) end
-      __mark(); for i = 1, N do digitalWrite(2, i & 1) end
-      __mark(); for i = 1, N do millis() end
-      __mark(); for i = 1, N do c:available() end
+      __mark(); for i = 1, N do bare(2, i & 1) end
+      __mark(); for i = 1, N do dw(2, i & 1) end
+      __mark(); for i = 1, N do ms() end
+      __mark(); for i = 1, N do av(c) end
       __mark()
     end
     function loop() delay(1000) end
@@ -344,24 +347,34 @@ do {
 
 // MARK: 4. virtual time
 
-/// Runs esplua to the end: wall time, its peak RSS (VmHWM, sampled every 2 ms
-/// while it runs: a spawned child's ru_maxrss starts from the parent's) and the
-/// time to its first byte of output.
-func timeRun(_ args: [String]) -> (wall: Double, rssKB: Int, firstLine: Double) {
+/// Starts esplua with its stdout on a pipe (returned, for the caller to read and
+/// close) and its stderr on /dev/null. The pipe's ends are close-on-exec, so
+/// children started later do not inherit them.
+func spawnEsplua(_ args: [String]) -> (pid: pid_t, stdout: Int32)? {
     var fds: [Int32] = [0, 0]
-    pipe(&fds)
+    guard pipe(&fds) == 0 else { return nil }
+    for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
     var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addclose(&actions, fds[0])
     let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
     defer { for a in argv { free(a) } }
     var pid: pid_t = 0
-    let t0 = now()
-    guard posix_spawn(&pid, exe, &actions, nil, argv, environ) == 0 else { return (0, 0, 0) }
-    posix_spawn_file_actions_destroy(&actions)
+    let r = posix_spawn(&pid, exe, &actions, nil, argv, environ)
     close(fds[1])
+    guard r == 0 else { close(fds[0]); return nil }
+    return (pid, fds[0])
+}
+
+/// Runs esplua to the end: wall time, its peak RSS (VmHWM, sampled every 2 ms
+/// while it runs: a spawned child's ru_maxrss starts from the parent's), the
+/// time to its first byte of output, its exit status (-1 if it did not start or
+/// exit normally) and, with `keepOutput`, its stdout.
+func timeRun(_ args: [String], keepOutput: Bool = false) -> (wall: Double, rssKB: Int, firstLine: Double, status: Int32, output: String) {
+    let t0 = now()
+    guard let (pid, out) = spawnEsplua(args) else { return (0, 0, 0, -1, "") }
     final class Peak: @unchecked Sendable { var kb = 0; var done = false }
     let peak = Peak()
     let child = pid
@@ -375,17 +388,19 @@ func timeRun(_ args: [String]) -> (wall: Double, rssKB: Int, firstLine: Double) 
     }
     sampler.start()
     var first = 0.0
-    var buf = [UInt8](repeating: 0, count: 65536)
+    var buf = [UInt8](repeating: 0, count: 65536), output: [UInt8] = []
     while true {
-        let n = read(fds[0], &buf, buf.count)
+        let n = read(out, &buf, buf.count)
         if n <= 0 { break }
         if first == 0 { first = now() - t0 }
+        if keepOutput { output += buf[0..<n] }
     }
-    close(fds[0])
+    close(out)
     var status: Int32 = 0
     waitpid(pid, &status, 0)
     peak.done = true
-    return (now() - t0, peak.kb, first)
+    let exited = status & 0x7F == 0 ? (status >> 8) & 0xFF : -1   // WIFEXITED, WEXITSTATUS
+    return (now() - t0, peak.kb, first, exited, String(decoding: output, as: UTF8.self))
 }
 
 do {
@@ -411,10 +426,18 @@ do {
     """, world: #"{ "visitors": [ { "port": 80, "at": "3s", "every": "100ms", "count": 1000, "send": "GET / HTTP/1.0\r\n\r\n" } ] }"#)
     let c = timeRun(["run", churn, "--time", "virtual", "--for", "240s"])
     report("virtual time, 1000 connections opened and stop()ped, TIME_WAIT expiring: board s per wall s", 240 / c.wall, "x", baseline: 1)
+    // the lesson as its header runs it: visitors from timewait_heap.world.json, the last report after 2*MSL
+    let lesson = root.appendingPathComponent("sketches/timewait_heap.lua").path
+    let tw = timeRun(["run", lesson, "--time", "virtual", "--for", "170s"], keepOutput: true)
+    report("virtual time, timewait_heap.lua lesson: board s per wall s", 170 / tw.wall, "x", baseline: 1)
+    if tw.status != 0 || !tw.output.contains("2*MSL after the last stop()") {
+        notes.append("timewait_heap.lua did not run to its last report (exit status \(tw.status))")
+    }
 }
 
 // MARK: 5. start-up and footprint
 
+var helpPeakKB = 0   // the peak RSS of `esplua --help`, also a baseline in section 6
 do {
     let blink = root.appendingPathComponent("sketches/blink.lua").path
     var firsts: [Double] = [], rss: [Int] = []
@@ -430,6 +453,146 @@ do {
     report("peak RSS, blink.lua (vs `esplua --help`)", Double(rss.max() ?? 0) / 1024, "MB", baseline: Double(helpRSS.max() ?? 0) / 1024)
     let hs = timeRun(["run", root.appendingPathComponent("sketches/hello_server.lua").path, "--time", "real", "--for", "3s"])
     report("peak RSS, hello_server.lua (vs `esplua --help`)", Double(hs.rssKB) / 1024, "MB", baseline: Double(helpRSS.max() ?? 0) / 1024)
+    helpPeakKB = helpRSS.max() ?? 0
+}
+
+// MARK: 6. idle boards in real time
+
+/// CPU time (user + system, all threads) of process `pid` so far, in seconds:
+/// fields 14 and 15 of /proc/PID/stat, in clock ticks.
+func cpuSeconds(_ pid: pid_t) -> Double? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let paren = text.lastIndex(of: ")") else { return nil }
+    let fields = text[text.index(after: paren)...].split(separator: " ")   // field 3 (state) onwards
+    guard fields.count > 12, let utime = Double(fields[11]), let stime = Double(fields[12]) else { return nil }
+    return (utime + stime) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// The 1-minute load average (other work on the machine competes for the cores).
+func loadAverage() -> String {
+    String((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first ?? "?")
+}
+
+/// The total CPU of `pids` over `seconds` of wall time, in percent of one core.
+func cpuPercent(_ pids: [pid_t], over seconds: Double) -> Double {
+    let t0 = now()
+    let before = pids.map(cpuSeconds)
+    usleep(UInt32(seconds * 1e6))
+    let after = pids.map(cpuSeconds)
+    let wall = now() - t0
+    let used = zip(before, after).reduce(0.0) { sum, pair in
+        guard let b = pair.0, let a = pair.1 else { return sum }
+        return sum + a - b
+    }
+    return used / wall * 100
+}
+
+/// Proportional set size of process `pid` in kB: the Pss: line of /proc/PID/smaps_rollup.
+func pssKB(_ pid: pid_t) -> Int? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Pss:") }) else { return nil }
+    return Int(line.split(separator: " ").dropFirst().first ?? "")
+}
+
+/// One GET / through a forward, read until the board closes: did a 200 come back?
+func getOK(_ port: UInt16) -> Bool {
+    let fd = connectTo(port)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    sendAll(fd, Array("GET / HTTP/1.1\r\nHost: esp\r\n\r\n".utf8))
+    var buf = [UInt8](repeating: 0, count: 4096), got: [UInt8] = []
+    while true { let n = recv(fd, &buf, buf.count, 0); if n <= 0 { break }; got += buf[0..<n] }
+    return String(decoding: got, as: UTF8.self).hasPrefix("HTTP/1.1 200 OK")
+}
+
+struct BoardProcess { let pid: pid_t; let port: UInt16; let stdout: Int32 }
+
+/// Starts `count` hello_server.lua boards at once, each with its own free forward
+/// port and `--for`, then reads their stdout until each has printed its ready line
+/// (or `timeout` s pass). Returns the boards started, how many became ready and
+/// the seconds that took.
+func startHelloServers(_ count: Int, runFor: String, timeout: Double) -> (boards: [BoardProcess], ready: Int, seconds: Double) {
+    let t0 = now()
+    let hello = root.appendingPathComponent("sketches/hello_server.lua").path
+    var ports = Set<UInt16>()
+    while ports.count < count { ports.insert(freePort()) }
+    let boards = ports.compactMap { port in
+        spawnEsplua(["run", hello, "--forward", "\(port):80", "--for", runFor]).map { BoardProcess(pid: $0.pid, port: port, stdout: $0.stdout) }
+    }
+    let ready = "HTTP server on port 80"
+    var texts = [String](repeating: "", count: boards.count)
+    var waiting = Set(boards.indices)
+    var buf = [UInt8](repeating: 0, count: 4096)
+    let deadline = now() + timeout
+    while !waiting.isEmpty && now() < deadline {
+        let order = Array(waiting)
+        var fds = order.map { pollfd(fd: boards[$0].stdout, events: Int16(POLLIN), revents: 0) }
+        if poll(&fds, nfds_t(fds.count), 100) < 0 && errno != EINTR { break }
+        for (k, i) in order.enumerated() where fds[k].revents != 0 {
+            let n = read(boards[i].stdout, &buf, buf.count)
+            if n <= 0 { waiting.remove(i); continue }   // it exited before it was ready
+            texts[i] += String(decoding: buf[0..<n], as: UTF8.self)
+            if texts[i].contains(ready) { waiting.remove(i) }
+        }
+    }
+    return (boards, texts.filter { $0.contains(ready) }.count, now() - t0)
+}
+
+/// SIGTERM to every board, SIGKILL to any still there after 2 s; reaps them all.
+func stopBoards(_ boards: [BoardProcess]) {
+    for b in boards { kill(b.pid, SIGTERM) }
+    var left = Set(boards.map(\.pid))
+    let deadline = now() + 2
+    while !left.isEmpty {
+        for pid in left {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) != 0 { left.remove(pid) }
+        }
+        if left.isEmpty { break }
+        if now() > deadline {
+            for pid in left { kill(pid, SIGKILL); var status: Int32 = 0; waitpid(pid, &status, 0) }
+            break
+        }
+        usleep(10_000)
+    }
+    for b in boards { close(b.stdout) }
+}
+
+func reportCount(_ figure: String, _ n: Int, of total: Int) {
+    rows.append(Row(figure: figure, value: "\(n) of \(total)", baseline: "\(total)", ratio: ratio(Double(n), Double(total))))
+    FileHandle.standardError.write(Data("bench: \(figure): \(n) of \(total)\n".utf8))
+}
+
+do {
+    let interval = 5.0
+    // one board: the CPU an idle server costs, and it still answers
+    let load = loadAverage()
+    let one = startHelloServers(1, runFor: "60s", timeout: 30)
+    defer { stopBoards(one.boards) }
+    if one.ready == 1, let board = one.boards.first {
+        report("idle hello_server.lua, real time: CPU over \(Int(interval)) s (vs one core)", cpuPercent([board.pid], over: interval), "%", baseline: 100)
+        if !getOK(board.port) { notes.append("idle hello_server.lua: the HTTP request after the idle period failed") }
+    } else { notes.append("idle hello_server.lua did not start") }
+    notes.append("CPU figures are utime + stime from /proc/PID/stat in 1/\(sysconf(Int32(_SC_CLK_TCK))) s ticks: over \(Int(interval)) s one tick is \(fmt(100 / Double(sysconf(Int32(_SC_CLK_TCK))) / interval, "%")) of a core; load average \(load) before the single board started (a busy machine holds a spinning board under 100 %)")
+}
+
+do {
+    // 30 boards at once, as a classroom would run them
+    let count = 30, interval = 5.0
+    let load = loadAverage()
+    let many = startHelloServers(count, runFor: "120s", timeout: 60)
+    defer { stopBoards(many.boards) }
+    notes.append("\(count) boards: \(many.ready) of \(count) printed their ready line, \(fmt(many.seconds, "s")) after they were started; \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores, load average \(load) just before; the boards share the cores with everything else running (with autogroup scheduling, as one group against other sessions)")
+    if many.ready > 0 {
+        let pids = many.boards.map(\.pid)
+        let cpu = cpuPercent(pids, over: interval)
+        let pss = pids.compactMap(pssKB).reduce(0, +)
+        let answered = many.boards.filter { getOK($0.port) }.count
+        report("\(count) idle hello_server.lua boards at once: total CPU over \(Int(interval)) s (vs one core)", cpu, "%", baseline: 100)
+        report("\(count) idle hello_server.lua boards: total PSS (vs \(count) x peak RSS of `esplua --help`)", Double(pss) / 1024, "MB", baseline: Double(count * helpPeakKB) / 1024)
+        reportCount("\(count) idle hello_server.lua boards: one GET each answered 200 OK", answered, of: count)
+        notes.append("\(count) boards, PSS baseline: \(count) `esplua --help` processes sharing no page; PSS divides each shared page (libraries, the binary) among all processes that map it, this benchmark's included, so the sum is a little under what the \(count) alone would cost")
+    }
 }
 
 // MARK: the table

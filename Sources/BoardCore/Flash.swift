@@ -5,10 +5,15 @@ import Foundation
 /// that is written back on `sync()` (at the end of a run and on reboot), so a
 /// file system survives runs. A test can cut the power at the n-th program or
 /// erase operation: that one and all later ones fail, as after a brown-out.
+///
+/// Storage is sparse: one buffer per 4 KiB sector, allocated when the sector is
+/// first programmed; a sector without one (never programmed, or erased since)
+/// reads as 0xFF. A blank board therefore costs almost no memory.
 public final class Flash {
     public static let sectorSize = 4096
     public let size: Int
-    public private(set) var bytes: [UInt8]
+    /// One entry per sector; nil reads as erased (all 0xFF).
+    private var sectors: [[UInt8]?]
     private let path: String?
     /// Program/erase operations so far.
     public private(set) var operations = 0
@@ -31,15 +36,27 @@ public final class Flash {
     public init(size: Int = 4 * 1024 * 1024, path: String? = nil) throws(FlashError) {
         self.size = size
         self.path = path
+        sectors = Array(repeating: nil, count: (size + Flash.sectorSize - 1) / Flash.sectorSize)
         if let path, FileManager.default.fileExists(atPath: path) {
             guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path) }
             guard data.count == size else { throw .wrongSize(path, data.count, size) }
-            bytes = Array(data)
+            data.withUnsafeBytes { raw in
+                for s in sectors.indices {
+                    let start = s * Flash.sectorSize
+                    let part = raw[start..<min(start + Flash.sectorSize, size)]
+                    guard part.contains(where: { $0 != 0xFF }) else { continue }
+                    var sector = [UInt8](repeating: 0xFF, count: Flash.sectorSize)
+                    sector.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: part)) }
+                    sectors[s] = sector
+                }
+            }
         } else {
-            bytes = [UInt8](repeating: 0xFF, count: size)
             dirty = path != nil
         }
     }
+
+    /// Sectors that hold a buffer (programmed since their last erase).
+    public var sectorsInUse: Int { sectors.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
 
     private func powered() -> Bool {
         defer { operations += 1 }
@@ -49,14 +66,43 @@ public final class Flash {
 
     public func read(_ address: Int, count: Int) -> [UInt8]? {
         guard address >= 0, count >= 0, address + count <= size else { return nil }
-        return Array(bytes[address..<(address + count)])
+        var out = [UInt8](repeating: 0xFF, count: count)
+        out.withUnsafeMutableBytes { dst in
+            var done = 0
+            while done < count {
+                let a = address + done
+                let s = a / Flash.sectorSize, offset = a % Flash.sectorSize
+                let n = min(Flash.sectorSize - offset, count - done)
+                if let sector = sectors[s] {
+                    sector.withUnsafeBytes { src in
+                        UnsafeMutableRawBufferPointer(rebasing: dst[done..<(done + n)])
+                            .copyMemory(from: UnsafeRawBufferPointer(rebasing: src[offset..<(offset + n)]))
+                    }
+                }
+                done += n
+            }
+        }
+        return out
+    }
+
+    /// The whole chip as one array of `size` bytes (what `sync()` writes).
+    public func image() -> [UInt8] {
+        read(0, count: size)!
     }
 
     /// Clears bits; a 0 -> 1 change is impossible on NOR flash and is refused.
     @discardableResult
     public func program(_ address: Int, _ data: [UInt8]) -> Bool {
         guard address >= 0, address + data.count <= size, powered() else { return false }
-        for (i, b) in data.enumerated() { bytes[address + i] &= b }
+        var done = 0
+        while done < data.count {
+            let a = address + done
+            let s = a / Flash.sectorSize, offset = a % Flash.sectorSize
+            let n = min(Flash.sectorSize - offset, data.count - done)
+            if sectors[s] == nil { sectors[s] = [UInt8](repeating: 0xFF, count: Flash.sectorSize) }
+            for i in 0..<n { sectors[s]![offset + i] &= data[done + i] }
+            done += n
+        }
         dirty = true
         return true
     }
@@ -64,7 +110,7 @@ public final class Flash {
     @discardableResult
     public func eraseSector(_ address: Int) -> Bool {
         guard address >= 0, address % Flash.sectorSize == 0, address + Flash.sectorSize <= size, powered() else { return false }
-        for i in address..<(address + Flash.sectorSize) { bytes[i] = 0xFF }
+        sectors[address / Flash.sectorSize] = nil
         dirty = true
         return true
     }
@@ -72,7 +118,7 @@ public final class Flash {
     /// Writes the image back to its file, if it has one and changed.
     public func sync() {
         guard dirty, let path else { return }
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        FileManager.default.createFile(atPath: path, contents: Data(image()))
         dirty = false
     }
 }
