@@ -28,7 +28,7 @@ test: setup
 variant-1460: setup
 	$(SWIFT) build -c release --product esplua --scratch-path .build-1460 -Xcc -DTCP_MSS=1460
 
-# the benchmark table (release builds; the run itself takes about 15 s)
+# the benchmark table (release builds; the run itself takes about a minute)
 bench: setup variant-1460
 	$(SWIFT) build -c release
 	.build/release/Benchmarks

@@ -66,6 +66,9 @@ do {
     var options = DeviceOptions(sketchPath: path)
     options.board.timeMode = .virtual
     options.runFor = 60_000_000
+    // the cost of the calls themselves: available() with nothing to read yields every
+    // 100 µs of board time (optimistic_yield), as on a board, instead of waiting idly
+    options.paceLoop = true
     options.prepareLua = { state in
         state.registerBareCFunction("__bare")
         state.setGlobal("__mark") { _ in marks.times.append(now()); return 0 }
@@ -191,6 +194,7 @@ func load(port: UInt16, requests: Int, keepAlive: Bool) -> (Double, Double, Doub
 func startEsplua(_ args: [String], ready: String, binary: String = exe) -> Process? {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
+    p.standardInput = FileHandle.nullDevice   // no serial input
     p.arguments = args
     let out = Pipe()
     p.standardOutput = out
@@ -359,6 +363,7 @@ func spawnEsplua(_ args: [String]) -> (pid: pid_t, stdout: Int32)? {
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)   // no serial input
     let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
     defer { for a in argv { free(a) } }
     var pid: pid_t = 0

@@ -345,6 +345,8 @@ public final class BoardLoop {
         fds.append(pollfd(fd: inbox.wakeDescriptor, events: Int16(POLLIN), revents: 0))
         var ts = timespec(tv_sec: Int(timeoutMicros / 1_000_000), tv_nsec: Int(timeoutMicros % 1_000_000) * 1000)
         let r = fds.withUnsafeMutableBufferPointer { sys_ppoll($0.baseAddress, nfds_t($0.count), &ts, nil) }
+        // what the sources do now (slirp's timers: its delayed ACK) happens at the time they woke
+        if timeoutMicros > 0 { clock.refresh() }
         var ready = false
         fds.withUnsafeMutableBufferPointer { all in
             for (io, range) in zip(hostIO, ranges) {
