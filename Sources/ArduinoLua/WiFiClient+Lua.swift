@@ -70,14 +70,20 @@ enum WiFiClientBindings {
             ("read", { call throws(LuaError) in
                 let c = try client(call)
                 if call.isNoneOrNil(2) {
-                    guard let b = c.read(max: 1).first else { call.push(-1); return 1 }
+                    // WiFiClient.cpp:259-265: read() is `if (!available()) return -1`,
+                    // and available() optimistic_yield(100)s when there is nothing
+                    guard let b = c.read(max: 1).first else { ctx.optimisticYield(100); call.push(-1); return 1 }
                     call.markActive(); call.push(Int(b)); return 1
                 }
                 let got = c.read(max: max(0, try call.integer(2)))
                 if !got.isEmpty { call.markActive() }
                 call.push(bytes: got); return 1
             }),
-            ("peek", { call throws(LuaError) in call.push(try client(call).peek().map(Int.init) ?? -1); return 1 }),
+            // WiFiClient.cpp:277-283: peek() goes through available() as read() does
+            ("peek", { call throws(LuaError) in
+                guard let b = try client(call).peek() else { ctx.optimisticYield(100); call.push(-1); return 1 }
+                call.push(Int(b)); return 1
+            }),
             ("readString", { call throws(LuaError) in
                 let c = try client(call)
                 var out: [UInt8] = []

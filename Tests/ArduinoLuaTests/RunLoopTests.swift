@@ -76,13 +76,14 @@ final class RunLoopTests: XCTestCase {
         let world = #"""
         { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks" } ],
           "visitors": [ { "port": 80, "at": "5s", "send": "hi\n", "close": "after-device" },
+                        { "port": 81, "at": "10s", "send": "Q", "close": "after-device" },
                         { "protocol": "udp", "port": 1200, "at": "5s", "send": "ping" } ] }
         """#
         let run = try SketchHarness.run(source: Self.join + """
-        local server, udp = WiFiServer(80), WiFiUDP()
+        local server, second, udp = WiFiServer(80), WiFiServer(81), WiFiUDP()
         function setup()
           join()
-          server:begin(); udp:begin(1200)
+          server:begin(); second:begin(); udp:begin(1200)
           local client
           repeat client = server:accept() until client
           print("accepted at " .. millis() // 1000)
@@ -91,6 +92,12 @@ final class RunLoopTests: XCTestCase {
           client:stop()
           while udp:parsePacket() == 0 do end
           print("datagram " .. udp:read(4))
+          local other
+          repeat other = second:available() until other
+          local b
+          repeat b = other:read() until b ~= -1    -- read() polls too (WiFiClient.cpp:259-265)
+          print("byte " .. string.char(b) .. " at " .. millis() // 1000)
+          other:stop()
           while Serial.available() == 0 do end
           print("serial " .. string.char(Serial.read()) .. " at " .. millis() // 1000)
         end
@@ -103,6 +110,7 @@ final class RunLoopTests: XCTestCase {
         XCTAssertTrue(run.transcript.contains("accepted at 5\n"), run.transcript)
         XCTAssertTrue(run.transcript.contains("read hi at 5\n"), run.transcript)
         XCTAssertTrue(run.transcript.contains("datagram ping\n"), run.transcript)
+        XCTAssertTrue(run.transcript.contains("byte Q at 10\n"), run.transcript)
         XCTAssertTrue(run.transcript.contains("serial x at 40\n"), run.transcript)
         XCTAssertFalse(run.transcript.contains("Soft WDT"))
     }
