@@ -188,7 +188,7 @@ public final class Network: EventSource, HostIO {
         let start = fds.count
         slirp.addDescriptors(to: &fds)
         slirpDescriptors = fds.count - start
-        fds.append(contentsOf: peers.pollRequests())
+        peers.addDescriptors(to: &fds)
     }
 
     public func handle(_ fds: UnsafeMutableBufferPointer<pollfd>, failed: Bool) -> Bool {

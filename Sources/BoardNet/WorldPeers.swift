@@ -97,32 +97,44 @@ final class WorldPeers {
         return next
     }
 
-    /// The sockets to watch while the loop sleeps (real time), with what to do when one is ready.
-    private func watched() -> [(pollfd, (Int16) -> Void)] {
-        var out: [(pollfd, (Int16) -> Void)] = []
+    /// Who a watched socket belongs to.
+    private enum Owner {
+        case visit(Visit)
+        case listener(Int32, World.Service)
+        case service(ServiceConnection)
+    }
+
+    /// The sockets to watch, and their owners (same order).
+    private var watchedFDs: [pollfd] = []
+    private var watchedOwners: [Owner] = []
+
+    /// Fills `watchedFDs`/`watchedOwners` with the sockets to watch now.
+    private func collectWatched() {
+        watchedFDs.removeAll(keepingCapacity: true)
+        watchedOwners.removeAll(keepingCapacity: true)
         for v in visits where v.fd >= 0 && !v.parked {
             var ev = Int16(POLLIN)
             if v.connecting || v.sentCount < v.toSend.count { ev |= Int16(POLLOUT) }
-            out.append((pollfd(fd: v.fd, events: ev, revents: 0), { [unowned self] re in self.visitIO(v, re, now: self.clock.micros) }))
+            watchedFDs.append(pollfd(fd: v.fd, events: ev, revents: 0))
+            watchedOwners.append(.visit(v))
         }
         for l in listeners {
-            out.append((pollfd(fd: l.fd, events: Int16(POLLIN), revents: 0), { [unowned self] _ in self.acceptService(l.fd, l.service) }))
+            watchedFDs.append(pollfd(fd: l.fd, events: Int16(POLLIN), revents: 0))
+            watchedOwners.append(.listener(l.fd, l.service))
         }
         for c in serviceConnections where c.fd >= 0 {
             var ev = Int16(POLLIN)
             if !c.pending.isEmpty { ev |= Int16(POLLOUT) }
-            out.append((pollfd(fd: c.fd, events: ev, revents: 0), { [unowned self] re in self.serviceIO(c, re) }))
+            watchedFDs.append(pollfd(fd: c.fd, events: ev, revents: 0))
+            watchedOwners.append(.service(c))
         }
-        return out
     }
 
-    func pollRequests() -> [pollfd] { watched().map(\.0) }
-
-    /// Whether any socket has something to do right now.
-    func hasReadyIO() -> Bool {
-        var fds = pollRequests()
-        guard !fds.isEmpty else { return false }
-        return fds.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), 0) } > 0
+    /// Appends the sockets to watch while the loop sleeps (they only wake it: the
+    /// next `service` does their I/O).
+    func addDescriptors(to fds: inout [pollfd]) {
+        collectWatched()
+        fds.append(contentsOf: watchedFDs)
     }
 
     /// Board time of the next visit to start (`.max` when none is left).
@@ -160,11 +172,19 @@ final class WorldPeers {
 
     /// One round of non-blocking I/O; true if anything was ready.
     private func step() -> Bool {
-        let entries = watched()
-        guard !entries.isEmpty else { return false }
-        var fds = entries.map(\.0)
-        guard fds.withUnsafeMutableBufferPointer({ Glibc.poll($0.baseAddress, nfds_t($0.count), 0) }) > 0 else { return false }
-        for (i, e) in entries.enumerated() where fds[i].revents != 0 { e.1(fds[i].revents) }
+        collectWatched()
+        guard !watchedFDs.isEmpty else { return false }
+        let ready = watchedFDs.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), 0) }
+        guard ready > 0 else { return false }
+        let fds = watchedFDs, owners = watchedOwners
+        let now = clock.micros
+        for i in fds.indices where fds[i].revents != 0 {
+            switch owners[i] {
+            case .visit(let v): visitIO(v, fds[i].revents, now: now)
+            case .listener(let fd, let service): acceptService(fd, service)
+            case .service(let c): serviceIO(c, fds[i].revents)
+            }
+        }
         return true
     }
 
