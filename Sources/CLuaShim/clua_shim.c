@@ -5,14 +5,8 @@
 static clua_dispatch_fn g_dispatch;
 void clua_set_dispatch(clua_dispatch_fn fn) { g_dispatch = fn; }
 
-static int trampoline(lua_State *L) {
-    int id = (int)lua_tointeger(L, lua_upvalueindex(1));
-    clua_memory *mem;
-    lua_getallocf(L, (void **)&mem);
-    mem->grace++;
-    int r = g_dispatch(L, id);
-    mem->grace--;
-    if (r >= 0) return r;
+/* Raises or yields for a negative dispatch result (kept out of the hot path). */
+static int __attribute__((noinline)) finish_result(lua_State *L, int r) {
     if (r == CLUA_RET_YIELD) return lua_yield(L, 0);
     if (r == CLUA_RET_ERROR) {
         luaL_where(L, 1);          /* "file:line:" of the Lua caller */
@@ -28,9 +22,76 @@ static int trampoline(lua_State *L) {
     return luaL_error(L, "internal error: bad dispatch result %d", r);
 }
 
-void clua_push_function(lua_State *L, int id) {
-    lua_pushinteger(L, id);
+/* Calls the Swift function in `box`: the host's allocations are never refused while
+   it runs (grace). */
+static inline int call_swift(lua_State *L, clua_host *h, void *box) {
+    h->memory.grace++;
+    int r = g_dispatch(L, box);
+    h->memory.grace--;
+    if (r >= 0) return r;
+    return finish_result(L, r);
+}
+
+static int trampoline(lua_State *L) {
+    return call_swift(L, clua_host_of(L), lua_touserdata(L, lua_upvalueindex(1)));
+}
+
+void clua_push_function(lua_State *L, void *box) {
+    lua_pushlightuserdata(L, box);
     lua_pushcclosure(L, trampoline, 1);
+}
+
+/* ---- classes and objects ---- */
+int clua_define_class(lua_State *L, const char *name) {
+    clua_host *h = clua_host_of(L);
+    if (!luaL_newmetatable(L, name)) {   /* defined again: the same class, new methods */
+        const void *mt = lua_topointer(L, -1);
+        for (int k = 0; k < h->class_count; k++)
+            if (h->classes[k].metatable == mt) return k;
+    }
+    clua_class *grown = (clua_class *)realloc(h->classes, (size_t)(h->class_count + 1) * sizeof(clua_class));
+    if (grown == NULL) return luaL_error(L, "out of memory defining class %s", name);
+    h->classes = grown;
+    clua_class *c = &h->classes[h->class_count];
+    c->metatable = lua_topointer(L, -1);
+    lua_pushvalue(L, -1);
+    c->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return h->class_count++;
+}
+
+void clua_free_classes(clua_host *h) {
+    free(h->classes);
+    h->classes = NULL;
+    h->class_count = 0;
+}
+
+/* clua_toobject's full check of `o`, the userdata at `i` (or NULL) */
+clua_object *clua_checkobject(lua_State *L, int i, int *cls, clua_object *o) {
+    clua_host *h = clua_host_of(L);
+    *cls = -1;
+    /* a light userdata has no metatable of its own (and Lua code cannot make one) */
+    if (o == NULL || !lua_getmetatable(L, i)) return NULL;
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    for (int k = 0; k < h->class_count; k++) {
+        if (h->classes[k].metatable == mt) {
+            *cls = k;
+            h->checked = o;
+            return o;
+        }
+    }
+    return NULL;
+}
+
+clua_object *clua_newobject(lua_State *L, void *object, const void *type, lua_Integer serial, int cls) {
+    clua_object *o = (clua_object *)lua_newuserdatauv(L, sizeof(clua_object), 0);
+    o->object = object;
+    o->type = type;
+    o->serial = serial;
+    o->cls = cls;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, clua_host_of(L)->classes[cls].ref);
+    lua_setmetatable(L, -2);
+    return o;
 }
 
 static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
@@ -79,9 +140,10 @@ static void warn_handler(void *ud, const char *msg, int tocont) {
     if (!tocont) fputc('\n', stderr);
 }
 
-lua_State *clua_newstate(clua_memory *mem) {
-    lua_State *L = lua_newstate(capped_alloc, mem);
+lua_State *clua_newstate(clua_host *host) {
+    lua_State *L = lua_newstate(capped_alloc, &host->memory);
     if (!L) return NULL;
+    *(clua_host **)lua_getextraspace(L) = host;   /* copied into every new thread */
     lua_atpanic(L, panic_handler);
     lua_setwarnf(L, warn_handler, NULL);
     return L;

@@ -13,55 +13,95 @@ public enum LuaError: Error, Equatable {
 /// or `LuaCall.yield` to suspend the running coroutine.
 public typealias LuaFunction = (LuaCall) throws(LuaError) -> Int32
 
+/// A Swift function behind a trampoline. The trampoline's only upvalue is the
+/// box's address, so a call needs no lookup and no retain (the state owns its boxes).
+final class LuaFunctionBox {
+    let fn: LuaFunction
+    unowned(unsafe) let state: LuaState
+
+    init(_ fn: @escaping LuaFunction, state: LuaState) {
+        self.fn = fn
+        self.state = state
+    }
+}
+
+/// A class made by `defineClass`; its index in `LuaState.classes` is its C class
+/// number (clua_host's `classes`, which a call scans by metatable address).
+final class LuaClass {
+    let name: String
+    let onCollect: ((AnyObject) -> Void)?
+
+    init(name: String, onCollect: ((AnyObject) -> Void)?) {
+        self.name = name
+        self.onCollect = onCollect
+    }
+}
+
 /// One Lua 5.4 VM with a capped allocator, a sandboxed library set, and Swift
 /// functions behind C trampolines (so no Lua error or yield ever crosses a Swift frame).
 /// Single-threaded; one state per sketch boot.
 public final class LuaState {
     public let L: OpaquePointer
-    let memory: UnsafeMutablePointer<clua_memory>
-    var functions: [LuaFunction] = []
-    var objects: [Int: AnyObject] = [:]
+    /// Shared with C (`clua_host`): memory counters, the classes.
+    let host: UnsafeMutablePointer<clua_host>
+    /// Every function pushed so far (the trampolines point at them; kept until the state goes).
+    var boxes: ContiguousArray<LuaFunctionBox> = []
+    /// Classes by C class number.
+    var classes: ContiguousArray<LuaClass> = []
+    /// Their names, where a call finds them from `L` alone (`clua_host.class_names`).
+    var classNames = UnsafeMutablePointer<String>.allocate(capacity: 0)
+    /// Live objects by the address of their userdata block; the dictionary owns them.
+    var objects: [UnsafeMutableRawPointer: AnyObject] = [:]
     var nextObject = 1
     /// Called every `hookInterval` VM instructions; return true to stop the sketch.
     public var onInstructions: ((Int) -> Bool)?
 
     /// Creates a state whose VM may hold at most `memoryLimit` bytes.
     public init?(memoryLimit: Int) {
-        memory = .allocate(capacity: 1)
-        memory.initialize(to: clua_memory())
-        memory.pointee.limit = memoryLimit
-        guard let L = clua_newstate(memory) else { memory.deallocate(); return nil }
+        host = .allocate(capacity: 1)
+        host.initialize(to: clua_host())
+        host.pointee.memory.limit = memoryLimit
+        guard let L = clua_newstate(host) else { host.deallocate(); return nil }
         self.L = L
-        clua_extraspace(L).pointee = Unmanaged.passUnretained(self).toOpaque()
+        host.pointee.state = Unmanaged.passUnretained(self).toOpaque()
         clua_set_dispatch(luaDispatch)
-        memory.pointee.grace = 1          // opening the libraries is the host's work
+        host.pointee.memory.grace = 1          // opening the libraries is the host's work
         clua_open_safe_libs(L)
-        memory.pointee.grace = 0
+        host.pointee.memory.grace = 0
     }
 
     deinit {
         lua_close(L)
-        memory.deallocate()
+        clua_free_classes(host)
+        classNames.deinitialize(count: classes.count)
+        classNames.deallocate()
+        host.deallocate()
+    }
+
+    /// The name of class number `k` of `L`'s state.
+    @inline(__always)
+    static func className(_ L: OpaquePointer, _ k: Int32) -> String {
+        clua_host_of(L).pointee.class_names.unsafelyUnwrapped.assumingMemoryBound(to: String.self)[Int(k)]
     }
 
     static func from(_ L: OpaquePointer?) -> LuaState {
-        Unmanaged<LuaState>.fromOpaque(clua_extraspace(L)!.pointee!).takeUnretainedValue()
+        Unmanaged<LuaState>.fromOpaque(clua_host_of(L).pointee.state).takeUnretainedValue()
     }
 
     // MARK: memory
 
     /// Bytes the VM holds now.
-    public var memoryUsed: Int { memory.pointee.used }
-    public var memoryPeak: Int { memory.pointee.peak }
-    public var memoryLimit: Int { memory.pointee.limit }
+    public var memoryUsed: Int { host.pointee.memory.used }
+    public var memoryPeak: Int { host.pointee.memory.peak }
+    public var memoryLimit: Int { host.pointee.memory.limit }
     /// True once an allocation failed even after an emergency collection.
-    public var outOfMemory: Bool { memory.pointee.oom != 0 }
-    public var failedAllocationSize: Int { memory.pointee.failed_size }
+    public var outOfMemory: Bool { host.pointee.memory.oom != 0 }
+    public var failedAllocationSize: Int { host.pointee.memory.failed_size }
 
     /// Runs `body` with the memory cap lifted (host work that must not fail halfway).
     public func withGrace<T>(_ body: () throws -> T) rethrows -> T {
-        memory.pointee.grace += 1
-        defer { memory.pointee.grace -= 1 }
+        host.pointee.memory.grace += 1
+        defer { host.pointee.memory.grace -= 1 }
         return try body()
     }
 
@@ -69,8 +109,9 @@ public final class LuaState {
 
     /// Pushes a Lua function backed by `fn`.
     public func push(_ fn: @escaping LuaFunction) {
-        functions.append(fn)
-        clua_push_function(L, Int32(functions.count - 1))
+        let box = LuaFunctionBox(fn, state: self)
+        boxes.append(box)
+        clua_push_function(L, Unmanaged.passUnretained(box).toOpaque())
     }
 
     /// Sets global `name` to a function backed by `fn`.
@@ -112,9 +153,16 @@ public final class LuaState {
     // MARK: classes and objects
 
     /// Defines a userdata class: a metatable `name` whose `__index` holds `methods`,
-    /// with `__gc`/`__close` releasing the Swift object and `__tostring`.
+    /// with `__gc`/`__close` releasing the Swift object (once: `onCollect` runs and
+    /// the state lets go of it) and `__tostring`.
     public func defineClass(_ name: String, methods: [(String, LuaFunction)], onCollect: ((AnyObject) -> Void)? = nil) {
-        luaL_newmetatable(L, name)
+        let number = Int(clua_define_class(L, name))
+        let cls = LuaClass(name: name, onCollect: onCollect)
+        if number < classes.count {   // defined again: same metatable and number, new methods
+            classes[number] = cls
+        } else {
+            addClass(cls)
+        }
         lua_createtable(L, 0, Int32(methods.count))
         for (k, f) in methods {
             push(f)
@@ -122,10 +170,7 @@ public final class LuaState {
         }
         lua_setfield(L, -2, "__index")
         let release: LuaFunction = { call in
-            if let handle = call.handle(at: 1, class: name) {
-                if let obj = call.state.objects.removeValue(forKey: handle) { onCollect?(obj) }
-                call.clearHandle(at: 1)
-            }
+            call.state.release(at: 1, of: number, on: call.L)
             return 0
         }
         push(release)
@@ -133,24 +178,51 @@ public final class LuaState {
         push(release)
         lua_setfield(L, -2, "__close")
         push { call in
-            let h = call.handle(at: 1, class: name) ?? 0
-            call.push("\(name) (\(h))")
+            var k: Int32 = -1
+            let block = clua_toobject(call.L, 1, &k)
+            call.push("\(name) (\(block != nil && k == number ? block!.pointee.serial : 0))")
             return 1
         }
         lua_setfield(L, -2, "__tostring")
         clua_pop(L, 1)
     }
 
+    /// Appends class `cls` with the next number, its name where calls find it.
+    private func addClass(_ cls: LuaClass) {
+        let number = classes.count
+        let names = UnsafeMutablePointer<String>.allocate(capacity: number + 1)
+        names.moveInitialize(from: classNames, count: number)
+        (names + number).initialize(to: cls.name)
+        classNames.deallocate()
+        classNames = names
+        host.pointee.class_names = UnsafeMutableRawPointer(names)
+        classes.append(cls)
+    }
+
     /// Pushes a new userdata of class `name` holding `object`.
     public func pushObject(_ object: AnyObject, class name: String) { pushObject(object, class: name, on: L) }
 
     func pushObject(_ object: AnyObject, class name: String, on L: OpaquePointer) {
-        let handle = nextObject
+        guard let number = classes.firstIndex(where: { $0.name == name }) else {
+            preconditionFailure("pushObject: no class \(name) (defineClass it first)")
+        }
+        let serial = nextObject
         nextObject += 1
-        objects[handle] = object
-        let block = clua_newuserdata(L, MemoryLayout<Int>.size)!
-        block.storeBytes(of: handle, as: Int.self)
-        luaL_setmetatable(L, name)
+        let type = UnsafeRawPointer(bitPattern: UInt(bitPattern: ObjectIdentifier(Swift.type(of: object))))
+        let block = clua_newobject(L, Unmanaged.passUnretained(object).toOpaque(), type, lua_Integer(serial), Int32(number))!
+        objects[UnsafeMutableRawPointer(block)] = object
+    }
+
+    /// `__gc`/`__close` of class number `cls`: lets go of the object in userdata `i` of
+    /// thread `L`, unless that was done already: `onCollect` runs once per object.
+    func release(at i: Int32, of cls: Int, on L: OpaquePointer) {
+        var k: Int32 = -1
+        guard let block = clua_toobject(L, i, &k), k == cls, block.pointee.object != nil else { return }
+        clua_forget_object(L, block)
+        block.pointee.object = nil
+        block.pointee.type = nil
+        block.pointee.serial = 0
+        if let obj = objects.removeValue(forKey: UnsafeMutableRawPointer(block)) { classes[cls].onCollect?(obj) }
     }
 
     /// Every live object of a class (for reboot clean-up).
@@ -291,19 +363,15 @@ public final class LuaThread {
     }
 }
 
-private func luaDispatch(_ L: OpaquePointer?, _ id: Int32) -> Int32 {
-    let state = LuaState.from(L)
-    let call = LuaCall(L: L!, state: state)
-    do {
-        return try state.functions[Int(id)](call)
-    } catch {
-        switch error {
-        case .argument(let arg, let msg):
-            call.push(msg)
-            return CLUA_RET_ARGERROR_BASE - arg
-        case .runtime(let msg):
-            call.push(msg)
-            return CLUA_RET_ERROR
+/// Every trampoline's way into Swift: `box` is the function's `LuaFunctionBox`,
+/// borrowed (the state owns it), so a call retains nothing.
+private func luaDispatch(_ L: OpaquePointer?, _ box: UnsafeMutableRawPointer?) -> Int32 {
+    Unmanaged<LuaFunctionBox>.fromOpaque(box.unsafelyUnwrapped)._withUnsafeGuaranteedRef { box in
+        let call = LuaCall(L: L.unsafelyUnwrapped, state: box.state)
+        do throws(LuaError) {
+            return try box.fn(call)
+        } catch {
+            return call.errorResult(error)
         }
     }
 }
