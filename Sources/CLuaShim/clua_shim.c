@@ -23,22 +23,31 @@ static int __attribute__((noinline)) finish_result(lua_State *L, int r) {
 }
 
 /* Calls the Swift function in `box`: the host's allocations are never refused while
-   it runs (grace). */
+   it runs (grace), and `thread` names L for the host until it returns. */
 static inline int call_swift(lua_State *L, clua_host *h, void *box) {
+    lua_State *outer = h->thread;
+    h->thread = L;
     h->memory.grace++;
     int r = g_dispatch(L, box);
     h->memory.grace--;
+    h->thread = outer;
     if (r >= 0) return r;
     return finish_result(L, r);
 }
 
-static int trampoline(lua_State *L) {
+static int trampoline_active(lua_State *L) {
+    clua_host *h = clua_host_of(L);
+    *h->activity |= CLUA_ACTIVE;
+    return call_swift(L, h, lua_touserdata(L, lua_upvalueindex(1)));
+}
+
+static int trampoline_poll(lua_State *L) {
     return call_swift(L, clua_host_of(L), lua_touserdata(L, lua_upvalueindex(1)));
 }
 
-void clua_push_function(lua_State *L, void *box) {
+void clua_push_function(lua_State *L, void *box, int kind) {
     lua_pushlightuserdata(L, box);
-    lua_pushcclosure(L, trampoline, 1);
+    lua_pushcclosure(L, kind == CLUA_KIND_POLL ? trampoline_poll : trampoline_active, 1);
 }
 
 /* ---- classes and objects ---- */

@@ -10,8 +10,18 @@ public struct LuaCall {
     /// Not retained: a call never outlives its state (the state owns every function).
     public unowned(unsafe) let state: LuaState
 
+    /// A call on thread `L` of `state` (the host making one to run Lua on a given thread).
+    @inline(__always)
+    public init(thread L: OpaquePointer, state: LuaState) {
+        self.L = L
+        self.state = state
+    }
+
     /// Return this from a `LuaFunction` to suspend the sketch's coroutine.
     public static let yield: Int32 = CLUA_RET_YIELD
+
+    /// Sets `LuaState.activeBit`: a poll found something (see `LuaFunctionKind`).
+    @inline(__always) public func markActive() { state.markActive() }
 
     /// Leaves `error`'s message on the stack; returns the code the trampoline raises it by.
     func errorResult(_ error: LuaError) -> Int32 {

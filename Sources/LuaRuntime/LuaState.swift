@@ -13,6 +13,15 @@ public enum LuaError: Error, Equatable {
 /// or `LuaCall.yield` to suspend the running coroutine.
 public typealias LuaFunction = (LuaCall) throws(LuaError) -> Int32
 
+/// What a call of a function tells the board's run loop about the sketch (idle detection).
+public enum LuaFunctionKind: Sendable {
+    /// Doing something: every call sets `LuaState.activeBit` in the activity word.
+    case active
+    /// Looking for something (`available()`, `accept()`, `digitalRead`…): a call sets
+    /// nothing by itself; the function calls `markActive()` when it finds something.
+    case poll
+}
+
 /// A Swift function behind a trampoline. The trampoline's only upvalue is the
 /// box's address, so a call needs no lookup and no retain (the state owns its boxes).
 final class LuaFunctionBox {
@@ -42,7 +51,7 @@ final class LuaClass {
 /// Single-threaded; one state per sketch boot.
 public final class LuaState {
     public let L: OpaquePointer
-    /// Shared with C (`clua_host`): memory counters, the classes.
+    /// Shared with C (`clua_host`): memory counters, the activity word, the running thread.
     let host: UnsafeMutablePointer<clua_host>
     /// Every function pushed so far (the trampolines point at them; kept until the state goes).
     var boxes: ContiguousArray<LuaFunctionBox> = []
@@ -56,11 +65,32 @@ public final class LuaState {
     /// Called every `hookInterval` VM instructions; return true to stop the sketch.
     public var onInstructions: ((Int) -> Bool)?
 
+    /// `activity` bit: an active function ran (or `markActive()` was called).
+    public static let activeBit: UInt32 = CLUA_ACTIVE
+    /// `activity` bit: the sketch read `millis()`.
+    public static let readMillisBit: UInt32 = CLUA_READ_MILLIS
+    /// `activity` bit: the sketch read `micros()`.
+    public static let readMicrosBit: UInt32 = CLUA_READ_MICROS
+
+    /// The word the sketch's calls OR their bits into (`activeBit`, `readMillisBit`,
+    /// `readMicrosBit`); nobody clears it but its owner. Defaults to a word of the
+    /// state's own; the run loop points it at its own word, which must then stay
+    /// valid for as long as the state lives.
+    public var activity: UnsafeMutablePointer<UInt32> {
+        get { host.pointee.activity }
+        set { host.pointee.activity = newValue }
+    }
+
+    /// The thread of the innermost Swift function running now (the calling `L`,
+    /// set by the trampoline before each call and restored after it), or nil.
+    public var currentThread: OpaquePointer? { host.pointee.thread }
+
     /// Creates a state whose VM may hold at most `memoryLimit` bytes.
     public init?(memoryLimit: Int) {
         host = .allocate(capacity: 1)
         host.initialize(to: clua_host())
         host.pointee.memory.limit = memoryLimit
+        host.pointee.activity = host.pointer(to: \.own_activity)!
         guard let L = clua_newstate(host) else { host.deallocate(); return nil }
         self.L = L
         host.pointee.state = Unmanaged.passUnretained(self).toOpaque()
@@ -71,6 +101,8 @@ public final class LuaState {
     }
 
     deinit {
+        // finalizers still run in lua_close: keep them off a word the run loop may have freed
+        host.pointee.activity = host.pointer(to: \.own_activity)!
         lua_close(L)
         clua_free_classes(host)
         classNames.deinitialize(count: classes.count)
@@ -87,6 +119,9 @@ public final class LuaState {
     static func from(_ L: OpaquePointer?) -> LuaState {
         Unmanaged<LuaState>.fromOpaque(clua_host_of(L).pointee.state).takeUnretainedValue()
     }
+
+    /// Sets `activeBit` in the activity word: a poll found something.
+    @inline(__always) public func markActive() { activity.pointee |= LuaState.activeBit }
 
     // MARK: memory
 
@@ -107,25 +142,28 @@ public final class LuaState {
 
     // MARK: functions
 
-    /// Pushes a Lua function backed by `fn`.
-    public func push(_ fn: @escaping LuaFunction) {
+    /// Pushes a Lua function backed by `fn`; an `.active` one sets `activeBit` on every call.
+    public func push(kind: LuaFunctionKind = .active, _ fn: @escaping LuaFunction) {
         let box = LuaFunctionBox(fn, state: self)
         boxes.append(box)
-        clua_push_function(L, Unmanaged.passUnretained(box).toOpaque())
+        clua_push_function(L, Unmanaged.passUnretained(box).toOpaque(), kind == .poll ? CLUA_KIND_POLL : CLUA_KIND_ACTIVE)
     }
 
     /// Sets global `name` to a function backed by `fn`.
-    public func setGlobal(_ name: String, _ fn: @escaping LuaFunction) {
-        push(fn)
+    public func setGlobal(_ name: String, kind: LuaFunctionKind = .active, _ fn: @escaping LuaFunction) {
+        push(kind: kind, fn)
         lua_setglobal(L, name)
     }
 
     /// Creates a table of functions, sets it as global `name`, and records it in
     /// `package.loaded` so error messages read `bad argument #1 to 'Serial.print'`.
-    public func setLibrary(_ name: String, _ fns: [(String, LuaFunction)], constants: [(String, Int)] = []) {
+    /// The functions named in `polls` are `.poll`s, the others `.active`.
+    public func setLibrary(_ name: String, _ fns: [(String, LuaFunction)], constants: [(String, Int)] = [],
+                           polls: Set<String> = []) {
+        assert(polls.isSubset(of: fns.map(\.0)), "\(name): polls name no function: \(polls.subtracting(fns.map(\.0)))")
         lua_createtable(L, 0, Int32(fns.count + constants.count))
         for (k, f) in fns {
-            push(f)
+            push(kind: polls.contains(k) ? .poll : .active, f)
             lua_setfield(L, -2, k)
         }
         for (k, v) in constants {
@@ -152,10 +190,12 @@ public final class LuaState {
 
     // MARK: classes and objects
 
-    /// Defines a userdata class: a metatable `name` whose `__index` holds `methods`,
-    /// with `__gc`/`__close` releasing the Swift object (once: `onCollect` runs and
-    /// the state lets go of it) and `__tostring`.
-    public func defineClass(_ name: String, methods: [(String, LuaFunction)], onCollect: ((AnyObject) -> Void)? = nil) {
+    /// Defines a userdata class: a metatable `name` whose `__index` holds `methods`
+    /// (those named in `polls` are `.poll`s), with `__gc`/`__close` releasing the
+    /// Swift object (once: `onCollect` runs and the state lets go of it) and `__tostring`.
+    public func defineClass(_ name: String, methods: [(String, LuaFunction)], polls: Set<String> = [],
+                            onCollect: ((AnyObject) -> Void)? = nil) {
+        assert(polls.isSubset(of: methods.map(\.0)), "\(name): polls name no method: \(polls.subtracting(methods.map(\.0)))")
         let number = Int(clua_define_class(L, name))
         let cls = LuaClass(name: name, onCollect: onCollect)
         if number < classes.count {   // defined again: same metatable and number, new methods
@@ -165,7 +205,7 @@ public final class LuaState {
         }
         lua_createtable(L, 0, Int32(methods.count))
         for (k, f) in methods {
-            push(f)
+            push(kind: polls.contains(k) ? .poll : .active, f)
             lua_setfield(L, -2, k)
         }
         lua_setfield(L, -2, "__index")
@@ -177,7 +217,7 @@ public final class LuaState {
         lua_setfield(L, -2, "__gc")
         push(release)
         lua_setfield(L, -2, "__close")
-        push { call in
+        push(kind: .poll) { call in
             var k: Int32 = -1
             let block = clua_toobject(call.L, 1, &k)
             call.push("\(name) (\(block != nil && k == number ? block!.pointee.serial : 0))")
@@ -298,9 +338,9 @@ public final class LuaState {
 
     /// Sets `__call` on the table on top of the stack (a callable class table),
     /// shifting arguments so `fn` sees the class table at 1.
-    public func setCallMetamethod(_ fn: @escaping LuaFunction) {
+    public func setCallMetamethod(kind: LuaFunctionKind = .active, _ fn: @escaping LuaFunction) {
         lua_createtable(L, 0, 1)
-        push(fn)
+        push(kind: kind, fn)
         lua_setfield(L, -2, "__call")
         lua_setmetatable(L, -2)
     }
@@ -367,7 +407,7 @@ public final class LuaThread {
 /// borrowed (the state owns it), so a call retains nothing.
 private func luaDispatch(_ L: OpaquePointer?, _ box: UnsafeMutableRawPointer?) -> Int32 {
     Unmanaged<LuaFunctionBox>.fromOpaque(box.unsafelyUnwrapped)._withUnsafeGuaranteedRef { box in
-        let call = LuaCall(L: L.unsafelyUnwrapped, state: box.state)
+        let call = LuaCall(thread: L.unsafelyUnwrapped, state: box.state)
         do throws(LuaError) {
             return try box.fn(call)
         } catch {

@@ -75,6 +75,87 @@ final class LuaStateTests: XCTestCase {
     }
 }
 
+/// Function kinds and the activity word the board's run loop reads for idle detection.
+final class LuaFunctionKindTests: XCTestCase {
+    func testAnActiveCallSetsTheBitAndAPollDoesNot() throws {
+        let state = try XCTUnwrap(LuaState(memoryLimit: 1 << 20))
+        state.setGlobal("act") { _ in 0 }
+        state.setGlobal("look", kind: .poll) { _ in 0 }
+        state.setGlobal("found", kind: .poll) { call in call.markActive(); return 0 }
+        XCTAssertEqual(state.activity.pointee, 0)
+        XCTAssertNil(state.run("look() look()", name: "poll.lua"))
+        XCTAssertEqual(state.activity.pointee, 0)
+        XCTAssertNil(state.run("local a = act; a()", name: "active.lua"))
+        XCTAssertEqual(state.activity.pointee, LuaState.activeBit)
+        state.activity.pointee = 0
+        XCTAssertNil(state.run("found()", name: "found.lua"))
+        XCTAssertEqual(state.activity.pointee, LuaState.activeBit)
+        state.activity.pointee = 0
+        state.markActive()
+        XCTAssertEqual(state.activity.pointee, LuaState.activeBit)
+    }
+
+    func testTheBitsAreDistinctAndMatchTheCSide() {
+        XCTAssertEqual([LuaState.activeBit, LuaState.readMillisBit, LuaState.readMicrosBit], [1, 2, 4])
+    }
+
+    func testTheActivityWordCanBeTheRunLoops() throws {
+        let state = try XCTUnwrap(LuaState(memoryLimit: 1 << 20))
+        let word = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+        defer { word.deallocate() }
+        word.pointee = 0x100
+        state.activity = word
+        state.setGlobal("act") { _ in 0 }
+        XCTAssertNil(state.run("act()", name: "a.lua"))
+        XCTAssertEqual(word.pointee, 0x100 | LuaState.activeBit)
+    }
+
+    func testLibrariesAndClassesNameTheirPolls() throws {
+        let state = try XCTUnwrap(LuaState(memoryLimit: 1 << 20))
+        final class Thing {}
+        state.setLibrary("Lib", [("peek", { _ in 0 }), ("poke", { _ in 0 })], polls: ["peek"])
+        state.defineClass("Thing", methods: [("available", { _ in 0 }), ("write", { _ in 0 })], polls: ["available"])
+        state.setGlobal("make", kind: .poll) { call in call.pushObject(Thing(), class: "Thing"); return 1 }
+        XCTAssertNil(state.run("local t = make(); Lib.peek(); t:available(); tostring(t)", name: "polls.lua"))
+        XCTAssertEqual(state.activity.pointee, 0)
+        XCTAssertNil(state.run("Lib.poke()", name: "poke.lua"))
+        XCTAssertEqual(state.activity.pointee, LuaState.activeBit)
+        state.activity.pointee = 0
+        XCTAssertNil(state.run("make():write()", name: "write.lua"))
+        XCTAssertEqual(state.activity.pointee, LuaState.activeBit)
+    }
+
+    func testCurrentThreadIsTheCallersWhileASwiftFunctionRuns() throws {
+        let state = try XCTUnwrap(LuaState(memoryLimit: 1 << 20))
+        var seen: [OpaquePointer?] = []
+        state.setGlobal("where") { call in
+            seen.append(call.state.currentThread)
+            XCTAssertEqual(call.state.currentThread, call.L)
+            return 0
+        }
+        XCTAssertNil(state.currentThread)
+        try state.load(Array("where(); coroutine.wrap(function() where() end)(); where()".utf8), name: "co.lua")
+        let thread = LuaThread(state: state)
+        XCTAssertEqual(thread.resume(), .finished)
+        XCTAssertEqual(seen.count, 3)
+        XCTAssertEqual(seen[0], thread.co)
+        XCTAssertNotEqual(seen[1], thread.co, "the inner coroutine")
+        XCTAssertEqual(seen[2], thread.co)
+        XCTAssertNil(state.currentThread, "restored once no Swift function runs")
+    }
+
+    func testTheHostCanCallLuaOnAGivenThread() throws {
+        let state = try XCTUnwrap(LuaState(memoryLimit: 1 << 20))
+        XCTAssertNil(state.run("function twice(x) return 2 * x end", name: "f.lua"))
+        let call = LuaCall(thread: state.L, state: state)
+        state.getGlobal("twice")
+        call.push(21)
+        XCTAssertNil(call.protectedCall(nargs: 1, nresults: 1))
+        XCTAssertEqual(state.string(at: -1), "42")
+        state.setTop(0)
+    }
+}
+
 /// Userdata objects: the block holds the Swift object; classes are told apart by metatable.
 final class LuaObjectTests: XCTestCase {
     final class Thing { let n: Int; init(_ n: Int) { self.n = n } }

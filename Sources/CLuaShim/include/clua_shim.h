@@ -35,6 +35,11 @@ typedef struct clua_memory {
     int fail_pending;
 } clua_memory;
 
+/* ---- activity: what the sketch did since the host last looked ---- */
+#define CLUA_ACTIVE        1u   /* an active binding ran (anything but a poll or a clock read) */
+#define CLUA_READ_MILLIS   2u   /* millis() was read */
+#define CLUA_READ_MICROS   4u   /* micros() was read */
+
 /** A class of userdata the host defined: its metatable, known by address. */
 typedef struct clua_class {
     const void *metatable;  /* kept alive by the registry (registry[name] and `ref`) */
@@ -48,7 +53,10 @@ struct clua_object;
     Owned by the Swift LuaState; lives as long as the lua_State. */
 typedef struct clua_host {
     clua_memory memory;     /* the allocator's counters (its ud) */
+    uint32_t *activity;     /* CLUA_ACTIVE etc. are OR-ed into *activity; never NULL */
+    lua_State *thread;      /* the thread of the innermost Swift call running now, or NULL */
     void *state;            /* the Swift LuaState (unretained) */
+    uint32_t own_activity;  /* where `activity` points until the host moves it */
     clua_class *classes;    /* clua_define_class; few, scanned by metatable address */
     int class_count;
     void *class_names;      /* the host's names of the classes, by number (Swift Strings) */
@@ -65,9 +73,13 @@ static inline clua_host *clua_host_of(lua_State *L) { return *(clua_host **)lua_
 typedef int (*clua_dispatch_fn)(lua_State *L, void *box);
 void clua_set_dispatch(clua_dispatch_fn fn);
 
+/** Function kinds: an active function ORs CLUA_ACTIVE into the activity word on
+    every call; a poll does not (it reports activity itself when it finds some). */
+#define CLUA_KIND_ACTIVE 0
+#define CLUA_KIND_POLL   1
 /** Pushes a C closure that dispatches to the Swift function in `box` (its only
     upvalue, a light userdata; the box must live as long as the state). */
-void clua_push_function(lua_State *L, void *box);
+void clua_push_function(lua_State *L, void *box, int kind);
 
 /* ---- objects: userdata blocks that hold a Swift object ---- */
 /** The block of every userdata the host makes: the object (unretained; the host
