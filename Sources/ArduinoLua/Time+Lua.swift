@@ -9,8 +9,9 @@ import LuaRuntime
 enum TimeBindings {
     static func register(in state: LuaState, device: Device) {
         let board = device.board
-        state.setGlobal("millis") { call in call.push(Int(board.millis)); return 1 }
-        state.setGlobal("micros") { call in board.clock.refresh(); call.push(Int(board.micros)); return 1 }
+        // in C, over the clock's stored words: board.millis, and board.micros after clock.refresh()
+        state.setGlobal("millis", .millis(clock: board.clock.words))
+        state.setGlobal("micros", .micros(clock: board.clock.words))
         state.setGlobal("delay") { call throws(LuaError) in
             let ms = try call.integer(1)
             if ms <= 0 { return device.yieldNow(call) }

@@ -1,6 +1,7 @@
 #include "clua_shim.h"
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static clua_dispatch_fn g_dispatch;
 void clua_set_dispatch(clua_dispatch_fn fn) { g_dispatch = fn; }
@@ -237,4 +238,115 @@ static int clua_bare(lua_State *L) {
 void clua_register_bare(lua_State *L, const char *name) {
     lua_pushcfunction(L, clua_bare);
     lua_setglobal(L, name);
+}
+
+/* ---- C fast paths ------------------------------------------------------------
+   Each does what its Swift binding did, with the same argument checks and the same
+   messages (LuaCall.integer, Pins.PinError), so a sketch cannot tell them apart. */
+
+/* LuaCall.integer: an integer, a float with an exact integer value or a numeric
+   string; a boolean counts as 1/0; anything else is Lua's "number expected". */
+static lua_Integer arg_integer(lua_State *L, int i) {
+    int ok;
+    lua_Integer v = lua_tointegerx(L, i, &ok);
+    if (ok) return v;
+    switch (lua_type(L, i)) {
+    case LUA_TNUMBER: luaL_argerror(L, i, "number has no integer representation"); return 0;
+    case LUA_TBOOLEAN: return lua_toboolean(L, i);
+    default:
+        luaL_argerror(L, i, lua_pushfstring(L, "number expected, got %s", luaL_typename(L, i)));
+        return 0;
+    }
+}
+
+/* Pins.check: 0-16, not the flash pins 6-11 (argument 1). */
+static int arg_pin(lua_State *L, lua_Integer pin) {
+    if (pin < 0 || pin >= CLUA_PIN_COUNT)
+        luaL_argerror(L, 1, lua_pushfstring(L, "GPIO%I does not exist (valid pins are 0-16)", (LUAI_UACINT)pin));
+    if (pin >= 6 && pin <= 11)
+        luaL_argerror(L, 1, lua_pushfstring(L, "GPIO%I is wired to the flash chip (GPIO6-11 cannot be used)", (LUAI_UACINT)pin));
+    return (int)pin;
+}
+
+/* Pins.level with the output level `out`: what the pin shows. */
+static inline int pin_level(const clua_pins *p, int pin, int out) {
+    int ext = p->external[pin];
+    switch (p->mode[pin]) {
+    case 1: return out;                                  /* OUTPUT */
+    case 3: return out && (ext == 2 ? 1 : ext);          /* OUTPUT_OPEN_DRAIN */
+    case 2: return ext == 2 ? 1 : ext;                   /* INPUT_PULLUP */
+    default: return ext == 2 ? 0 : ext;                  /* INPUT, INPUT_PULLDOWN_16 */
+    }
+}
+
+static int digital_write(lua_State *L) {
+    clua_host *h = clua_host_of(L);
+    *h->activity |= CLUA_ACTIVE;
+    clua_pins *p = h->pins;
+    lua_Integer pin = arg_integer(L, 1);
+    int high = arg_integer(L, 2) != 0;
+    int i = arg_pin(L, pin);
+    uint8_t slow = p->slow[i];
+    if (slow) {
+        /* PWM to stop, or a change someone hears: the Swift binding does it all */
+        if ((slow & CLUA_PIN_PWM) || pin_level(p, i, high) != pin_level(p, i, p->output[i]))
+            return call_swift(L, h, h->pins_slow_box);
+    }
+    p->output[i] = (uint8_t)high;
+    return 0;
+}
+
+static int digital_read(lua_State *L) {
+    const clua_pins *p = clua_host_of(L)->pins;
+    int i = arg_pin(L, arg_integer(L, 1));
+    lua_pushinteger(L, pin_level(p, i, p->output[i]));
+    return 1;
+}
+
+/* The block and the slow path live in the host (no upvalues: light C functions, as
+   the bare baseline is). */
+void clua_push_digital_write(lua_State *L, clua_pins *pins, void *slow_box) {
+    clua_host *h = clua_host_of(L);
+    h->pins = pins;
+    h->pins_slow_box = slow_box;
+    lua_pushcfunction(L, digital_write);
+}
+
+void clua_push_digital_read(lua_State *L, clua_pins *pins) {
+    clua_host_of(L)->pins = pins;
+    lua_pushcfunction(L, digital_read);
+}
+
+/* BoardClock.words: 0 board time µs, 1 wall origin ns, 2 real (1) / virtual (0), 3 boot µs */
+static int millis(lua_State *L) {
+    clua_host *h = clua_host_of(L);
+    const uint64_t *w = h->clock;
+    *h->activity |= CLUA_READ_MILLIS;
+    lua_pushinteger(L, (lua_Integer)(uint32_t)((w[0] - w[3]) / 1000));
+    return 1;
+}
+
+static int micros(lua_State *L) {
+    clua_host *h = clua_host_of(L);
+    uint64_t *w = h->clock;
+    *h->activity |= CLUA_READ_MICROS;
+    if (w[2]) {   /* BoardClock.refresh() */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        uint64_t t = (ns - w[1]) / 1000;
+        if (t > w[0]) w[0] = t;
+    }
+    lua_pushinteger(L, (lua_Integer)(uint32_t)(w[0] - w[3]));
+    return 1;
+}
+
+void clua_push_millis(lua_State *L, uint64_t *clock_words) {
+    clua_host_of(L)->clock = clock_words;
+    lua_pushcfunction(L, millis);
+}
+
+void clua_push_micros(lua_State *L, uint64_t *clock_words) {
+    clua_host_of(L)->clock = clock_words;
+    lua_pushcfunction(L, micros);
 }

@@ -46,6 +46,7 @@ typedef struct clua_class {
     int ref;                /* registry reference of the metatable */
 } clua_class;
 
+struct clua_pins;
 struct clua_object;
 
 /** What the host keeps per state, reachable from every thread of it through the
@@ -61,6 +62,10 @@ typedef struct clua_host {
     int class_count;
     void *class_names;      /* the host's names of the classes, by number (Swift Strings) */
     struct clua_object *checked; /* the block clua_toobject checked last */
+    /* the board the C fast paths work on (one per state) */
+    struct clua_pins *pins; /* digitalWrite/digitalRead */
+    void *pins_slow_box;    /* the Swift digitalWrite (clua_push_function's box) */
+    uint64_t *clock;        /* millis/micros: BoardClock.words */
 } clua_host;
 
 /** A new state whose allocations are counted and capped by `host->memory`, and
@@ -156,6 +161,36 @@ static inline const char *clua_typename_at(lua_State *L, int i) { return luaL_ty
 static inline void clua_insert(lua_State *L, int i) { lua_insert(L, i); }
 static inline void clua_remove(lua_State *L, int i) { lua_remove(L, i); }
 static inline void *clua_newuserdata(lua_State *L, size_t size) { return lua_newuserdatauv(L, size, 0); }
+
+/* ---- C fast paths: the hottest pure bindings, with no Swift on their way ---- */
+/** The pin block `Pins` (BoardCore/Pins.swift) keeps its state in: one row of
+    CLUA_PIN_COUNT bytes per field, indexed by GPIO number. Both sides document it. */
+#define CLUA_PIN_COUNT 17
+typedef struct clua_pins {
+    uint8_t mode[CLUA_PIN_COUNT];      /* Pins.Mode raw value: 0 INPUT, 1 OUTPUT, 2 INPUT_PULLUP,
+                                          3 OUTPUT_OPEN_DRAIN, 4 INPUT_PULLDOWN_16 */
+    uint8_t output[CLUA_PIN_COUNT];    /* the level the sketch drives: 0 or 1 */
+    uint8_t external[CLUA_PIN_COUNT];  /* the level a part drives: 0 LOW, 1 HIGH, 2 nobody */
+    uint8_t slow[CLUA_PIN_COUNT];      /* CLUA_PIN_* bits: why a write must go through Swift */
+} clua_pins;
+#define CLUA_PIN_LISTENED 1u   /* someone hears this pin's changes (Pins.onChange or a listener) */
+#define CLUA_PIN_PWM      2u   /* PWM runs on this pin */
+
+/** digitalWrite(pin, level): checks its arguments as the Swift binding does, then
+    stores the level in `pins`. Through `slow_box` (a Swift function, see
+    clua_push_function) only when PWM runs on the pin, or the visible level changes and
+    someone listens. Active: ORs CLUA_ACTIVE into the activity word. The state's
+    fast paths share one pin block (the last one given). */
+void clua_push_digital_write(lua_State *L, struct clua_pins *pins, void *slow_box);
+/** digitalRead(pin) -> 0|1. A poll: no activity bit. */
+void clua_push_digital_read(lua_State *L, struct clua_pins *pins);
+/** millis() and micros() over BoardClock.words (BoardCore/BoardClock.swift): [0] board
+    time µs as last read, [1] wall origin ns (CLOCK_MONOTONIC), [2] 1 real / 0 virtual,
+    [3] boot time µs. millis() reads the stored time and ORs CLUA_READ_MILLIS; micros()
+    first refreshes it in real time (never backwards) and ORs CLUA_READ_MICROS. The
+    state's fast paths share one clock (the last one given). */
+void clua_push_millis(lua_State *L, uint64_t *clock_words);
+void clua_push_micros(lua_State *L, uint64_t *clock_words);
 
 /** Registers global `name`: a bare C function reading two integers (benchmarks' baseline). */
 void clua_register_bare(lua_State *L, const char *name);
