@@ -26,7 +26,14 @@ enum GPIOBindings {
             } catch { throw .runtime("\(error)") }
             return 0
         }
-        state.setGlobal("digitalWrite") { call throws(LuaError) in
+        // digitalWrite/digitalRead run in C on the pins' own storage (CLuaShim's clua_pins);
+        // the Swift digitalWrite below is their slow path (PWM to stop, a change to announce).
+        precondition(LuaPinBlock.pinCount == Pins.count && LuaPinBlock.size == Pins.Storage.size
+                     && LuaPinBlock.mode == Pins.Storage.mode && LuaPinBlock.output == Pins.Storage.output
+                     && LuaPinBlock.external == Pins.Storage.external && LuaPinBlock.slow == Pins.Storage.slow
+                     && LuaPinBlock.listenedBit == Pins.Storage.listened && LuaPinBlock.pwmBit == Pins.Storage.pwm,
+                     "Pins.Storage and clua_pins disagree")
+        state.setGlobal("digitalWrite", .digitalWrite(pins: pins.storage, slowPath: { call throws(LuaError) in
             let pin = try call.integer(1)
             let level: Bool
             switch call.type(2) {
@@ -37,13 +44,9 @@ enum GPIOBindings {
             }
             do { try pins.write(pin, level) } catch let e as Pins.PinError { throw e.lua(1) } catch { throw .runtime("\(error)") }
             return 0
-        }
-        state.setGlobal("digitalRead", kind: .poll) { call throws(LuaError) in
-            let pin = try call.integer(1)
-            do { call.push(try pins.read(pin) ? 1 : 0) } catch let e as Pins.PinError { throw e.lua(1) } catch { throw .runtime("\(error)") }
-            return 1
-        }
-        state.setGlobal("analogRead") { call throws(LuaError) in
+        }))
+        state.setGlobal("digitalRead", .digitalRead(pins: pins.storage))
+        state.setGlobal("analogRead", kind: .poll) { call throws(LuaError) in
             let pin = try call.integer(1)
             do { call.push(try pins.analogRead(pin)) } catch let e as Pins.PinError { throw e.lua(1) } catch { throw .runtime("\(error)") }
             return 1

@@ -9,14 +9,9 @@ import LuaRuntime
 enum TimeBindings {
     static func register(in state: LuaState, ctx: SketchContext) {
         let board = ctx.board
-        state.setGlobal("millis", kind: .poll) { call in
-            call.state.activity.pointee |= LuaState.readMillisBit
-            call.push(Int(board.millis)); return 1
-        }
-        state.setGlobal("micros", kind: .poll) { call in
-            call.state.activity.pointee |= LuaState.readMicrosBit
-            board.clock.refresh(); call.push(Int(board.micros)); return 1
-        }
+        // in C, over the clock's stored words: board.millis, and board.micros after clock.refresh()
+        state.setGlobal("millis", .millis(clock: board.clock.words))
+        state.setGlobal("micros", .micros(clock: board.clock.words))
         state.setGlobal("delay", kind: .poll) { call throws(LuaError) in
             let ms = try call.integer(1)
             if ms <= 0 { return ctx.yieldNow(call) }

@@ -54,6 +54,8 @@ do {
       -- (digitalWrite's name sits on a hash collision chain in _G)
       local bare, dw, ms, av = __bare, digitalWrite, millis, c.available
       local N = \(n)
+      -- every function through a local alias: a global lookup would be timed too
+      local bare, dw, ms, av = __bare, digitalWrite, millis, c.available
       __mark(); for i = 1, N do end
       __mark(); for i = 1, N do bare(2, i & 1) end
       __mark(); for i = 1, N do dw(2, i & 1) end

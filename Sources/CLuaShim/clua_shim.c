@@ -1,18 +1,13 @@
 #include "clua_shim.h"
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static clua_dispatch_fn g_dispatch;
 void clua_set_dispatch(clua_dispatch_fn fn) { g_dispatch = fn; }
 
-static int trampoline(lua_State *L) {
-    int id = (int)lua_tointeger(L, lua_upvalueindex(1));
-    clua_memory *mem;
-    lua_getallocf(L, (void **)&mem);
-    mem->grace++;
-    int r = g_dispatch(L, id);
-    mem->grace--;
-    if (r >= 0) return r;
+/* Raises or yields for a negative dispatch result (kept out of the hot path). */
+static int __attribute__((noinline)) finish_result(lua_State *L, int r) {
     if (r == CLUA_RET_YIELD) return lua_yield(L, 0);
     if (r == CLUA_RET_ERROR) {
         luaL_where(L, 1);          /* "file:line:" of the Lua caller */
@@ -28,9 +23,85 @@ static int trampoline(lua_State *L) {
     return luaL_error(L, "internal error: bad dispatch result %d", r);
 }
 
-void clua_push_function(lua_State *L, int id) {
-    lua_pushinteger(L, id);
-    lua_pushcclosure(L, trampoline, 1);
+/* Calls the Swift function in `box`: the host's allocations are never refused while
+   it runs (grace), and `thread` names L for the host until it returns. */
+static inline int call_swift(lua_State *L, clua_host *h, void *box) {
+    lua_State *outer = h->thread;
+    h->thread = L;
+    h->memory.grace++;
+    int r = g_dispatch(L, box);
+    h->memory.grace--;
+    h->thread = outer;
+    if (r >= 0) return r;
+    return finish_result(L, r);
+}
+
+static int trampoline_active(lua_State *L) {
+    clua_host *h = clua_host_of(L);
+    *h->activity |= CLUA_ACTIVE;
+    return call_swift(L, h, lua_touserdata(L, lua_upvalueindex(1)));
+}
+
+static int trampoline_poll(lua_State *L) {
+    return call_swift(L, clua_host_of(L), lua_touserdata(L, lua_upvalueindex(1)));
+}
+
+void clua_push_function(lua_State *L, void *box, int kind) {
+    lua_pushlightuserdata(L, box);
+    lua_pushcclosure(L, kind == CLUA_KIND_POLL ? trampoline_poll : trampoline_active, 1);
+}
+
+/* ---- classes and objects ---- */
+int clua_define_class(lua_State *L, const char *name) {
+    clua_host *h = clua_host_of(L);
+    if (!luaL_newmetatable(L, name)) {   /* defined again: the same class, new methods */
+        const void *mt = lua_topointer(L, -1);
+        for (int k = 0; k < h->class_count; k++)
+            if (h->classes[k].metatable == mt) return k;
+    }
+    clua_class *grown = (clua_class *)realloc(h->classes, (size_t)(h->class_count + 1) * sizeof(clua_class));
+    if (grown == NULL) return luaL_error(L, "out of memory defining class %s", name);
+    h->classes = grown;
+    clua_class *c = &h->classes[h->class_count];
+    c->metatable = lua_topointer(L, -1);
+    lua_pushvalue(L, -1);
+    c->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return h->class_count++;
+}
+
+void clua_free_classes(clua_host *h) {
+    free(h->classes);
+    h->classes = NULL;
+    h->class_count = 0;
+}
+
+/* clua_toobject's full check of `o`, the userdata at `i` (or NULL) */
+clua_object *clua_checkobject(lua_State *L, int i, int *cls, clua_object *o) {
+    clua_host *h = clua_host_of(L);
+    *cls = -1;
+    /* a light userdata has no metatable of its own (and Lua code cannot make one) */
+    if (o == NULL || !lua_getmetatable(L, i)) return NULL;
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    for (int k = 0; k < h->class_count; k++) {
+        if (h->classes[k].metatable == mt) {
+            *cls = k;
+            h->checked = o;
+            return o;
+        }
+    }
+    return NULL;
+}
+
+clua_object *clua_newobject(lua_State *L, void *object, const void *type, lua_Integer serial, int cls) {
+    clua_object *o = (clua_object *)lua_newuserdatauv(L, sizeof(clua_object), 0);
+    o->object = object;
+    o->type = type;
+    o->serial = serial;
+    o->cls = cls;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, clua_host_of(L)->classes[cls].ref);
+    lua_setmetatable(L, -2);
+    return o;
 }
 
 static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
@@ -80,9 +151,10 @@ static void warn_handler(void *ud, const char *msg, int tocont) {
     if (!tocont) fputc('\n', stderr);
 }
 
-lua_State *clua_newstate(clua_memory *mem) {
-    lua_State *L = lua_newstate(capped_alloc, mem);
+lua_State *clua_newstate(clua_host *host) {
+    lua_State *L = lua_newstate(capped_alloc, &host->memory);
     if (!L) return NULL;
+    *(clua_host **)lua_getextraspace(L) = host;   /* copied into every new thread */
     lua_atpanic(L, panic_handler);
     lua_setwarnf(L, warn_handler, NULL);
     return L;
@@ -167,4 +239,115 @@ static int clua_bare(lua_State *L) {
 void clua_register_bare(lua_State *L, const char *name) {
     lua_pushcfunction(L, clua_bare);
     lua_setglobal(L, name);
+}
+
+/* ---- C fast paths ------------------------------------------------------------
+   Each does what its Swift binding did, with the same argument checks and the same
+   messages (LuaCall.integer, Pins.PinError), so a sketch cannot tell them apart. */
+
+/* LuaCall.integer: an integer, a float with an exact integer value or a numeric
+   string; a boolean counts as 1/0; anything else is Lua's "number expected". */
+static lua_Integer arg_integer(lua_State *L, int i) {
+    int ok;
+    lua_Integer v = lua_tointegerx(L, i, &ok);
+    if (ok) return v;
+    switch (lua_type(L, i)) {
+    case LUA_TNUMBER: luaL_argerror(L, i, "number has no integer representation"); return 0;
+    case LUA_TBOOLEAN: return lua_toboolean(L, i);
+    default:
+        luaL_argerror(L, i, lua_pushfstring(L, "number expected, got %s", luaL_typename(L, i)));
+        return 0;
+    }
+}
+
+/* Pins.check: 0-16, not the flash pins 6-11 (argument 1). */
+static int arg_pin(lua_State *L, lua_Integer pin) {
+    if (pin < 0 || pin >= CLUA_PIN_COUNT)
+        luaL_argerror(L, 1, lua_pushfstring(L, "GPIO%I does not exist (valid pins are 0-16)", (LUAI_UACINT)pin));
+    if (pin >= 6 && pin <= 11)
+        luaL_argerror(L, 1, lua_pushfstring(L, "GPIO%I is wired to the flash chip (GPIO6-11 cannot be used)", (LUAI_UACINT)pin));
+    return (int)pin;
+}
+
+/* Pins.level with the output level `out`: what the pin shows. */
+static inline int pin_level(const clua_pins *p, int pin, int out) {
+    int ext = p->external[pin];
+    switch (p->mode[pin]) {
+    case 1: return out;                                  /* OUTPUT */
+    case 3: return out && (ext == 2 ? 1 : ext);          /* OUTPUT_OPEN_DRAIN */
+    case 2: return ext == 2 ? 1 : ext;                   /* INPUT_PULLUP */
+    default: return ext == 2 ? 0 : ext;                  /* INPUT, INPUT_PULLDOWN_16 */
+    }
+}
+
+static int digital_write(lua_State *L) {
+    clua_host *h = clua_host_of(L);
+    *h->activity |= CLUA_ACTIVE;
+    clua_pins *p = h->pins;
+    lua_Integer pin = arg_integer(L, 1);
+    int high = arg_integer(L, 2) != 0;
+    int i = arg_pin(L, pin);
+    uint8_t slow = p->slow[i];
+    if (slow) {
+        /* PWM to stop, or a change someone hears: the Swift binding does it all */
+        if ((slow & CLUA_PIN_PWM) || pin_level(p, i, high) != pin_level(p, i, p->output[i]))
+            return call_swift(L, h, h->pins_slow_box);
+    }
+    p->output[i] = (uint8_t)high;
+    return 0;
+}
+
+static int digital_read(lua_State *L) {
+    const clua_pins *p = clua_host_of(L)->pins;
+    int i = arg_pin(L, arg_integer(L, 1));
+    lua_pushinteger(L, pin_level(p, i, p->output[i]));
+    return 1;
+}
+
+/* The block and the slow path live in the host (no upvalues: light C functions, as
+   the bare baseline is). */
+void clua_push_digital_write(lua_State *L, clua_pins *pins, void *slow_box) {
+    clua_host *h = clua_host_of(L);
+    h->pins = pins;
+    h->pins_slow_box = slow_box;
+    lua_pushcfunction(L, digital_write);
+}
+
+void clua_push_digital_read(lua_State *L, clua_pins *pins) {
+    clua_host_of(L)->pins = pins;
+    lua_pushcfunction(L, digital_read);
+}
+
+/* BoardClock.words: 0 board time µs, 1 wall origin ns, 2 real (1) / virtual (0), 3 boot µs */
+static int millis(lua_State *L) {
+    clua_host *h = clua_host_of(L);
+    const uint64_t *w = h->clock;
+    *h->activity |= CLUA_READ_MILLIS;
+    lua_pushinteger(L, (lua_Integer)(uint32_t)((w[0] - w[3]) / 1000));
+    return 1;
+}
+
+static int micros(lua_State *L) {
+    clua_host *h = clua_host_of(L);
+    uint64_t *w = h->clock;
+    *h->activity |= CLUA_READ_MICROS;
+    if (w[2]) {   /* BoardClock.refresh() */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        uint64_t t = (ns - w[1]) / 1000;
+        if (t > w[0]) w[0] = t;
+    }
+    lua_pushinteger(L, (lua_Integer)(uint32_t)(w[0] - w[3]));
+    return 1;
+}
+
+void clua_push_millis(lua_State *L, uint64_t *clock_words) {
+    clua_host_of(L)->clock = clock_words;
+    lua_pushcfunction(L, millis);
+}
+
+void clua_push_micros(lua_State *L, uint64_t *clock_words) {
+    clua_host_of(L)->clock = clock_words;
+    lua_pushcfunction(L, micros);
 }

@@ -5,15 +5,37 @@ import CLuaShim
 /// Every accessor is non-raising: failures become `LuaError`s that the C
 /// trampoline raises after the Swift frame has returned.
 public struct LuaCall {
+    /// The calling thread.
     public let L: OpaquePointer
-    public let state: LuaState
+    /// Not retained: a call never outlives its state (the state owns every function).
+    public unowned(unsafe) let state: LuaState
+
+    /// A call on thread `L` of `state` (the host making one to run Lua on a given thread).
+    @inline(__always)
+    public init(thread L: OpaquePointer, state: LuaState) {
+        self.L = L
+        self.state = state
+    }
 
     /// Return this from a `LuaFunction` to suspend the sketch's coroutine.
     public static let yield: Int32 = CLUA_RET_YIELD
 
-    public var count: Int32 { lua_gettop(L) }
-    /// A poll found something: the sketch is not idle.
+    /// Sets `LuaState.activeBit`: a poll found something (see `LuaFunctionKind`).
     @inline(__always) public func markActive() { state.markActive() }
+
+    /// Leaves `error`'s message on the stack; returns the code the trampoline raises it by.
+    func errorResult(_ error: LuaError) -> Int32 {
+        switch error {
+        case .argument(let arg, let msg):
+            push(msg)
+            return CLUA_RET_ARGERROR_BASE - arg
+        case .runtime(let msg):
+            push(msg)
+            return CLUA_RET_ERROR
+        }
+    }
+
+    public var count: Int32 { lua_gettop(L) }
     public var isYieldable: Bool { lua_isyieldable(L) != 0 }
 
     public func type(_ i: Int32) -> Int32 { lua_type(L, i) }
@@ -100,23 +122,32 @@ public struct LuaCall {
 
     // MARK: objects
 
-    func handle(at i: Int32, class name: String) -> Int? {
-        guard let p = luaL_testudata(L, i, name) else { return nil }
-        let h = p.load(as: Int.self)
-        return h == 0 ? nil : h
-    }
-
-    func clearHandle(at i: Int32) {
-        lua_touserdata(L, i)?.storeBytes(of: 0, as: Int.self)
-    }
-
-    /// The Swift object behind userdata argument `i` of class `name`.
+    /// The Swift object behind userdata argument `i` of class `name`. Nothing is
+    /// hashed, allocated or retained but the object: C finds the class by comparing the
+    /// userdata's metatable with the classes' by address, then its name is compared,
+    /// and the block holds the object and its type (no dynamic cast when it is `T`).
+    @inlinable
     public func object<T: AnyObject>(_ i: Int32, _ type: T.Type, class name: String) throws(LuaError) -> T {
-        guard let h = handle(at: i, class: name), let obj = state.objects[h] as? T else {
-            if luaL_testudata(L, i, name) != nil { throw .argument(i, "\(name) is closed") }
-            throw expected(i, name)
+        let (p, exact) = try objectPointer(i, class: name, type: ObjectIdentifier(T.self))
+        if exact { return Unmanaged<T>.fromOpaque(p).takeUnretainedValue() }
+        guard let obj = Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue() as? T else {
+            throw .argument(i, "\(name) is closed")
         }
         return obj
+    }
+
+    /// The (unretained) object behind userdata argument `i` of class `name`, and
+    /// whether its type is exactly `type`.
+    @usableFromInline
+    func objectPointer(_ i: Int32, class name: String, type: ObjectIdentifier) throws(LuaError) -> (UnsafeMutableRawPointer, Bool) {
+        var k: Int32 = -1
+        if let block = clua_toobject(L, i, &k), LuaState.className(L, k) == name {
+            if let p = block.pointee.object {
+                return (p, block.pointee.type == UnsafeRawPointer(bitPattern: UInt(bitPattern: type)))
+            }
+            throw .argument(i, "\(name) is closed")
+        }
+        throw expected(i, name)
     }
 
     // MARK: results
@@ -132,10 +163,11 @@ public struct LuaCall {
             buf.withMemoryRebound(to: CChar.self) { lua_pushlstring(L, $0.baseAddress, $0.count) }
         }
     }
-    public func push(_ i: Int) { lua_pushinteger(L, lua_Integer(i)) }
-    public func push(_ d: Double) { lua_pushnumber(L, d) }
-    public func push(_ b: Bool) { lua_pushboolean(L, b ? 1 : 0) }
-    public func pushNil() { lua_pushnil(L) }
+    // inlinable: a binding's push is then one call into Lua
+    @inlinable public func push(_ i: Int) { lua_pushinteger(L, lua_Integer(i)) }
+    @inlinable public func push(_ d: Double) { lua_pushnumber(L, d) }
+    @inlinable public func push(_ b: Bool) { lua_pushboolean(L, b ? 1 : 0) }
+    @inlinable public func pushNil() { lua_pushnil(L) }
     public func pushObject(_ o: AnyObject, class name: String) { state.pushObject(o, class: name, on: L) }
 
     public var top: Int32 { lua_gettop(L) }
@@ -194,13 +226,6 @@ public struct LuaCall {
         default:
             return "\(typeName(i))"
         }
-    }
-}
-
-extension LuaCall {
-    /// A call on thread `L` of `state` (the host running Lua callbacks on a thread).
-    public init(thread L: OpaquePointer, state: LuaState) {
-        self.init(L: L, state: state)
     }
 }
 

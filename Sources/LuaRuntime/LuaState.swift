@@ -13,82 +13,142 @@ public enum LuaError: Error, Equatable {
 /// or `LuaCall.yield` to suspend the running coroutine.
 public typealias LuaFunction = (LuaCall) throws(LuaError) -> Int32
 
-/// What a call tells the board's idle detection (`BoardLoop`): an `.active`
-/// function counts as activity on every call; a `.poll` only when it finds
-/// something (it calls `markActive()` then).
-public enum LuaFunctionKind: Sendable { case active, poll }
+/// What a call of a function tells the board's run loop about the sketch (idle detection).
+public enum LuaFunctionKind: Sendable {
+    /// Doing something: every call sets `LuaState.activeBit` in the activity word.
+    case active
+    /// Looking for something (`available()`, `accept()`, `digitalRead`…): a call sets
+    /// nothing by itself; the function calls `markActive()` when it finds something.
+    case poll
+}
+
+/// A Swift function behind a trampoline. The trampoline's only upvalue is the
+/// box's address, so a call needs no lookup and no retain (the state owns its boxes).
+final class LuaFunctionBox {
+    let fn: LuaFunction
+    unowned(unsafe) let state: LuaState
+
+    init(_ fn: @escaping LuaFunction, state: LuaState) {
+        self.fn = fn
+        self.state = state
+    }
+}
+
+/// A class made by `defineClass`; its index in `LuaState.classes` is its C class
+/// number (clua_host's `classes`, which a call scans by metatable address).
+final class LuaClass {
+    let name: String
+    let onCollect: ((AnyObject) -> Void)?
+
+    init(name: String, onCollect: ((AnyObject) -> Void)?) {
+        self.name = name
+        self.onCollect = onCollect
+    }
+}
 
 /// One Lua 5.4 VM with a capped allocator, a sandboxed library set, and Swift
 /// functions behind C trampolines (so no Lua error or yield ever crosses a Swift frame).
 /// Single-threaded; one state per sketch boot.
 public final class LuaState {
     public let L: OpaquePointer
-    let memory: UnsafeMutablePointer<clua_memory>
-    var functions: [(fn: LuaFunction, kind: LuaFunctionKind)] = []
-    /// Activity word of the board's loop; `.active` calls OR `activeBit` into it.
-    public var activity: UnsafeMutablePointer<UInt32>
-    private let ownActivity: UnsafeMutablePointer<UInt32>
-    public static let activeBit: UInt32 = 1, readMillisBit: UInt32 = 2, readMicrosBit: UInt32 = 4
-    var objects: [Int: AnyObject] = [:]
+    /// Shared with C (`clua_host`): memory counters, the activity word, the running thread.
+    let host: UnsafeMutablePointer<clua_host>
+    /// Every function pushed so far (the trampolines point at them; kept until the state goes).
+    var boxes: ContiguousArray<LuaFunctionBox> = []
+    /// Classes by C class number.
+    var classes: ContiguousArray<LuaClass> = []
+    /// Their names, where a call finds them from `L` alone (`clua_host.class_names`).
+    var classNames = UnsafeMutablePointer<String>.allocate(capacity: 0)
+    /// Live objects by the address of their userdata block; the dictionary owns them.
+    var objects: [UnsafeMutableRawPointer: AnyObject] = [:]
     var nextObject = 1
-    /// The thread of the Swift function running now (the one blocked in `delay()`
-    /// while the board runs): queued Lua callbacks run on it.
-    public internal(set) var currentThread: OpaquePointer?
     /// Called every `hookInterval` VM instructions; return true to stop the sketch.
     public var onInstructions: ((Int) -> Bool)?
 
+    /// `activity` bit: an active function ran (or `markActive()` was called).
+    public static let activeBit: UInt32 = CLUA_ACTIVE
+    /// `activity` bit: the sketch read `millis()`.
+    public static let readMillisBit: UInt32 = CLUA_READ_MILLIS
+    /// `activity` bit: the sketch read `micros()`.
+    public static let readMicrosBit: UInt32 = CLUA_READ_MICROS
+
+    /// The word the sketch's calls OR their bits into (`activeBit`, `readMillisBit`,
+    /// `readMicrosBit`); nobody clears it but its owner. Defaults to a word of the
+    /// state's own; the run loop points it at its own word, which must then stay
+    /// valid for as long as the state lives.
+    public var activity: UnsafeMutablePointer<UInt32> {
+        get { host.pointee.activity }
+        set { host.pointee.activity = newValue }
+    }
+
+    /// The thread of the innermost Swift function running now (the calling `L`,
+    /// set by the trampoline before each call and restored after it), or nil.
+    public var currentThread: OpaquePointer? { host.pointee.thread }
+
     /// Creates a state whose VM may hold at most `memoryLimit` bytes.
     public init?(memoryLimit: Int) {
-        memory = .allocate(capacity: 1)
-        memory.initialize(to: clua_memory())
-        ownActivity = .allocate(capacity: 1)
-        ownActivity.initialize(to: 0)
-        activity = ownActivity
-        memory.pointee.limit = memoryLimit
-        guard let L = clua_newstate(memory) else { memory.deallocate(); ownActivity.deallocate(); return nil }
+        host = .allocate(capacity: 1)
+        host.initialize(to: clua_host())
+        host.pointee.memory.limit = memoryLimit
+        host.pointee.activity = host.pointer(to: \.own_activity)!
+        guard let L = clua_newstate(host) else { host.deallocate(); return nil }
         self.L = L
-        clua_extraspace(L).pointee = Unmanaged.passUnretained(self).toOpaque()
+        host.pointee.state = Unmanaged.passUnretained(self).toOpaque()
         clua_set_dispatch(luaDispatch)
-        memory.pointee.grace = 1          // opening the libraries is the host's work
+        host.pointee.memory.grace = 1          // opening the libraries is the host's work
         clua_open_safe_libs(L)
-        memory.pointee.grace = 0
+        host.pointee.memory.grace = 0
     }
 
     deinit {
+        // finalizers still run in lua_close: keep them off a word the run loop may have freed
+        host.pointee.activity = host.pointer(to: \.own_activity)!
         lua_close(L)
-        memory.deallocate()
-        ownActivity.deallocate()
+        clua_free_classes(host)
+        classNames.deinitialize(count: classes.count)
+        classNames.deallocate()
+        host.deallocate()
+    }
+
+    /// The name of class number `k` of `L`'s state.
+    @inline(__always)
+    static func className(_ L: OpaquePointer, _ k: Int32) -> String {
+        clua_host_of(L).pointee.class_names.unsafelyUnwrapped.assumingMemoryBound(to: String.self)[Int(k)]
     }
 
     static func from(_ L: OpaquePointer?) -> LuaState {
-        Unmanaged<LuaState>.fromOpaque(clua_extraspace(L)!.pointee!).takeUnretainedValue()
+        Unmanaged<LuaState>.fromOpaque(clua_host_of(L).pointee.state).takeUnretainedValue()
     }
+
+    /// Sets `activeBit` in the activity word: a poll found something.
+    @inline(__always) public func markActive() { activity.pointee |= LuaState.activeBit }
 
     // MARK: memory
 
     /// Bytes the VM holds now.
-    public var memoryUsed: Int { memory.pointee.used }
-    public var memoryPeak: Int { memory.pointee.peak }
+    public var memoryUsed: Int { host.pointee.memory.used }
+    public var memoryPeak: Int { host.pointee.memory.peak }
     /// Allocations (that grew a block) the VM has made, ever.
-    public var allocationCount: Int { memory.pointee.allocations }
-    public var memoryLimit: Int { memory.pointee.limit }
+    public var allocationCount: Int { host.pointee.memory.allocations }
+    public var memoryLimit: Int { host.pointee.memory.limit }
     /// True once an allocation failed even after an emergency collection.
-    public var outOfMemory: Bool { memory.pointee.oom != 0 }
-    public var failedAllocationSize: Int { memory.pointee.failed_size }
+    public var outOfMemory: Bool { host.pointee.memory.oom != 0 }
+    public var failedAllocationSize: Int { host.pointee.memory.failed_size }
 
     /// Runs `body` with the memory cap lifted (host work that must not fail halfway).
     public func withGrace<T>(_ body: () throws -> T) rethrows -> T {
-        memory.pointee.grace += 1
-        defer { memory.pointee.grace -= 1 }
+        host.pointee.memory.grace += 1
+        defer { host.pointee.memory.grace -= 1 }
         return try body()
     }
 
     // MARK: functions
 
-    /// Pushes a Lua function backed by `fn`.
+    /// Pushes a Lua function backed by `fn`; an `.active` one sets `activeBit` on every call.
     public func push(kind: LuaFunctionKind = .active, _ fn: @escaping LuaFunction) {
-        functions.append((fn, kind))
-        clua_push_function(L, Int32(functions.count - 1))
+        let box = LuaFunctionBox(fn, state: self)
+        boxes.append(box)
+        clua_push_function(L, Unmanaged.passUnretained(box).toOpaque(), kind == .poll ? CLUA_KIND_POLL : CLUA_KIND_ACTIVE)
     }
 
     /// Sets global `name` to a function backed by `fn`.
@@ -99,7 +159,10 @@ public final class LuaState {
 
     /// Creates a table of functions, sets it as global `name`, and records it in
     /// `package.loaded` so error messages read `bad argument #1 to 'Serial.print'`.
-    public func setLibrary(_ name: String, _ fns: [(String, LuaFunction)], constants: [(String, Int)] = [], polls: Set<String> = []) {
+    /// The functions named in `polls` are `.poll`s, the others `.active`.
+    public func setLibrary(_ name: String, _ fns: [(String, LuaFunction)], constants: [(String, Int)] = [],
+                           polls: Set<String> = []) {
+        assert(polls.isSubset(of: fns.map(\.0)), "\(name): polls name no function: \(polls.subtracting(fns.map(\.0)))")
         lua_createtable(L, 0, Int32(fns.count + constants.count))
         for (k, f) in fns {
             push(kind: polls.contains(k) ? .poll : .active, f)
@@ -129,10 +192,19 @@ public final class LuaState {
 
     // MARK: classes and objects
 
-    /// Defines a userdata class: a metatable `name` whose `__index` holds `methods`,
-    /// with `__gc`/`__close` releasing the Swift object and `__tostring`.
-    public func defineClass(_ name: String, methods: [(String, LuaFunction)], polls: Set<String> = [], onCollect: ((AnyObject) -> Void)? = nil) {
-        luaL_newmetatable(L, name)
+    /// Defines a userdata class: a metatable `name` whose `__index` holds `methods`
+    /// (those named in `polls` are `.poll`s), with `__gc`/`__close` releasing the
+    /// Swift object (once: `onCollect` runs and the state lets go of it) and `__tostring`.
+    public func defineClass(_ name: String, methods: [(String, LuaFunction)], polls: Set<String> = [],
+                            onCollect: ((AnyObject) -> Void)? = nil) {
+        assert(polls.isSubset(of: methods.map(\.0)), "\(name): polls name no method: \(polls.subtracting(methods.map(\.0)))")
+        let number = Int(clua_define_class(L, name))
+        let cls = LuaClass(name: name, onCollect: onCollect)
+        if number < classes.count {   // defined again: same metatable and number, new methods
+            classes[number] = cls
+        } else {
+            addClass(cls)
+        }
         lua_createtable(L, 0, Int32(methods.count))
         for (k, f) in methods {
             push(kind: polls.contains(k) ? .poll : .active, f)
@@ -140,35 +212,59 @@ public final class LuaState {
         }
         lua_setfield(L, -2, "__index")
         let release: LuaFunction = { call in
-            if let handle = call.handle(at: 1, class: name) {
-                if let obj = call.state.objects.removeValue(forKey: handle) { onCollect?(obj) }
-                call.clearHandle(at: 1)
-            }
+            call.state.release(at: 1, of: number, on: call.L)
             return 0
         }
         push(release)
         lua_setfield(L, -2, "__gc")
         push(release)
         lua_setfield(L, -2, "__close")
-        push { call in
-            let h = call.handle(at: 1, class: name) ?? 0
-            call.push("\(name) (\(h))")
+        push(kind: .poll) { call in
+            var k: Int32 = -1
+            let block = clua_toobject(call.L, 1, &k)
+            call.push("\(name) (\(block != nil && k == number ? block!.pointee.serial : 0))")
             return 1
         }
         lua_setfield(L, -2, "__tostring")
         clua_pop(L, 1)
     }
 
+    /// Appends class `cls` with the next number, its name where calls find it.
+    private func addClass(_ cls: LuaClass) {
+        let number = classes.count
+        let names = UnsafeMutablePointer<String>.allocate(capacity: number + 1)
+        names.moveInitialize(from: classNames, count: number)
+        (names + number).initialize(to: cls.name)
+        classNames.deallocate()
+        classNames = names
+        host.pointee.class_names = UnsafeMutableRawPointer(names)
+        classes.append(cls)
+    }
+
     /// Pushes a new userdata of class `name` holding `object`.
     public func pushObject(_ object: AnyObject, class name: String) { pushObject(object, class: name, on: L) }
 
     func pushObject(_ object: AnyObject, class name: String, on L: OpaquePointer) {
-        let handle = nextObject
+        guard let number = classes.firstIndex(where: { $0.name == name }) else {
+            preconditionFailure("pushObject: no class \(name) (defineClass it first)")
+        }
+        let serial = nextObject
         nextObject += 1
-        objects[handle] = object
-        let block = clua_newuserdata(L, MemoryLayout<Int>.size)!
-        block.storeBytes(of: handle, as: Int.self)
-        luaL_setmetatable(L, name)
+        let type = UnsafeRawPointer(bitPattern: UInt(bitPattern: ObjectIdentifier(Swift.type(of: object))))
+        let block = clua_newobject(L, Unmanaged.passUnretained(object).toOpaque(), type, lua_Integer(serial), Int32(number))!
+        objects[UnsafeMutableRawPointer(block)] = object
+    }
+
+    /// `__gc`/`__close` of class number `cls`: lets go of the object in userdata `i` of
+    /// thread `L`, unless that was done already: `onCollect` runs once per object.
+    func release(at i: Int32, of cls: Int, on L: OpaquePointer) {
+        var k: Int32 = -1
+        guard let block = clua_toobject(L, i, &k), k == cls, block.pointee.object != nil else { return }
+        clua_forget_object(L, block)
+        block.pointee.object = nil
+        block.pointee.type = nil
+        block.pointee.serial = 0
+        if let obj = objects.removeValue(forKey: UnsafeMutableRawPointer(block)) { classes[cls].onCollect?(obj) }
     }
 
     /// Every live object of a class (for reboot clean-up).
@@ -244,16 +340,13 @@ public final class LuaState {
 
     /// Sets `__call` on the table on top of the stack (a callable class table),
     /// shifting arguments so `fn` sees the class table at 1.
-    public func setCallMetamethod(_ fn: @escaping LuaFunction) {
+    public func setCallMetamethod(kind: LuaFunctionKind = .active, _ fn: @escaping LuaFunction) {
         lua_createtable(L, 0, 1)
-        push(fn)
+        push(kind: kind, fn)
         lua_setfield(L, -2, "__call")
         lua_setmetatable(L, -2)
     }
 
-
-    /// Marks the current stretch of the sketch as active (a poll that found something).
-    @inline(__always) public func markActive() { activity.pointee |= LuaState.activeBit }
 
     /// Registers a bare C function (two integer arguments, no Swift): the baseline of binding benchmarks.
     public func registerBareCFunction(_ name: String) { clua_register_bare(L, name) }
@@ -312,22 +405,15 @@ public final class LuaThread {
     }
 }
 
-private func luaDispatch(_ L: OpaquePointer?, _ id: Int32) -> Int32 {
-    let state = LuaState.from(L)
-    state.currentThread = L
-    let call = LuaCall(L: L!, state: state)
-    let entry = state.functions[Int(id)]
-    if entry.kind == .active { state.activity.pointee |= LuaState.activeBit }
-    do {
-        return try entry.fn(call)
-    } catch {
-        switch error {
-        case .argument(let arg, let msg):
-            call.push(msg)
-            return CLUA_RET_ARGERROR_BASE - arg
-        case .runtime(let msg):
-            call.push(msg)
-            return CLUA_RET_ERROR
+/// Every trampoline's way into Swift: `box` is the function's `LuaFunctionBox`,
+/// borrowed (the state owns it), so a call retains nothing.
+private func luaDispatch(_ L: OpaquePointer?, _ box: UnsafeMutableRawPointer?) -> Int32 {
+    Unmanaged<LuaFunctionBox>.fromOpaque(box.unsafelyUnwrapped)._withUnsafeGuaranteedRef { box in
+        let call = LuaCall(thread: L.unsafelyUnwrapped, state: box.state)
+        do throws(LuaError) {
+            return try box.fn(call)
+        } catch {
+            return call.errorResult(error)
         }
     }
 }
