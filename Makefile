@@ -9,7 +9,7 @@ SKETCH ?= sketches/blink.lua
 ARGS ?=
 CONFIG ?= release
 
-.PHONY: setup build run test bench variant-1460 clean
+.PHONY: setup build run test bench variant-1460 format clean
 
 setup:
 	@bash .ci/setup.sh
@@ -32,6 +32,10 @@ variant-1460: setup
 bench: setup variant-1460
 	$(SWIFT) build -c release
 	.build/release/Benchmarks
+
+# formats every Swift file with the checked-in .swift-format configuration
+format:
+	$(SWIFT) format format -i -r --configuration .swift-format Package.swift Sources Tests plugins
 
 clean:
 	rm -rf .build

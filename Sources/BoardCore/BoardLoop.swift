@@ -117,6 +117,9 @@ public final class BoardLoop {
     private var lastPassEnd: UInt64 = 0
 
     private var idleStretches = 0
+    /// The sketch is polling and finding nothing (two idle stretches in a row, no
+    /// activity since): optimistic yields need not spin out their interval first.
+    private var pollingIdly = false
     private var spinUntil: UInt64 = 0
     private var lastHostPoll: UInt64 = 0
     private var settleRounds = 0
@@ -159,6 +162,7 @@ public final class BoardLoop {
     public func reset() {
         stopRequested = false
         idleStretches = 0
+        pollingIdly = false
         spinUntil = 0
         paceDebt = 0
         activity.pointee = 0
@@ -204,12 +208,12 @@ public final class BoardLoop {
     }
 
     /// `optimistic_yield(us)`: yields only if more than `us` passed since the last
-    /// yield — or at once once the sketch is known to be polling idly (two idle
-    /// stretches in a row): it would only spin until then, and the next event is
-    /// what it waits for. The wait itself is the yield's (`settleIdle`).
+    /// yield — or at once while the sketch is known to be polling idly (two idle
+    /// stretches in a row, no activity since): it would only spin until then, and
+    /// the next event is what it waits for. The wait itself is the yield's (`settleIdle`).
     @inline(__always)
     public func optimisticYield(_ us: UInt64) {
-        if clock.micros &- lastYield > us || (idleStretches >= 2 && !pacing) { yield() }
+        if clock.micros &- lastYield > us || pollingIdly { yield() }
     }
 
     /// The end of a `loop()` pass (the core's loop_wrapper: loop_end, esp_schedule):
@@ -231,17 +235,23 @@ public final class BoardLoop {
             && !(sketchWorked?() ?? false)
         guard idle else {
             idleStretches = 0
+            pollingIdly = false
             spinUntil = now &+ spinMicros
             return
         }
         idleStretches += 1
         guard idleStretches >= 2, !isStopping else { return }
+        pollingIdly = true
         if clock.mode == .real && now < spinUntil { return }
         let cap = flags & Activity.readMillis != 0 ? (now / 1000 + 1) * 1000 : now + 1_000_000
         idleWaits &+= 1
         waitForEvent(until: min(cap, endAt))
         backgroundPass()
         runScheduled()
+        // something happened (or time passed): the sketch gets two stretches to see it
+        // before it is judged idle again (a poll that yielded here already decided
+        // to return "nothing"); still polling idly, they are two quick polls
+        idleStretches = 0
     }
 
     /// Real time, `pacing`: sleeps off what the passes cost in board time beyond
@@ -304,13 +314,11 @@ public final class BoardLoop {
 
     /// Waits until the next event or `deadline`: in real time blocked in `ppoll()`
     /// on the host's descriptors and the inbox; in virtual time by moving the
-    /// clock (after settling host input that is already there).
+    /// clock (after settling host input that is already there). The next event is
+    /// computed after the host descriptors were gathered, when slirp has said what
+    /// its timers need (a delayed ACK is due in 2 ms).
     public func waitForEvent(until deadline: UInt64) {
-        let now = clock.micros
-        var next = deadline
-        if let t = timers.nextDue { next = min(next, t) }
-        for s in sources { if let d = s.nextDeadline(now: now) { next = min(next, d) } }
-        guard next > now, inbox.isEmpty else { return }
+        guard inbox.isEmpty else { return }
         switch clock.mode {
         case .virtual:
             // host peers in this process answer within their calls: let causal
@@ -320,19 +328,32 @@ public final class BoardLoop {
                 return
             }
             settleRounds = 0
-            clock.advance(to: next)
-            lastPassEnd = clock.micros
+            let next = nextEvent(until: deadline)
+            if next > clock.micros { clock.advance(to: next) }
         case .real:
-            pollHost(timeoutMicros: next - now)
+            pollHost(until: deadline)
             clock.refresh()
         }
         lastPassEnd = clock.micros
     }
 
-    /// Polls every host descriptor (and the inbox) at most `timeoutMicros`;
-    /// returns whether any was ready.
+    /// The earliest of `deadline`, the next board timer and every source's next deadline.
+    private func nextEvent(until deadline: UInt64) -> UInt64 {
+        let now = clock.micros
+        var next = deadline
+        if let t = timers.nextDue { next = min(next, t) }
+        for s in sources { if let d = s.nextDeadline(now: now) { next = min(next, d) } }
+        return next
+    }
+
+    /// Polls every host descriptor (and the inbox) without waiting; returns whether any was ready.
     @discardableResult
-    private func pollHost(timeoutMicros: UInt64) -> Bool {
+    private func pollHost(timeoutMicros: UInt64) -> Bool { pollHost(until: nil) }
+
+    /// Polls every host descriptor (and the inbox), waiting until the next event
+    /// before `deadline` (nil: not at all); returns whether any was ready.
+    @discardableResult
+    private func pollHost(until deadline: UInt64?) -> Bool {
         lastHostPoll = clock.micros
         fds.removeAll(keepingCapacity: true)
         var ranges: [Range<Int>] = []
@@ -343,6 +364,11 @@ public final class BoardLoop {
             ranges.append(start..<fds.count)
         }
         fds.append(pollfd(fd: inbox.wakeDescriptor, events: Int16(POLLIN), revents: 0))
+        var timeoutMicros: UInt64 = 0
+        if let deadline {
+            let next = nextEvent(until: deadline), now = clock.micros
+            timeoutMicros = next > now ? next - now : 0
+        }
         var ts = timespec(tv_sec: Int(timeoutMicros / 1_000_000), tv_nsec: Int(timeoutMicros % 1_000_000) * 1000)
         let r = fds.withUnsafeMutableBufferPointer { sys_ppoll($0.baseAddress, nfds_t($0.count), &ts, nil) }
         // what the sources do now (slirp's timers: its delayed ACK) happens at the time they woke

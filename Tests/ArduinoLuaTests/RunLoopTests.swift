@@ -127,6 +127,11 @@ final class RunLoopTests: XCTestCase {
         XCTAssertTrue(run.transcript.contains("served at 30\n"), run.transcript)
         XCTAssertLessThan(run.device.board.loop.passes, 20_000, "an idle board does not spin")
         XCTAssertGreaterThan(run.device.board.loop.idleWaits, 0)
+        // a sleeping board answers at once: the visit (connect, request, page, close)
+        // takes a few round trips, not a wait for lwIP's next timer (250 ms)
+        let visit = try XCTUnwrap(run.device.network.visitReports.first)
+        XCTAssertEqual(visit.ending, .deviceClosed)
+        XCTAssertLessThan(visit.endedAt - visit.startedAt, 5_000, "\(visit)")
     }
 
     /// `--pace-loop`: every pass costs its board time (10 µs + 50 ns per instruction),
