@@ -116,14 +116,14 @@ struct Run: ParsableCommand {
         var pcapWriter: PcapWriter?
         if let pcap {
             do { pcapWriter = try PcapWriter(path: pcap, events: device.board.events) } catch {
-                fail("esplua: cannot write the pcap file '\(pcap)': \(error.localizedDescription)")
+                fail("esplua: cannot write the pcap file '\(pcap)': \(error)")
             }
         }
         defer { pcapWriter?.close() }
         var traceWriter: HeapTrace?
         if let trace {
             do { traceWriter = try HeapTrace(path: trace, board: device.board, network: device.network) } catch {
-                fail("esplua: cannot write the trace file '\(trace)': \(error.localizedDescription)")
+                fail("esplua: cannot write the trace file '\(trace)': \(error)")
             }
         }
         defer { traceWriter?.close() }
