@@ -26,7 +26,12 @@ enum ArduinoAPI {
 
     static func sandbox(_ state: LuaState, sketchDirectory: String) {
         for name in ["dofile", "loadfile"] { state.setGlobalNil(name) }
-        let dir = sketchDirectory.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        // the folder in a Lua string literal: backslashes and quotes escaped
+        var dir = ""
+        for u in sketchDirectory.unicodeScalars {
+            if u == "\\" || u == "\"" { dir.unicodeScalars.append("\\") }
+            dir.unicodeScalars.append(u)
+        }
         let code = """
         local load = load
         _G.load = function(chunk, name, mode, env) return load(chunk, name, "t", env) end

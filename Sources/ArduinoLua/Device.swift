@@ -1,6 +1,6 @@
 import BoardCore
 import BoardNet
-import Foundation
+import FoundationEssentials
 import LuaRuntime
 
 /// How a device is set up to run one sketch.
@@ -57,7 +57,7 @@ public final class Device {
     public let network: Network
     public let plugins: PluginHost
     /// esplua's own messages (stderr by default). Also published as `.log` events.
-    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    public var log: (String) -> Void = { writeStandardError($0 + "\n") }
     let context: SketchContext
     private var runner: SketchRunner?
 

@@ -1,6 +1,6 @@
 import BoardCore
 import BoardNet
-import Foundation
+import FoundationEssentials
 import LuaRuntime
 
 /// Runs a sketch the way the ESP8266 core runs one (core_esp8266_main.cpp):
@@ -97,7 +97,7 @@ final class SketchRunner {
         context.callbacks.state = state
         context.callbacks.mainThread = state.L
         context.callbacks.betweenPasses = false
-        let dir = (options.sketchPath as NSString).deletingLastPathComponent
+        let dir = Path.directory(of: options.sketchPath)
         ArduinoAPI.install(in: state, ctx: context, sketchDirectory: dir.isEmpty ? "." : dir)
         options.prepareLua?(state)
         do {

@@ -1,5 +1,5 @@
 import BoardCore
-import Foundation
+import FoundationEssentials
 
 /// The wiring file beside a sketch (`<sketch>.wiring.json`, or `--wiring FILE`):
 /// which parts sit on which pins or bus addresses, the starting values of their
@@ -49,7 +49,7 @@ public struct Wiring {
     public static func load(path: String) throws(LoadError) -> Wiring {
         func bad(_ why: String) -> LoadError { LoadError(description: "\(path): \(why)") }
         guard let data = FileManager.default.contents(atPath: path) else { throw LoadError(description: "cannot read the wiring file '\(path)'") }
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard let root = (try? JSON.parse(Array(data))) as? [String: Any] else {
             throw bad("not a JSON object")
         }
         if let k = root.keys.sorted().first(where: { !["parts", "schedule", "comment"].contains($0) }) {
@@ -64,8 +64,8 @@ public struct Wiring {
             if let c = d["controls"] {
                 guard let c = c as? [String: Any] else { throw bad("parts[\(i)].controls must be an object of numbers") }
                 for (k, v) in c {
-                    guard let n = v as? NSNumber else { throw bad("parts[\(i)].controls.\(k) must be a number") }
-                    controls[k] = n.doubleValue
+                    guard let n = JSON.number(v) else { throw bad("parts[\(i)].controls.\(k) must be a number") }
+                    controls[k] = n
                 }
             }
             var settings = d
@@ -73,7 +73,7 @@ public struct Wiring {
             w.parts.append(PartSpec(name: name, part: type, settings: settings, controls: controls))
         }
         for (i, item) in ((root["schedule"] as? [Any]) ?? []).enumerated() {
-            guard let d = item as? [String: Any], let target = d["set"] as? String, let value = d["value"] as? NSNumber else {
+            guard let d = item as? [String: Any], let target = d["set"] as? String, let value = JSON.number(d["value"]) else {
                 throw bad("schedule[\(i)] needs \"set\": \"part.control\" and a number \"value\"")
             }
             let parts = target.split(separator: ".", maxSplits: 1).map(String.init)
@@ -82,7 +82,7 @@ public struct Wiring {
             }
             var at: UInt64 = 0
             if let s = d["at"] as? String { guard let t = parseDurationMicros(s) else { throw bad("schedule[\(i)].at must be a duration like \"10s\"") }; at = t }
-            w.schedule.append(Change(at: at, part: parts[0], control: parts[1], value: value.doubleValue))
+            w.schedule.append(Change(at: at, part: parts[0], control: parts[1], value: value))
         }
         return w
     }

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// How board time relates to wall time.
 public enum TimeMode: String, Sendable, CaseIterable {

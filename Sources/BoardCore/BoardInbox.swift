@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import Synchronization
 
 /// What the outside may ask of a running board (DESIGN.md 15). Nothing else

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Something the board's loop services on every background pass: the network
 /// stack, the world, stdin, observers.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The board's SPI flash chip, with NOR rules: erase sets a 4 KiB sector to 0xFF,
 /// programming can only clear bits (1 -> 0). Optionally backed by an image file

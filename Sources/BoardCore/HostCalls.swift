@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 // Linux calls that Glibc's Swift module hides behind _GNU_SOURCE, declared with
 // their C signatures (man 2 ppoll, man 2 eventfd).

@@ -1,5 +1,6 @@
 import CPluginABI
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Why a plugin could not be used; one sentence, naming the file.
 public enum PluginError: Error, CustomStringConvertible, Equatable {
@@ -90,7 +91,7 @@ public final class PluginLibrary {
     static func candidates(in directory: String, buildFolder: Bool) -> [String] {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return files.filter { $0.hasSuffix(".so") && (!buildFolder || $0.hasPrefix("libesplua-")) }
-            .sorted().map { (directory as NSString).appendingPathComponent($0) }
+            .sorted().map { Path.join(directory, $0) }
     }
 }
 
@@ -165,7 +166,7 @@ public final class PluginHost {
     public let searchPath: [(directory: String, buildFolder: Bool)]
     public weak var registrar: PluginModuleRegistrar?
     /// Messages from plugins (stderr by default).
-    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    public var log: (String) -> Void = { writeStandardError($0 + "\n") }
     public private(set) var loaded: [LoadedPlugin] = []
     public private(set) var parts: [Part] = []
     private var libraries: [PluginLibrary]?
@@ -198,8 +199,8 @@ public final class PluginHost {
 
     /// The folder of the running executable (SwiftPM puts plugin products beside it).
     public static var executableFolder: String? {
-        guard let exe = Bundle.main.executablePath else { return nil }
-        return (exe as NSString).deletingLastPathComponent
+        guard let exe = BoardCore.executablePath else { return nil }
+        return Path.directory(of: exe)
     }
 
     var boardPointer: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
@@ -465,15 +466,17 @@ public final class PluginHost {
         t.error = { c, message in callOf(c).fail(message.map { String(cString: $0) } ?? "error") }
         t.config_integer = { cfg, key, out in
             let v = configOf(cfg).values[String(cString: key!)]
-            if let n = v as? NSNumber, n.doubleValue == n.doubleValue.rounded() { out?.pointee = n.int64Value; return 0 }
+            if let n = JSON.integer(v) { out?.pointee = Int64(n); return 0 }
+            // an integer beyond 64 bits: the end of the range, which the plugin's range check refuses
+            if let n = JSON.number(v), n == n.rounded() { out?.pointee = n < 0 ? .min : .max; return 0 }
             if let s = v as? String, let n = Int64(s.hasPrefix("0x") ? String(s.dropFirst(2)) : s, radix: s.hasPrefix("0x") ? 16 : 10) {
                 out?.pointee = n; return 0
             }
             return -1
         }
         t.config_number = { cfg, key, out in
-            guard let n = configOf(cfg).values[String(cString: key!)] as? NSNumber else { return -1 }
-            out?.pointee = n.doubleValue; return 0
+            guard let n = JSON.number(configOf(cfg).values[String(cString: key!)]) else { return -1 }
+            out?.pointee = n; return 0
         }
         t.config_string = { cfg, key, out in
             let config = configOf(cfg)

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Why the board (re)started: the SDK's `rst_info.reason`, with the strings
 /// `ESP.getResetReason()` returns (core 3.x, Esp.cpp).
 public enum ResetReason: Int, Sendable {
@@ -64,6 +62,7 @@ public enum Postmortem {
     public static func dump(_ crash: Crash, seed: UInt32 = 0) -> String {
         var out = ""
         func line(_ s: String = "") { out += s + "\n" }
+        func hex(_ v: UInt32) -> String { Format.hex(v, digits: 8) }
         if case .outOfMemory = crash { line("User exception (panic/abort/assert)") }
         if case .hardwareWatchdog = crash {
             // The ROM reboots the chip without a dump (no DEBUG_ESP_HWDT); only the boot line shows it.
@@ -78,7 +77,7 @@ public enum Postmortem {
         switch crash {
         case .exception(let cause, let epc1, let excvaddr):
             line("Exception (\(cause)):")
-            line(String(format: "epc1=0x%08x epc2=0x00000000 epc3=0x00000000 excvaddr=0x%08x depc=0x00000000", epc1, excvaddr))
+            line("epc1=0x\(hex(epc1)) epc2=0x00000000 epc3=0x00000000 excvaddr=0x\(hex(excvaddr)) depc=0x00000000")
         case .panic(let file, let lineNo, let function):
             line("Panic \(file):\(lineNo) \(function)")
         case .abort:
@@ -87,7 +86,7 @@ public enum Postmortem {
             line("Soft WDT reset")
             line()
             line("Exception (4):")
-            line(String(format: "epc1=0x%08x epc2=0x00000000 epc3=0x00000000 excvaddr=0x00000000 depc=0x00000000", 0x4020_1000 &+ (seed & 0xffc)))
+            line("epc1=0x\(hex(0x4020_1000 &+ (seed & 0xffc))) epc2=0x00000000 epc3=0x00000000 excvaddr=0x00000000 depc=0x00000000")
             offset = 0x160
         case .outOfMemory:
             line("Unhandled C++ exception: OOM")
@@ -100,7 +99,7 @@ public enum Postmortem {
         line("ctx: cont")
         let end: UInt32 = 0x3fff_ffd0
         let sp: UInt32 = 0x3fff_fd90
-        line(String(format: "sp: %08x end: %08x offset: %04x", sp, end, offset))
+        line("sp: \(hex(sp)) end: \(hex(end)) offset: \(Format.hex(offset, digits: 4))")
         var pos = sp + UInt32(offset)
         var x = seed | 1
         while pos < end {
@@ -109,19 +108,19 @@ public enum Postmortem {
                 x ^= x << 13; x ^= x >> 17; x ^= x << 5
                 words.append((x & 1) == 0 ? 0x4020_0000 | (x & 0xfffc) : 0x3fff_0000 | (x & 0xfff0))
             }
-            line(String(format: "%08x:  %08x %08x %08x %08x  ", pos, words[0], words[1], words[2], words[3]))
+            line("\(hex(pos)):  " + words.map(hex).joined(separator: " ") + "  ")
             pos += 0x10
         }
         line("<<<stack<<<")
         if case .outOfMemory(let size) = crash {
             line()
-            line(String(format: "last failed alloc call: %08X(%d)", 0x4020_2000 &+ (seed & 0xffc), size))
+            line("last failed alloc call: \(Format.hex(0x4020_2000 &+ (seed & 0xffc), digits: 8, uppercase: true))(\(size))")
         }
         line()
         line(cut)
         if case .outOfMemory = crash {
             line()
-            line(String(format: "last failed alloc caller: 0x%08x", 0x4020_2000 &+ (seed & 0xffc)))
+            line("last failed alloc caller: 0x\(hex(0x4020_2000 &+ (seed & 0xffc)))")
         }
         return out
     }
@@ -168,7 +167,7 @@ extension Crash {
         let parts = first.split(separator: ":", maxSplits: 2)
         if parts.count >= 2, let l = Int(parts[1]) { file = String(parts[0]); line = l }
         var function = "?"
-        if let r = message.range(of: "in function '") ?? message.range(of: "in local '") {
+        if let r = message.firstRange(of: "in function '") ?? message.firstRange(of: "in local '") {
             function = String(message[r.upperBound...].prefix { $0 != "'" })
         } else if message.contains("in main chunk") {
             function = "main chunk"

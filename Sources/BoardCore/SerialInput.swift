@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Serial RX from a host descriptor (stdin): `echo on | esplua run s.lua` and a
 /// terminal both reach `Serial.read()`. A closed or absent descriptor is simply no

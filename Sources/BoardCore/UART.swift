@@ -1,5 +1,3 @@
-import Foundation
-
 /// UART0 (`Serial`): output to a sink (stdout by default), input from a buffer
 /// that the host fills (stdin, or a test).
 public final class UART {
@@ -62,10 +60,5 @@ public final class UART {
 /// Standard output as a UART sink: unbuffered writes, so the transcript interleaves
 /// correctly with stderr and survives a crash.
 public func standardOutputSink(_ bytes: UnsafeRawBufferPointer) {
-    var offset = 0
-    while offset < bytes.count {
-        let n = Foundation.write(1, bytes.baseAddress! + offset, bytes.count - offset)
-        if n <= 0 { if errno == EINTR { continue }; return }
-        offset += n
-    }
+    writeAll(1, bytes)
 }

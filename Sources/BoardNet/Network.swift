@@ -1,6 +1,6 @@
 import BoardCore
 import CLwIP
-import Foundation
+import Glibc
 
 /// Network options of a device.
 public struct NetworkConfig: Sendable {

@@ -1,26 +1,21 @@
 import BoardCore
-import Foundation
 
 /// Writes every frame of the device to a classic pcap file (LINKTYPE_ETHERNET),
 /// stamped with board time, readable by Wireshark and tshark. Flushed per frame.
 /// A subscriber of the board's `.frame` events.
 public final class PcapWriter {
-    private let handle: FileHandle
+    private let file: OutputFile
     private var subscription: BoardEvents.Subscription?
 
-    public init(path: String, events: BoardEvents) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil),
-              let h = FileHandle(forWritingAtPath: path) else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
-        }
-        handle = h
-        var header = Data()
+    public init(path: String, events: BoardEvents) throws(OutputFile.OpenError) {
+        file = try OutputFile(path: path)
+        var header: [UInt8] = []
         header.appendLE(UInt32(0xA1B2_C3D4))   // µs timestamps
         header.appendLE(UInt16(2)); header.appendLE(UInt16(4))
         header.appendLE(UInt32(0)); header.appendLE(UInt32(0))
         header.appendLE(UInt32(65535))
         header.appendLE(UInt32(1))             // LINKTYPE_ETHERNET
-        handle.write(header)
+        file.write(header)
         subscription = events.subscribe(.frame) { [unowned self] t, event in
             if case .frame(_, let bytes) = event { self.write(bytes, at: t) }
         }
@@ -28,23 +23,24 @@ public final class PcapWriter {
 
     /// One record: `frame` at board time `t` (µs).
     public func write(_ frame: UnsafeRawBufferPointer, at t: UInt64) {
-        var record = Data(capacity: 16 + frame.count)
+        var record: [UInt8] = []
+        record.reserveCapacity(16 + frame.count)
         record.appendLE(UInt32(t / 1_000_000))
         record.appendLE(UInt32(t % 1_000_000))
         record.appendLE(UInt32(frame.count))
         record.appendLE(UInt32(frame.count))
-        record.append(frame.bindMemory(to: UInt8.self))
-        handle.write(record)
+        record.append(contentsOf: frame)
+        file.write(record)
     }
 
     public func close() {
         subscription?.cancel()
         subscription = nil
-        try? handle.close()
+        file.close()
     }
 }
 
-extension Data {
+extension [UInt8] {
     mutating func appendLE<T: FixedWidthInteger>(_ v: T) {
         Swift.withUnsafeBytes(of: v.littleEndian) { append(contentsOf: $0) }
     }

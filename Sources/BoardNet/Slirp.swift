@@ -1,5 +1,5 @@
 import CSlirp
-import Foundation
+import Glibc
 import BoardCore
 
 /// A port forward from the host into the device (`--forward [udp:]HOST:DEVICE`).
@@ -92,7 +92,7 @@ final class SlirpBackend {
             return len
         }
         callbacks.pointee.guest_error = { msg, _ in
-            FileHandle.standardError.write(Data("esplua: slirp: \(String(cString: msg!))\n".utf8))
+            writeStandardError("esplua: slirp: \(String(cString: msg!))\n")
         }
         callbacks.pointee.clock_get_ns = { opaque in
             let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()

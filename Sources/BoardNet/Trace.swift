@@ -1,5 +1,4 @@
 import BoardCore
-import Foundation
 
 /// The heap and the connection table over time, for plotting: one row each time
 /// the free heap or the number of pcbs in some state changes (checked after each
@@ -11,22 +10,19 @@ public final class HeapTrace {
     private let network: Network
     private let board: Board
     private var subscription: BoardEvents.Subscription?
-    private let handle: FileHandle
+    private let file: OutputFile
     private let json: Bool
     private var last: [Int] = []
     private static let states = TCPState.allCases.filter { $0 != .closed }
 
-    public init(path: String, board: Board, network: Network) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
-        }
-        handle = h
+    public init(path: String, board: Board, network: Network) throws(OutputFile.OpenError) {
+        file = try OutputFile(path: path)
         self.network = network
         self.board = board
         json = path.hasSuffix(".json") || path.hasSuffix(".jsonl") || path.hasSuffix(".ndjson")
         if !json {
             let columns = ["time_ms", "free_heap", "max_block"] + HeapTrace.states.map { $0.description.lowercased() } + ["udp"]
-            handle.write(Data((columns.joined(separator: ",") + "\n").utf8))
+            file.write(columns.joined(separator: ",") + "\n")
         }
         sample(now: board.clock.micros)
         subscription = board.events.subscribe([.heap, .pcb]) { [unowned self] t, _ in self.sample(now: t) }
@@ -49,12 +45,12 @@ public final class HeapTrace {
         } else {
             line = "\(ms)," + values.map(String.init).joined(separator: ",") + "\n"
         }
-        handle.write(Data(line.utf8))
+        file.write(line)
     }
 
     public func close() {
         subscription?.cancel()
         subscription = nil
-        try? handle.close()
+        file.close()
     }
 }

@@ -1,5 +1,5 @@
 import BoardCore
-import Foundation
+import FoundationEssentials
 
 /// The world around the board, from a JSON file (`--world FILE`, or
 /// `<sketch>.world.json` beside the sketch): the access points the radio can
@@ -93,15 +93,9 @@ public struct World: Sendable, Equatable {
     }
 
     private init(parsing json: Data) throws(Invalid) {
-        let root: [String: Any]
-        do {
-            guard let r = try JSONSerialization.jsonObject(with: json) as? [String: Any] else {
-                throw Invalid(why: "the world must be a JSON object")
-            }
-            root = r
-        } catch let e as Invalid { throw e } catch {
-            throw Invalid(why: "not valid JSON (\((error as NSError).userInfo["NSDebugDescription"] as? String ?? "parse error"))")
-        }
+        let value: Any
+        do { value = try JSON.parse(Array(json)) } catch { throw Invalid(why: "not valid JSON (\(error.description))") }
+        guard let root = value as? [String: Any] else { throw Invalid(why: "the world must be a JSON object") }
         let known: Set = ["accessPoints", "hosts", "services", "visitors", "comment"]
         if let bad = root.keys.sorted().first(where: { !known.contains($0) }) {
             throw Invalid(why: "unknown key '\(bad)' (expected accessPoints, hosts, services, visitors)")
@@ -194,14 +188,12 @@ public struct World: Sendable, Equatable {
         }
         func optionalInt(_ key: String) throws(Invalid) -> Int? {
             guard let v = dict[key] else { return nil }
-            guard let n = v as? NSNumber, n.doubleValue == Double(n.intValue) else {
-                throw Invalid(why: "\(path).\(key) must be an integer")
-            }
-            return n.intValue
+            guard let n = JSON.integer(v) else { throw Invalid(why: "\(path).\(key) must be an integer") }
+            return n
         }
         func optionalBool(_ key: String) throws(Invalid) -> Bool? {
             guard let v = dict[key] else { return nil }
-            guard let b = v as? Bool else { throw Invalid(why: "\(path).\(key) must be true or false") }
+            guard let b = JSON.boolean(v) else { throw Invalid(why: "\(path).\(key) must be true or false") }
             return b
         }
         func port(_ key: String) throws(Invalid) -> UInt16 {
@@ -212,7 +204,7 @@ public struct World: Sendable, Equatable {
         func optionalDuration(_ key: String) throws(Invalid) -> UInt64? {
             guard let v = dict[key] else { return nil }
             if let s = v as? String, let us = parseDurationMicros(s) { return us }
-            if let n = v as? NSNumber, n.doubleValue >= 0 { return UInt64(n.doubleValue * 1_000_000) }
+            if let n = JSON.number(v), n >= 0 { return UInt64(n * 1_000_000) }
             throw Invalid(why: "\(path).\(key) must be a duration like \"500ms\" or \"2s\"")
         }
     }

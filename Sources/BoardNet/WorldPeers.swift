@@ -1,5 +1,6 @@
 import BoardCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The world's actors that live on the host, in this process: **visitors**
 /// (clients of the device, arriving through port forwards on ephemeral
@@ -45,7 +46,7 @@ final class WorldPeers {
             plans.append((v, i, forwards[key]!, 0))
         }
         guard !world.services.isEmpty else { return }
-        let dir = NSTemporaryDirectory() + "esplua-world-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let dir = Path.join(FileManager.default.temporaryDirectory.path, "esplua-world-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         guard mkdir(dir, 0o700) == 0 else { throw .worldFailed("cannot create \(dir)") }
         directory = dir
         for (i, s) in world.services.enumerated() {
@@ -388,7 +389,7 @@ public struct VisitReport: Sendable, Equatable, CustomStringConvertible {
     public let ending: Ending
 
     public var description: String {
-        let ms = { (t: UInt64) in String(format: "%.3f", Double(t) / 1_000_000) }
+        let ms = { (t: UInt64) in Format.fixed(Double(t) / 1_000_000, decimals: 3) }
         return "visitor \(visitor + 1) visit \(number) (\(udp ? "udp" : "tcp") :\(port)) at \(ms(startedAt)) s: sent \(sent) B, received \(received.count) B, \(ending.rawValue) at \(ms(endedAt)) s"
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import BoardCore
+import FoundationEssentials
 import LittleFSCore
 
 /// `esplua fs pack|ls|unpack`: the classroom's upload workflow for the board's
@@ -18,8 +19,8 @@ struct FS: ParsableCommand {
         @Option(name: .shortAndLong, help: "The image to write (a 4 MB flash image for --flash).") var output: String
 
         func run() throws {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            var isDir = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir else {
                 fail("esplua: fs pack: '\(directory)' is not a folder")
             }
             let device = MemoryBlockDevice(blockSize: ESP8266Layout.blockSize, blockCount: ESP8266Layout.blockCount)
@@ -29,10 +30,10 @@ struct FS: ParsableCommand {
             func copy(_ dir: String, into path: String) throws {
                 for name in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() {
                     guard name.utf8.count <= 31 else { fail("esplua: fs pack: '\(name)' is longer than the 31 characters LittleFS allows on the board") }
-                    let full = (dir as NSString).appendingPathComponent(name), target = path + "/" + name
-                    var sub: ObjCBool = false
+                    let full = Path.join(dir, name), target = path + "/" + name
+                    var sub = false
                     FileManager.default.fileExists(atPath: full, isDirectory: &sub)
-                    if sub.boolValue {
+                    if sub {
                         try fs.mkdir(target)
                         try copy(full, into: target)
                     } else {
@@ -80,12 +81,12 @@ struct FS: ParsableCommand {
             let fs = mountImage(image)
             var count = 0
             func walk(_ path: String) throws {
-                let here = (directory as NSString).appendingPathComponent(path)
+                let here = Path.join(directory, path)
                 try FileManager.default.createDirectory(atPath: here, withIntermediateDirectories: true)
                 for e in try fs.listDirectory(path.isEmpty ? "/" : path) where e.name != "." && e.name != ".." {
                     let full = path + "/" + e.name
                     if e.isDirectory { try walk(full); continue }
-                    FileManager.default.createFile(atPath: (directory as NSString).appendingPathComponent(full), contents: Data(try fs.readFile(full)))
+                    FileManager.default.createFile(atPath: Path.join(directory, full), contents: Data(try fs.readFile(full)))
                     count += 1
                 }
             }

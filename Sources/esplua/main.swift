@@ -2,7 +2,8 @@ import ArduinoLua
 import ArgumentParser
 import BoardCore
 import BoardNet
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `esplua run SKETCH …`: runs a Lua sketch on an emulated ESP8266.
 struct Esplua: ParsableCommand {
@@ -116,14 +117,14 @@ struct Run: ParsableCommand {
         var pcapWriter: PcapWriter?
         if let pcap {
             do { pcapWriter = try PcapWriter(path: pcap, events: device.board.events) } catch {
-                fail("esplua: cannot write the pcap file '\(pcap)': \(error.localizedDescription)")
+                fail("esplua: cannot write the pcap file '\(pcap)': \(error)")
             }
         }
         defer { pcapWriter?.close() }
         var traceWriter: HeapTrace?
         if let trace {
             do { traceWriter = try HeapTrace(path: trace, board: device.board, network: device.network) } catch {
-                fail("esplua: cannot write the trace file '\(trace)': \(error.localizedDescription)")
+                fail("esplua: cannot write the trace file '\(trace)': \(error)")
             }
         }
         defer { traceWriter?.close() }
@@ -144,17 +145,17 @@ struct Run: ParsableCommand {
 }
 
 func printNetstat(_ device: Device) {
-    let seconds = String(format: "%.3f", Double(device.board.clock.micros) / 1_000_000)
+    let seconds = Format.fixed(Double(device.board.clock.micros) / 1_000_000, decimals: 3)
     var out = "esplua: at \(seconds) s: heap free \(device.board.heap.freeBytes) B, max block \(device.board.heap.maxFreeBlockSize) B, fragmentation \(device.board.heap.fragmentation)%; \(device.board.loop.passes) loop() passes, \(device.board.loop.idleWaits) idle waits\n"
     out += "Proto Local               Remote              State         Unacked Unread TIME_WAIT left\n"
     for r in device.network.pcbTable() {
-        let local = "\(r.localAddress):\(r.localPort)".padding(toLength: 19, withPad: " ", startingAt: 0)
-        let remote = "\(r.remoteAddress):\(r.remotePort)".padding(toLength: 19, withPad: " ", startingAt: 0)
-        let state = r.state.description.padding(toLength: 13, withPad: " ", startingAt: 0)
-        let tw = r.state == .timeWait ? String(format: "%.1f s", Double(r.timeWaitMillisLeft) / 1000) : ""
-        out += "tcp   \(local) \(remote) \(state) \(String(r.unacked).padding(toLength: 7, withPad: " ", startingAt: 0)) \(String(r.unread).padding(toLength: 6, withPad: " ", startingAt: 0)) \(tw)\n"
+        let local = Format.padded("\(r.localAddress):\(r.localPort)", to: 19)
+        let remote = Format.padded("\(r.remoteAddress):\(r.remotePort)", to: 19)
+        let state = Format.padded(r.state.description, to: 13)
+        let tw = r.state == .timeWait ? Format.fixed(Double(r.timeWaitMillisLeft) / 1000, decimals: 1) + " s" : ""
+        out += "tcp   \(local) \(remote) \(state) \(Format.padded(String(r.unacked), to: 7)) \(Format.padded(String(r.unread), to: 6)) \(tw)\n"
     }
-    FileHandle.standardError.write(Data(out.utf8))
+    writeStandardError(out)
 }
 
 /// `esplua plugins`: what the search path holds.
@@ -179,7 +180,7 @@ struct Plugins: ParsableCommand {
         }
         if libraries.isEmpty { out += "no plugins found in: \(host.searchPath.map(\.directory).joined(separator: ", "))\n" }
         print(out, terminator: "")
-        for p in problems { FileHandle.standardError.write(Data("esplua: \(p)\n".utf8)) }
+        for p in problems { writeStandardError("esplua: \(p)\n") }
     }
 }
 
@@ -203,7 +204,7 @@ final class NetstatOnSignal: EventSource {
 }
 
 func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    writeStandardError(message + "\n")
     exit(1)
 }
 
@@ -223,7 +224,7 @@ do {
 } catch {
     let code = Esplua.exitCode(for: error)
     if code == .validationFailure || (error as? CleanExit) == nil && code != .success && code.rawValue != 1 {
-        FileHandle.standardError.write(Data((Esplua.fullMessage(for: error) + "\n").utf8))
+        writeStandardError(Esplua.fullMessage(for: error) + "\n")
         exit(2)
     }
     Esplua.exit(withError: error)
