@@ -97,8 +97,10 @@ final class SketchContext {
 final class LuaCallbacks {
     private var pending: [(ref: Int32, push: (LuaCall) -> Int32)] = []
     private var running = false
-    /// The Lua state of the current boot; callbacks are dropped without it.
-    weak var state: LuaState?
+    /// The Lua state of the current boot (cleared at teardown, before the state
+    /// goes); callbacks are dropped without it. Not weak: a weak reference gives the
+    /// state a side table and every retain of it the slow path.
+    unowned(unsafe) var state: LuaState?
     /// The thread callbacks run on when no Swift function is blocked (the end of `loop()`).
     var mainThread: OpaquePointer?
     /// Set when a callback raised an error: the sketch crashes with it.
