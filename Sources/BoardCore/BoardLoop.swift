@@ -117,6 +117,9 @@ public final class BoardLoop {
     private var lastPassEnd: UInt64 = 0
 
     private var idleStretches = 0
+    /// Things that happened in background passes (frames into lwIP, timers, commands,
+    /// callbacks): what the sketch may not have seen yet.
+    public private(set) var eventCount = 0
     /// The sketch is polling and finding nothing (two idle stretches in a row, no
     /// activity since): optimistic yields need not spin out their interval first.
     private var pollingIdly = false
@@ -200,9 +203,12 @@ public final class BoardLoop {
         watchdog.feed(now: clock.refresh())
         let flags = activity.pointee
         activity.pointee = 0
+        let before = eventCount
         backgroundPass()
         runScheduled()
-        settleIdle(flags)
+        // something came in during this yield (a frame reached lwIP, a timer fired):
+        // the sketch has not seen it yet, even if the poll that yielded found nothing
+        settleIdle(eventCount == before ? flags : flags | Activity.active)
         watchdog.feed(now: clock.micros)
         lastYield = clock.micros
     }
@@ -273,21 +279,21 @@ public final class BoardLoop {
     /// One pass of background work (see the type's comment for the order).
     public func backgroundPass() {
         let now = clock.refresh()
-        if !inbox.isEmpty { for c in inbox.drain() { perform(c) } }
+        if !inbox.isEmpty { for c in inbox.drain() { perform(c); eventCount &+= 1 } }
         if now &- lastPassEnd > busyMicros {
             // the sketch kept the CPU: what the world did meanwhile is all there now
             catchingUp = true
             var rounds = 0
             repeat {
                 for s in sources { s.service(now: clock.micros) }
-                timers.fireDue(now: clock.micros)
+                if timers.fireDue(now: clock.micros) { eventCount &+= 1 }
                 rounds += 1
             } while rounds < 64 && pollHost(timeoutMicros: 0)
             catchingUp = false
         } else {
             if now &- lastHostPoll >= hostPollInterval { pollHost(timeoutMicros: 0) }
             for s in sources { s.service(now: now) }
-            timers.fireDue(now: clock.micros)
+            if timers.fireDue(now: clock.micros) { eventCount &+= 1 }
         }
         lastPassEnd = clock.micros
         if events.wants(.heap) {
@@ -300,8 +306,11 @@ public final class BoardLoop {
     }
 
     private func runScheduled() {
-        if let s = scheduled, s.pending() { s.run() }
+        if let s = scheduled, s.pending() { s.run(); eventCount &+= 1 }
     }
+
+    /// A source did something the sketch may see (the network handed a frame to lwIP).
+    @inline(__always) public func noteEvent() { eventCount &+= 1 }
 
     private func perform(_ command: BoardCommand) {
         if case .stop = command {

@@ -157,6 +157,7 @@ public final class Network: EventSource, HostIO {
         repeat {
             guard !slirp.toDevice.isEmpty else { return }
             let f = slirp.toDevice.removeFirst()
+            board.loop.noteEvent()
             f.withUnsafeBytes { buf in
                 if board.events.wants(.frame) { board.events.publish(.frame(outbound: false, buf)) }
                 if netifUp {
