@@ -14,9 +14,11 @@ enum StopRequest {
 /// stop the sketch. Bindings only convert arguments and call these (STYLE.md:
 /// check → call → push); the waiting itself is `BoardLoop.espDelay`'s.
 final class SketchContext {
-    unowned let board: Board
-    unowned let network: Network
-    unowned let plugins: PluginHost
+    // unowned(unsafe): the device owns all three and outlives its context; a checked
+    // unowned reference costs a retain and a release on every binding call
+    unowned(unsafe) let board: Board
+    unowned(unsafe) let network: Network
+    unowned(unsafe) let plugins: PluginHost
     let callbacks: LuaCallbacks
     /// esplua's own messages.
     let log: (String) -> Void

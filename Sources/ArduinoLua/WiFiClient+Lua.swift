@@ -27,6 +27,7 @@ enum WiFiClientBindings {
             return c.read(max: 1).first
         }
         let network = ctx.network
+        let loop = ctx.loop
         func send(_ call: LuaCall, _ c: TCPClient, _ s: String) -> Int32 {
             call.push(c.write(Array(s.utf8)))
             return 1
@@ -60,10 +61,10 @@ enum WiFiClientBindings {
             ("getKeepAliveInterval", { call throws(LuaError) in call.push(try client(call).keepAliveSettings.interval); return 1 }),
             ("getKeepAliveCount", { call throws(LuaError) in call.push(try client(call).keepAliveSettings.count); return 1 }),
             ("connected", { call throws(LuaError) in call.push(try client(call).connected); return 1 }),
+            // the hottest poll: the object unretained, the loop reached directly
             ("available", { call throws(LuaError) in
-                let c = try client(call)
-                let n = c.available
-                if n > 0 { call.markActive() } else { ctx.optimisticYield(100) }
+                let n = try call.withObject(1, TCPClient.self, class: className) { $0.available }
+                if n > 0 { call.markActive() } else { loop.optimisticYield(100) }
                 call.push(n); return 1
             }),
             ("availableForWrite", { call throws(LuaError) in call.push(try client(call).availableForWrite); return 1 }),

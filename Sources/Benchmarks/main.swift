@@ -186,6 +186,12 @@ func percentile(_ xs: [Double], _ p: Double) -> Double {
 }
 
 /// Runs `requests` sequential requests; returns (requests/s, p50 ms, p99 ms).
+/// The best (highest rate) of `tries` runs of `load`: the machine is shared, and a
+/// cross-core wake-up of either side costs more than a request.
+func bestLoad(port: UInt16, requests: Int, keepAlive: Bool, tries: Int = 5) -> (Double, Double, Double) {
+    (0..<tries).map { _ in load(port: port, requests: requests, keepAlive: keepAlive) }.max { $0.0 < $1.0 }!
+}
+
 func load(port: UInt16, requests: Int, keepAlive: Bool) -> (Double, Double, Double) {
     let request = Array("GET / HTTP/1.1\r\nHost: esp\r\n\r\n".utf8)
     var latencies: [Double] = []
@@ -254,22 +260,23 @@ do {
     let requests = 300
     let port = freePort()
     if let p = startEsplua(["run", root.appendingPathComponent("sketches/hello_server.lua").path, "--forward", "\(port):80", "--for", "120s"], ready: "HTTP server on port 80") {
-        let emu = load(port: port, requests: requests, keepAlive: false)
+        let emu = bestLoad(port: port, requests: requests, keepAlive: false)
         p.terminate(); p.waitUntilExit()
         let nport = freePort()
         _ = nativeServer(port: nport, response: closeResponse, keepAlive: false)
-        let native = load(port: nport, requests: requests, keepAlive: false)
+        let native = bestLoad(port: nport, requests: requests, keepAlive: false)
+        notes.append("HTTP rows: the best of 5 runs of \(requests) sequential requests, for esplua and for the native server alike")
         report("HTTP, a connection per request: requests/s (vs native loopback server)", emu.0, "req/s", baseline: native.0)
         report("HTTP, a connection per request: p50 latency", emu.1, "ms", baseline: native.1)
         report("HTTP, a connection per request: p99 latency", emu.2, "ms", baseline: native.2)
     } else { notes.append("hello_server did not start") }
     let kport = freePort()
     if let p = startEsplua(["run", keepSketch, "--forward", "\(kport):80", "--for", "120s"], ready: "ready") {
-        let emu = load(port: kport, requests: requests, keepAlive: true)
+        let emu = bestLoad(port: kport, requests: requests, keepAlive: true)
         p.terminate(); p.waitUntilExit()
         let nport = freePort()
         _ = nativeServer(port: nport, response: keepResponse, keepAlive: true)
-        let native = load(port: nport, requests: requests, keepAlive: true)
+        let native = bestLoad(port: nport, requests: requests, keepAlive: true)
         report("HTTP keep-alive: requests/s (vs native loopback server)", emu.0, "req/s", baseline: native.0)
         report("HTTP keep-alive: p50 latency", emu.1, "ms", baseline: native.1)
     } else { notes.append("the keep-alive sketch did not start") }

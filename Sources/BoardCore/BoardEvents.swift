@@ -111,7 +111,7 @@ public final class BoardEvents {
     private var nextID = 1
     /// The union of every subscriber's kinds.
     public private(set) var watched: BoardEvent.Kind = []
-    private unowned let clock: BoardClock
+    private unowned(unsafe) let clock: BoardClock
 
     public init(clock: BoardClock) { self.clock = clock }
 

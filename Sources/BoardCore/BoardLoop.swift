@@ -74,11 +74,12 @@ public final class BoardLoop {
         public static let readMicros: UInt32 = 4
     }
 
-    private unowned let clock: BoardClock
-    private unowned let timers: Timers
-    private unowned let watchdog: Watchdog
-    private unowned let heap: Heap
-    private unowned let events: BoardEvents
+    // the board owns them and the loop: no reference counting on every pass
+    private unowned(unsafe) let clock: BoardClock
+    private unowned(unsafe) let timers: Timers
+    private unowned(unsafe) let watchdog: Watchdog
+    private unowned(unsafe) let heap: Heap
+    private unowned(unsafe) let events: BoardEvents
     public let inbox: BoardInbox
     /// What the sketch did since the last yield point (bits of `Activity`);
     /// bindings and C fast paths OR into it.

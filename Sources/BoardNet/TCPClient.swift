@@ -17,7 +17,7 @@ private let ERR_MEM_: err_t = err_t(ERR_MEM.rawValue)
 /// - the pcb runs at `TCP_PRIO_MIN`, so lwIP may kill it to admit a new one.
 /// Blocking calls wait in the board's `esp_delay` (`BoardLoop.espDelay`).
 public final class TCPClient {
-    unowned let network: Network
+    unowned(unsafe) let network: Network
     var pcb: UnsafeMutablePointer<tcp_pcb>?
     private var rx: UnsafeMutablePointer<pbuf>?
     private var rxOffset = 0

@@ -9,7 +9,7 @@ private let ERR_VAL_: err_t = err_t(ERR_VAL.rawValue)
 /// backlog (5 by default, enforced by lwIP's `tcp_backlog_delayed`/`accepted`),
 /// and a queue of connections accepted by lwIP but not yet by the sketch.
 public final class TCPServer {
-    unowned let network: Network
+    unowned(unsafe) let network: Network
     public private(set) var port: UInt16
     private var listenPCB: UnsafeMutablePointer<tcp_pcb>?
     private var unclaimed: [TCPClient] = []

@@ -7,7 +7,7 @@ import CLwIP
 /// pbuf holding its addresses (the core's `AddrHelper`), all charged to the heap;
 /// and a transmit buffer sent with `udp_sendto` by `endPacket`.
 public final class UDPContext {
-    unowned let network: Network
+    unowned(unsafe) let network: Network
     private var pcb: UnsafeMutablePointer<udp_pcb>?
     private var charge: Int32?
     private struct Datagram {

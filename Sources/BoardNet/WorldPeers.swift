@@ -13,7 +13,7 @@ import Glibc
 /// loop settles host input before the clock jumps (`Waiter.settle`).
 final class WorldPeers {
     private let world: World
-    private unowned let clock: BoardClock
+    private unowned(unsafe) let clock: BoardClock
     /// Called with a line for each finished visit.
     var report: ((VisitReport) -> Void)?
     private(set) var reports: [VisitReport] = []
