@@ -33,26 +33,26 @@ enum ArduinoAPI {
             dir.unicodeScalars.append(u)
         }
         let code = """
-        local load = load
-        _G.load = function(chunk, name, mode, env) return load(chunk, name, "t", env) end
-        package.loadlib = nil
-        package.cpath = ""
-        package.path = "\(dir)/?.lua;\(dir)/?/init.lua"
-        package.searchers = { package.searchers[1], package.searchers[2] }
-        math.randomseed(0x8266)
-        """
+            local load = load
+            _G.load = function(chunk, name, mode, env) return load(chunk, name, "t", env) end
+            package.loadlib = nil
+            package.cpath = ""
+            package.path = "\(dir)/?.lua;\(dir)/?/init.lua"
+            package.searchers = { package.searchers[1], package.searchers[2] }
+            math.randomseed(0x8266)
+            """
         if let err = state.run(code, name: "=sandbox") { fatalError("sandbox: \(err)") }
     }
 
     /// API pieces simplest to express in Lua itself.
     static let prelude = """
-    function Serial.printf(fmt, ...) return Serial.print(string.format(fmt, ...)) end
-    print = function(...)
-      local n, parts = select("#", ...), {}
-      for i = 1, n do parts[i] = tostring((select(i, ...))) end
-      Serial.write(table.concat(parts, "\\t") .. "\\n")
-    end
-    """
+        function Serial.printf(fmt, ...) return Serial.print(string.format(fmt, ...)) end
+        print = function(...)
+          local n, parts = select("#", ...), {}
+          for i = 1, n do parts[i] = tostring((select(i, ...))) end
+          Serial.write(table.concat(parts, "\\t") .. "\\n")
+        end
+        """
 }
 
 extension Pins.PinError {

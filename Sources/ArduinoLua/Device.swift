@@ -145,8 +145,10 @@ enum DeviceSetup {
     }
 
     /// Places the wiring's parts and schedules its control changes and `--set`'s.
-    static func parts(_ wiring: Wiring, changes: [Wiring.Change], plugins: PluginHost, board: Board,
-                      log: @escaping (String) -> Void) throws {
+    static func parts(
+        _ wiring: Wiring, changes: [Wiring.Change], plugins: PluginHost, board: Board,
+        log: @escaping (String) -> Void
+    ) throws {
         for p in wiring.parts {
             try plugins.addPart(type: p.part, name: p.name, settings: p.settings, controls: p.controls)
         }

@@ -28,23 +28,28 @@ enum GPIOBindings {
         }
         // digitalWrite/digitalRead run in C on the pins' own storage (CLuaShim's clua_pins);
         // the Swift digitalWrite below is their slow path (PWM to stop, a change to announce).
-        precondition(LuaPinBlock.pinCount == Pins.count && LuaPinBlock.size == Pins.Storage.size
-                     && LuaPinBlock.mode == Pins.Storage.mode && LuaPinBlock.output == Pins.Storage.output
-                     && LuaPinBlock.external == Pins.Storage.external && LuaPinBlock.slow == Pins.Storage.slow
-                     && LuaPinBlock.listenedBit == Pins.Storage.listened && LuaPinBlock.pwmBit == Pins.Storage.pwm,
-                     "Pins.Storage and clua_pins disagree")
-        state.setGlobal("digitalWrite", .digitalWrite(pins: pins.storage, slowPath: { call throws(LuaError) in
-            let pin = try call.integer(1)
-            let level: Bool
-            switch call.type(2) {
-            case 1: level = call.boolean(2)   // LUA_TBOOLEAN
-            default:
-                let v = try call.integer(2)
-                level = v != 0
-            }
-            do { try pins.write(pin, level) } catch let e as Pins.PinError { throw e.lua(1) } catch { throw .runtime("\(error)") }
-            return 0
-        }))
+        precondition(
+            LuaPinBlock.pinCount == Pins.count && LuaPinBlock.size == Pins.Storage.size
+                && LuaPinBlock.mode == Pins.Storage.mode && LuaPinBlock.output == Pins.Storage.output
+                && LuaPinBlock.external == Pins.Storage.external && LuaPinBlock.slow == Pins.Storage.slow
+                && LuaPinBlock.listenedBit == Pins.Storage.listened && LuaPinBlock.pwmBit == Pins.Storage.pwm,
+            "Pins.Storage and clua_pins disagree")
+        state.setGlobal(
+            "digitalWrite",
+            .digitalWrite(
+                pins: pins.storage,
+                slowPath: { call throws(LuaError) in
+                    let pin = try call.integer(1)
+                    let level: Bool
+                    switch call.type(2) {
+                    case 1: level = call.boolean(2)  // LUA_TBOOLEAN
+                    default:
+                        let v = try call.integer(2)
+                        level = v != 0
+                    }
+                    do { try pins.write(pin, level) } catch let e as Pins.PinError { throw e.lua(1) } catch { throw .runtime("\(error)") }
+                    return 0
+                }))
         state.setGlobal("digitalRead", .digitalRead(pins: pins.storage))
         state.setGlobal("analogRead", kind: .poll) { call throws(LuaError) in
             let pin = try call.integer(1)

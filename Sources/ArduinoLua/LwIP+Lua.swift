@@ -9,31 +9,43 @@ import LuaRuntime
 enum LwIPBindings {
     static func register(in state: LuaState, ctx: SketchContext) {
         let network = ctx.network
-        state.setLibrary("lwip", [
-            ("allocations", { call in
-                let a = Network.lwipAllocations
-                call.push(a.count); call.push(a.bytes); return 2
-            }),
-            ("pcbs", { call in
-                let rows = network.pcbTable()
-                call.newTable(arrayCapacity: rows.count)
-                for (i, r) in rows.enumerated() {
-                    call.newTable(arrayCapacity: 0)
-                    call.setField("state", r.state.description)
-                    call.setField("localIP", r.localAddress)
-                    call.setField("localPort", Int(r.localPort))
-                    call.setField("remoteIP", r.remoteAddress)
-                    call.setField("remotePort", Int(r.remotePort))
-                    call.setField("unacked", r.unacked)
-                    call.setField("unsent", r.unsent)
-                    call.setField("unread", r.unread)
-                    call.setField("timeWaitMs", r.timeWaitMillisLeft)
-                    call.setIndex(i + 1)
-                }
-                return 1
-            }),
-        ])
-        state.setGlobal("tcp_kill_timewait") { call in call.push(network.killTimeWait()); return 1 }
-        state.setGlobal("tcpCleanup") { call in call.push(network.tcpCleanup()); return 1 }
+        state.setLibrary(
+            "lwip",
+            [
+                (
+                    "allocations",
+                    { call in
+                        let a = Network.lwipAllocations
+                        call.push(a.count); call.push(a.bytes); return 2
+                    }
+                ),
+                (
+                    "pcbs",
+                    { call in
+                        let rows = network.pcbTable()
+                        call.newTable(arrayCapacity: rows.count)
+                        for (i, r) in rows.enumerated() {
+                            call.newTable(arrayCapacity: 0)
+                            call.setField("state", r.state.description)
+                            call.setField("localIP", r.localAddress)
+                            call.setField("localPort", Int(r.localPort))
+                            call.setField("remoteIP", r.remoteAddress)
+                            call.setField("remotePort", Int(r.remotePort))
+                            call.setField("unacked", r.unacked)
+                            call.setField("unsent", r.unsent)
+                            call.setField("unread", r.unread)
+                            call.setField("timeWaitMs", r.timeWaitMillisLeft)
+                            call.setIndex(i + 1)
+                        }
+                        return 1
+                    }
+                ),
+            ])
+        state.setGlobal("tcp_kill_timewait") { call in
+            call.push(network.killTimeWait()); return 1
+        }
+        state.setGlobal("tcpCleanup") { call in
+            call.push(network.tcpCleanup()); return 1
+        }
     }
 }

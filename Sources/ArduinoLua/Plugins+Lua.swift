@@ -13,13 +13,13 @@ enum PluginBindings {
         ctx.pluginRegistrar = registrar
         // require's searcher, in Lua; the Swift part registers the module or says why not
         let searcher = """
-        local registerPlugin = ...
-        table.insert(package.searchers, function(name)
-          local found, why = registerPlugin(name)
-          if found then return function() return _G[name] end end
-          return why
-        end)
-        """
+            local registerPlugin = ...
+            table.insert(package.searchers, function(name)
+              local found, why = registerPlugin(name)
+              if found then return function() return _G[name] end end
+              return why
+            end)
+            """
         do { try state.load(Array(searcher.utf8), name: "=plugins") } catch { return }
         state.push { call throws(LuaError) in
             let name = try call.string(1)
@@ -66,9 +66,13 @@ final class LuaPluginRegistrar: PluginModuleRegistrar {
         if var f = module.pointee.functions {
             while let fname = f.pointee.name {
                 let fn = f.pointee.fn
-                fns.append((String(cString: fname), { [unowned self] call throws(LuaError) in
-                    try self.invoke(fn, pluginState: pluginState, object: nil, call: call, firstArgument: 1)
-                }))
+                fns.append(
+                    (
+                        String(cString: fname),
+                        { [unowned self] call throws(LuaError) in
+                            try self.invoke(fn, pluginState: pluginState, object: nil, call: call, firstArgument: 1)
+                        }
+                    ))
                 f += 1
             }
         }
@@ -91,10 +95,14 @@ final class LuaPluginRegistrar: PluginModuleRegistrar {
         if var m = cls.pointee.methods {
             while let mname = m.pointee.name {
                 let fn = m.pointee.fn
-                methods.append((String(cString: mname), { [unowned self] call throws(LuaError) in
-                    let obj = try call.object(1, Object.self, class: className)
-                    return try self.invoke(fn, pluginState: pluginState, object: obj.pointer, call: call, firstArgument: 2)
-                }))
+                methods.append(
+                    (
+                        String(cString: mname),
+                        { [unowned self] call throws(LuaError) in
+                            let obj = try call.object(1, Object.self, class: className)
+                            return try self.invoke(fn, pluginState: pluginState, object: obj.pointer, call: call, firstArgument: 2)
+                        }
+                    ))
                 m += 1
             }
         }
@@ -114,8 +122,10 @@ final class LuaPluginRegistrar: PluginModuleRegistrar {
         state.setTop(state.top - 1)
     }
 
-    private func invoke(_ fn: esplua_function?, pluginState: UnsafeMutableRawPointer?, object: UnsafeMutableRawPointer?,
-                        call: LuaCall, firstArgument: Int32) throws(LuaError) -> Int32 {
+    private func invoke(
+        _ fn: esplua_function?, pluginState: UnsafeMutableRawPointer?, object: UnsafeMutableRawPointer?,
+        call: LuaCall, firstArgument: Int32
+    ) throws(LuaError) -> Int32 {
         guard let fn else { return 0 }
         let pc = LuaPluginCall(call: call, firstArgument: firstArgument, registrar: self)
         let box = PluginHost.CallBox(pc)

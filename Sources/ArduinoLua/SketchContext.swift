@@ -111,8 +111,10 @@ final class LuaCallbacks {
     var betweenPasses = false
 
     init(loop: BoardLoop) {
-        loop.scheduled = (pending: { [unowned self] in !self.pending.isEmpty && !self.running },
-                          run: { [unowned self] in self.runPending() })
+        loop.scheduled = (
+            pending: { [unowned self] in !self.pending.isEmpty && !self.running },
+            run: { [unowned self] in self.runPending() }
+        )
     }
 
     func queue(_ ref: Int32, push: @escaping (LuaCall) -> Int32) {

@@ -178,8 +178,9 @@ final class SketchRunner {
 
     /// Maps an uncaught Lua error to the crash a real board would show.
     private func classify(_ message: String, outOfMemory: Bool? = nil) -> Crash {
-        Crash(sketchError: message, sketchPath: options.sketchPath,
-              outOfMemory: outOfMemory ?? lua?.outOfMemory ?? false, failedSize: lua?.failedAllocationSize ?? 0)
+        Crash(
+            sketchError: message, sketchPath: options.sketchPath,
+            outOfMemory: outOfMemory ?? lua?.outOfMemory ?? false, failedSize: lua?.failedAllocationSize ?? 0)
     }
 
     /// The board resets: lwIP forgets every connection first (a rebooting board

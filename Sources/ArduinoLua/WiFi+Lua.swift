@@ -35,7 +35,7 @@ enum WiFiBindings {
         for (k, v) in constants { state.setGlobal(k, integer: v) }
         let wifi = ctx.network.wifi
         let network = ctx.network
-        var handlers: [(kind: Int, ref: Int32)] = []   // kind: event number, -1 = onEvent (all)
+        var handlers: [(kind: Int, ref: Int32)] = []  // kind: event number, -1 = onEvent (all)
 
         func eventNumber(_ e: WiFiStation.WiFiEvent) -> Int {
             switch e {
@@ -87,100 +87,246 @@ enum WiFiBindings {
             return (ssid, pass)
         }
 
-        state.setLibrary("WiFi", [
-            ("begin", { call throws(LuaError) in
-                let (ssid, pass) = try credentials(call, ssidArg: 1, passArg: 2)
-                call.push(wifi.begin(ssid: ssid, password: pass).rawValue)
-                return 1
-            }),
-            ("status", { call in call.push(wifi.status.rawValue); return 1 }),
-            ("isConnected", { call in call.push(wifi.status == .connected); return 1 }),
-            ("waitForConnectResult", { call throws(LuaError) in
-                let ms = try call.optionalInteger(1, default: 60_000)
-                let deadline = ctx.board.clock.micros + UInt64(max(0, ms)) * 1000
-                let settled: () -> Bool = { wifi.status != .disconnected }
-                ctx.wait(timeoutMicros: deadline - ctx.board.clock.micros) { settled() }
-                call.push(settled() ? wifi.status.rawValue : -1)
-                return 1
-            }),
-            ("reconnect", { call in call.push(wifi.reconnect()); return 1 }),
-            ("disconnect", { call in wifi.disconnect(wifiOff: call.boolean(1)); call.push(true); return 1 }),
-            ("localIP", { call in call.push(wifi.localIP); return 1 }),
-            ("subnetMask", { call in call.push(wifi.subnetMask); return 1 }),
-            ("gatewayIP", { call in call.push(wifi.gatewayIP); return 1 }),
-            ("dnsIP", { call in call.push(wifi.dnsIP); return 1 }),
-            ("macAddress", { call in call.push(wifi.macString); return 1 }),
-            ("psk", { call in call.push(wifi.password); return 1 }),
-            ("hostByName", { call throws(LuaError) in
-                let name = try call.string(1)
-                let ms = try call.optionalInteger(2, default: 10_000)
-                let ip = network.hostByName(name, timeoutMillis: UInt64(max(0, ms)))
-                if let ip { call.push(ip) } else { call.pushNil() }
-                return 1
-            }),
-            // SSID/RSSI/channel/BSSIDstr: of the station without an index, of a scan result with one
-            ("SSID", { call throws(LuaError) in
-                if call.isNoneOrNil(1) { call.push(wifi.ssid) } else { call.push(try scanIndex(call)?.ssid ?? "") }
-                return 1
-            }),
-            ("RSSI", { call throws(LuaError) in
-                if call.isNoneOrNil(1) { call.push(wifi.rssi) } else { call.push(try scanIndex(call)?.rssi ?? 0) }
-                return 1
-            }),
-            ("channel", { call throws(LuaError) in
-                if call.isNoneOrNil(1) { call.push(wifi.channel) } else { call.push(try scanIndex(call)?.channel ?? 0) }
-                return 1
-            }),
-            ("BSSIDstr", { call throws(LuaError) in
-                if call.isNoneOrNil(1) { call.push(wifi.bssid) } else { call.push(try scanIndex(call)?.bssidString ?? "") }
-                return 1
-            }),
-            ("encryptionType", { call throws(LuaError) in call.push(try scanIndex(call)?.encryptionType ?? -1); return 1 }),
-            ("isHidden", { call throws(LuaError) in call.push(try scanIndex(call)?.hidden ?? false); return 1 }),
-            ("scanNetworks", { call throws(LuaError) in
-                if call.boolean(1) { throw .argument(1, "async scans are not supported; call WiFi.scanNetworks()") }
-                let showHidden = call.boolean(2)
-                call.push(wifi.scan(showHidden: showHidden))
-                return 1
-            }),
-            ("scanComplete", { call in call.push(-2); return 1 }),
-            ("scanDelete", { call in wifi.scanDelete(); return 0 }),
-            ("mode", { call throws(LuaError) in
-                let m = try call.integer(1)
-                guard let mode = WiFiMode(rawValue: m) else { throw .argument(1, "WIFI_OFF, WIFI_STA, WIFI_AP or WIFI_AP_STA expected") }
-                wifi.setMode(mode); call.push(true); return 1
-            }),
-            ("getMode", { call in call.push(wifi.mode.rawValue); return 1 }),
-            ("enableSTA", { call in
-                let on = call.boolean(1), m = wifi.mode.rawValue
-                wifi.setMode(WiFiMode(rawValue: on ? m | 1 : m & 2)!); call.push(true); return 1
-            }),
-            ("enableAP", { call in
-                let on = call.boolean(1), m = wifi.mode.rawValue
-                wifi.setMode(WiFiMode(rawValue: on ? m | 2 : m & 1)!); call.push(true); return 1
-            }),
-            ("softAP", { call throws(LuaError) in
-                let ssid = try call.string(1)
-                let pass = try call.optionalString(2) ?? ""
-                let channel = try call.optionalInteger(3, default: 1)
-                let hidden = try call.optionalInteger(4, default: 0) != 0
-                let maxConnections = try call.optionalInteger(5, default: 4)
-                call.push(wifi.softAP(ssid: ssid, password: pass, channel: channel, hidden: hidden, maxConnections: maxConnections))
-                return 1
-            }),
-            ("softAPIP", { call in call.push(wifi.softAPIP); return 1 }),
-            ("softAPmacAddress", { call in call.push(wifi.softAPMacString); return 1 }),
-            ("softAPSSID", { call in call.push(wifi.softAPSSID); return 1 }),
-            ("softAPPSK", { call in call.push(wifi.softAPPSK); return 1 }),
-            ("softAPgetStationNum", { call in call.push(wifi.softAPStationCount); return 1 }),
-            ("softAPdisconnect", { call in wifi.softAPdisconnect(wifiOff: call.boolean(1)); call.push(true); return 1 }),
-            ("onStationModeConnected", on(0)),
-            ("onStationModeDisconnected", on(1)),
-            ("onStationModeGotIP", on(3)),
-            ("onWiFiModeChange", on(7)),
-            ("onEvent", on(-1)),
-        ], polls: ["status", "isConnected", "localIP", "subnetMask", "gatewayIP", "dnsIP", "macAddress", "psk", "SSID",
-                   "RSSI", "channel", "BSSIDstr", "encryptionType", "isHidden", "scanComplete", "getMode", "softAPIP",
-                   "softAPmacAddress", "softAPSSID", "softAPPSK", "softAPgetStationNum"])
+        state.setLibrary(
+            "WiFi",
+            [
+                (
+                    "begin",
+                    { call throws(LuaError) in
+                        let (ssid, pass) = try credentials(call, ssidArg: 1, passArg: 2)
+                        call.push(wifi.begin(ssid: ssid, password: pass).rawValue)
+                        return 1
+                    }
+                ),
+                (
+                    "status",
+                    { call in
+                        call.push(wifi.status.rawValue); return 1
+                    }
+                ),
+                (
+                    "isConnected",
+                    { call in
+                        call.push(wifi.status == .connected); return 1
+                    }
+                ),
+                (
+                    "waitForConnectResult",
+                    { call throws(LuaError) in
+                        let ms = try call.optionalInteger(1, default: 60_000)
+                        let deadline = ctx.board.clock.micros + UInt64(max(0, ms)) * 1000
+                        let settled: () -> Bool = { wifi.status != .disconnected }
+                        ctx.wait(timeoutMicros: deadline - ctx.board.clock.micros) { settled() }
+                        call.push(settled() ? wifi.status.rawValue : -1)
+                        return 1
+                    }
+                ),
+                (
+                    "reconnect",
+                    { call in
+                        call.push(wifi.reconnect()); return 1
+                    }
+                ),
+                (
+                    "disconnect",
+                    { call in
+                        wifi.disconnect(wifiOff: call.boolean(1)); call.push(true); return 1
+                    }
+                ),
+                (
+                    "localIP",
+                    { call in
+                        call.push(wifi.localIP); return 1
+                    }
+                ),
+                (
+                    "subnetMask",
+                    { call in
+                        call.push(wifi.subnetMask); return 1
+                    }
+                ),
+                (
+                    "gatewayIP",
+                    { call in
+                        call.push(wifi.gatewayIP); return 1
+                    }
+                ),
+                (
+                    "dnsIP",
+                    { call in
+                        call.push(wifi.dnsIP); return 1
+                    }
+                ),
+                (
+                    "macAddress",
+                    { call in
+                        call.push(wifi.macString); return 1
+                    }
+                ),
+                (
+                    "psk",
+                    { call in
+                        call.push(wifi.password); return 1
+                    }
+                ),
+                (
+                    "hostByName",
+                    { call throws(LuaError) in
+                        let name = try call.string(1)
+                        let ms = try call.optionalInteger(2, default: 10_000)
+                        let ip = network.hostByName(name, timeoutMillis: UInt64(max(0, ms)))
+                        if let ip { call.push(ip) } else { call.pushNil() }
+                        return 1
+                    }
+                ),
+                // SSID/RSSI/channel/BSSIDstr: of the station without an index, of a scan result with one
+                (
+                    "SSID",
+                    { call throws(LuaError) in
+                        if call.isNoneOrNil(1) { call.push(wifi.ssid) } else { call.push(try scanIndex(call)?.ssid ?? "") }
+                        return 1
+                    }
+                ),
+                (
+                    "RSSI",
+                    { call throws(LuaError) in
+                        if call.isNoneOrNil(1) { call.push(wifi.rssi) } else { call.push(try scanIndex(call)?.rssi ?? 0) }
+                        return 1
+                    }
+                ),
+                (
+                    "channel",
+                    { call throws(LuaError) in
+                        if call.isNoneOrNil(1) { call.push(wifi.channel) } else { call.push(try scanIndex(call)?.channel ?? 0) }
+                        return 1
+                    }
+                ),
+                (
+                    "BSSIDstr",
+                    { call throws(LuaError) in
+                        if call.isNoneOrNil(1) { call.push(wifi.bssid) } else { call.push(try scanIndex(call)?.bssidString ?? "") }
+                        return 1
+                    }
+                ),
+                (
+                    "encryptionType",
+                    { call throws(LuaError) in
+                        call.push(try scanIndex(call)?.encryptionType ?? -1); return 1
+                    }
+                ),
+                (
+                    "isHidden",
+                    { call throws(LuaError) in
+                        call.push(try scanIndex(call)?.hidden ?? false); return 1
+                    }
+                ),
+                (
+                    "scanNetworks",
+                    { call throws(LuaError) in
+                        if call.boolean(1) { throw .argument(1, "async scans are not supported; call WiFi.scanNetworks()") }
+                        let showHidden = call.boolean(2)
+                        call.push(wifi.scan(showHidden: showHidden))
+                        return 1
+                    }
+                ),
+                (
+                    "scanComplete",
+                    { call in
+                        call.push(-2); return 1
+                    }
+                ),
+                (
+                    "scanDelete",
+                    { call in
+                        wifi.scanDelete(); return 0
+                    }
+                ),
+                (
+                    "mode",
+                    { call throws(LuaError) in
+                        let m = try call.integer(1)
+                        guard let mode = WiFiMode(rawValue: m) else { throw .argument(1, "WIFI_OFF, WIFI_STA, WIFI_AP or WIFI_AP_STA expected") }
+                        wifi.setMode(mode); call.push(true); return 1
+                    }
+                ),
+                (
+                    "getMode",
+                    { call in
+                        call.push(wifi.mode.rawValue); return 1
+                    }
+                ),
+                (
+                    "enableSTA",
+                    { call in
+                        let on = call.boolean(1), m = wifi.mode.rawValue
+                        wifi.setMode(WiFiMode(rawValue: on ? m | 1 : m & 2)!); call.push(true); return 1
+                    }
+                ),
+                (
+                    "enableAP",
+                    { call in
+                        let on = call.boolean(1), m = wifi.mode.rawValue
+                        wifi.setMode(WiFiMode(rawValue: on ? m | 2 : m & 1)!); call.push(true); return 1
+                    }
+                ),
+                (
+                    "softAP",
+                    { call throws(LuaError) in
+                        let ssid = try call.string(1)
+                        let pass = try call.optionalString(2) ?? ""
+                        let channel = try call.optionalInteger(3, default: 1)
+                        let hidden = try call.optionalInteger(4, default: 0) != 0
+                        let maxConnections = try call.optionalInteger(5, default: 4)
+                        call.push(wifi.softAP(ssid: ssid, password: pass, channel: channel, hidden: hidden, maxConnections: maxConnections))
+                        return 1
+                    }
+                ),
+                (
+                    "softAPIP",
+                    { call in
+                        call.push(wifi.softAPIP); return 1
+                    }
+                ),
+                (
+                    "softAPmacAddress",
+                    { call in
+                        call.push(wifi.softAPMacString); return 1
+                    }
+                ),
+                (
+                    "softAPSSID",
+                    { call in
+                        call.push(wifi.softAPSSID); return 1
+                    }
+                ),
+                (
+                    "softAPPSK",
+                    { call in
+                        call.push(wifi.softAPPSK); return 1
+                    }
+                ),
+                (
+                    "softAPgetStationNum",
+                    { call in
+                        call.push(wifi.softAPStationCount); return 1
+                    }
+                ),
+                (
+                    "softAPdisconnect",
+                    { call in
+                        wifi.softAPdisconnect(wifiOff: call.boolean(1)); call.push(true); return 1
+                    }
+                ),
+                ("onStationModeConnected", on(0)),
+                ("onStationModeDisconnected", on(1)),
+                ("onStationModeGotIP", on(3)),
+                ("onWiFiModeChange", on(7)),
+                ("onEvent", on(-1)),
+            ],
+            polls: [
+                "status", "isConnected", "localIP", "subnetMask", "gatewayIP", "dnsIP", "macAddress", "psk", "SSID",
+                "RSSI", "channel", "BSSIDstr", "encryptionType", "isHidden", "scanComplete", "getMode", "softAPIP",
+                "softAPmacAddress", "softAPSSID", "softAPPSK", "softAPgetStationNum",
+            ])
     }
 }

@@ -26,29 +26,65 @@ enum WiFiServerBindings {
             }
             return 1
         }
-        let close: LuaFunction = { call throws(LuaError) in try server(call).close(); return 0 }
-        state.defineClass(className, methods: [
-            ("begin", { call throws(LuaError) in
-                let s = try server(call)
-                let port = call.isNoneOrNil(2) ? nil : UInt16(clamping: try call.integer(2))
-                let backlog = try call.optionalInteger(3, default: TCPServer.defaultBacklog)
-                do { try s.begin(port: port, backlog: backlog); call.push(true) } catch { call.push(false) }
-                return 1
-            }),
-            ("accept", accept),
-            ("available", accept),
-            ("hasClient", { call throws(LuaError) in
-                let has = try server(call).hasClient
-                if has { call.markActive() }
-                call.push(has); return 1
-            }),
-            ("hasMaxPendingClients", { call throws(LuaError) in call.push(try server(call).hasMaxPendingClients); return 1 }),
-            ("status", { call throws(LuaError) in call.push(try server(call).status); return 1 }),
-            ("port", { call throws(LuaError) in call.push(Int(try server(call).port)); return 1 }),
-            ("setNoDelay", { call throws(LuaError) in try server(call).noDelay = call.boolean(2); return 0 }),
-            ("getNoDelay", { call throws(LuaError) in call.push(try server(call).noDelay); return 1 }),
-            ("stop", close), ("close", close), ("end", close),
-        ], polls: ["accept", "available", "hasClient", "hasMaxPendingClients", "status", "port", "getNoDelay"], onCollect: { ($0 as? TCPServer)?.release() })
+        let close: LuaFunction = { call throws(LuaError) in
+            try server(call).close(); return 0
+        }
+        state.defineClass(
+            className,
+            methods: [
+                (
+                    "begin",
+                    { call throws(LuaError) in
+                        let s = try server(call)
+                        let port = call.isNoneOrNil(2) ? nil : UInt16(clamping: try call.integer(2))
+                        let backlog = try call.optionalInteger(3, default: TCPServer.defaultBacklog)
+                        do { try s.begin(port: port, backlog: backlog); call.push(true) } catch { call.push(false) }
+                        return 1
+                    }
+                ),
+                ("accept", accept),
+                ("available", accept),
+                (
+                    "hasClient",
+                    { call throws(LuaError) in
+                        let has = try server(call).hasClient
+                        if has { call.markActive() }
+                        call.push(has); return 1
+                    }
+                ),
+                (
+                    "hasMaxPendingClients",
+                    { call throws(LuaError) in
+                        call.push(try server(call).hasMaxPendingClients); return 1
+                    }
+                ),
+                (
+                    "status",
+                    { call throws(LuaError) in
+                        call.push(try server(call).status); return 1
+                    }
+                ),
+                (
+                    "port",
+                    { call throws(LuaError) in
+                        call.push(Int(try server(call).port)); return 1
+                    }
+                ),
+                (
+                    "setNoDelay",
+                    { call throws(LuaError) in
+                        try server(call).noDelay = call.boolean(2); return 0
+                    }
+                ),
+                (
+                    "getNoDelay",
+                    { call throws(LuaError) in
+                        call.push(try server(call).noDelay); return 1
+                    }
+                ),
+                ("stop", close), ("close", close), ("end", close),
+            ], polls: ["accept", "available", "hasClient", "hasMaxPendingClients", "status", "port", "getNoDelay"], onCollect: { ($0 as? TCPServer)?.release() }
+        )
 
         // WiFiServer(port): a callable class table
         state.setLibrary(className, [])

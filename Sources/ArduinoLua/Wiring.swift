@@ -25,7 +25,10 @@ public struct Wiring {
 
         /// `part.control=value` or `part.control=value@10s` (the command line's --set).
         public init?(parsing text: String) {
-            let (lhs, rhs) = (text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? "", text.split(separator: "=", maxSplits: 1).dropFirst().first.map(String.init) ?? "")
+            let (lhs, rhs) = (
+                text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? "",
+                text.split(separator: "=", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
+            )
             let target = lhs.split(separator: ".", maxSplits: 1).map(String.init)
             let valueAndTime = rhs.split(separator: "@", maxSplits: 1).map(String.init)
             guard target.count == 2, !target[0].isEmpty, !target[1].isEmpty, let first = valueAndTime.first, let v = Double(first) else { return nil }
@@ -81,7 +84,9 @@ public struct Wiring {
                 throw bad("schedule[\(i)].set must name a part and a control, like \"sensor.temperature\"")
             }
             var at: UInt64 = 0
-            if let s = d["at"] as? String { guard let t = parseDurationMicros(s) else { throw bad("schedule[\(i)].at must be a duration like \"10s\"") }; at = t }
+            if let s = d["at"] as? String {
+                guard let t = parseDurationMicros(s) else { throw bad("schedule[\(i)].at must be a duration like \"10s\"") }; at = t
+            }
             w.schedule.append(Change(at: at, part: parts[0], control: parts[1], value: value))
         }
         return w

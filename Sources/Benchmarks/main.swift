@@ -51,27 +51,29 @@ func threadCPUTime() -> Double {
 do {
     let n = 1_000_000, rounds = 7
     let marks = Marks()
-    let path = sketch("bindings.lua", """
-    function setup()
-      ESP.wdtDisable()
-      WiFi.begin("classroom", "esp8266rocks")
-      while WiFi.status() ~= WL_CONNECTED do delay(100) end
-      local c = WiFiClient(); c:connect("echo.world", 7)
-      -- every function through a local alias, the bare one too: a global lookup
-      -- would be timed as well (digitalWrite's name sits on a hash collision chain in _G)
-      local bare, dw, ms, av = __bare, digitalWrite, millis, c.available
-      local N = \(n)
-      for round = 1, \(rounds) do
-        __mark(); for i = 1, N do end
-        __mark(); for i = 1, N do bare(2, i & 1) end
-        __mark(); for i = 1, N do dw(2, i & 1) end
-        __mark(); for i = 1, N do ms() end
-        __mark(); for i = 1, N do av(c) end
-        __mark()
-      end
-    end
-    function loop() delay(1000) end
-    """, world: #"{ "services": [ { "name": "echo.world", "port": 7 } ] }"#)
+    let path = sketch(
+        "bindings.lua",
+        """
+        function setup()
+          ESP.wdtDisable()
+          WiFi.begin("classroom", "esp8266rocks")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          local c = WiFiClient(); c:connect("echo.world", 7)
+          -- every function through a local alias, the bare one too: a global lookup
+          -- would be timed as well (digitalWrite's name sits on a hash collision chain in _G)
+          local bare, dw, ms, av = __bare, digitalWrite, millis, c.available
+          local N = \(n)
+          for round = 1, \(rounds) do
+            __mark(); for i = 1, N do end
+            __mark(); for i = 1, N do bare(2, i & 1) end
+            __mark(); for i = 1, N do dw(2, i & 1) end
+            __mark(); for i = 1, N do ms() end
+            __mark(); for i = 1, N do av(c) end
+            __mark()
+          end
+        end
+        function loop() delay(1000) end
+        """, world: #"{ "services": [ { "name": "echo.world", "port": 7 } ] }"#)
     var options = DeviceOptions(sketchPath: path)
     options.board.timeMode = .virtual
     options.runFor = 120_000_000
@@ -80,7 +82,9 @@ do {
     options.paceLoop = true
     options.prepareLua = { state in
         state.registerBareCFunction("__bare")
-        state.setGlobal("__mark") { _ in marks.times.append(threadCPUTime()); return 0 }
+        state.setGlobal("__mark") { _ in
+            marks.times.append(threadCPUTime()); return 0
+        }
     }
     let device = try Device(options: options) { _ in }
     _ = device.run()
@@ -147,7 +151,8 @@ func readResponse(_ fd: Int32) -> Bool {
         if let r = text.range(of: "\r\n\r\n") {
             let headers = text[..<r.lowerBound]
             if let cl = headers.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
-               let len = Int(cl.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) {
+                let len = Int(cl.split(separator: ":")[1].trimmingCharacters(in: .whitespaces))
+            {
                 if got.count - text.utf8.distance(from: text.startIndex, to: r.upperBound) >= len { return true }
             }
         }
@@ -214,7 +219,7 @@ func load(port: UInt16, requests: Int, keepAlive: Bool) -> (Double, Double, Doub
 func startEsplua(_ args: [String], ready: String, binary: String = exe) -> Process? {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
-    p.standardInput = FileHandle.nullDevice   // no serial input
+    p.standardInput = FileHandle.nullDevice  // no serial input
     p.arguments = args
     let out = Pipe()
     p.standardOutput = out
@@ -234,32 +239,36 @@ let body = "Hello from esplua!\n"
 let closeResponse = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)".utf8)
 let keepResponse = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: keep-alive\r\n\r\n\(body)".utf8)
 do {
-    let keepSketch = sketch("keepalive.lua", """
-    local server = WiFiServer(80)
-    local clients = {}
-    function setup()
-      WiFi.begin("classroom", "esp8266rocks")
-      while WiFi.status() ~= WL_CONNECTED do delay(100) end
-      server:begin()
-      print("ready")
-    end
-    function loop()
-      local c = server:accept()
-      if c then c:setNoDelay(true); clients[#clients + 1] = c end
-      for i = #clients, 1, -1 do
-        local k = clients[i]
-        if k:available() > 0 then
-          repeat local line = k:readStringUntil("\\n") until line == "\\r" or line == ""
-          k:print("HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: \(body.utf8.count)\\r\\nConnection: keep-alive\\r\\n\\r\\nHello from esplua!\\n")
-        elseif not k:connected() then
-          k:stop(); table.remove(clients, i)
+    let keepSketch = sketch(
+        "keepalive.lua",
+        """
+        local server = WiFiServer(80)
+        local clients = {}
+        function setup()
+          WiFi.begin("classroom", "esp8266rocks")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          server:begin()
+          print("ready")
         end
-      end
-    end
-    """)
+        function loop()
+          local c = server:accept()
+          if c then c:setNoDelay(true); clients[#clients + 1] = c end
+          for i = #clients, 1, -1 do
+            local k = clients[i]
+            if k:available() > 0 then
+              repeat local line = k:readStringUntil("\\n") until line == "\\r" or line == ""
+              k:print("HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: \(body.utf8.count)\\r\\nConnection: keep-alive\\r\\n\\r\\nHello from esplua!\\n")
+            elseif not k:connected() then
+              k:stop(); table.remove(clients, i)
+            end
+          end
+        end
+        """)
     let requests = 300
     let port = freePort()
-    if let p = startEsplua(["run", root.appendingPathComponent("sketches/hello_server.lua").path, "--forward", "\(port):80", "--for", "120s"], ready: "HTTP server on port 80") {
+    if let p = startEsplua(
+        ["run", root.appendingPathComponent("sketches/hello_server.lua").path, "--forward", "\(port):80", "--for", "120s"], ready: "HTTP server on port 80")
+    {
         let emu = bestLoad(port: port, requests: requests, keepAlive: false)
         p.terminate(); p.waitUntilExit()
         let nport = freePort()
@@ -269,7 +278,9 @@ do {
         report("HTTP, a connection per request: requests/s (vs native loopback server)", emu.0, "req/s", baseline: native.0)
         report("HTTP, a connection per request: p50 latency", emu.1, "ms", baseline: native.1)
         report("HTTP, a connection per request: p99 latency", emu.2, "ms", baseline: native.2)
-    } else { notes.append("hello_server did not start") }
+    } else {
+        notes.append("hello_server did not start")
+    }
     let kport = freePort()
     if let p = startEsplua(["run", keepSketch, "--forward", "\(kport):80", "--for", "120s"], ready: "ready") {
         let emu = bestLoad(port: kport, requests: requests, keepAlive: true)
@@ -279,8 +290,12 @@ do {
         let native = bestLoad(port: nport, requests: requests, keepAlive: true)
         report("HTTP keep-alive: requests/s (vs native loopback server)", emu.0, "req/s", baseline: native.0)
         report("HTTP keep-alive: p50 latency", emu.1, "ms", baseline: native.1)
-    } else { notes.append("the keep-alive sketch did not start") }
-    notes.append("real ESP8266 for comparison: sequential requests to ESP8266WebServer finish in under 40 ms each, i.e. about 25 req/s (esp8266/Arduino#3467, WeMos D1 mini, core 2.3.0)")
+    } else {
+        notes.append("the keep-alive sketch did not start")
+    }
+    notes.append(
+        "real ESP8266 for comparison: sequential requests to ESP8266WebServer finish in under 40 ms each, i.e. about 25 req/s (esp8266/Arduino#3467, WeMos D1 mini, core 2.3.0)"
+    )
 }
 
 // MARK: 3. bulk transfer
@@ -288,35 +303,39 @@ do {
 /// 1 MiB board -> host and host -> board through forwards, with the esplua at `binary`; MB/s each way.
 func bulkTransfer(_ binary: String) -> (down: Double, up: Double)? {
     let mib = 1 << 20
-    let bulk = sketch("bulk.lua", """
-    local tx, rx = WiFiServer(90), WiFiServer(91)
-    function setup()
-      WiFi.begin("classroom", "esp8266rocks")
-      while WiFi.status() ~= WL_CONNECTED do delay(100) end
-      tx:begin(); rx:begin()
-      print("ready")
-    end
-    local chunk = string.rep("x", 1024)
-    function loop()
-      local c = tx:accept()
-      if c then
-        for i = 1, \(mib / 1024) do c:write(chunk) end
-        c:stop()
-      end
-      local r = rx:accept()
-      if r then
-        local got = 0
-        while got < \(mib) do
-          local n = r:available()
-          if n > 0 then got = got + #r:read(n) elseif not r:connected() then break else yield() end
+    let bulk = sketch(
+        "bulk.lua",
+        """
+        local tx, rx = WiFiServer(90), WiFiServer(91)
+        function setup()
+          WiFi.begin("classroom", "esp8266rocks")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          tx:begin(); rx:begin()
+          print("ready")
         end
-        r:print("done " .. got .. "\\n")
-        r:stop()
-      end
-    end
-    """)
+        local chunk = string.rep("x", 1024)
+        function loop()
+          local c = tx:accept()
+          if c then
+            for i = 1, \(mib / 1024) do c:write(chunk) end
+            c:stop()
+          end
+          local r = rx:accept()
+          if r then
+            local got = 0
+            while got < \(mib) do
+              local n = r:available()
+              if n > 0 then got = got + #r:read(n) elseif not r:connected() then break else yield() end
+            end
+            r:print("done " .. got .. "\\n")
+            r:stop()
+          end
+        end
+        """)
     let p1 = freePort(), p2 = freePort()
-    guard let p = startEsplua(["run", bulk, "--forward", "\(p1):90", "--forward", "\(p2):91", "--for", "300s"], ready: "ready", binary: binary) else { return nil }
+    guard let p = startEsplua(["run", bulk, "--forward", "\(p1):90", "--forward", "\(p2):91", "--for", "300s"], ready: "ready", binary: binary) else {
+        return nil
+    }
     defer { p.terminate(); p.waitUntilExit() }
     var t0 = now()
     var fd = connectTo(p1)
@@ -344,7 +363,9 @@ func nativeBulk() -> Double {
     var a = sockaddr_in(); a.sin_family = sa_family_t(AF_INET); a.sin_port = lport.bigEndian; a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
     _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
     listen(listener, 4)
-    let sender = Thread { let c = accept(listener, nil, nil); sendAll(c, [UInt8](repeating: 0x42, count: mib)); close(c) }
+    let sender = Thread {
+        let c = accept(listener, nil, nil); sendAll(c, [UInt8](repeating: 0x42, count: mib)); close(c)
+    }
     sender.start()
     let t0 = now()
     let fd = connectTo(lport)
@@ -367,7 +388,9 @@ do {
         report("bulk 1 MiB board -> host, MSS \(mss) (vs native loopback)", r.down, "MB/s", baseline: native)
         report("bulk 1 MiB host -> board, MSS \(mss) (vs native loopback)", r.up, "MB/s", baseline: native)
     }
-    notes.append("a real board is window-limited: TCP_WND 2144 B (MSS 536) or 5840 B (1460) per round trip; a field figure is ~0.19 MB/s (an 89 KB file in 0.46 s from an ESP8266 web server, Moddable-OpenSource/moddable#209)")
+    notes.append(
+        "a real board is window-limited: TCP_WND 2144 B (MSS 536) or 5840 B (1460) per round trip; a field figure is ~0.19 MB/s (an 89 KB file in 0.46 s from an ESP8266 web server, Moddable-OpenSource/moddable#209)"
+    )
 }
 
 // MARK: 4. virtual time
@@ -384,7 +407,7 @@ func spawnEsplua(_ args: [String]) -> (pid: pid_t, stdout: Int32)? {
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)   // no serial input
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)  // no serial input
     let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
     defer { for a in argv { free(a) } }
     var pid: pid_t = 0
@@ -407,8 +430,11 @@ func timeRun(_ args: [String], keepOutput: Bool = false) -> (wall: Double, rssKB
     let sampler = Thread {
         while !peak.done {
             if let text = try? String(contentsOfFile: "/proc/\(child)/status", encoding: .utf8),
-               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-               let kb = Int(line.split(separator: " ").dropFirst().first ?? "") { peak.kb = max(peak.kb, kb) }
+                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+                let kb = Int(line.split(separator: " ").dropFirst().first ?? "")
+            {
+                peak.kb = max(peak.kb, kb)
+            }
             usleep(2000)
         }
     }
@@ -425,7 +451,7 @@ func timeRun(_ args: [String], keepOutput: Bool = false) -> (wall: Double, rssKB
     var status: Int32 = 0
     waitpid(pid, &status, 0)
     peak.done = true
-    let exited = status & 0x7F == 0 ? (status >> 8) & 0xFF : -1   // WIFEXITED, WEXITSTATUS
+    let exited = status & 0x7F == 0 ? (status >> 8) & 0xFF : -1  // WIFEXITED, WEXITSTATUS
     return (now() - t0, peak.kb, first, exited, String(decoding: output, as: UTF8.self))
 }
 
@@ -433,23 +459,25 @@ do {
     let blink = root.appendingPathComponent("sketches/blink.lua").path
     let r = timeRun(["run", blink, "--time", "virtual", "--for", "600s"])
     report("virtual time, blink.lua: board seconds per wall second (vs real time)", 600 / r.wall, "x", baseline: 1)
-    let churn = sketch("churn.lua", """
-    local server = WiFiServer(80)
-    function setup()
-      WiFi.begin("classroom", "esp8266rocks")
-      while WiFi.status() ~= WL_CONNECTED do delay(100) end
-      server:begin()
-    end
-    function loop()
-      local c = server:accept()
-      if c then
-        repeat local line = c:readStringUntil("\\n") until line == "\\r" or line == ""
-        c:print("HTTP/1.0 200 OK\\r\\n\\r\\nok\\r\\n")
-        c:stop()
-      end
-      delay(1)
-    end
-    """, world: #"{ "visitors": [ { "port": 80, "at": "3s", "every": "100ms", "count": 1000, "send": "GET / HTTP/1.0\r\n\r\n" } ] }"#)
+    let churn = sketch(
+        "churn.lua",
+        """
+        local server = WiFiServer(80)
+        function setup()
+          WiFi.begin("classroom", "esp8266rocks")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          server:begin()
+        end
+        function loop()
+          local c = server:accept()
+          if c then
+            repeat local line = c:readStringUntil("\\n") until line == "\\r" or line == ""
+            c:print("HTTP/1.0 200 OK\\r\\n\\r\\nok\\r\\n")
+            c:stop()
+          end
+          delay(1)
+        end
+        """, world: #"{ "visitors": [ { "port": 80, "at": "3s", "every": "100ms", "count": 1000, "send": "GET / HTTP/1.0\r\n\r\n" } ] }"#)
     let c = timeRun(["run", churn, "--time", "virtual", "--for", "240s"])
     report("virtual time, 1000 connections opened and stop()ped, TIME_WAIT expiring: board s per wall s", 240 / c.wall, "x", baseline: 1)
     // the lesson as its header runs it: visitors from timewait_heap.world.json, the last report after 2*MSL
@@ -463,7 +491,7 @@ do {
 
 // MARK: 5. start-up and footprint
 
-var helpPeakKB = 0   // the peak RSS of `esplua --help`, also a baseline in section 6
+var helpPeakKB = 0  // the peak RSS of `esplua --help`, also a baseline in section 6
 do {
     let blink = root.appendingPathComponent("sketches/blink.lua").path
     var firsts: [Double] = [], rss: [Int] = []
@@ -488,8 +516,9 @@ do {
 /// fields 14 and 15 of /proc/PID/stat, in clock ticks.
 func cpuSeconds(_ pid: pid_t) -> Double? {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let paren = text.lastIndex(of: ")") else { return nil }
-    let fields = text[text.index(after: paren)...].split(separator: " ")   // field 3 (state) onwards
+        let paren = text.lastIndex(of: ")")
+    else { return nil }
+    let fields = text[text.index(after: paren)...].split(separator: " ")  // field 3 (state) onwards
     guard fields.count > 12, let utime = Double(fields[11]), let stime = Double(fields[12]) else { return nil }
     return (utime + stime) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
@@ -516,7 +545,8 @@ func cpuPercent(_ pids: [pid_t], over seconds: Double) -> Double {
 /// Proportional set size of process `pid` in kB: the Pss: line of /proc/PID/smaps_rollup.
 func pssKB(_ pid: pid_t) -> Int? {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8),
-          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Pss:") }) else { return nil }
+        let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Pss:") })
+    else { return nil }
     return Int(line.split(separator: " ").dropFirst().first ?? "")
 }
 
@@ -556,7 +586,7 @@ func startHelloServers(_ count: Int, runFor: String, timeout: Double) -> (boards
         if poll(&fds, nfds_t(fds.count), 100) < 0 && errno != EINTR { break }
         for (k, i) in order.enumerated() where fds[k].revents != 0 {
             let n = read(boards[i].stdout, &buf, buf.count)
-            if n <= 0 { waiting.remove(i); continue }   // it exited before it was ready
+            if n <= 0 { waiting.remove(i); continue }  // it exited before it was ready
             texts[i] += String(decoding: buf[0..<n], as: UTF8.self)
             if texts[i].contains(ready) { waiting.remove(i) }
         }
@@ -598,8 +628,12 @@ do {
     if one.ready == 1, let board = one.boards.first {
         report("idle hello_server.lua, real time: CPU over \(Int(interval)) s (vs one core)", cpuPercent([board.pid], over: interval), "%", baseline: 100)
         if !getOK(board.port) { notes.append("idle hello_server.lua: the HTTP request after the idle period failed") }
-    } else { notes.append("idle hello_server.lua did not start") }
-    notes.append("CPU figures are utime + stime from /proc/PID/stat in 1/\(sysconf(Int32(_SC_CLK_TCK))) s ticks: over \(Int(interval)) s one tick is \(fmt(100 / Double(sysconf(Int32(_SC_CLK_TCK))) / interval, "%")) of a core; load average \(load) before the single board started (a busy machine holds a spinning board under 100 %)")
+    } else {
+        notes.append("idle hello_server.lua did not start")
+    }
+    notes.append(
+        "CPU figures are utime + stime from /proc/PID/stat in 1/\(sysconf(Int32(_SC_CLK_TCK))) s ticks: over \(Int(interval)) s one tick is \(fmt(100 / Double(sysconf(Int32(_SC_CLK_TCK))) / interval, "%")) of a core; load average \(load) before the single board started (a busy machine holds a spinning board under 100 %)"
+    )
 }
 
 do {
@@ -608,16 +642,22 @@ do {
     let load = loadAverage()
     let many = startHelloServers(count, runFor: "120s", timeout: 60)
     defer { stopBoards(many.boards) }
-    notes.append("\(count) boards: \(many.ready) of \(count) printed their ready line, \(fmt(many.seconds, "s")) after they were started; \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores, load average \(load) just before; the boards share the cores with everything else running (with autogroup scheduling, as one group against other sessions)")
+    notes.append(
+        "\(count) boards: \(many.ready) of \(count) printed their ready line, \(fmt(many.seconds, "s")) after they were started; \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores, load average \(load) just before; the boards share the cores with everything else running (with autogroup scheduling, as one group against other sessions)"
+    )
     if many.ready > 0 {
         let pids = many.boards.map(\.pid)
         let cpu = cpuPercent(pids, over: interval)
         let pss = pids.compactMap(pssKB).reduce(0, +)
         let answered = many.boards.filter { getOK($0.port) }.count
         report("\(count) idle hello_server.lua boards at once: total CPU over \(Int(interval)) s (vs one core)", cpu, "%", baseline: 100)
-        report("\(count) idle hello_server.lua boards: total PSS (vs \(count) x peak RSS of `esplua --help`)", Double(pss) / 1024, "MB", baseline: Double(count * helpPeakKB) / 1024)
+        report(
+            "\(count) idle hello_server.lua boards: total PSS (vs \(count) x peak RSS of `esplua --help`)", Double(pss) / 1024, "MB",
+            baseline: Double(count * helpPeakKB) / 1024)
         reportCount("\(count) idle hello_server.lua boards: one GET each answered 200 OK", answered, of: count)
-        notes.append("\(count) boards, PSS baseline: \(count) `esplua --help` processes sharing no page; PSS divides each shared page (libraries, the binary) among all processes that map it, this benchmark's included, so the sum is a little under what the \(count) alone would cost")
+        notes.append(
+            "\(count) boards, PSS baseline: \(count) `esplua --help` processes sharing no page; PSS divides each shared page (libraries, the binary) among all processes that map it, this benchmark's included, so the sum is a little under what the \(count) alone would cost"
+        )
     }
 }
 

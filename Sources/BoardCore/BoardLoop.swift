@@ -238,7 +238,8 @@ public final class BoardLoop {
     private func settleIdle(_ flags: UInt32) {
         guard !pacing else { return }
         let now = clock.micros
-        let idle = flags & (Activity.active | Activity.readMicros) == 0 && !(scheduled?.pending() ?? false)
+        let idle =
+            flags & (Activity.active | Activity.readMicros) == 0 && !(scheduled?.pending() ?? false)
             && !(sketchWorked?() ?? false)
         guard idle else {
             idleStretches = 0

@@ -4,8 +4,8 @@
 public final class I2CBus {
     /// One device on the bus, as a part implements it.
     public struct Device {
-        public var start: (_ read: Bool) -> Bool     // ACK the address?
-        public var write: (UInt8) -> Bool            // ACK the byte?
+        public var start: (_ read: Bool) -> Bool  // ACK the address?
+        public var write: (UInt8) -> Bool  // ACK the byte?
         public var read: () -> UInt8
         public var stop: () -> Void
         public init(start: @escaping (Bool) -> Bool, write: @escaping (UInt8) -> Bool, read: @escaping () -> UInt8, stop: @escaping () -> Void) {
@@ -66,9 +66,10 @@ public final class SPIBus {
     public func attach(csPin: Int, _ device: Device) -> Bool {
         guard (0..<Pins.count).contains(csPin), devices[csPin] == nil else { return false }
         devices[csPin] = device
-        listeners.append(pins.listen(pin: csPin) { [unowned self] pin, high in
-            if !high { selected.insert(pin); devices[pin]?.select() } else if selected.remove(pin) != nil { devices[pin]?.deselect() }
-        })
+        listeners.append(
+            pins.listen(pin: csPin) { [unowned self] pin, high in
+                if !high { selected.insert(pin); devices[pin]?.select() } else if selected.remove(pin) != nil { devices[pin]?.deselect() }
+            })
         return true
     }
 
@@ -84,7 +85,7 @@ public final class SPIBus {
         let active = selected.sorted().compactMap { devices[$0] }
         return bytes.map { b in
             var miso: UInt8 = 0xFF
-            for d in active { miso &= d.transfer(b) }   // several selected: wired-AND, a wiring error
+            for d in active { miso &= d.transfer(b) }  // several selected: wired-AND, a wiring error
             return miso
         }
     }

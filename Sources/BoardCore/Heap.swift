@@ -21,7 +21,7 @@ public final class Heap {
 
     /// Total heap size in bytes (whole blocks).
     public private(set) var capacity: Int
-    private var freeRuns: [(start: Int, count: Int)]   // sorted by start, coalesced
+    private var freeRuns: [(start: Int, count: Int)]  // sorted by start, coalesced
     private var live: [Int32: Allocation] = [:]
     private var nextHandle: Int32 = 0
     /// The last allocation that failed (size), as umm's `umm_last_fail_alloc_size`.

@@ -5,8 +5,10 @@ import Glibc
 
 /// `ppoll(2)`: `poll` with a nanosecond timeout (the idle wait sleeps to the microsecond).
 @_silgen_name("ppoll")
-func sys_ppoll(_ fds: UnsafeMutablePointer<pollfd>?, _ nfds: nfds_t, _ timeout: UnsafePointer<timespec>?,
-               _ sigmask: UnsafeRawPointer?) -> Int32
+func sys_ppoll(
+    _ fds: UnsafeMutablePointer<pollfd>?, _ nfds: nfds_t, _ timeout: UnsafePointer<timespec>?,
+    _ sigmask: UnsafeRawPointer?
+) -> Int32
 
 /// `eventfd(2)`.
 @_silgen_name("eventfd")

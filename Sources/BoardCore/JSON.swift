@@ -37,18 +37,31 @@ public enum JSON {
     /// zero bytes of its first characters, which are ASCII.
     static func utf8(_ b: [UInt8]) throws(SyntaxError) -> [UInt8] {
         let (width, bigEndian, skip): (Int, Bool, Int)
-        if b.count >= 4 && b.starts(with: [0xEF, 0xBB, 0xBF]) { return Array(b.dropFirst(3)) }
-        else if b.count >= 4 && b.starts(with: [0x00, 0x00, 0xFE, 0xFF]) { (width, bigEndian, skip) = (4, true, 4) }
-        else if b.count >= 4 && b.starts(with: [0xFF, 0xFE, 0x00, 0x00]) { (width, bigEndian, skip) = (4, false, 4) }
-        else if b.count >= 4 && b.starts(with: [0xFF, 0xFE]) { (width, bigEndian, skip) = (2, false, 2) }
-        else if b.count >= 4 && b.starts(with: [0xFE, 0xFF]) { (width, bigEndian, skip) = (2, true, 2) }
-        else if b.count >= 4 && b[0] == 0 && b[1] == 0 && b[2] == 0 { (width, bigEndian, skip) = (4, true, 0) }
-        else if b.count >= 4 && b[1] == 0 && b[2] == 0 && b[3] == 0 { (width, bigEndian, skip) = (4, false, 0) }
-        else if b.count >= 4 && b[0] == 0 && b[2] == 0 { (width, bigEndian, skip) = (2, true, 0) }
-        else if b.count >= 4 && b[1] == 0 && b[3] == 0 { (width, bigEndian, skip) = (2, false, 0) }
-        else if (2...3).contains(b.count) && b[0] == 0 { (width, bigEndian, skip) = (2, true, 0) }
-        else if (2...3).contains(b.count) && b[1] == 0 { (width, bigEndian, skip) = (2, false, 0) }
-        else { return b }
+        if b.count >= 4 && b.starts(with: [0xEF, 0xBB, 0xBF]) {
+            return Array(b.dropFirst(3))
+        } else if b.count >= 4 && b.starts(with: [0x00, 0x00, 0xFE, 0xFF]) {
+            (width, bigEndian, skip) = (4, true, 4)
+        } else if b.count >= 4 && b.starts(with: [0xFF, 0xFE, 0x00, 0x00]) {
+            (width, bigEndian, skip) = (4, false, 4)
+        } else if b.count >= 4 && b.starts(with: [0xFF, 0xFE]) {
+            (width, bigEndian, skip) = (2, false, 2)
+        } else if b.count >= 4 && b.starts(with: [0xFE, 0xFF]) {
+            (width, bigEndian, skip) = (2, true, 2)
+        } else if b.count >= 4 && b[0] == 0 && b[1] == 0 && b[2] == 0 {
+            (width, bigEndian, skip) = (4, true, 0)
+        } else if b.count >= 4 && b[1] == 0 && b[2] == 0 && b[3] == 0 {
+            (width, bigEndian, skip) = (4, false, 0)
+        } else if b.count >= 4 && b[0] == 0 && b[2] == 0 {
+            (width, bigEndian, skip) = (2, true, 0)
+        } else if b.count >= 4 && b[1] == 0 && b[3] == 0 {
+            (width, bigEndian, skip) = (2, false, 0)
+        } else if (2...3).contains(b.count) && b[0] == 0 {
+            (width, bigEndian, skip) = (2, true, 0)
+        } else if (2...3).contains(b.count) && b[1] == 0 {
+            (width, bigEndian, skip) = (2, false, 0)
+        } else {
+            return b
+        }
         // code units of `width` bytes; a last incomplete one is dropped
         let units = stride(from: skip, to: b.count - width + 1, by: width).map { i in
             (0..<width).reduce(UInt32(0)) { v, k in v << 8 | UInt32(b[bigEndian ? i + k : i + width - 1 - k]) }
@@ -166,7 +179,7 @@ public enum JSON {
                 case UInt8(ascii: "]"): index += 1; return items
                 case UInt8(ascii: ","):
                     index += 1
-                    if try nonSpace() == UInt8(ascii: "]") { index += 1; return items }   // a trailing comma
+                    if try nonSpace() == UInt8(ascii: "]") { index += 1; return items }  // a trailing comma
                 default: throw Reader.invalid(at: index)
                 }
             }
@@ -182,12 +195,12 @@ public enum JSON {
                 let key = try string()
                 guard try nonSpace() == UInt8(ascii: ":") else { throw Reader.invalid(at: index) }
                 index += 1
-                members[key] = try value()   // the last of repeated keys wins
+                members[key] = try value()  // the last of repeated keys wins
                 switch try nonSpace() {
                 case UInt8(ascii: "}"): index += 1; return members
                 case UInt8(ascii: ","):
                     index += 1
-                    if try nonSpace() == UInt8(ascii: "}") { index += 1; return members }   // a trailing comma
+                    if try nonSpace() == UInt8(ascii: "}") { index += 1; return members }  // a trailing comma
                 default: throw Reader.invalid(at: index)
                 }
             }
@@ -293,7 +306,7 @@ public enum JSON {
             enum Part { case integer, fraction, exponent, exponentSign }
             let start = index
             var part = Part.integer
-            var digits = bytes[index] == UInt8(ascii: "-") ? 0 : 1   // digits since the last '.', 'e' or sign
+            var digits = bytes[index] == UInt8(ascii: "-") ? 0 : 1  // digits since the last '.', 'e' or sign
             var leadingZero = bytes[index] == UInt8(ascii: "0")
             index += 1
             scan: while index < bytes.count {

@@ -178,7 +178,7 @@ public final class Pins {
 
     /// `analogRead(A0)`: 0…1023. A digital pin reads `digitalRead * 1023`, as in the core.
     public func analogRead(_ pin: Int) throws -> Int {
-        if pin == Pins.a0 || pin == 0 { return adc }   // the core accepts A0 (17) and 0
+        if pin == Pins.a0 || pin == 0 { return adc }  // the core accepts A0 (17) and 0
         try check(pin)
         return level(pin) ? 1023 : 0
     }

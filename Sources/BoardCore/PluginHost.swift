@@ -19,7 +19,8 @@ public enum PluginError: Error, CustomStringConvertible, Equatable {
         case .cannotOpen(let p, let why): return "cannot load the plugin \(p): \(why)"
         case .notAPlugin(let p): return "\(p) is not an esplua plugin (it does not export esplua_plugin_abi and esplua_plugin_describe)"
         case .wrongABI(let p, let e, let f):
-            return "the plugin \(p) was built for plugin ABI \(PluginError.version(f)), but this esplua provides ABI \(PluginError.version(e)) (rebuild it against this esplua_plugin.h)"
+            return
+                "the plugin \(p) was built for plugin ABI \(PluginError.version(f)), but this esplua provides ABI \(PluginError.version(e)) (rebuild it against this esplua_plugin.h)"
         case .initFailed(let p, let c): return "the plugin \(p) failed to start (esplua_plugin_init returned \(c))"
         case .unknownModule(let m): return "no plugin provides the module '\(m)'"
         case .unknownPart(let p, let known):
@@ -70,7 +71,8 @@ public final class PluginLibrary {
             throw .cannotOpen(path: path, why: dlerror().map { String(cString: $0) } ?? "unknown error")
         }
         guard let abiSymbol = dlsym(h, "esplua_plugin_abi"), let describe = dlsym(h, "esplua_plugin_describe"),
-              dlsym(h, "esplua_plugin_init") != nil, dlsym(h, "esplua_plugin_destroy") != nil else {
+            dlsym(h, "esplua_plugin_init") != nil, dlsym(h, "esplua_plugin_destroy") != nil
+        else {
             dlclose(h)
             throw .notAPlugin(path: path)
         }
@@ -179,8 +181,10 @@ public final class PluginHost {
     /// The plugin whose code is running (for log prefixes).
     private var current: String = "plugin"
 
-    public init(board: Board, extraDirectories: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment,
-                buildFolder: String? = PluginHost.executableFolder) {
+    public init(
+        board: Board, extraDirectories: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment,
+        buildFolder: String? = PluginHost.executableFolder
+    ) {
         self.board = board
         var path: [(String, Bool)] = extraDirectories.map { ($0, false) }
         if let env = environment["ESPLUA_PLUGIN_PATH"] {
@@ -217,7 +221,7 @@ public final class PluginHost {
             for file in PluginLibrary.candidates(in: dir, buildFolder: build) {
                 do {
                     let lib = try PluginLibrary(path: file)
-                    if names.insert(lib.name).inserted { found.append(lib) }   // the first on the path wins
+                    if names.insert(lib.name).inserted { found.append(lib) }  // the first on the path wins
                 } catch { problems.append(error) }
             }
         }
@@ -268,7 +272,8 @@ public final class PluginHost {
         defer { box.release() }
         current = lib.name
         guard let create = pt.pointee.create,
-              let handle = create(plugin.state, boardPointer, OpaquePointer(box.toOpaque())) else {
+            let handle = create(plugin.state, boardPointer, OpaquePointer(box.toOpaque()))
+        else {
             throw .badPart(name, config.problem ?? "its plugin refused the settings (see the message above)")
         }
         let part = Part(name: name, type: type, plugin: plugin, partType: pt, handle: handle)

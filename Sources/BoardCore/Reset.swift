@@ -130,19 +130,19 @@ public enum Postmortem {
         let wdt = reason == .hardwareWatchdog ? "\nwdt reset" : ""
         return """
 
-         ets Jan  8 2013,rst cause:\(reason.romCause), boot mode:(3,6)\(wdt)
+             ets Jan  8 2013,rst cause:\(reason.romCause), boot mode:(3,6)\(wdt)
 
-        load 0x4010f000, len 3424, room 16 
-        tail 0
-        chksum 0x2e
-        load 0x3fff20b8, len 40, room 8 
-        tail 0
-        chksum 0x2b
-        csum 0x2b
-        v0004fc60
-        ~ld
+            load 0x4010f000, len 3424, room 16 
+            tail 0
+            chksum 0x2e
+            load 0x3fff20b8, len 40, room 8 
+            tail 0
+            chksum 0x2b
+            csum 0x2b
+            v0004fc60
+            ~ld
 
-        """
+            """
     }
 }
 
@@ -156,11 +156,11 @@ extension Crash {
         if outOfMemory { self = .outOfMemory(size: failedSize); return }
         let first = message.split(separator: "\n").first.map(String.init) ?? message
         if first.contains("attempt to index a nil value") || first.contains("attempt to call a nil value") {
-            self = .exception(cause: 28, epc1: 0x4020_1a2c, excvaddr: 0)      // LoadProhibited
+            self = .exception(cause: 28, epc1: 0x4020_1a2c, excvaddr: 0)  // LoadProhibited
             return
         }
         if first.contains("attempt to perform 'n//0'") || first.contains("attempt to perform 'n%%0'") {
-            self = .exception(cause: 6, epc1: 0x4000_dce5, excvaddr: 0)       // IntegerDivideByZero
+            self = .exception(cause: 6, epc1: 0x4000_dce5, excvaddr: 0)  // IntegerDivideByZero
             return
         }
         var file = sketchPath, line = 0

@@ -9,7 +9,7 @@ public final class Timers {
         let action: () -> Void
     }
 
-    private var entries: [Entry] = []   // sorted by (due, id)
+    private var entries: [Entry] = []  // sorted by (due, id)
     private var nextRaw: UInt64 = 1
 
     public init() {}

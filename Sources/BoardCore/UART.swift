@@ -11,7 +11,7 @@ public final class UART {
     public private(set) var begun = false
     public private(set) var overrun = false
     /// The board's event stream (serial bytes out and in are published there).
-    unowned(unsafe) var events: BoardEvents?   // owned by the same Board, gone with it
+    unowned(unsafe) var events: BoardEvents?  // owned by the same Board, gone with it
 
     public init(sink: @escaping (UnsafeRawBufferPointer) -> Void) {
         self.sink = sink

@@ -218,14 +218,19 @@ public final class Network: EventSource, HostIO {
         var now: [PCBKey: TCPState] = [:]
         for r in rows.prefix(n) {
             let state = TCPState(rawValue: Int(r.state)) ?? .closed
-            now[PCBKey(localIP: r.local_ip, localPort: r.local_port, remoteIP: r.remote_ip, remotePort: r.remote_port,
-                       listening: state == .listen)] = state
+            now[
+                PCBKey(
+                    localIP: r.local_ip, localPort: r.local_port, remoteIP: r.remote_ip, remotePort: r.remote_port,
+                    listening: state == .listen)] = state
         }
         guard now != lastPCBs else { return }
         func publish(_ k: PCBKey, _ from: TCPState?, _ to: TCPState?) {
-            board.events.publish(.pcb(PCBTransition(localAddress: ipString(k.localIP), localPort: k.localPort,
-                                                    remoteAddress: ipString(k.remoteIP), remotePort: k.remotePort,
-                                                    from: from?.description, to: to?.description)))
+            board.events.publish(
+                .pcb(
+                    PCBTransition(
+                        localAddress: ipString(k.localIP), localPort: k.localPort,
+                        remoteAddress: ipString(k.remoteIP), remotePort: k.remotePort,
+                        from: from?.description, to: to?.description)))
         }
         for (k, s) in now.sorted(by: { ($0.key.localPort, $0.key.remotePort) < ($1.key.localPort, $1.key.remotePort) })
         where lastPCBs[k] != s { publish(k, lastPCBs[k], s) }
@@ -302,11 +307,13 @@ public final class Network: EventSource, HostIO {
         let box = Unmanaged.passRetained(lookup)
         defer { box.release() }
         var addr = ip_addr_t()
-        let err = dns_gethostbyname(name, &addr, { _, ip, arg in
-            let l = Unmanaged<Lookup>.fromOpaque(arg!).takeUnretainedValue()
-            l.done = true
-            if let ip { l.address = clwip_ip_u32(ip) }
-        }, box.toOpaque())
+        let err = dns_gethostbyname(
+            name, &addr,
+            { _, ip, arg in
+                let l = Unmanaged<Lookup>.fromOpaque(arg!).takeUnretainedValue()
+                l.done = true
+                if let ip { l.address = clwip_ip_u32(ip) }
+            }, box.toOpaque())
         if err == err_t(ERR_OK.rawValue) { return ipString(clwip_ip_u32(&addr)) }
         guard err == err_t(ERR_INPROGRESS.rawValue) else { return nil }
         board.loop.espDelay(timeoutMillis * 1000) { !lookup.done }
@@ -342,11 +349,12 @@ public final class Network: EventSource, HostIO {
             n = Int(clwip_pcb_table(&rows, Int32(rows.count)))
         }
         return rows.prefix(n).map { r in
-            PCBRow(state: TCPState(rawValue: Int(r.state)) ?? .closed,
-                   localAddress: ipString(r.local_ip), localPort: r.local_port,
-                   remoteAddress: ipString(r.remote_ip), remotePort: r.remote_port,
-                   unacked: Int(r.unacked), unsent: Int(r.unsent), unread: Int(r.unread),
-                   timeWaitMillisLeft: Int(r.timewait_ms_left), priority: Int(r.prio))
+            PCBRow(
+                state: TCPState(rawValue: Int(r.state)) ?? .closed,
+                localAddress: ipString(r.local_ip), localPort: r.local_port,
+                remoteAddress: ipString(r.remote_ip), remotePort: r.remote_port,
+                unacked: Int(r.unacked), unsent: Int(r.unsent), unread: Int(r.unread),
+                timeWaitMillisLeft: Int(r.timewait_ms_left), priority: Int(r.prio))
         }
     }
 
@@ -379,8 +387,10 @@ public enum TCPState: Int, Sendable, CaseIterable, CustomStringConvertible {
     case closed = 0, listen, synSent, synReceived, established, finWait1, finWait2, closeWait, closing, lastAck, timeWait
 
     public var description: String {
-        ["CLOSED", "LISTEN", "SYN_SENT", "SYN_RCVD", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
-         "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT"][rawValue]
+        [
+            "CLOSED", "LISTEN", "SYN_SENT", "SYN_RCVD", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
+            "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT",
+        ][rawValue]
     }
 }
 

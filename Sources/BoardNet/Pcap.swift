@@ -10,11 +10,11 @@ public final class PcapWriter {
     public init(path: String, events: BoardEvents) throws(OutputFile.OpenError) {
         file = try OutputFile(path: path)
         var header: [UInt8] = []
-        header.appendLE(UInt32(0xA1B2_C3D4))   // µs timestamps
+        header.appendLE(UInt32(0xA1B2_C3D4))  // µs timestamps
         header.appendLE(UInt16(2)); header.appendLE(UInt16(4))
         header.appendLE(UInt32(0)); header.appendLE(UInt32(0))
         header.appendLE(UInt32(65535))
-        header.appendLE(UInt32(1))             // LINKTYPE_ETHERNET
+        header.appendLE(UInt32(1))  // LINKTYPE_ETHERNET
         file.write(header)
         subscription = events.subscribe(.frame) { [unowned self] t, event in
             if case .frame(_, let bytes) = event { self.write(bytes, at: t) }

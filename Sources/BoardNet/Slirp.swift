@@ -1,6 +1,6 @@
+import BoardCore
 import CSlirp
 import Glibc
-import BoardCore
 
 /// A port forward from the host into the device (`--forward [udp:]HOST:DEVICE`).
 public struct Forward: Sendable, Equatable, CustomStringConvertible {
@@ -178,15 +178,17 @@ final class SlirpBackend {
         pollFDs.removeAll(keepingCapacity: true)
         var timeout: UInt32 = 1000
         let me = Unmanaged.passUnretained(self).toOpaque()
-        slirp_pollfds_fill(s, &timeout, { fd, events, opaque in
-            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
-            var ev: Int16 = 0
-            if events & Int32(SLIRP_POLL_IN) != 0 { ev |= Int16(POLLIN) }
-            if events & Int32(SLIRP_POLL_OUT) != 0 { ev |= Int16(POLLOUT) }
-            if events & Int32(SLIRP_POLL_PRI) != 0 { ev |= Int16(POLLPRI) }
-            me.pollFDs.append(pollfd(fd: fd, events: ev, revents: 0))
-            return Int32(me.pollFDs.count - 1)
-        }, me)
+        slirp_pollfds_fill(
+            s, &timeout,
+            { fd, events, opaque in
+                let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+                var ev: Int16 = 0
+                if events & Int32(SLIRP_POLL_IN) != 0 { ev |= Int16(POLLIN) }
+                if events & Int32(SLIRP_POLL_OUT) != 0 { ev |= Int16(POLLOUT) }
+                if events & Int32(SLIRP_POLL_PRI) != 0 { ev |= Int16(POLLPRI) }
+                me.pollFDs.append(pollfd(fd: fd, events: ev, revents: 0))
+                return Int32(me.pollFDs.count - 1)
+            }, me)
         requestedTimeoutMs = timeout
         fds.append(contentsOf: pollFDs)
     }
@@ -202,17 +204,19 @@ final class SlirpBackend {
             if results[i].revents != 0 { ready = true }
         }
         let me = Unmanaged.passUnretained(self).toOpaque()
-        slirp_pollfds_poll(s, failed ? 1 : 0, { idx, opaque in
-            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
-            let e = Int32(me.pollFDs[Int(idx)].revents)
-            var r: Int32 = 0
-            if e & Int32(POLLIN) != 0 { r |= Int32(SLIRP_POLL_IN) }
-            if e & Int32(POLLOUT) != 0 { r |= Int32(SLIRP_POLL_OUT) }
-            if e & Int32(POLLPRI) != 0 { r |= Int32(SLIRP_POLL_PRI) }
-            if e & Int32(POLLERR) != 0 { r |= Int32(SLIRP_POLL_ERR) }
-            if e & Int32(POLLHUP) != 0 { r |= Int32(SLIRP_POLL_HUP) }
-            return r
-        }, me)
+        slirp_pollfds_poll(
+            s, failed ? 1 : 0,
+            { idx, opaque in
+                let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+                let e = Int32(me.pollFDs[Int(idx)].revents)
+                var r: Int32 = 0
+                if e & Int32(POLLIN) != 0 { r |= Int32(SLIRP_POLL_IN) }
+                if e & Int32(POLLOUT) != 0 { r |= Int32(SLIRP_POLL_OUT) }
+                if e & Int32(POLLPRI) != 0 { r |= Int32(SLIRP_POLL_PRI) }
+                if e & Int32(POLLERR) != 0 { r |= Int32(SLIRP_POLL_ERR) }
+                if e & Int32(POLLHUP) != 0 { r |= Int32(SLIRP_POLL_HUP) }
+                return r
+            }, me)
         fireTimers()
         return ready
     }

@@ -114,14 +114,16 @@ public final class TCPClient {
         tcp_err(pcb) { arg, _ in
             guard let arg else { return }
             let me = Unmanaged<TCPClient>.fromOpaque(arg).takeUnretainedValue()
-            me.pcb = nil          // lwIP has freed it
+            me.pcb = nil  // lwIP has freed it
             me.connectPending = false
             me.wakeups += 1
         }
-        tcp_poll(pcb, { arg, _ in
-            if let arg { Unmanaged<TCPClient>.fromOpaque(arg).takeUnretainedValue().wakeups += 1 }
-            return ERR_OK_
-        }, 1)
+        tcp_poll(
+            pcb,
+            { arg, _ in
+                if let arg { Unmanaged<TCPClient>.fromOpaque(arg).takeUnretainedValue().wakeups += 1 }
+                return ERR_OK_
+            }, 1)
     }
 
     // MARK: keepalive (SOF_KEEPALIVE, keep_idle/keep_intvl/keep_cnt)
@@ -161,8 +163,8 @@ public final class TCPClient {
     private func received(_ p: UnsafeMutablePointer<pbuf>?) -> err_t {
         wakeups += 1
         guard let p else {
-            if rx != nil && rxUnread > 0 { return ERR_OK_ }   // stay in CLOSE_WAIT
-            abortNow()                                     // "closing in the legacy way"
+            if rx != nil && rxUnread > 0 { return ERR_OK_ }  // stay in CLOSE_WAIT
+            abortNow()  // "closing in the legacy way"
             return ERR_ABRT_
         }
         if let rx { pbuf_cat(rx, p) } else { rx = p }

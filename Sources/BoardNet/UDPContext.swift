@@ -48,10 +48,12 @@ public final class UDPContext {
         charge = h
         self.pcb = pcb
         network.udpContexts[ObjectIdentifier(self)] = self
-        udp_recv(pcb, { arg, _, p, addr, port in
-            guard let arg, let p else { return }
-            Unmanaged<UDPContext>.fromOpaque(arg).takeUnretainedValue().received(p, from: addr, port: port)
-        }, Unmanaged.passUnretained(self).toOpaque())
+        udp_recv(
+            pcb,
+            { arg, _, p, addr, port in
+                guard let arg, let p else { return }
+                Unmanaged<UDPContext>.fromOpaque(arg).takeUnretainedValue().received(p, from: addr, port: port)
+            }, Unmanaged.passUnretained(self).toOpaque())
         return true
     }
 

@@ -182,7 +182,8 @@ public final class WiFiStation {
     /// `WiFi.softAP(ssid, psk, channel, hidden, max_connection)`: false for the core's invalid arguments.
     public func softAP(ssid: String, password: String, channel: Int = 1, hidden: Bool = false, maxConnections: Int = 4) -> Bool {
         guard (1...32).contains(ssid.utf8.count), password.isEmpty || (8...64).contains(password.utf8.count),
-              (1...13).contains(channel), (0...8).contains(maxConnections) else { return false }
+            (1...13).contains(channel), (0...8).contains(maxConnections)
+        else { return false }
         softAPSSID = ssid
         softAPPSK = password
         softAPChannel = channel

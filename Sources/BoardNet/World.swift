@@ -118,8 +118,10 @@ public struct World: Sendable, Equatable {
                 var h: UInt32 = 2166136261
                 for b in ssid.utf8 { h = (h ^ UInt32(b)) &* 16777619 }
                 let bssid: [UInt8] = [0x02, 0x1A, 0x11, UInt8(h >> 16 & 0xff), UInt8(h >> 8 & 0xff), UInt8(h & 0xff)]
-                accessPoints.append(AccessPoint(ssid: ssid, password: password, channel: channel, rssi: rssi,
-                                                hidden: try f.optionalBool("hidden") ?? false, bssid: bssid))
+                accessPoints.append(
+                    AccessPoint(
+                        ssid: ssid, password: password, channel: channel, rssi: rssi,
+                        hidden: try f.optionalBool("hidden") ?? false, bssid: bssid))
             }
         }
         if let hosts = root["hosts"] {
@@ -136,12 +138,14 @@ public struct World: Sendable, Equatable {
                 let f = Fields(item, "services[\(i)]")
                 let address = try f.optionalString("address") ?? World.defaultServiceAddress
                 guard let bits = ipBits(address), (UInt32(bigEndian: bits) & 0xFFFF_FF00) == 0x0A00_0200,
-                      ![2, 3, 15].contains(UInt32(bigEndian: bits) & 0xff) else {
+                    ![2, 3, 15].contains(UInt32(bigEndian: bits) & 0xff)
+                else {
                     throw Invalid(why: "\(f.path).address must be in 10.0.2.0/24 and not 10.0.2.2, .3 or .15 (the host, DNS and the device)")
                 }
                 let reply = try f.optionalString("reply") ?? "echo"
-                let svc = Service(name: try f.optionalString("name"), address: address, port: try f.port("port"),
-                                  reply: reply, closeAfterReply: try f.optionalBool("closeAfterReply") ?? (reply != "echo"))
+                let svc = Service(
+                    name: try f.optionalString("name"), address: address, port: try f.port("port"),
+                    reply: reply, closeAfterReply: try f.optionalBool("closeAfterReply") ?? (reply != "echo"))
                 if let n = svc.name { self.hosts[n.lowercased()] = address }
                 self.services.append(svc)
             }
@@ -157,11 +161,13 @@ public struct World: Sendable, Equatable {
                 }
                 let count = try f.optionalInt("count") ?? 1
                 guard count >= 1 else { throw Invalid(why: "\(f.path).count must be at least 1") }
-                self.visitors.append(Visitor(udp: proto == "udp", port: try f.port("port"),
-                                       at: try f.optionalDuration("at") ?? 0,
-                                       every: try f.optionalDuration("every") ?? 1_000_000,
-                                       count: count, send: Array((try f.optionalString("send") ?? "").utf8),
-                                       close: close, timeout: try f.optionalDuration("timeout") ?? 10_000_000))
+                self.visitors.append(
+                    Visitor(
+                        udp: proto == "udp", port: try f.port("port"),
+                        at: try f.optionalDuration("at") ?? 0,
+                        every: try f.optionalDuration("every") ?? 1_000_000,
+                        count: count, send: Array((try f.optionalString("send") ?? "").utf8),
+                        close: close, timeout: try f.optionalDuration("timeout") ?? 10_000_000))
             }
         }
     }

@@ -60,9 +60,10 @@ final class WorldPeers {
                 raw.copyBytes(from: bytes)
                 raw[bytes.count] = 0
             }
-            let ok = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            } == 0 && listen(fd, 16) == 0
+            let ok =
+                withUnsafePointer(to: &addr) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                } == 0 && listen(fd, 16) == 0
             guard ok else { Glibc.close(fd); throw .worldFailed("cannot listen on \(path)") }
             setNonBlocking(fd)
             listeners.append((fd, s, path))
@@ -153,7 +154,8 @@ final class WorldPeers {
         nextStart = .max
         for i in plans.indices {
             while plans[i].started < plans[i].visitor.count,
-                  plans[i].visitor.at + UInt64(plans[i].started) * plans[i].visitor.every <= now {
+                plans[i].visitor.at + UInt64(plans[i].started) * plans[i].visitor.every <= now
+            {
                 plans[i].started += 1
                 start(plans[i].visitor, index: plans[i].index, number: plans[i].started, hostPort: plans[i].hostPort, now: now)
             }
@@ -271,7 +273,7 @@ final class WorldPeers {
             }
             if n == 0 { finish(v, .deviceClosed, now: now); return }
             if errno == ECONNRESET { finish(v, .deviceReset, now: now); return }
-            break   // EAGAIN: nothing more now
+            break  // EAGAIN: nothing more now
         }
         guard v.fd >= 0, !v.received.isEmpty else { return }
         switch v.visitor.close {
@@ -295,8 +297,9 @@ final class WorldPeers {
             Glibc.close(v.fd)
             v.fd = -1
         }
-        let r = VisitReport(visitor: v.index, number: v.number, udp: v.visitor.udp, port: v.visitor.port,
-                            startedAt: v.startedAt, endedAt: now, sent: v.sentCount, received: v.received, ending: ending)
+        let r = VisitReport(
+            visitor: v.index, number: v.number, udp: v.visitor.udp, port: v.visitor.port,
+            startedAt: v.startedAt, endedAt: now, sent: v.sentCount, received: v.received, ending: ending)
         reports.append(r)
         report?(r)
     }
@@ -375,9 +378,11 @@ public func freeLoopbackPort(udp: Bool = false) -> UInt16? {
 
 /// One visit, as the visitor saw it.
 public struct VisitReport: Sendable, Equatable, CustomStringConvertible {
-    public enum Ending: String, Sendable { case deviceClosed = "the device closed", deviceReset = "reset by the device",
-                                           visitorClosed = "the visitor closed", visitorReset = "the visitor reset",
-                                           replied = "got a reply", refused = "refused", timedOut = "timed out", noReply = "no reply" }
+    public enum Ending: String, Sendable {
+        case deviceClosed = "the device closed", deviceReset = "reset by the device",
+            visitorClosed = "the visitor closed", visitorReset = "the visitor reset",
+            replied = "got a reply", refused = "refused", timedOut = "timed out", noReply = "no reply"
+    }
     public let visitor: Int
     public let number: Int
     public let udp: Bool
@@ -390,7 +395,7 @@ public struct VisitReport: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         let ms = { (t: UInt64) in Format.fixed(Double(t) / 1_000_000, decimals: 3) }
-        return "visitor \(visitor + 1) visit \(number) (\(udp ? "udp" : "tcp") :\(port)) at \(ms(startedAt)) s: sent \(sent) B, received \(received.count) B, \(ending.rawValue) at \(ms(endedAt)) s"
+        return
+            "visitor \(visitor + 1) visit \(number) (\(udp ? "udp" : "tcp") :\(port)) at \(ms(startedAt)) s: sent \(sent) B, received \(received.count) B, \(ending.rawValue) at \(ms(endedAt)) s"
     }
 }
-

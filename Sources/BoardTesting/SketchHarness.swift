@@ -24,10 +24,12 @@ public final class SketchRun {
 
 public enum SketchHarness {
     /// Runs `source` (written to a temporary `name`) for `duration` µs of virtual time.
-    public static func run(source: String, name: String = "sketch.lua", for duration: UInt64,
-                           noReboot: Bool = true, files: [String: String] = [:], world: String? = nil,
-                           configure: (inout DeviceOptions) -> Void = { _ in },
-                           prepare: (Device) -> Void = { _ in }) throws -> SketchRun {
+    public static func run(
+        source: String, name: String = "sketch.lua", for duration: UInt64,
+        noReboot: Bool = true, files: [String: String] = [:], world: String? = nil,
+        configure: (inout DeviceOptions) -> Void = { _ in },
+        prepare: (Device) -> Void = { _ in }
+    ) throws -> SketchRun {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("esplua-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent(name).path
@@ -41,9 +43,11 @@ public enum SketchHarness {
     }
 
     /// Runs the sketch file at `path` for `duration` µs of virtual time.
-    public static func run(path: String, for duration: UInt64, noReboot: Bool = true,
-                           configure: (inout DeviceOptions) -> Void = { _ in },
-                           prepare: (Device) -> Void = { _ in }) throws -> SketchRun {
+    public static func run(
+        path: String, for duration: UInt64, noReboot: Bool = true,
+        configure: (inout DeviceOptions) -> Void = { _ in },
+        prepare: (Device) -> Void = { _ in }
+    ) throws -> SketchRun {
         var options = DeviceOptions(sketchPath: path)
         options.board.timeMode = .virtual
         options.noReboot = noReboot

@@ -140,8 +140,10 @@ public struct LuaCall {
     /// without retaining it (the userdata on the stack keeps it alive meanwhile):
     /// for the hottest methods, where a retain and a release are most of the call.
     @inlinable
-    public func withObject<T: AnyObject, R>(_ i: Int32, _ type: T.Type, class name: String,
-                                           _ body: (T) -> R) throws(LuaError) -> R {
+    public func withObject<T: AnyObject, R>(
+        _ i: Int32, _ type: T.Type, class name: String,
+        _ body: (T) -> R
+    ) throws(LuaError) -> R {
         let (p, exact) = try objectPointer(i, class: name, type: ObjectIdentifier(T.self))
         if exact { return Unmanaged<T>.fromOpaque(p)._withUnsafeGuaranteedRef(body) }
         guard let obj = Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue() as? T else {

@@ -95,7 +95,7 @@ public final class LuaState {
         self.L = L
         host.pointee.state = Unmanaged.passUnretained(self).toOpaque()
         clua_set_dispatch(luaDispatch)
-        host.pointee.memory.grace = 1          // opening the libraries is the host's work
+        host.pointee.memory.grace = 1  // opening the libraries is the host's work
         clua_open_safe_libs(L)
         host.pointee.memory.grace = 0
     }
@@ -160,8 +160,10 @@ public final class LuaState {
     /// Creates a table of functions, sets it as global `name`, and records it in
     /// `package.loaded` so error messages read `bad argument #1 to 'Serial.print'`.
     /// The functions named in `polls` are `.poll`s, the others `.active`.
-    public func setLibrary(_ name: String, _ fns: [(String, LuaFunction)], constants: [(String, Int)] = [],
-                           polls: Set<String> = []) {
+    public func setLibrary(
+        _ name: String, _ fns: [(String, LuaFunction)], constants: [(String, Int)] = [],
+        polls: Set<String> = []
+    ) {
         assert(polls.isSubset(of: fns.map(\.0)), "\(name): polls name no function: \(polls.subtracting(fns.map(\.0)))")
         lua_createtable(L, 0, Int32(fns.count + constants.count))
         for (k, f) in fns {
@@ -195,12 +197,14 @@ public final class LuaState {
     /// Defines a userdata class: a metatable `name` whose `__index` holds `methods`
     /// (those named in `polls` are `.poll`s), with `__gc`/`__close` releasing the
     /// Swift object (once: `onCollect` runs and the state lets go of it) and `__tostring`.
-    public func defineClass(_ name: String, methods: [(String, LuaFunction)], polls: Set<String> = [],
-                            onCollect: ((AnyObject) -> Void)? = nil) {
+    public func defineClass(
+        _ name: String, methods: [(String, LuaFunction)], polls: Set<String> = [],
+        onCollect: ((AnyObject) -> Void)? = nil
+    ) {
         assert(polls.isSubset(of: methods.map(\.0)), "\(name): polls name no method: \(polls.subtracting(methods.map(\.0)))")
         let number = Int(clua_define_class(L, name))
         let cls = LuaClass(name: name, onCollect: onCollect)
-        if number < classes.count {   // defined again: same metatable and number, new methods
+        if number < classes.count {  // defined again: same metatable and number, new methods
             classes[number] = cls
         } else {
             addClass(cls)
@@ -333,7 +337,9 @@ public final class LuaState {
     /// Runs a chunk of host-provided Lua (the API prelude); returns an error message on failure.
     public func run(_ code: String, name: String) -> String? {
         do { try load(Array(code.utf8), name: name) } catch {
-            switch error { case .syntax(let m), .memory(let m): return m }
+            switch error {
+            case .syntax(let m), .memory(let m): return m
+            }
         }
         return protectedCall()
     }
@@ -346,7 +352,6 @@ public final class LuaState {
         lua_setfield(L, -2, "__call")
         lua_setmetatable(L, -2)
     }
-
 
     /// Registers a bare C function (two integer arguments, no Swift): the baseline of binding benchmarks.
     public func registerBareCFunction(_ name: String) { clua_register_bare(L, name) }
@@ -369,8 +374,8 @@ public final class LuaThread {
         self.state = state
         let L = state.L
         co = lua_newthread(L)
-        anchor = state.ref()        // keep the thread alive
-        lua_xmove(L, co, 1)         // the function becomes the coroutine's body
+        anchor = state.ref()  // keep the thread alive
+        lua_xmove(L, co, 1)  // the function becomes the coroutine's body
     }
 
     deinit { state.unref(anchor) }

@@ -22,9 +22,11 @@ struct Run: ParsableCommand {
     @Argument(help: "The sketch: a Lua file defining setup() and loop().")
     var sketch: String
 
-    @Option(name: .customLong("forward"), help: ArgumentHelp(
-        "Forward a host port to the device: HOST:DEVICE, udp:HOST:DEVICE or ADDR:HOST:DEVICE (binds 127.0.0.1 by default). Repeatable.",
-        valueName: "HOST:DEVICE"))
+    @Option(
+        name: .customLong("forward"),
+        help: ArgumentHelp(
+            "Forward a host port to the device: HOST:DEVICE, udp:HOST:DEVICE or ADDR:HOST:DEVICE (binds 127.0.0.1 by default). Repeatable.",
+            valueName: "HOST:DEVICE"))
     var forwards: [String] = []
 
     @Option(name: .customLong("time"), help: "real (board time is wall time) or virtual (deterministic, as fast as possible).")
@@ -42,31 +44,52 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("lua-memory"), help: ArgumentHelp("Memory cap of the sketch's Lua VM (e.g. 16M, 512K).", valueName: "BYTES"))
     var luaMemory: String = "16M"
 
-    @Option(name: .customLong("pcap"), help: ArgumentHelp("Write every frame of the device to a pcap file (Wireshark), stamped with board time.", valueName: "FILE"))
+    @Option(
+        name: .customLong("pcap"), help: ArgumentHelp("Write every frame of the device to a pcap file (Wireshark), stamped with board time.", valueName: "FILE")
+    )
     var pcap: String?
 
     @Flag(name: .customLong("netstat"), help: "Print the lwIP connection table and heap to stderr when the run ends (and on SIGUSR1 while it runs).")
     var netstat = false
 
-    @Option(name: .customLong("world"), help: ArgumentHelp("The world around the board: access points, DNS names, services, visitors (JSON). Default: <sketch>.world.json beside the sketch, if any.", valueName: "FILE"))
+    @Option(
+        name: .customLong("world"),
+        help: ArgumentHelp(
+            "The world around the board: access points, DNS names, services, visitors (JSON). Default: <sketch>.world.json beside the sketch, if any.",
+            valueName: "FILE"))
     var world: String?
 
-    @Option(name: .customLong("wiring"), help: ArgumentHelp("The parts on the board's pins and buses (JSON). Default: <sketch>.wiring.json beside the sketch, if any.", valueName: "FILE"))
+    @Option(
+        name: .customLong("wiring"),
+        help: ArgumentHelp("The parts on the board's pins and buses (JSON). Default: <sketch>.wiring.json beside the sketch, if any.", valueName: "FILE"))
     var wiring: String?
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set a part's control, at the start or at a board time: sensor.temperature=30 or sensor.temperature=30@10s. Repeatable.", valueName: "PART.CONTROL=VALUE[@TIME]"))
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp(
+            "Set a part's control, at the start or at a board time: sensor.temperature=30 or sensor.temperature=30@10s. Repeatable.",
+            valueName: "PART.CONTROL=VALUE[@TIME]"))
     var controls: [String] = []
 
-    @Option(name: .customLong("plugin-path"), help: ArgumentHelp("A folder with plugins (*.so), searched before $ESPLUA_PLUGIN_PATH and esplua's own. Repeatable.", valueName: "DIR"))
+    @Option(
+        name: .customLong("plugin-path"),
+        help: ArgumentHelp("A folder with plugins (*.so), searched before $ESPLUA_PLUGIN_PATH and esplua's own. Repeatable.", valueName: "DIR"))
     var pluginPaths: [String] = []
 
-    @Option(name: .customLong("flash"), help: ArgumentHelp("The board's 4 MB flash image, kept across runs and reboots (created blank if missing).", valueName: "FILE"))
+    @Option(
+        name: .customLong("flash"),
+        help: ArgumentHelp("The board's 4 MB flash image, kept across runs and reboots (created blank if missing).", valueName: "FILE"))
     var flash: String?
 
-    @Flag(name: .customLong("pace-loop"), help: "Run every loop() pass at its board-time cost (~90,000 passes per second, as a board) instead of sleeping while the sketch is idle.")
+    @Flag(
+        name: .customLong("pace-loop"),
+        help: "Run every loop() pass at its board-time cost (~90,000 passes per second, as a board) instead of sleeping while the sketch is idle.")
     var paceLoop = false
 
-    @Option(name: .customLong("trace"), help: ArgumentHelp("Write free heap and pcbs per TCP state over board time, one row per change: CSV, or JSON lines if FILE ends in .jsonl.", valueName: "FILE"))
+    @Option(
+        name: .customLong("trace"),
+        help: ArgumentHelp(
+            "Write free heap and pcbs per TCP state over board time, one row per change: CSV, or JSON lines if FILE ends in .jsonl.", valueName: "FILE"))
     var trace: String?
 
     func validate() throws {
@@ -146,7 +169,8 @@ struct Run: ParsableCommand {
 
 func printNetstat(_ device: Device) {
     let seconds = Format.fixed(Double(device.board.clock.micros) / 1_000_000, decimals: 3)
-    var out = "esplua: at \(seconds) s: heap free \(device.board.heap.freeBytes) B, max block \(device.board.heap.maxFreeBlockSize) B, fragmentation \(device.board.heap.fragmentation)%; \(device.board.loop.passes) loop() passes, \(device.board.loop.idleWaits) idle waits\n"
+    var out =
+        "esplua: at \(seconds) s: heap free \(device.board.heap.freeBytes) B, max block \(device.board.heap.maxFreeBlockSize) B, fragmentation \(device.board.heap.fragmentation)%; \(device.board.loop.passes) loop() passes, \(device.board.loop.idleWaits) idle waits\n"
     out += "Proto Local               Remote              State         Unacked Unread TIME_WAIT left\n"
     for r in device.network.pcbTable() {
         let local = Format.padded("\(r.localAddress):\(r.localPort)", to: 19)

@@ -1,8 +1,9 @@
-import XCTest
 import BoardCore
 import BoardTesting
-@testable import ArduinoLua
 import LittleFSCore
+import XCTest
+
+@testable import ArduinoLua
 
 /// The plugin ABI from outside SwiftPM: plugins/Demo/demo.c compiled with `cc -shared`
 /// against esplua_plugin.h, loaded by a sketch; a copy built for another ABI refused.
@@ -15,8 +16,11 @@ final class PluginTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
-        p.arguments = ["-shared", "-fPIC", "-std=c11", "-Wall", "-Wextra", "-Werror",
-                       "-I", Self.root.appendingPathComponent("Sources/CPluginABI/include").path]
+        p.arguments =
+            [
+                "-shared", "-fPIC", "-std=c11", "-Wall", "-Wextra", "-Werror",
+                "-I", Self.root.appendingPathComponent("Sources/CPluginABI/include").path,
+            ]
             + (abi.map { ["-DDEMO_ABI=\($0)"] } ?? [])
             + [Self.root.appendingPathComponent("plugins/Demo/demo.c").path, "-o", "\(dir)/\(name)"]
         try p.run()
@@ -34,24 +38,26 @@ final class PluginTests: XCTestCase {
 
     func testACPluginBuiltOutsideSwiftPMProvidesAModuleAClassAndParts() throws {
         let dir = try buildDemo()
-        let r = try run("""
-        local Demo = require("Demo")
-        function setup()
-          print(Demo.version(), Demo.add(2, 3), DEMO_ANSWER)
-          local heap = ESP.getFreeHeap()
-          local c = Counter(10); c:inc(); c:inc()
-          print("counter", c:value(), heap - ESP.getFreeHeap())
-          print(pcall(Demo.add, "x"))
-          pinMode(0, INPUT_PULLUP)
-          for pin = 12, 15 do pinMode(pin, OUTPUT) end
-          digitalWrite(12, HIGH); digitalWrite(14, HIGH)
-          print("button", digitalRead(0)); delay(2000); print("button", digitalRead(0))
-        end
-        function loop() delay(1000) end
-        """, plugins: [dir], wiring: """
-        { "parts": [ { "name": "btn", "part": "button", "pin": 0 }, { "name": "bar", "part": "ledbar", "first": 12, "count": 4 } ],
-          "schedule": [ { "at": "1s", "set": "btn.pressed", "value": 1 } ] }
-        """)
+        let r = try run(
+            """
+            local Demo = require("Demo")
+            function setup()
+              print(Demo.version(), Demo.add(2, 3), DEMO_ANSWER)
+              local heap = ESP.getFreeHeap()
+              local c = Counter(10); c:inc(); c:inc()
+              print("counter", c:value(), heap - ESP.getFreeHeap())
+              print(pcall(Demo.add, "x"))
+              pinMode(0, INPUT_PULLUP)
+              for pin = 12, 15 do pinMode(pin, OUTPUT) end
+              digitalWrite(12, HIGH); digitalWrite(14, HIGH)
+              print("button", digitalRead(0)); delay(2000); print("button", digitalRead(0))
+            end
+            function loop() delay(1000) end
+            """, plugins: [dir],
+            wiring: """
+                { "parts": [ { "name": "btn", "part": "button", "pin": 0 }, { "name": "bar", "part": "ledbar", "first": 12, "count": 4 } ],
+                  "schedule": [ { "at": "1s", "set": "btn.pressed", "value": 1 } ] }
+                """)
         defer { r.finish() }
         XCTAssertEqual(r.transcript, "demo 1.0\t5\t42\ncounter\t12\t24\nfalse\tDemo.add expects two integers\nbutton\t1\nbutton\t0\n", r.log.joined())
         XCTAssertEqual(r.device.plugins.part(named: "bar")?.get("value"), 0b0101, "LEDs on pins 12 and 14")
@@ -62,7 +68,8 @@ final class PluginTests: XCTestCase {
         let dir = try buildDemo(abi: "0x00020000")
         let path = dir + "/libesplua-demo.so"
         XCTAssertThrowsError(try PluginLibrary(path: path)) { error in
-            XCTAssertEqual("\(error)", "the plugin \(path) was built for plugin ABI 2.0, but this esplua provides ABI 1.0 (rebuild it against this esplua_plugin.h)")
+            XCTAssertEqual(
+                "\(error)", "the plugin \(path) was built for plugin ABI 2.0, but this esplua provides ABI 1.0 (rebuild it against this esplua_plugin.h)")
         }
         let r = try run("local Demo = require('Demo')\nfunction setup() end\nfunction loop() end", plugins: [dir])
         defer { r.finish() }
@@ -89,12 +96,18 @@ final class PluginTests: XCTestCase {
 
     func testAWiringFileNamingAnUnknownPartListsTheKnownOnes() throws {
         let dir = try buildDemo()
-        XCTAssertThrowsError(try run("function setup() end function loop() end", plugins: [dir],
-                                     wiring: #"{ "parts": [ { "part": "thermostat", "pin": 4 } ] }"#)) { error in
+        XCTAssertThrowsError(
+            try run(
+                "function setup() end function loop() end", plugins: [dir],
+                wiring: #"{ "parts": [ { "part": "thermostat", "pin": 4 } ] }"#)
+        ) { error in
             XCTAssertEqual("\(error)", "no plugin provides the part 'thermostat' (known parts: button, ledbar)")
         }
-        XCTAssertThrowsError(try run("function setup() end function loop() end", plugins: [dir],
-                                     wiring: #"{ "parts": [ { "part": "button", "pin": 4, "controls": { "volume": 3 } } ] }"#)) { error in
+        XCTAssertThrowsError(
+            try run(
+                "function setup() end function loop() end", plugins: [dir],
+                wiring: #"{ "parts": [ { "part": "button", "pin": 4, "controls": { "volume": 3 } } ] }"#)
+        ) { error in
             XCTAssertEqual("\(error)", "part 'button': no control 'volume' (controls: pressed)")
         }
     }
@@ -104,16 +117,17 @@ final class PluginTests: XCTestCase {
 final class ServoOnTheBoardTests: XCTestCase {
     func testPulsesEvery20msAndTheServoIsOnItsWay() throws {
         var edges: [(Bool, UInt64)] = []
-        let r = try SketchHarness.run(source: """
-        local Servo = require("Servo")
-        local s = Servo()
-        function setup() s:attach(D4); delay(200); s:write(180) end
-        function loop() delay(1000) end
-        """, for: seconds(0.4), files: ["sketch.wiring.json": #"{ "parts": [ { "name": "servo", "part": "servo", "pin": 2 } ] }"#],
-        prepare: { d in
-            let clock = d.board.clock
-            _ = d.board.pins.listen(pin: 2) { _, high in edges.append((high, clock.micros)) }
-        })
+        let r = try SketchHarness.run(
+            source: """
+                local Servo = require("Servo")
+                local s = Servo()
+                function setup() s:attach(D4); delay(200); s:write(180) end
+                function loop() delay(1000) end
+                """, for: seconds(0.4), files: ["sketch.wiring.json": #"{ "parts": [ { "name": "servo", "part": "servo", "pin": 2 } ] }"#],
+            prepare: { d in
+                let clock = d.board.clock
+                _ = d.board.pins.listen(pin: 2) { _, high in edges.append((high, clock.micros)) }
+            })
         defer { r.finish() }
         let rises = edges.filter { $0.0 }.map(\.1)
         let falls = edges.filter { !$0.0 }.map(\.1)
@@ -134,21 +148,21 @@ final class ServoOnTheBoardTests: XCTestCase {
 /// file system that mounts, with every file closed before the cut intact.
 final class LittleFSPowerLossTests: XCTestCase {
     static let sketch = """
-    local LittleFS = require("LittleFS")
-    function setup()
-      LittleFS.begin()
-      local a = LittleFS.open("/a.txt", "w"); a:print(string.rep("A", 300)); a:close()
-      -- the close reached the flash only if the file reads back (a cut makes it fail)
-      local check = LittleFS.open("/a.txt", "r")
-      if check and check:size() == 300 then print("a closed") end
-      local b = LittleFS.open("/logs/b.txt", "w")
-      for i = 1, 40 do b:println("line " .. i .. " " .. string.rep("b", 40)) end
-      b:close()
-      LittleFS.rename("/a.txt", "/renamed.txt")
-      print("done")
-    end
-    function loop() delay(1000) end
-    """
+        local LittleFS = require("LittleFS")
+        function setup()
+          LittleFS.begin()
+          local a = LittleFS.open("/a.txt", "w"); a:print(string.rep("A", 300)); a:close()
+          -- the close reached the flash only if the file reads back (a cut makes it fail)
+          local check = LittleFS.open("/a.txt", "r")
+          if check and check:size() == 300 then print("a closed") end
+          local b = LittleFS.open("/logs/b.txt", "w")
+          for i = 1, 40 do b:println("line " .. i .. " " .. string.rep("b", 40)) end
+          b:close()
+          LittleFS.rename("/a.txt", "/renamed.txt")
+          print("done")
+        end
+        function loop() delay(1000) end
+        """
 
     func run(cutAt: Int?) throws -> (transcript: String, fsRegion: [UInt8], operations: Int) {
         let r = try SketchHarness.run(source: Self.sketch, for: seconds(1), prepare: { $0.board.flash.cutAt = cutAt })

@@ -1,8 +1,9 @@
-import XCTest
 import BoardCore
 import BoardNet
 import BoardTesting
 import Foundation
+import XCTest
+
 @testable import ArduinoLua
 
 /// The board's run loop (BoardLoop): the core's esp_delay / yield /
@@ -12,42 +13,44 @@ final class RunLoopTests: XCTestCase {
     static let classroom = #"{ "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks", "channel": 6 } ] }"#
     /// Lua: joins the classroom network (the sketches below call it first in setup()).
     static let join = """
-    local function join()
-      WiFi.begin("classroom", "esp8266rocks")
-      while WiFi.status() ~= WL_CONNECTED do delay(100) end
-    end
+        local function join()
+          WiFi.begin("classroom", "esp8266rocks")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+        end
 
-    """
+        """
     /// Lua: the smallest HTTP server: loop() returns at once when no one calls;
     /// it reads the whole request (unread bytes would turn stop() into a RST).
-    static let server = join + """
-    local server = WiFiServer(80)
-    function setup()
-      join()
-      server:begin()
-    end
-    function loop()
-      local c = server:accept()
-      if not c then return end
-      repeat local l = c:readStringUntil("\\n") until l == "\\r" or l == ""
-      c:print("HTTP/1.0 200 OK\\r\\n\\r\\nhi")
-      c:stop()
-      print("served at " .. millis() // 1000)
-    end
-    """
+    static let server =
+        join + """
+            local server = WiFiServer(80)
+            function setup()
+              join()
+              server:begin()
+            end
+            function loop()
+              local c = server:accept()
+              if not c then return end
+              repeat local l = c:readStringUntil("\\n") until l == "\\r" or l == ""
+              c:print("HTTP/1.0 200 OK\\r\\n\\r\\nhi")
+              c:stop()
+              print("served at " .. millis() // 1000)
+            end
+            """
 
     /// ESP8266WiFiScan.cpp scans inside esp_suspend: the SDK runs and feeds the
     /// dog, so two scans (2 x 1.68 s) and a second of work in setup() are fine on a board.
     func testTwoScansBackToBackThenAShortLoopDoNotBiteTheWatchdog() throws {
-        let run = try SketchHarness.run(source: """
-        function setup()
-          print("found " .. WiFi.scanNetworks() .. " and " .. WiFi.scanNetworks())
-          local t = millis()
-          while millis() - t < 1000 do end
-          print("done at " .. millis())
-        end
-        function loop() delay(100) end
-        """, for: seconds(8), world: Self.classroom)
+        let run = try SketchHarness.run(
+            source: """
+                function setup()
+                  print("found " .. WiFi.scanNetworks() .. " and " .. WiFi.scanNetworks())
+                  local t = millis()
+                  while millis() - t < 1000 do end
+                  print("done at " .. millis())
+                end
+                function loop() delay(100) end
+                """, for: seconds(8), world: Self.classroom)
         defer { run.finish() }
         XCTAssertEqual(run.outcome, .finished, run.transcript)
         XCTAssertTrue(run.transcript.contains("found 1 and 1"), run.transcript)
@@ -57,10 +60,11 @@ final class RunLoopTests: XCTestCase {
 
     /// A busy loop() that never returns still starves the dog (3.2 s), idle sleeping or not.
     func testABusyLoopStillBitesAfter3200ms() throws {
-        let run = try SketchHarness.run(source: """
-        function setup() end
-        function loop() local x = 0; while true do x = x + 1 end end
-        """, for: seconds(10))
+        let run = try SketchHarness.run(
+            source: """
+                function setup() end
+                function loop() local x = 0; while true do x = x + 1 end end
+                """, for: seconds(10))
         defer { run.finish() }
         XCTAssertEqual(run.outcome, .crashed(.softWatchdog))
         XCTAssertGreaterThanOrEqual(run.device.board.uptimeMicros, 3_200_000)
@@ -74,37 +78,39 @@ final class RunLoopTests: XCTestCase {
     /// yield feeds the watchdog. Each loop waits 60 s of board time for what comes at 5 s.
     func testPollingLoopsYieldAndFeedTheWatchdog() throws {
         let world = #"""
-        { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks" } ],
-          "visitors": [ { "port": 80, "at": "5s", "send": "hi\n", "close": "after-device" },
-                        { "port": 81, "at": "10s", "send": "Q", "close": "after-device" },
-                        { "protocol": "udp", "port": 1200, "at": "5s", "send": "ping" } ] }
-        """#
-        let run = try SketchHarness.run(source: Self.join + """
-        local server, second, udp = WiFiServer(80), WiFiServer(81), WiFiUDP()
-        function setup()
-          join()
-          server:begin(); second:begin(); udp:begin(1200)
-          local client
-          repeat client = server:accept() until client
-          print("accepted at " .. millis() // 1000)
-          while client:available() == 0 do end
-          print("read " .. client:readStringUntil("\\n") .. " at " .. millis() // 1000)
-          client:stop()
-          while udp:parsePacket() == 0 do end
-          print("datagram " .. udp:read(4))
-          local other
-          repeat other = second:available() until other
-          local b
-          repeat b = other:read() until b ~= -1    -- read() polls too (WiFiClient.cpp:259-265)
-          print("byte " .. string.char(b) .. " at " .. millis() // 1000)
-          other:stop()
-          while Serial.available() == 0 do end
-          print("serial " .. string.char(Serial.read()) .. " at " .. millis() // 1000)
-        end
-        function loop() delay(1000) end
-        """, for: seconds(70), world: world, prepare: { device in
-            device.board.timers.schedule(at: 40_000_000) { device.board.uart.receive(Array("x".utf8)) }
-        })
+            { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks" } ],
+              "visitors": [ { "port": 80, "at": "5s", "send": "hi\n", "close": "after-device" },
+                            { "port": 81, "at": "10s", "send": "Q", "close": "after-device" },
+                            { "protocol": "udp", "port": 1200, "at": "5s", "send": "ping" } ] }
+            """#
+        let run = try SketchHarness.run(
+            source: Self.join + """
+                local server, second, udp = WiFiServer(80), WiFiServer(81), WiFiUDP()
+                function setup()
+                  join()
+                  server:begin(); second:begin(); udp:begin(1200)
+                  local client
+                  repeat client = server:accept() until client
+                  print("accepted at " .. millis() // 1000)
+                  while client:available() == 0 do end
+                  print("read " .. client:readStringUntil("\\n") .. " at " .. millis() // 1000)
+                  client:stop()
+                  while udp:parsePacket() == 0 do end
+                  print("datagram " .. udp:read(4))
+                  local other
+                  repeat other = second:available() until other
+                  local b
+                  repeat b = other:read() until b ~= -1    -- read() polls too (WiFiClient.cpp:259-265)
+                  print("byte " .. string.char(b) .. " at " .. millis() // 1000)
+                  other:stop()
+                  while Serial.available() == 0 do end
+                  print("serial " .. string.char(Serial.read()) .. " at " .. millis() // 1000)
+                end
+                function loop() delay(1000) end
+                """, for: seconds(70), world: world,
+            prepare: { device in
+                device.board.timers.schedule(at: 40_000_000) { device.board.uart.receive(Array("x".utf8)) }
+            })
         defer { run.finish() }
         XCTAssertEqual(run.outcome, .finished, run.transcript)
         XCTAssertTrue(run.transcript.contains("accepted at 5\n"), run.transcript)
@@ -119,9 +125,9 @@ final class RunLoopTests: XCTestCase {
     /// event instead of spinning: a board would make ~5 M passes in a minute.
     func testAnIdleServerSleepsUntilItsNextEvent() throws {
         let world = #"""
-        { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks" } ],
-          "visitors": [ { "port": 80, "at": "30s", "send": "GET / HTTP/1.0\r\n\r\n" } ] }
-        """#
+            { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks" } ],
+              "visitors": [ { "port": 80, "at": "30s", "send": "GET / HTTP/1.0\r\n\r\n" } ] }
+            """#
         let run = try SketchHarness.run(source: Self.server, for: seconds(60), world: world)
         defer { run.finish() }
         XCTAssertTrue(run.transcript.contains("served at 30\n"), run.transcript)
@@ -138,10 +144,10 @@ final class RunLoopTests: XCTestCase {
     /// so a sketch that counts its passes sees a board's figure.
     func testPacedPassesCountAsOnABoard() throws {
         let sketch = """
-        local n = 0
-        function setup() end
-        function loop() n = n + 1; if millis() >= 1000 then print("passes " .. n); while true do delay(1000) end end end
-        """
+            local n = 0
+            function setup() end
+            function loop() n = n + 1; if millis() >= 1000 then print("passes " .. n); while true do delay(1000) end end end
+            """
         let paced = try SketchHarness.run(source: sketch, for: seconds(1.5), configure: { $0.paceLoop = true })
         defer { paced.finish() }
         let idle = try SketchHarness.run(source: sketch, for: seconds(1.5))
@@ -164,34 +170,38 @@ final class RunLoopTests: XCTestCase {
         var small: Int32 = 2048
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
         var connected = false
-        let run = try SketchHarness.run(source: Self.join + """
-        local server = WiFiServer(80)
-        function setup()
-          join()
-          server:begin()
-          print("ready")
-        end
-        function loop()
-          local c = server:accept()
-          if c then
-            print("accepted")
-            local chunk = string.rep("x", 1024)
-            for i = 1, 100000 do c:write(chunk) end
-            print("wrote it all")
-          end
-        end
-        """, for: seconds(9), configure: { $0.network.forwards = [Forward(hostPort: port, devicePort: 80)] }, prepare: { device in
-            device.board.timers.schedule(at: 4_000_000) {
-                var a = sockaddr_in()
-                a.sin_family = sa_family_t(AF_INET)
-                a.sin_port = port.bigEndian
-                a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-                let flags = fcntl(fd, F_GETFL)
-                _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
-                _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-                connected = true
-            }
-        })
+        let run = try SketchHarness.run(
+            source: Self.join + """
+                local server = WiFiServer(80)
+                function setup()
+                  join()
+                  server:begin()
+                  print("ready")
+                end
+                function loop()
+                  local c = server:accept()
+                  if c then
+                    print("accepted")
+                    local chunk = string.rep("x", 1024)
+                    for i = 1, 100000 do c:write(chunk) end
+                    print("wrote it all")
+                  end
+                end
+                """, for: seconds(9), configure: { $0.network.forwards = [Forward(hostPort: port, devicePort: 80)] },
+            prepare: { device in
+                device.board.timers.schedule(at: 4_000_000) {
+                    var a = sockaddr_in()
+                    a.sin_family = sa_family_t(AF_INET)
+                    a.sin_port = port.bigEndian
+                    a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+                    let flags = fcntl(fd, F_GETFL)
+                    _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+                    _ = withUnsafePointer(to: &a) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    }
+                    connected = true
+                }
+            })
         defer { run.finish() }
         XCTAssertTrue(connected)
         XCTAssertEqual(run.outcome, .finished)
@@ -203,16 +213,17 @@ final class RunLoopTests: XCTestCase {
     /// WiFi events are the SDK's: they run at the next yield, also while the
     /// sketch waits in a blocking call (here Serial's timed read).
     func testCallbacksRunWhileTheSketchWaits() throws {
-        let run = try SketchHarness.run(source: """
-        function setup()
-          WiFi.onStationModeGotIP(function(e) print("got IP " .. e.ip .. " at " .. millis()) end)
-          WiFi.begin("classroom", "esp8266rocks")
-          Serial.setTimeout(5000)
-          local s = Serial.readStringUntil("\\n")
-          print("read '" .. s .. "' at " .. millis())
-        end
-        function loop() delay(1000) end
-        """, for: seconds(8), world: Self.classroom)
+        let run = try SketchHarness.run(
+            source: """
+                function setup()
+                  WiFi.onStationModeGotIP(function(e) print("got IP " .. e.ip .. " at " .. millis()) end)
+                  WiFi.begin("classroom", "esp8266rocks")
+                  Serial.setTimeout(5000)
+                  local s = Serial.readStringUntil("\\n")
+                  print("read '" .. s .. "' at " .. millis())
+                end
+                function loop() delay(1000) end
+                """, for: seconds(8), world: Self.classroom)
         defer { run.finish() }
         let lines = run.transcript.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, 2, run.transcript)
@@ -225,19 +236,21 @@ final class RunLoopTests: XCTestCase {
 
     /// Commands come in from other threads through the inbox, between passes.
     func testCommandsFromAnotherThreadReachTheBoard() throws {
-        let run = try SketchHarness.run(source: """
-        function setup() Serial.setTimeout(100) end
-        function loop()
-          if Serial.available() > 0 then print("echo " .. Serial.readStringUntil("\\n")) end
-        end
-        """, for: seconds(30), prepare: { device in
-            let inbox = device.board.loop.inbox
-            let t = Thread { inbox.post(.serialInput(Array("hello\n".utf8))) }
-            t.start()
-            while !t.isFinished { usleep(1000) }
-            // once the echo is out, stop the run (a command, posted from a subscriber)
-            device.board.events.subscribe(.serialOut) { _, _ in inbox.post(.stop) }
-        })
+        let run = try SketchHarness.run(
+            source: """
+                function setup() Serial.setTimeout(100) end
+                function loop()
+                  if Serial.available() > 0 then print("echo " .. Serial.readStringUntil("\\n")) end
+                end
+                """, for: seconds(30),
+            prepare: { device in
+                let inbox = device.board.loop.inbox
+                let t = Thread { inbox.post(.serialInput(Array("hello\n".utf8))) }
+                t.start()
+                while !t.isFinished { usleep(1000) }
+                // once the echo is out, stop the run (a command, posted from a subscriber)
+                device.board.events.subscribe(.serialOut) { _, _ in inbox.post(.stop) }
+            })
         defer { run.finish() }
         XCTAssertEqual(run.outcome, .finished)
         XCTAssertEqual(run.transcript, "echo hello\n")
@@ -252,21 +265,23 @@ final class RunLoopTests: XCTestCase {
         final class Box { var frames = 0; var pcbs: [String] = []; var writer: PcapWriter?; var recorder: WireRecorder?; var resets = 0 }
         let box = Box()
         let world = #"""
-        { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks" } ],
-          "visitors": [ { "port": 80, "at": "3s", "send": "GET / HTTP/1.0\r\n\r\n", "close": "after-device" } ] }
-        """#
-        let run = try SketchHarness.run(source: Self.server, for: seconds(10), world: world, prepare: { device in
-            box.writer = try? PcapWriter(path: pcap, events: device.board.events)
-            box.recorder = WireRecorder(device)
-            device.board.events.subscribe([.frame, .pcb, .reset]) { _, e in
-                switch e {
-                case .frame: box.frames += 1
-                case .pcb(let t): if t.localPort == 80 { box.pcbs.append("\(t.from ?? "-")>\(t.to ?? "-")") }
-                case .reset: box.resets += 1
-                default: break
+            { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks" } ],
+              "visitors": [ { "port": 80, "at": "3s", "send": "GET / HTTP/1.0\r\n\r\n", "close": "after-device" } ] }
+            """#
+        let run = try SketchHarness.run(
+            source: Self.server, for: seconds(10), world: world,
+            prepare: { device in
+                box.writer = try? PcapWriter(path: pcap, events: device.board.events)
+                box.recorder = WireRecorder(device)
+                device.board.events.subscribe([.frame, .pcb, .reset]) { _, e in
+                    switch e {
+                    case .frame: box.frames += 1
+                    case .pcb(let t): if t.localPort == 80 { box.pcbs.append("\(t.from ?? "-")>\(t.to ?? "-")") }
+                    case .reset: box.resets += 1
+                    default: break
+                    }
                 }
-            }
-        })
+            })
         defer { run.finish() }
         box.writer?.close()
         // count the pcap's records

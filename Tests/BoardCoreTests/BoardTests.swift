@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import BoardCore
 
 final class BoardTests: XCTestCase {

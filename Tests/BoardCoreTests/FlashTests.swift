@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import BoardCore
 
 final class FlashTests: XCTestCase {
@@ -96,9 +97,9 @@ final class FlashTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         let noise = (0..<3 * sector).map { _ in UInt8.random(in: 0...255, using: &rng) }
         flash.program(0, [0x00, 0x7F])
-        flash.program(0x200000 - 100, noise)                 // spans four sectors
+        flash.program(0x200000 - 100, noise)  // spans four sectors
         flash.program(size - 1, [0xFE])
-        flash.program(0x300000, [0xFF, 0xFF])                 // allocates, still all 0xFF
+        flash.program(0x300000, [0xFF, 0xFF])  // allocates, still all 0xFF
         flash.sync()
         XCTAssertFalse(flash.dirty)
         let written = try XCTUnwrap(FileManager.default.contents(atPath: path))
@@ -110,7 +111,7 @@ final class FlashTests: XCTestCase {
         XCTAssertEqual(again.image(), flash.image(), "byte for byte")
         XCTAssertEqual(again.read(0x200000 - 100, count: noise.count), noise)
         XCTAssertEqual(again.sectorsInUse, 6, "only sectors that are not all 0xFF are kept")
-        again.sync()                                           // not dirty: leaves the file alone
+        again.sync()  // not dirty: leaves the file alone
         XCTAssertEqual(FileManager.default.contents(atPath: path), written)
     }
 

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import BoardCore
 
 final class HeapTests: XCTestCase {
@@ -33,7 +34,7 @@ final class HeapTests: XCTestCase {
     func testFragmentationAndMaxBlock() {
         let heap = Heap(capacity: 8 * 100)
         var handles: [Int32] = []
-        for _ in 0..<10 { handles.append(heap.allocate(76)!) } // 10 blocks each
+        for _ in 0..<10 { handles.append(heap.allocate(76)!) }  // 10 blocks each
         XCTAssertEqual(heap.freeBytes, 0)
         XCTAssertEqual(heap.fragmentation, 0)
         // free every other one: five holes of 80 bytes
@@ -49,12 +50,12 @@ final class HeapTests: XCTestCase {
 
     func testBestFitPicksTheSmallestHole() {
         let heap = Heap(capacity: 8 * 30)
-        let a = heap.allocate(76)!   // 10 blocks at 0
-        _ = heap.allocate(4)!        // 1 block at 10
-        let c = heap.allocate(28)!   // 4 blocks at 11
-        _ = heap.allocate(4)!        // 1 block at 15 -> 14 blocks left at 16
-        heap.free(a); heap.free(c)    // holes: 10 @0, 4 @11, 14 @16
-        let d = heap.allocate(20)!   // 3 blocks: best fit is the 4-block hole
+        let a = heap.allocate(76)!  // 10 blocks at 0
+        _ = heap.allocate(4)!  // 1 block at 10
+        let c = heap.allocate(28)!  // 4 blocks at 11
+        _ = heap.allocate(4)!  // 1 block at 15 -> 14 blocks left at 16
+        heap.free(a); heap.free(c)  // holes: 10 @0, 4 @11, 14 @16
+        let d = heap.allocate(20)!  // 3 blocks: best fit is the 4-block hole
         XCTAssertEqual(heap.liveAllocations.first { $0.blocks == 3 }?.start, 11)
         heap.free(d)
     }

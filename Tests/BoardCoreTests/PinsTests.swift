@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import BoardCore
 
 final class PinsTests: XCTestCase {
@@ -7,7 +8,7 @@ final class PinsTests: XCTestCase {
         XCTAssertEqual(try pins.read(5), false)
         try pins.setMode(5, Pins.Mode.inputPullup.rawValue)
         XCTAssertEqual(try pins.read(5), true)
-        try pins.drive(5, false)   // a button to ground
+        try pins.drive(5, false)  // a button to ground
         XCTAssertEqual(try pins.read(5), false)
     }
 
@@ -28,12 +29,12 @@ final class PinsTests: XCTestCase {
     func testAnalogWriteClampsToTheCore3Range() throws {
         let pins = Pins()
         try pins.setMode(4, 1)
-        try pins.analogWrite(4, 1000)      // range is 255 in core 3.x
-        XCTAssertEqual(pins.pwm[4], nil)   // clamped to full on
+        try pins.analogWrite(4, 1000)  // range is 255 in core 3.x
+        XCTAssertEqual(pins.pwm[4], nil)  // clamped to full on
         XCTAssertEqual(try pins.read(4), true)
         try pins.analogWrite(4, 128)
         XCTAssertEqual(pins.pwm[4], 128)
-        try pins.analogWrite(4, 0)         // LOW, PWM stopped
+        try pins.analogWrite(4, 0)  // LOW, PWM stopped
         XCTAssertEqual(try pins.read(4), false)
         XCTAssertEqual(pins.pwm[4], nil)
     }
@@ -52,8 +53,9 @@ final class PinsTests: XCTestCase {
     func testTheStorageLayoutIsTheOneCLuaShimReads() {
         // the same numbers LuaRuntimeTests checks clua_pins against
         XCTAssertEqual(Pins.count, 17)
-        XCTAssertEqual([Pins.Storage.mode, Pins.Storage.output, Pins.Storage.external, Pins.Storage.slow, Pins.Storage.size],
-                       [0, 17, 34, 51, 68])
+        XCTAssertEqual(
+            [Pins.Storage.mode, Pins.Storage.output, Pins.Storage.external, Pins.Storage.slow, Pins.Storage.size],
+            [0, 17, 34, 51, 68])
         XCTAssertEqual([Pins.Storage.listened, Pins.Storage.pwm, Pins.Storage.nobody], [1, 2, 2])
     }
 
@@ -116,7 +118,7 @@ final class PinsTests: XCTestCase {
         pins.onChange = { p, high in changes.append("\(p)\(high ? 1 : 0)") }
         try pins.setMode(2, Pins.Mode.output.rawValue)
         for level in [true, true, false, false, true] { try pins.write(2, level) }
-        try pins.setMode(2, Pins.Mode.inputPullup.rawValue)   // shows HIGH still: no change
+        try pins.setMode(2, Pins.Mode.inputPullup.rawValue)  // shows HIGH still: no change
         try pins.drive(2, false)
         XCTAssertEqual(heard, ["a21", "b21", "a20", "b20", "a21", "b21", "a20", "b20"])
         XCTAssertEqual(changes, ["21", "20", "21", "20"])

@@ -1,5 +1,6 @@
-import XCTest
 import Foundation
+import XCTest
+
 @testable import BoardCore
 
 /// The stand-ins for Foundation's JSONSerialization, String(format:) and NSString
@@ -22,7 +23,8 @@ final class TextTests: XCTestCase {
                 let integer = n.flatMap { $0.doubleValue == Double($0.intValue) ? $0.intValue : nil }
                 return "number(\(integer.map(String.init) ?? "-"), \(n.map { "\($0.doubleValue)" } ?? "-"), \((value as? Bool).map { "\($0)" } ?? "-"))"
             }
-            return "number(\(JSON.integer(value).map(String.init) ?? "-"), \(JSON.number(value).map { "\($0)" } ?? "-"), \(JSON.boolean(value).map { "\($0)" } ?? "-"))"
+            return
+                "number(\(JSON.integer(value).map(String.init) ?? "-"), \(JSON.number(value).map { "\($0)" } ?? "-"), \(JSON.boolean(value).map { "\($0)" } ?? "-"))"
         }
     }
 
@@ -54,10 +56,12 @@ final class TextTests: XCTestCase {
             String(repeating: "[", count: 513) + String(repeating: "]", count: 513),
         ]
         var cases = texts.map { Array($0.utf8) }
-        cases += [[0xEF, 0xBB, 0xBF] + Array("{ }".utf8), [0xEF, 0xBB, 0xBF] + Array("{ x".utf8),
-                  Array("{\"a\u{00}\": 1}".utf8), Array("[\"a".utf8) + [0xFF] + Array("\"]".utf8),
-                  Array("[\"a".utf8) + [0xC3] + Array("\\n\"]".utf8), Array("[\"\\".utf8) + [0xC3, 0xA9] + Array("\"]".utf8),
-                  [0x5B, 0xFF, 0x5D], [0xEF, 0xBB, 0xBF], [0x00], [0x00, 0x7B, 0x7D]]
+        cases += [
+            [0xEF, 0xBB, 0xBF] + Array("{ }".utf8), [0xEF, 0xBB, 0xBF] + Array("{ x".utf8),
+            Array("{\"a\u{00}\": 1}".utf8), Array("[\"a".utf8) + [0xFF] + Array("\"]".utf8),
+            Array("[\"a".utf8) + [0xC3] + Array("\\n\"]".utf8), Array("[\"\\".utf8) + [0xC3, 0xA9] + Array("\"]".utf8),
+            [0x5B, 0xFF, 0x5D], [0xEF, 0xBB, 0xBF], [0x00], [0x00, 0x7B, 0x7D],
+        ]
         // UTF-16 and UTF-32, with and without a byte order mark
         func utf16(_ s: String, bigEndian: Bool) -> [UInt8] {
             s.utf16.flatMap { bigEndian ? [UInt8($0 >> 8), UInt8($0 & 0xFF)] : [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
@@ -67,11 +71,13 @@ final class TextTests: XCTestCase {
         }
         for s in ["{\"a\": \"é😀\", \"b\": [1.5]}", "{\"a\": x}", "[1,"] {
             for bigEndian in [false, true] {
-                cases += [utf16(s, bigEndian: bigEndian), utf16("\u{FEFF}" + s, bigEndian: bigEndian), utf16(s, bigEndian: bigEndian) + [0x20],
-                          utf32(s, bigEndian: bigEndian), utf32("\u{FEFF}" + s, bigEndian: bigEndian)]
+                cases += [
+                    utf16(s, bigEndian: bigEndian), utf16("\u{FEFF}" + s, bigEndian: bigEndian), utf16(s, bigEndian: bigEndian) + [0x20],
+                    utf32(s, bigEndian: bigEndian), utf32("\u{FEFF}" + s, bigEndian: bigEndian),
+                ]
             }
         }
-        cases.append([0x7B, 0x00, 0x22, 0x00, 0x00, 0xD8, 0x22, 0x00, 0x7D, 0x00])   // a lone surrogate in UTF-16
+        cases.append([0x7B, 0x00, 0x22, 0x00, 0x00, 0xD8, 0x22, 0x00, 0x7D, 0x00])  // a lone surrogate in UTF-16
         for text in cases {
             XCTAssertEqual(ourReading(text), foundationReading(text), String(decoding: text, as: UTF8.self))
         }
@@ -97,8 +103,10 @@ final class TextTests: XCTestCase {
 
     func testPathsAsNSString() {
         // NSString itself traps on a one-character name ("a", "a/"); the others agree
-        for p in ["", "/", "ab", "/a", "/a/", "a/b", "a/b/", "a//b", "a//b//", "./a", "../a/b.lua", "/x/y/z.lua",
-                  "sketches/blink.lua", "///a", "a/./b", "blink.lua", "a/b/c/"] {
+        for p in [
+            "", "/", "ab", "/a", "/a/", "a/b", "a/b/", "a//b", "a//b//", "./a", "../a/b.lua", "/x/y/z.lua",
+            "sketches/blink.lua", "///a", "a/./b", "blink.lua", "a/b/c/",
+        ] {
             XCTAssertEqual(Path.directory(of: p), (p as NSString).deletingLastPathComponent, p)
         }
         XCTAssertEqual(Path.directory(of: "a"), "")

@@ -1,7 +1,8 @@
-import XCTest
 import BoardCore
 import CLwIP
 import Foundation
+import XCTest
+
 @testable import BoardNet
 
 /// lwIP + slirp with a real host socket through a port forward, in virtual time.
@@ -32,7 +33,7 @@ final class NetworkTests: XCTestCase {
 
     func testStationGetsItsAddressFromSlirpDHCP() {
         XCTAssertEqual(network.wifi.gatewayIP, "10.0.2.2")
-        XCTAssertTrue(network.wifi.macString.hasPrefix("5C:CF:7F:"))   // Espressif OUI
+        XCTAssertTrue(network.wifi.macString.hasPrefix("5C:CF:7F:"))  // Espressif OUI
     }
 
     func testListeningChargesAListenPcbAt36Bytes() throws {
@@ -58,10 +59,10 @@ final class NetworkTests: XCTestCase {
         board.loop.espDelay(2_000_000) { !(client.available == 4) }
         XCTAssertEqual(client.read(max: 10), Array("ping".utf8))
         XCTAssertEqual(client.write(Array("pong".utf8)), 4)
-        XCTAssertTrue(client.stop())                         // FIN: FIN_WAIT_1 -> FIN_WAIT_2
+        XCTAssertTrue(client.stop())  // FIN: FIN_WAIT_1 -> FIN_WAIT_2
         board.loop.espDelay(500_000) { !(sock.received.count == 4) }
         XCTAssertEqual(String(decoding: sock.received, as: UTF8.self), "pong")
-        sock.close()                                         // the host's FIN: the board enters TIME_WAIT
+        sock.close()  // the host's FIN: the board enters TIME_WAIT
         board.loop.espDelay(2_000_000) { !(self.network.pcbCounts()[.timeWait] == 1) }
         XCTAssertEqual(network.pcbCounts()[.timeWait], 1)
         client.release()
@@ -70,10 +71,10 @@ final class NetworkTests: XCTestCase {
         XCTAssertEqual(baseline - board.heap.freeBytes, 192 + Heap.cost(of: 16))
         let row = try XCTUnwrap(network.pcbTable().first { $0.state == .timeWait })
         XCTAssertEqual(row.localPort, 80)
-        XCTAssertGreaterThan(row.timeWaitMillisLeft, 118_000)   // 2*MSL = 120 s
-        XCTAssertTrue(network.killTimeWait())               // no RST: freed at once
+        XCTAssertGreaterThan(row.timeWaitMillisLeft, 118_000)  // 2*MSL = 120 s
+        XCTAssertTrue(network.killTimeWait())  // no RST: freed at once
         XCTAssertEqual(baseline - board.heap.freeBytes, Heap.cost(of: 16))
-        board.loop.espDelay(1_000_000)   // the idle TCP timer retires
+        board.loop.espDelay(1_000_000)  // the idle TCP timer retires
         XCTAssertEqual(board.heap.freeBytes, baseline)
         server.release()
     }

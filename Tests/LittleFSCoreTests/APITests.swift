@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import LittleFSCore
 
 final class APITests: XCTestCase {
@@ -90,7 +91,7 @@ final class APITests: XCTestCase {
         try a.seek(0)
         XCTAssertEqual(try a.read(count: 3), Array("hel".utf8))
         try a.seek(0)
-        try a.write(Array("lo".utf8))   // append mode always writes at the end
+        try a.write(Array("lo".utf8))  // append mode always writes at the end
         try a.close()
         XCTAssertEqual(try fs.readFile("/f"), Array("hello".utf8))
         // Large file: read/write across block boundaries at random positions.
@@ -158,7 +159,7 @@ final class APITests: XCTestCase {
         XCTAssertEqual(try fs.getAttribute("/f1", type: UInt8(ascii: "t")), [1, 2, 3, 4])
         XCTAssertLFSError(.noAttribute, try fs.getAttribute("/f1", type: 1))
         try fs.rename("/f1", "/g1")
-        for i in 0..<200 { try fs.writeFile("/f2", [UInt8(i)]) }   // force compactions
+        for i in 0..<200 { try fs.writeFile("/f2", [UInt8(i)]) }  // force compactions
         XCTAssertEqual(try fs.getAttribute("/g1", type: UInt8(ascii: "t")), [1, 2, 3, 4])
         try fs.removeAttribute("/g1", type: UInt8(ascii: "t"))
         XCTAssertLFSError(.noAttribute, try fs.getAttribute("/g1", type: UInt8(ascii: "t")))

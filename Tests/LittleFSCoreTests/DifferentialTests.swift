@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import LittleFSCore
 
 /// Seeded random operation sequences applied to the engine and to a
@@ -7,8 +8,10 @@ import XCTest
 final class DifferentialTests: XCTestCase {
     var lastRelocations = 0
 
-    func runSeed(_ seed: UInt64, ops count: Int = 500, blockSize: Int = 8192, blocks: Int = 128,
-                 config: LFSConfiguration = .esp8266) throws {
+    func runSeed(
+        _ seed: UInt64, ops count: Int = 500, blockSize: Int = 8192, blocks: Int = 128,
+        config: LFSConfiguration = .esp8266
+    ) throws {
         var rng = SplitMix(seed: seed)
         let dev = MemoryBlockDevice(blockSize: blockSize, blockCount: blocks)
         try LittleFS.format(device: dev, config: config)
@@ -38,7 +41,7 @@ final class DifferentialTests: XCTestCase {
             switch kind {
             case 0, 1: op = .write(randomPath(), randomData())
             case 2: op = .append(randomPath(), randomData())
-            case 3: // remove a file (or try a dir)
+            case 3:  // remove a file (or try a dir)
                 if let k = m.files.keys.sorted().randomElement(using: &rng), rnd(4) != 0 { op = .remove(k) } else { op = .remove(dirPool[rnd(dirPool.count)]) }
             case 4: op = .mkdir(dirPool[rnd(dirPool.count)])
             case 5, 6:
@@ -71,12 +74,14 @@ final class DifferentialTests: XCTestCase {
             case let .mkdir(p):
                 expectError = m.exists(p) || !m.parentExists(p)
             case let .rename(a, b):
-                if !m.exists(a) || !m.parentExists(b) { expectError = true }
-                else if a == b { expectError = false }
-                else if m.dirs.contains(a) && (b.hasPrefix(a + "/")) { expectError = true }
-                else if m.exists(b) {
-                    if m.dirs.contains(a) != m.dirs.contains(b) { expectError = true }
-                    else if m.dirs.contains(b) && !m.isEmptyDir(b) { expectError = true }
+                if !m.exists(a) || !m.parentExists(b) {
+                    expectError = true
+                } else if a == b {
+                    expectError = false
+                } else if m.dirs.contains(a) && (b.hasPrefix(a + "/")) {
+                    expectError = true
+                } else if m.exists(b) {
+                    if m.dirs.contains(a) != m.dirs.contains(b) { expectError = true } else if m.dirs.contains(b) && !m.isEmptyDir(b) { expectError = true }
                 }
             case .patch, .truncate: expectError = false
             }
@@ -98,7 +103,9 @@ final class DifferentialTests: XCTestCase {
         }
         XCTAssertGreaterThan(executed, count / 2)
         lastRelocations = relocations + fs.relocations
-        print("seed \(seed) (\(blockSize)-byte blocks): relocations \(relocations + fs.relocations), \(executed) ops executed, final \(m.files.count) files / \(m.dirs.count) dirs, \(m.files.values.reduce(0) { $0 + $1.count }) bytes, device ops \(dev.mutatingOps)")
+        print(
+            "seed \(seed) (\(blockSize)-byte blocks): relocations \(relocations + fs.relocations), \(executed) ops executed, final \(m.files.count) files / \(m.dirs.count) dirs, \(m.files.values.reduce(0) { $0 + $1.count }) bytes, device ops \(dev.mutatingOps)"
+        )
         let ours = try TestSupport.tree(fs)
         XCTAssertEqual(FSModel(tree: ours), m, "seed \(seed) final")
         let remounted = try LittleFS.mount(device: dev, config: config)

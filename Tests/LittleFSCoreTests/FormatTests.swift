@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import LittleFSCore
 
 final class FormatTests: XCTestCase {
@@ -54,8 +55,10 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(try fs.usedBlocks(), 2, "64-byte file must stay inline")
         try fs.writeFile("/s65", [UInt8](repeating: 7, count: 65))
         XCTAssertEqual(try fs.usedBlocks(), 3, "65-byte file needs a CTZ block")
-        let theirs = try Oracle.build(ops: [["write", "/s64", String(repeating: "07", count: 64)],
-                                            ["write", "/s65", String(repeating: "07", count: 65)]])
+        let theirs = try Oracle.build(ops: [
+            ["write", "/s64", String(repeating: "07", count: 64)],
+            ["write", "/s65", String(repeating: "07", count: 65)],
+        ])
         let o = try Oracle.dump(theirs)
         XCTAssertEqual(o.used, 3)
         let o2 = try Oracle.dump(dev.storage)

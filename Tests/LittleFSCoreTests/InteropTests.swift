@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import LittleFSCore
 
 /// Our images must read back identically in real littlefs (littlefs-python),
@@ -82,12 +83,12 @@ final class InteropTests: XCTestCase {
         try fs.writeFile("/d1/a", Array("aaa".utf8))
         try fs.writeFile("/d1/b", [UInt8](repeating: 2, count: 20000))
         try fs.writeFile("/c", Array("ccc".utf8))
-        try fs.rename("/d1/a", "/d2/a2")          // across pairs
-        try fs.rename("/c", "/c2")                // same pair
-        try fs.rename("/d1/b", "/d2/a2")          // replace existing file
-        try fs.rename("/d2", "/d3")               // rename a directory
+        try fs.rename("/d1/a", "/d2/a2")  // across pairs
+        try fs.rename("/c", "/c2")  // same pair
+        try fs.rename("/d1/b", "/d2/a2")  // replace existing file
+        try fs.rename("/d2", "/d3")  // rename a directory
         try fs.mkdir("/empty")
-        try fs.rename("/d1", "/empty")            // replace an empty directory
+        try fs.rename("/d1", "/empty")  // replace an empty directory
         try fs.writeFile("/gone", [1])
         try fs.remove("/gone")
         try fs.mkdir("/gonedir")

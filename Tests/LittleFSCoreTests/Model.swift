@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import LittleFSCore
 
 /// In-memory reference model of a file tree.
@@ -40,13 +41,13 @@ struct FSModel: Equatable, CustomStringConvertible {
 
 /// A file-system operation used by the workload-driven tests.
 enum FSOp: CustomStringConvertible {
-    case write(String, [UInt8])          // open(w) + write + close
-    case writeChunked(String, [UInt8], Int) // several writes, one close
+    case write(String, [UInt8])  // open(w) + write + close
+    case writeChunked(String, [UInt8], Int)  // several writes, one close
     case append(String, [UInt8])
     case mkdir(String)
     case remove(String)
     case rename(String, String)
-    case patch(String, Int, [UInt8])      // open r+, seek, write, close
+    case patch(String, Int, [UInt8])  // open r+, seek, write, close
     case truncate(String, Int)
 
     var description: String {

@@ -1,5 +1,6 @@
-import XCTest
 import Foundation
+import XCTest
+
 @testable import LittleFSCore
 
 /// Power-loss tests: run a workload on a device that dies at its N-th
@@ -17,30 +18,30 @@ final class PowerLossTests: XCTestCase {
             .mkdir("/data"),
             .write("/a.txt", data(40)),
             .write("/data/big", data(30000)),
-            .append("/a.txt", data(100)),                 // inline -> CTZ
+            .append("/a.txt", data(100)),  // inline -> CTZ
             .writeChunked("/data/log", data(20000), 1500),
-            .rename("/a.txt", "/data/a.txt"),             // across metadata pairs (move state)
-            .rename("/data/big", "/data/big2"),           // within one pair
+            .rename("/a.txt", "/data/a.txt"),  // across metadata pairs (move state)
+            .rename("/data/big", "/data/big2"),  // within one pair
             .remove("/data/log"),
             .mkdir("/tmp"),
             .write("/tmp/x", data(10)),
             .remove("/tmp/x"),
-            .remove("/tmp"),                              // directory removal (orphan state)
-            .write("/data/big2", data(5000)),             // overwrite existing
+            .remove("/tmp"),  // directory removal (orphan state)
+            .write("/data/big2", data(5000)),  // overwrite existing
             .patch("/data/big2", 100, data(3000)),
-            .truncate("/data/a.txt", 20),                 // CTZ -> inline
+            .truncate("/data/a.txt", 20),  // CTZ -> inline
             .mkdir("/m"),
         ]
-        for i in 0..<100 { ops.append(.write("/m/f\(i)", data(20 + i % 45))) }   // fills, compacts and splits metadata
-        for i in 0..<140 { ops.append(.write("/cfg", data(10 + i % 50))) }        // root pair compactions
+        for i in 0..<100 { ops.append(.write("/m/f\(i)", data(20 + i % 45))) }  // fills, compacts and splits metadata
+        for i in 0..<140 { ops.append(.write("/cfg", data(10 + i % 50))) }  // root pair compactions
         ops += [
-            .rename("/m/f1", "/m/f2"),                    // replace existing
-            .rename("/m", "/n"),                          // rename a directory
+            .rename("/m/f1", "/m/f2"),  // replace existing
+            .rename("/m", "/n"),  // rename a directory
             .mkdir("/empty"),
-            .rename("/data", "/empty"),                   // replace an empty directory
+            .rename("/data", "/empty"),  // replace an empty directory
             .append("/empty/big2", data(9000)),
         ]
-        for i in 0..<30 { ops.append(.remove("/n/f\(i * 3)")) }                  // may drop emptied pairs
+        for i in 0..<30 { ops.append(.remove("/n/f\(i * 3)")) }  // may drop emptied pairs
         for i in 0..<12 { ops.append(.append("/n/f1\(i % 4)", data(30))) }
         return ops
     }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import LittleFSCore
 
 /// Corrupt / foreign images must produce errors, never traps; the device

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import LittleFSCore
 
 /// One node of a file tree listing, in the shape oracle.py prints.
@@ -77,7 +78,7 @@ enum Oracle {
         var candidates: [String] = []
         if let env = ProcessInfo.processInfo.environment["LFS_ORACLE_PYTHON"] { candidates.append(env) }
         let pkg = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(pkg.appendingPathComponent(".venv/bin/python").path)   // made by `make setup`
+        candidates.append(pkg.appendingPathComponent(".venv/bin/python").path)  // made by `make setup`
         candidates.append("/usr/bin/python3")
         for c in candidates where FileManager.default.isExecutableFile(atPath: c) {
             if let r = try? run(c, ["-c", "import littlefs"]), r.status == 0 { return c }
@@ -105,7 +106,8 @@ enum Oracle {
 
     static func requirePython(file: StaticString = #filePath, line: UInt = #line) throws -> String {
         guard let py = python else {
-            XCTFail("""
+            XCTFail(
+                """
                 littlefs-python oracle not found: `make setup` installs it into .venv \
                 (or set LFS_ORACLE_PYTHON to a python that can `import littlefs`).
                 """, file: file, line: line)
@@ -136,8 +138,10 @@ enum Oracle {
         var nodes: [TreeNode] = []
         for n in d["tree"] as? [[String: Any]] ?? [] {
             let isDir = (n["type"] as? String) == "dir"
-            nodes.append(TreeNode(path: n["path"] as! String, isDir: isDir, size: n["size"] as! Int,
-                                  data: isDir ? [] : TestSupport.unhex(n["data"] as! String)))
+            nodes.append(
+                TreeNode(
+                    path: n["path"] as! String, isDir: isDir, size: n["size"] as! Int,
+                    data: isDir ? [] : TestSupport.unhex(n["data"] as! String)))
         }
         return (true, nodes, d["used"] as? Int ?? -1, "")
     }
@@ -151,7 +155,9 @@ enum Oracle {
     }
 
     /// Dump many images in one Python process.
-    static func dumpMany(_ images: [[UInt8]], blockSize: Int = 8192, repairFirst: Bool = false) throws -> [(ok: Bool, tree: [TreeNode], used: Int, error: String)] {
+    static func dumpMany(
+        _ images: [[UInt8]], blockSize: Int = 8192, repairFirst: Bool = false
+    ) throws -> [(ok: Bool, tree: [TreeNode], used: Int, error: String)] {
         var paths: [URL] = []
         for (i, img) in images.enumerated() {
             let url = tempURL("many-\(i)-\(UUID().uuidString).bin")
@@ -162,7 +168,9 @@ enum Oracle {
         let list = tempURL("list-\(UUID().uuidString).txt")
         try paths.map(\.path).joined(separator: "\n").write(to: list, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: list) }
-        guard let arr = try call([repairFirst ? "dumpmany-fix" : "dumpmany", list.path, String(blockSize)]) as? [Any] else { throw LFSError.io("bad oracle output") }
+        guard let arr = try call([repairFirst ? "dumpmany-fix" : "dumpmany", list.path, String(blockSize)]) as? [Any] else {
+            throw LFSError.io("bad oracle output")
+        }
         return try arr.map { try parseTree($0) }
     }
 

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import LittleFSCore
 
 /// Metadata relocation every block_cycles erases, and superblock expansion.

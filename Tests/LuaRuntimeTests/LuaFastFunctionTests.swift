@@ -1,5 +1,6 @@
-import XCTest
 import CLua
+import XCTest
+
 @testable import LuaRuntime
 
 /// The C fast paths against the Swift bindings they stand for: the same results and
@@ -77,22 +78,22 @@ final class LuaFastFunctionTests: XCTestCase {
     }
 
     static let argumentMatrix = """
-    local cases = { {20, 1}, {-1, 1}, {6, 1}, {11, 0}, {17, 1}, {2, "x"}, {2, nil}, {"2", 1}, {"2.0", 1}, {2.5, 1},
-      {2.0, 1}, {true, 1}, {false, 0}, {2, true}, {2, false}, {2, 1.5}, {2, 2}, {2, -1}, {20, "x"}, {"x", 1},
-      {{}, 1}, {2, {}}, {1e100, 1}, {math.maxinteger, 1}, {math.mininteger, 1}, {16, 1}, {0, 1}, {5, "1"} }
-    local out = {}
-    local function try(f, ...) local ok, e = pcall(f, ...); out[#out + 1] = tostring(ok) .. " " .. tostring(e) end
-    for _, a in ipairs(cases) do
-      try(function() digitalWrite(a[1], a[2]) end)
-      try(digitalWrite, a[1], a[2])
-      try(function() return digitalRead(a[1]) end)
-      try(digitalRead, a[1])
-      out[#out + 1] = tostring(digitalRead(2)) .. tostring(digitalRead(5))
-    end
-    try(function() digitalWrite(2) end); try(function() digitalWrite() end); try(function() digitalRead() end)
-    try(digitalWrite, 2); try(digitalRead)
-    return table.concat(out, "\\n")
-    """
+        local cases = { {20, 1}, {-1, 1}, {6, 1}, {11, 0}, {17, 1}, {2, "x"}, {2, nil}, {"2", 1}, {"2.0", 1}, {2.5, 1},
+          {2.0, 1}, {true, 1}, {false, 0}, {2, true}, {2, false}, {2, 1.5}, {2, 2}, {2, -1}, {20, "x"}, {"x", 1},
+          {{}, 1}, {2, {}}, {1e100, 1}, {math.maxinteger, 1}, {math.mininteger, 1}, {16, 1}, {0, 1}, {5, "1"} }
+        local out = {}
+        local function try(f, ...) local ok, e = pcall(f, ...); out[#out + 1] = tostring(ok) .. " " .. tostring(e) end
+        for _, a in ipairs(cases) do
+          try(function() digitalWrite(a[1], a[2]) end)
+          try(digitalWrite, a[1], a[2])
+          try(function() return digitalRead(a[1]) end)
+          try(digitalRead, a[1])
+          out[#out + 1] = tostring(digitalRead(2)) .. tostring(digitalRead(5))
+        end
+        try(function() digitalWrite(2) end); try(function() digitalWrite() end); try(function() digitalRead() end)
+        try(digitalWrite, 2); try(digitalRead)
+        return table.concat(out, "\\n")
+        """
 
     /// Runs `source` with digitalWrite/digitalRead in C (fast) or in Swift; returns its result.
     func run(_ source: String, fast: Bool, pins: PinBlock, prepare: (PinBlock) -> Void = { _ in }) throws -> String {
@@ -112,7 +113,9 @@ final class LuaFastFunctionTests: XCTestCase {
 
     func testDigitalWriteAndReadGiveTheSwiftBindingsResultsAndErrors() throws {
         for mode: UInt8 in [0, 1, 2, 3] {
-            let setup: (PinBlock) -> Void = { p in p[LuaPinBlock.mode, 2] = mode; p[LuaPinBlock.mode, 5] = mode }
+            let setup: (PinBlock) -> Void = { p in
+                p[LuaPinBlock.mode, 2] = mode; p[LuaPinBlock.mode, 5] = mode
+            }
             let swift = try run(Self.argumentMatrix, fast: false, pins: PinBlock(), prepare: setup)
             let c = try run(Self.argumentMatrix, fast: true, pins: PinBlock(), prepare: setup)
             XCTAssertEqual(c, swift, "mode \(mode)")
@@ -126,14 +129,15 @@ final class LuaFastFunctionTests: XCTestCase {
 
     func testBooleanLevelsAndTheLevelAPinShows() throws {
         let pins = PinBlock()
-        pins[LuaPinBlock.mode, 4] = 1                       // OUTPUT
-        pins[LuaPinBlock.mode, 5] = 3                       // OUTPUT_OPEN_DRAIN, a part holds it LOW
+        pins[LuaPinBlock.mode, 4] = 1  // OUTPUT
+        pins[LuaPinBlock.mode, 5] = 3  // OUTPUT_OPEN_DRAIN, a part holds it LOW
         pins[LuaPinBlock.external, 5] = 0
-        let out = try run("""
-        local r = {}
-        for _, v in ipairs({true, false, 1, 0, 7, -1}) do digitalWrite(4, v); digitalWrite(5, v); r[#r+1] = digitalRead(4) .. digitalRead(5) end
-        return table.concat(r, " ")
-        """, fast: true, pins: pins)
+        let out = try run(
+            """
+            local r = {}
+            for _, v in ipairs({true, false, 1, 0, 7, -1}) do digitalWrite(4, v); digitalWrite(5, v); r[#r+1] = digitalRead(4) .. digitalRead(5) end
+            return table.concat(r, " ")
+            """, fast: true, pins: pins)
         XCTAssertEqual(out, "10 00 10 00 10 10")
         XCTAssertEqual(pins.slowCalls, 0, "nobody listens, no PWM: no Swift at all")
     }
@@ -142,11 +146,12 @@ final class LuaFastFunctionTests: XCTestCase {
         let pins = PinBlock()
         pins[LuaPinBlock.mode, 2] = 1
         pins[LuaPinBlock.slow, 2] = LuaPinBlock.listenedBit
-        let out = try run("""
-        for _, v in ipairs({1, 1, true, 0, false, 0, 1, 5, 0}) do digitalWrite(2, v) end
-        digitalWrite(4, 1); digitalWrite(4, 0)  -- nobody listens to GPIO4
-        return digitalRead(2)
-        """, fast: true, pins: pins)
+        let out = try run(
+            """
+            for _, v in ipairs({1, 1, true, 0, false, 0, 1, 5, 0}) do digitalWrite(2, v) end
+            digitalWrite(4, 1); digitalWrite(4, 0)  -- nobody listens to GPIO4
+            return digitalRead(2)
+            """, fast: true, pins: pins)
         XCTAssertEqual(out, "0")
         XCTAssertEqual(pins.heard.map(\.1), [true, false, true, false])
         XCTAssertEqual(pins.heard.map(\.0), [2, 2, 2, 2])
@@ -176,8 +181,9 @@ final class LuaFastFunctionTests: XCTestCase {
 
     func testThePinBlockLayout() {
         XCTAssertEqual(LuaPinBlock.pinCount, 17)
-        XCTAssertEqual([LuaPinBlock.mode, LuaPinBlock.output, LuaPinBlock.external, LuaPinBlock.slow, LuaPinBlock.size],
-                       [0, 17, 34, 51, 68])
+        XCTAssertEqual(
+            [LuaPinBlock.mode, LuaPinBlock.output, LuaPinBlock.external, LuaPinBlock.slow, LuaPinBlock.size],
+            [0, 17, 34, 51, 68])
         XCTAssertEqual([LuaPinBlock.listenedBit, LuaPinBlock.pwmBit], [1, 2])
     }
 
@@ -194,8 +200,8 @@ final class LuaFastFunctionTests: XCTestCase {
         let words = UnsafeMutablePointer<UInt64>.allocate(capacity: 4)
         defer { words.deallocate() }
         words.initialize(repeating: 0, count: 4)
-        words[0] = 5_000_000_123_456                     // board time µs
-        words[3] = 1_000_000                             // booted at 1 s
+        words[0] = 5_000_000_123_456  // board time µs
+        words[3] = 1_000_000  // booted at 1 s
         let state = try clockState(words)
         let uptime: UInt64 = 5_000_000_123_456 - 1_000_000
         XCTAssertNil(state.run("m = millis()", name: "m.lua"))
@@ -215,7 +221,7 @@ final class LuaFastFunctionTests: XCTestCase {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         let nowNanos = UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-        words[0] = 0; words[1] = nowNanos - 2_000_000_000; words[2] = 1; words[3] = 500_000   // started 2 s ago, booted at 0.5 s
+        words[0] = 0; words[1] = nowNanos - 2_000_000_000; words[2] = 1; words[3] = 500_000  // started 2 s ago, booted at 0.5 s
         let state = try clockState(words)
         XCTAssertNil(state.run("u = micros(); m = millis()", name: "u.lua"))
         XCTAssertGreaterThanOrEqual(words[0], 2_000_000)
@@ -223,7 +229,7 @@ final class LuaFastFunctionTests: XCTestCase {
         state.getGlobal("u")
         let u = try XCTUnwrap(Int(state.string(at: -1) ?? ""))
         XCTAssertEqual(UInt64(u), words[0] - 500_000)
-        words[0] = 1 << 40                                  // ahead of the wall clock: kept
+        words[0] = 1 << 40  // ahead of the wall clock: kept
         XCTAssertNil(state.run("u = micros()", name: "u2.lua"))
         XCTAssertEqual(words[0], 1 << 40)
     }

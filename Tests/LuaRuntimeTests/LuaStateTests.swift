@@ -1,11 +1,14 @@
-import XCTest
 import CLua
+import XCTest
+
 @testable import LuaRuntime
 
 final class LuaStateTests: XCTestCase {
     func testArgumentErrorsUseLuasWordingAndTheCallersLine() throws {
         let state = try XCTUnwrap(LuaState(memoryLimit: 1 << 20))
-        state.setGlobal("twice") { call throws(LuaError) in call.push(try call.integer(1) * 2); return 1 }
+        state.setGlobal("twice") { call throws(LuaError) in
+            call.push(try call.integer(1) * 2); return 1
+        }
         let err = state.run("local x = 1\nreturn twice('a')", name: "t.lua")
         XCTAssertEqual(err?.split(separator: "\n").first, "t.lua:2: bad argument #1 to 'twice' (number expected, got string)")
     }
@@ -43,7 +46,9 @@ final class LuaStateTests: XCTestCase {
     func testSwiftFunctionCanSuspendTheCoroutine() throws {
         let state = try XCTUnwrap(LuaState(memoryLimit: 1 << 20))
         var calls = 0
-        state.setGlobal("pause") { call in calls += 1; return LuaCall.yield }
+        state.setGlobal("pause") { call in
+            calls += 1; return LuaCall.yield
+        }
         try state.load(Array("pause() pause() done = true".utf8), name: "co.lua")
         let thread = LuaThread(state: state)
         XCTAssertEqual(thread.resume(), .yielded)
@@ -55,7 +60,9 @@ final class LuaStateTests: XCTestCase {
     func testInstructionHookCanStopABusyLoop() throws {
         let state = try XCTUnwrap(LuaState(memoryLimit: 1 << 20))
         var instructions = 0
-        state.onInstructions = { n in instructions += n; return instructions > 100_000 }
+        state.onInstructions = { n in
+            instructions += n; return instructions > 100_000
+        }
         try state.load(Array("while true do end".utf8), name: "busy.lua")
         state.installHook(interval: 1000)
         let thread = LuaThread(state: state)
@@ -68,7 +75,9 @@ final class LuaStateTests: XCTestCase {
         final class Thing {}
         var released = 0
         state.defineClass("Thing", methods: [], onCollect: { _ in released += 1 })
-        state.setGlobal("make") { call in call.pushObject(Thing(), class: "Thing"); return 1 }
+        state.setGlobal("make") { call in
+            call.pushObject(Thing(), class: "Thing"); return 1
+        }
         XCTAssertNil(state.run("for i = 1, 10 do local t = make() end collectgarbage()", name: "gc.lua"))
         XCTAssertEqual(released, 10)
         XCTAssertEqual(state.liveObjects.count, 0)
@@ -81,7 +90,9 @@ final class LuaFunctionKindTests: XCTestCase {
         let state = try XCTUnwrap(LuaState(memoryLimit: 1 << 20))
         state.setGlobal("act") { _ in 0 }
         state.setGlobal("look", kind: .poll) { _ in 0 }
-        state.setGlobal("found", kind: .poll) { call in call.markActive(); return 0 }
+        state.setGlobal("found", kind: .poll) { call in
+            call.markActive(); return 0
+        }
         XCTAssertEqual(state.activity.pointee, 0)
         XCTAssertNil(state.run("look() look()", name: "poll.lua"))
         XCTAssertEqual(state.activity.pointee, 0)
@@ -115,7 +126,9 @@ final class LuaFunctionKindTests: XCTestCase {
         final class Thing {}
         state.setLibrary("Lib", [("peek", { _ in 0 }), ("poke", { _ in 0 })], polls: ["peek"])
         state.defineClass("Thing", methods: [("available", { _ in 0 }), ("write", { _ in 0 })], polls: ["available"])
-        state.setGlobal("make", kind: .poll) { call in call.pushObject(Thing(), class: "Thing"); return 1 }
+        state.setGlobal("make", kind: .poll) { call in
+            call.pushObject(Thing(), class: "Thing"); return 1
+        }
         XCTAssertNil(state.run("local t = make(); Lib.peek(); t:available(); tostring(t)", name: "polls.lua"))
         XCTAssertEqual(state.activity.pointee, 0)
         XCTAssertNil(state.run("Lib.poke()", name: "poke.lua"))
@@ -163,25 +176,38 @@ final class LuaObjectTests: XCTestCase {
 
     func makeState(released: @escaping (Int) -> Void) throws -> LuaState {
         let state = try XCTUnwrap(LuaState(memoryLimit: 1 << 20))
-        state.defineClass("Thing", methods: [
-            ("n", { call throws(LuaError) in call.push(try call.object(1, Thing.self, class: "Thing").n); return 1 }),
-        ], onCollect: { released(($0 as! Thing).n) })
+        state.defineClass(
+            "Thing",
+            methods: [
+                (
+                    "n",
+                    { call throws(LuaError) in
+                        call.push(try call.object(1, Thing.self, class: "Thing").n); return 1
+                    }
+                )
+            ], onCollect: { released(($0 as! Thing).n) })
         state.defineClass("Other", methods: [])
-        state.setGlobal("make") { call throws(LuaError) in call.pushObject(Thing(try call.integer(1)), class: "Thing"); return 1 }
-        state.setGlobal("other") { call in call.pushObject(Other(), class: "Other"); return 1 }
+        state.setGlobal("make") { call throws(LuaError) in
+            call.pushObject(Thing(try call.integer(1)), class: "Thing"); return 1
+        }
+        state.setGlobal("other") { call in
+            call.pushObject(Other(), class: "Other"); return 1
+        }
         return state
     }
 
     func testCloseThenCollectReleasesExactlyOnce() throws {
         var released: [Int] = []
         let state = try makeState { released.append($0) }
-        XCTAssertNil(state.run("""
-        do local t <close> = make(1) end
-        local t2 = make(2); getmetatable(t2).__close(t2); getmetatable(t2).__gc(t2)
-        t2 = nil
-        for i = 3, 5 do make(i) end
-        collectgarbage(); collectgarbage()
-        """, name: "close.lua"))
+        XCTAssertNil(
+            state.run(
+                """
+                do local t <close> = make(1) end
+                local t2 = make(2); getmetatable(t2).__close(t2); getmetatable(t2).__gc(t2)
+                t2 = nil
+                for i = 3, 5 do make(i) end
+                collectgarbage(); collectgarbage()
+                """, name: "close.lua"))
         XCTAssertEqual(released.sorted(), [1, 2, 3, 4, 5])
         XCTAssertEqual(state.liveObjects.count, 0)
     }
@@ -196,30 +222,36 @@ final class LuaObjectTests: XCTestCase {
     func testTheWrongClassOrNoObjectIsAnArgumentError() throws {
         let state = try makeState { _ in }
         let n = "local n = getmetatable(make(1)).__index.n\n"
-        XCTAssertEqual(state.run(n + "return n(other())", name: "w.lua")?.split(separator: "\n").first,
-                       "w.lua:2: bad argument #1 to 'n' (Thing expected, got userdata)")
-        XCTAssertEqual(state.run(n + "return n({})", name: "w.lua")?.split(separator: "\n").first,
-                       "w.lua:2: bad argument #1 to 'n' (Thing expected, got table)")
-        XCTAssertEqual(state.run(n + "return n()", name: "w.lua")?.split(separator: "\n").first,
-                       "w.lua:2: bad argument #1 to 'n' (Thing expected, got no value)")
+        XCTAssertEqual(
+            state.run(n + "return n(other())", name: "w.lua")?.split(separator: "\n").first,
+            "w.lua:2: bad argument #1 to 'n' (Thing expected, got userdata)")
+        XCTAssertEqual(
+            state.run(n + "return n({})", name: "w.lua")?.split(separator: "\n").first,
+            "w.lua:2: bad argument #1 to 'n' (Thing expected, got table)")
+        XCTAssertEqual(
+            state.run(n + "return n()", name: "w.lua")?.split(separator: "\n").first,
+            "w.lua:2: bad argument #1 to 'n' (Thing expected, got no value)")
         // the object checked last is remembered with its own class
-        XCTAssertEqual(state.run(n + "local o = other(); tostring(o); return n(o)", name: "w.lua")?.split(separator: "\n").first,
-                       "w.lua:2: bad argument #1 to 'n' (Thing expected, got userdata)")
+        XCTAssertEqual(
+            state.run(n + "local o = other(); tostring(o); return n(o)", name: "w.lua")?.split(separator: "\n").first,
+            "w.lua:2: bad argument #1 to 'n' (Thing expected, got userdata)")
     }
 
     func testMethodsOnAlternatingObjectsAndAfterReleases() throws {
         var released: [Int] = []
         let state = try makeState { released.append($0) }
-        XCTAssertNil(state.run("""
-        local a, b = make(1), make(2)
-        for i = 1, 3 do assert(a:n() == 1 and b:n() == 2 and a:n() == 1) end
-        getmetatable(a).__close(a)
-        assert(not pcall(a.n, a) and b:n() == 2)
-        assert(select(2, pcall(a.n, a)):find("Thing is closed"))
-        a, b = nil, nil
-        collectgarbage()
-        for i = 3, 50 do local t = make(i); assert(t:n() == i) end
-        """, name: "alt.lua"))
+        XCTAssertNil(
+            state.run(
+                """
+                local a, b = make(1), make(2)
+                for i = 1, 3 do assert(a:n() == 1 and b:n() == 2 and a:n() == 1) end
+                getmetatable(a).__close(a)
+                assert(not pcall(a.n, a) and b:n() == 2)
+                assert(select(2, pcall(a.n, a)):find("Thing is closed"))
+                a, b = nil, nil
+                collectgarbage()
+                for i = 3, 50 do local t = make(i); assert(t:n() == i) end
+                """, name: "alt.lua"))
         XCTAssertNil(state.run("collectgarbage()", name: "gc.lua"))
         XCTAssertEqual(released.sorted(), Array(1...50))
     }
@@ -227,10 +259,30 @@ final class LuaObjectTests: XCTestCase {
     func testAClassDefinedAgainKeepsItsObjectsAndReleasesThemOnce() throws {
         var first = 0, second = 0
         let state = try XCTUnwrap(LuaState(memoryLimit: 1 << 20))
-        state.defineClass("Thing", methods: [("v", { call in call.push(1); return 1 })], onCollect: { _ in first += 1 })
-        state.setGlobal("make") { call in call.pushObject(Thing(0), class: "Thing"); return 1 }
+        state.defineClass(
+            "Thing",
+            methods: [
+                (
+                    "v",
+                    { call in
+                        call.push(1); return 1
+                    }
+                )
+            ], onCollect: { _ in first += 1 })
+        state.setGlobal("make") { call in
+            call.pushObject(Thing(0), class: "Thing"); return 1
+        }
         XCTAssertNil(state.run("old = make()", name: "a.lua"))
-        state.defineClass("Thing", methods: [("v", { call in call.push(2); return 1 })], onCollect: { _ in second += 1 })
+        state.defineClass(
+            "Thing",
+            methods: [
+                (
+                    "v",
+                    { call in
+                        call.push(2); return 1
+                    }
+                )
+            ], onCollect: { _ in second += 1 })
         XCTAssertNil(state.run("assert(old:v() == 2 and make():v() == 2); old = nil; collectgarbage()", name: "b.lua"))
         XCTAssertEqual(first + second, 2)
         XCTAssertEqual(second, 2)
@@ -239,18 +291,20 @@ final class LuaObjectTests: XCTestCase {
 
     func testASketchThatDeletesGCStillGetsRightAnswers() throws {
         let state = try makeState { _ in }
-        XCTAssertNil(state.run("""
-        local mt = getmetatable(make(0))
-        mt.__gc = nil
-        for round = 1, 20 do
-          local t = make(round); assert(t:n() == round)
-          t = nil; collectgarbage()
-          local o = other(); tostring(o)
-          local ok, e = pcall(mt.__index.n, o)
-          assert(not ok and e:find("Thing expected"), e)
-          local u = make(round + 100); assert(u:n() == round + 100)
-        end
-        """, name: "nogc.lua"))
+        XCTAssertNil(
+            state.run(
+                """
+                local mt = getmetatable(make(0))
+                mt.__gc = nil
+                for round = 1, 20 do
+                  local t = make(round); assert(t:n() == round)
+                  t = nil; collectgarbage()
+                  local o = other(); tostring(o)
+                  local ok, e = pcall(mt.__index.n, o)
+                  assert(not ok and e:find("Thing expected"), e)
+                  local u = make(round + 100); assert(u:n() == round + 100)
+                end
+                """, name: "nogc.lua"))
     }
 
     func testLiveObjectsAndToString() throws {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SPIPlugin
 
 final class MCP3008Tests: XCTestCase {
@@ -19,15 +20,15 @@ final class MCP3008Tests: XCTestCase {
     /// Read continuing past B0 gives the result again LSB first, then zeros.
     func testTheResultRepeatsLSBFirst() {
         let adc = MCP3008()
-        adc.volts[3] = 2.0   // code 620 = 0b1001101100
+        adc.volts[3] = 2.0  // code 620 = 0b1001101100
         adc.select()
         var bits: [Int] = []
-        let start = [1, 1, 0, 1, 1]   // start, SGL, D2 D1 D0 = 011
+        let start = [1, 1, 0, 1, 1]  // start, SGL, D2 D1 D0 = 011
         for b in start { _ = adc.clock(b) }
         for _ in 0..<30 { bits.append(adc.clock(0)) }
         let code = 620
-        XCTAssertEqual(bits[0], 1)                     // sampling: high impedance
-        XCTAssertEqual(bits[1], 0)                     // null bit
+        XCTAssertEqual(bits[0], 1)  // sampling: high impedance
+        XCTAssertEqual(bits[1], 0)  // null bit
         XCTAssertEqual(Array(bits[2...11]), (0..<10).map { code >> (9 - $0) & 1 })
         XCTAssertEqual(Array(bits[12...20]), (1..<10).map { code >> $0 & 1 })
         XCTAssertEqual(Array(bits[21...]), Array(repeating: 0, count: 9))

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import ServoPlugin
 
 final class ServoTimingTests: XCTestCase {
@@ -28,10 +29,10 @@ final class ServoMotorTests: XCTestCase {
     func testTheServoTurnsAtItsSpeed() {
         let m = ServoMotor()
         XCTAssertEqual(m.angle(at: 0), 90)
-        m.edge(high: true, at: 1_000_000); m.edge(high: false, at: 1_002_000)   // 2000 µs: 180°
+        m.edge(high: true, at: 1_000_000); m.edge(high: false, at: 1_002_000)  // 2000 µs: 180°
         XCTAssertEqual(m.lastPulse, 2000)
         XCTAssertEqual(m.angle(at: 1_002_000), 90)
-        XCTAssertEqual(m.angle(at: 1_052_000), 120, accuracy: 0.001)          // 50 ms at 600 °/s
+        XCTAssertEqual(m.angle(at: 1_052_000), 120, accuracy: 0.001)  // 50 ms at 600 °/s
         XCTAssertEqual(m.angle(at: 1_152_000), 180)
         XCTAssertEqual(m.arrivesAt, 1_152_000)
         // a glitch too short to be a servo pulse is ignored

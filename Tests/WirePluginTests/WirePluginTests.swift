@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import WirePlugin
 
 final class BMP280Tests: XCTestCase {

@@ -1,5 +1,5 @@
-import XCTest
 import Foundation
+import XCTest
 
 /// The `esplua` executable as a user runs it: exit codes, messages, example
 /// sketches against golden transcripts (virtual time), and curl through --forward.
@@ -96,19 +96,21 @@ final class CLITests: EspluaTestCase {
 
     /// Serial RX is stdin: piped (`echo … | esplua run`) or typed.
     func testEchoIntoStdinReachesReadStringUntil() throws {
-        let sketch = try tempSketch("""
-        function setup()
-          Serial.begin(115200)
-          Serial.setTimeout(5000)
-          print("got '" .. Serial.readStringUntil("\\n") .. "' at " .. millis())
-          print("then '" .. Serial.readString() .. "'")
-        end
-        function loop() delay(1000) end
-        """)
+        let sketch = try tempSketch(
+            """
+            function setup()
+              Serial.begin(115200)
+              Serial.setTimeout(5000)
+              print("got '" .. Serial.readStringUntil("\\n") .. "' at " .. millis())
+              print("then '" .. Serial.readString() .. "'")
+            end
+            function loop() delay(1000) end
+            """)
         for mode in ["virtual", "real"] {
             let p = Process()
-            p.executableURL = try XCTUnwrap(["debug", "release"].map { Self.root.appendingPathComponent(".build/\($0)/esplua") }
-                .first { FileManager.default.isExecutableFile(atPath: $0.path) })
+            p.executableURL = try XCTUnwrap(
+                ["debug", "release"].map { Self.root.appendingPathComponent(".build/\($0)/esplua") }
+                    .first { FileManager.default.isExecutableFile(atPath: $0.path) })
             p.arguments = ["run", sketch, "--time", mode, "--for", "8s"]
             let input = Pipe(), out = Pipe()
             p.standardInput = input
@@ -161,8 +163,11 @@ final class CLITests: EspluaTestCase {
     /// `--forward udp:H:D`: a host UDP socket reaches the sketch's WiFiUDP and gets its echo.
     func testUdpForwardReachesTheEchoSketch() throws {
         let port = UInt16(30000 + Int(getpid() % 20000))
-        var (p, out, transcript) = try startEsplua(["run", "sketches/udp_echo.lua", "--forward", "udp:\(port):1200", "--for", "20s",
-                                                    "--world", "sketches/softap.world.json"], waitingFor: "UDP echo on")
+        var (p, out, transcript) = try startEsplua(
+            [
+                "run", "sketches/udp_echo.lua", "--forward", "udp:\(port):1200", "--for", "20s",
+                "--world", "sketches/softap.world.json",
+            ], waitingFor: "UDP echo on")
         defer { if p.isRunning { p.terminate() } }
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd) }
@@ -198,8 +203,9 @@ final class CLITests: EspluaTestCase {
     func testCurlThroughTheForwardGetsThePage100TimesAndTheHeapComesBack() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("curl is not installed") }
         let port = 20000 + Int(getpid() % 20000)
-        var (p, out, transcript) = try startEsplua(["run", "sketches/hello_server.lua", "--forward", "\(port):80", "--for", "30s"],
-                                                    waitingFor: "HTTP server on port 80")
+        var (p, out, transcript) = try startEsplua(
+            ["run", "sketches/hello_server.lua", "--forward", "\(port):80", "--for", "30s"],
+            waitingFor: "HTTP server on port 80")
         defer { if p.isRunning { p.terminate() } }
         XCTAssertTrue(transcript.contains("connected, IP 10.0.2.15"), transcript)
         var pages = 0
@@ -224,7 +230,7 @@ final class CLITests: EspluaTestCase {
         // (curl first: the core answers with RST; the board first: a TIME_WAIT pcb),
         // and the core's cap of 5 TIME_WAIT pcbs bounds what the second case keeps
         let heaps = lines.map { Int($0.split(separator: " ").last!)! }
-        let inLoop = heapAtStart - 80   // the ClientContext and pcb of the request being served
+        let inLoop = heapAtStart - 80  // the ClientContext and pcb of the request being served
         // five TIME_WAIT pcbs, lwIP's TCP timer, a context not yet collected, and the next
         // curl's connection (its pcb and ClientContext), which can be accepted by lwIP
         // before the board prints this line: curl exits once it has the response

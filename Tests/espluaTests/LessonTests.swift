@@ -1,5 +1,5 @@
-import XCTest
 import Foundation
+import XCTest
 
 /// The lesson sketches, run as a user runs them (virtual time), against golden
 /// transcripts whose figures were checked against the reference; and what they
@@ -69,7 +69,8 @@ final class LessonTests: EspluaTestCase {
         let pcap = tempPath("pcap")
         defer { try? FileManager.default.removeItem(atPath: pcap) }
         _ = try lesson("abort_vs_stop", for: "10s", extra: ["--pcap", pcap])
-        let ends = try tshark(pcap, filter: "tcp.flags.fin == 1 || tcp.flags.reset == 1", fields: ["ip.src", "tcp.srcport", "tcp.dstport", "tcp.flags.fin", "tcp.flags.reset"])
+        let ends = try tshark(
+            pcap, filter: "tcp.flags.fin == 1 || tcp.flags.reset == 1", fields: ["ip.src", "tcp.srcport", "tcp.dstport", "tcp.flags.fin", "tcp.flags.reset"])
         func on(_ port: String) -> [String] {
             ends.filter { $0[1] == port || $0[2] == port }.map { ($0[0] == "10.0.2.15" ? "board " : "visitor ") + ($0[4] == "1" ? "RST" : "FIN") }
         }
@@ -171,23 +172,26 @@ final class PluginSketchTests: EspluaTestCase {
             XCTAssertEqual(p.terminationStatus, 0)
             return String(decoding: data, as: UTF8.self)
         }
-        let config = "block_size=8192, block_count=0, name_max=32, disk_version=0x00020000, read_size=64, prog_size=64, cache_size=64, lookahead_size=64, block_cycles=16"
-        let listing = try python("""
-        from littlefs import LittleFS, UserContext
-        img = open('\(image)', 'rb').read()[0x200000:0x200000 + 2072576]
-        fs = LittleFS(context=UserContext(buffer=bytearray(img)), \(config))
-        print(sorted(fs.listdir('/')), fs.open('/www/index.html', 'r').read().strip(), len(fs.open('/big.txt', 'rb').read()), fs.fs_stat().disk_version)
-        """)
+        let config =
+            "block_size=8192, block_count=0, name_max=32, disk_version=0x00020000, read_size=64, prog_size=64, cache_size=64, lookahead_size=64, block_cycles=16"
+        let listing = try python(
+            """
+            from littlefs import LittleFS, UserContext
+            img = open('\(image)', 'rb').read()[0x200000:0x200000 + 2072576]
+            fs = LittleFS(context=UserContext(buffer=bytearray(img)), \(config))
+            print(sorted(fs.listdir('/')), fs.open('/www/index.html', 'r').read().strip(), len(fs.open('/big.txt', 'rb').read()), fs.fs_stat().disk_version)
+            """)
         XCTAssertEqual(listing, "['big.txt', 'www'] <h1>hello</h1> 20000 131072\n")
         // and the other way: littlefs-python writes a bare image, the board reads it
         let bare = tmp.appendingPathComponent("bare.bin").path
-        _ = try python("""
-        from littlefs import LittleFS
-        fs = LittleFS(block_size=8192, block_count=253, name_max=32, disk_version=0x00020000, read_size=64, prog_size=64, cache_size=64, lookahead_size=64, block_cycles=16)
-        fs.mkdir('/data')
-        with fs.open('/data/readings.csv', 'w') as f: f.write('t,temp\\n0,21.5\\n')
-        open('\(bare)', 'wb').write(fs.context.buffer)
-        """)
+        _ = try python(
+            """
+            from littlefs import LittleFS
+            fs = LittleFS(block_size=8192, block_count=253, name_max=32, disk_version=0x00020000, read_size=64, prog_size=64, cache_size=64, lookahead_size=64, block_cycles=16)
+            fs.mkdir('/data')
+            with fs.open('/data/readings.csv', 'w') as f: f.write('t,temp\\n0,21.5\\n')
+            open('\(bare)', 'wb').write(fs.context.buffer)
+            """)
         let ls = try esplua(["fs", "ls", bare])
         XCTAssertEqual(ls.stdout, "/data/\n/data/readings.csv  14\n", ls.stderr)
     }

@@ -19,7 +19,9 @@ public func names(_ list: [String]) -> UnsafePointer<UnsafePointer<CChar>?> { ta
 
 /// The methods' terminator and friends.
 nonisolated(unsafe) public let endOfMethods = esplua_method(name: nil, fn: nil)
-nonisolated(unsafe) public let noReserved: (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) = (nil, nil, nil, nil)
+nonisolated(unsafe) public let noReserved: (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) = (
+    nil, nil, nil, nil
+)
 
 /// Argument `i` of `call` as an integer, nil if it is missing or not one.
 public func argInteger(_ host: UnsafePointer<esplua_host>, _ call: OpaquePointer?, _ i: Int32) -> Int64? {
@@ -53,9 +55,11 @@ public func plugin<T: AnyObject>(_ p: UnsafeMutableRawPointer?, as: T.Type) -> T
 
 /// `esplua_plugin_init` for a Swift plugin: checks the host table is at least as
 /// large as this plugin's header and keeps `make(host, board)` as the plugin's state.
-public func startPlugin<T: AnyObject>(_ host: UnsafePointer<esplua_host>?, _ board: OpaquePointer?,
-                                      _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
-                                      _ make: (UnsafePointer<esplua_host>, OpaquePointer?) -> T) -> Int32 {
+public func startPlugin<T: AnyObject>(
+    _ host: UnsafePointer<esplua_host>?, _ board: OpaquePointer?,
+    _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+    _ make: (UnsafePointer<esplua_host>, OpaquePointer?) -> T
+) -> Int32 {
     guard let host, host.pointee.size >= UInt32(MemoryLayout<esplua_host>.size) else { return -1 }
     state?.pointee = Unmanaged.passRetained(make(host, board)).toOpaque()
     return 0

@@ -261,8 +261,10 @@ extension LittleFS {
     /// reachable only through the main pair's new tail, which — if the main
     /// pair relocates — is not on the metadata list until its predecessor is
     /// updated, so a delta stored there could be lost on power failure.
-    func compact(_ dir: inout MDir, _ entries: ArraySlice<MEntry>, tail: MPair, split: Bool, baseDelta: GState,
-                 carryGlobal: Bool = true) throws -> MPair? {
+    func compact(
+        _ dir: inout MDir, _ entries: ArraySlice<MEntry>, tail: MPair, split: Bool, baseDelta: GState,
+        carryGlobal: Bool = true
+    ) throws -> MPair? {
         let rev = dir.rev &+ 1
         var target = dir.pair.b1
         var relocated = false
@@ -298,9 +300,10 @@ extension LittleFS {
         let (noff, etag) = try finishCommit(&w, block: target)
         try devProgram(target, 0, w.buf[...])
         let old = dir.pair
-        dir = MDir(pair: MPair(target, dir.pair.b0), rev: rev, off: noff, etag: etag, erased: true,
-                   state: MState(entries: Array(entries), tail: tail, split: split, gdelta: newDelta),
-                   lastCRC: 0)
+        dir = MDir(
+            pair: MPair(target, dir.pair.b0), rev: rev, off: noff, etag: etag, erased: true,
+            state: MState(entries: Array(entries), tail: tail, split: split, gdelta: newDelta),
+            lastCRC: 0)
         if carryGlobal {
             if !relocated { gdisk = gstate }
             gdelta = GState()

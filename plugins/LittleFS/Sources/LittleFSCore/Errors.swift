@@ -5,18 +5,18 @@ public enum LFSError: Error, Equatable, CustomStringConvertible {
     case io(String)
     /// Corrupted or foreign image (LFS_ERR_CORRUPT).
     case corrupt(String)
-    case noEntry            // LFS_ERR_NOENT
-    case exists             // LFS_ERR_EXIST
-    case notDirectory       // LFS_ERR_NOTDIR
-    case isDirectory        // LFS_ERR_ISDIR
-    case notEmpty           // LFS_ERR_NOTEMPTY
+    case noEntry  // LFS_ERR_NOENT
+    case exists  // LFS_ERR_EXIST
+    case notDirectory  // LFS_ERR_NOTDIR
+    case isDirectory  // LFS_ERR_ISDIR
+    case notEmpty  // LFS_ERR_NOTEMPTY
     case badFileDescriptor  // LFS_ERR_BADF
-    case fileTooLarge       // LFS_ERR_FBIG
+    case fileTooLarge  // LFS_ERR_FBIG
     /// Invalid parameter or unsupported on-disk configuration (LFS_ERR_INVAL).
     case invalid(String)
-    case noSpace            // LFS_ERR_NOSPC
-    case noAttribute        // LFS_ERR_NOATTR
-    case nameTooLong        // LFS_ERR_NAMETOOLONG
+    case noSpace  // LFS_ERR_NOSPC
+    case noAttribute  // LFS_ERR_NOATTR
+    case nameTooLong  // LFS_ERR_NAMETOOLONG
     /// Caller-configured open-file limit reached (EMFILE, not a littlefs code).
     case tooManyOpenFiles
 

@@ -321,11 +321,13 @@ extension LittleFS {
             guard flags.canWrite else { throw LFSError.badFileDescriptor }
             guard l.name.count <= nameMax else { throw LFSError.nameTooLong }
             var d = l.dir
-            try commit(&d, [
-                Attr(TagType.create, l.id),
-                Attr(TagType.reg, l.id, l.name),
-                Attr(TagType.inlineStruct, l.id, []),
-            ])
+            try commit(
+                &d,
+                [
+                    Attr(TagType.create, l.id),
+                    Attr(TagType.reg, l.id, l.name),
+                    Attr(TagType.inlineStruct, l.id, []),
+                ])
             l = try lookup(path)
             guard l.found else { throw LFSError.corrupt("created file not found") }
         } else if flags.contains(.create) && flags.contains(.exclusive) {

@@ -71,7 +71,8 @@ public final class LittleFS {
             throw LFSError.invalid("block device too small (block size \(device.blockSize), count \(device.blockCount))")
         }
         guard config.progSize > 0, device.blockSize % config.progSize == 0,
-              config.nameMax > 0, config.nameMax <= 1022, config.attrMax <= 1022 else {
+            config.nameMax > 0, config.nameMax <= 1022, config.attrMax <= 1022
+        else {
             throw LFSError.invalid("unsupported configuration")
         }
         dev = device
@@ -121,15 +122,18 @@ public final class LittleFS {
         lookBits = [Bool](repeating: false, count: lookSize)
         ckpoint = blockCount
         var dir = try allocDir()
-        let sb = le32(diskVersion) + le32(UInt32(bs)) + le32(UInt32(blockCount))
+        let sb =
+            le32(diskVersion) + le32(UInt32(bs)) + le32(UInt32(blockCount))
             + le32(UInt32(nameMax)) + le32(UInt32(fileMax)) + le32(UInt32(attrMax))
         isMounted = true
         defer { isMounted = false }
-        try commit(&dir, [
-            Attr(TagType.create, 0),
-            Attr(TagType.superblock, 0, Array("littlefs".utf8)),
-            Attr(TagType.inlineStruct, 0, sb),
-        ])
+        try commit(
+            &dir,
+            [
+                Attr(TagType.create, 0),
+                Attr(TagType.superblock, 0, Array("littlefs".utf8)),
+                Attr(TagType.inlineStruct, 0, sb),
+            ])
         // Force a second compaction so both blocks of the pair carry the new
         // superblock (an older file system could otherwise still be found).
         dir.erased = false
@@ -275,8 +279,9 @@ public final class LittleFS {
                     erased = diskMinor == 0
                 }
             }
-            var dir = MDir(pair: i == 0 ? pair : pair.swapped, rev: revs[i], off: p.off, etag: p.etag,
-                           erased: erased, state: p.state, lastCRC: p.lastCRC)
+            var dir = MDir(
+                pair: i == 0 ? pair : pair.swapped, rev: revs[i], off: p.off, etag: p.etag,
+                erased: erased, state: p.state, lastCRC: p.lastCRC)
             if gdisk.hasMove(in: dir.pair) { dir.hiddenId = gdisk.moveId }
             return dir
         }

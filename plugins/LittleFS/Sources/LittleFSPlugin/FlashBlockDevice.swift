@@ -11,8 +11,10 @@ final class FlashBlockDevice: BlockDevice {
     let blockSize: Int
     let blockCount: Int
 
-    init(host: UnsafePointer<esplua_host>, board: OpaquePointer?, base: Int = ESP8266Layout.fsStart,
-         blockSize: Int = ESP8266Layout.blockSize, blockCount: Int = ESP8266Layout.blockCount) {
+    init(
+        host: UnsafePointer<esplua_host>, board: OpaquePointer?, base: Int = ESP8266Layout.fsStart,
+        blockSize: Int = ESP8266Layout.blockSize, blockCount: Int = ESP8266Layout.blockCount
+    ) {
         self.host = host; self.board = board; self.base = base; self.blockSize = blockSize; self.blockCount = blockCount
     }
 

@@ -78,86 +78,111 @@ private func retFile(_ p: FSPlugin, _ call: OpaquePointer?, _ f: OpenFile?) -> I
 }
 
 nonisolated(unsafe) private let functions: [esplua_method] = [
-    esplua_method(name: cstr("begin"), fn: { s, _, call in
-        // mount; if that fails, format and mount (the core's default)
-        let p = fsp(s)
-        var ok = p.mount()
-        if !ok {
-            p.warn("LittleFS: no file system in flash: formatting")
-            ok = (try? LittleFS.format(device: p.device)) != nil && p.mount()
-        }
-        p.h.ret_boolean(call, ok ? 1 : 0); return 1
-    }),
-    esplua_method(name: cstr("end"), fn: { s, _, _ in let p = fsp(s); p.fs?.unmount(); p.fs = nil; return 0 }),
-    esplua_method(name: cstr("format"), fn: { s, _, call in
-        let p = fsp(s)
-        let wasMounted = p.fs != nil
-        p.fs?.unmount(); p.fs = nil
-        var ok = (try? LittleFS.format(device: p.device)) != nil
-        if ok && wasMounted { ok = p.mount() }
-        p.h.ret_boolean(call, ok ? 1 : 0); return 1
-    }),
-    esplua_method(name: cstr("info"), fn: { s, _, call in
-        let p = fsp(s)
-        guard let fs = p.fs else { p.h.ret_nil(call); return 1 }
-        let bs = Int64(p.device.blockSize)
-        p.h.ret_table(call)
-        p.h.set_field_integer(call, "totalBytes", bs * Int64(p.device.blockCount))
-        p.h.set_field_integer(call, "usedBytes", Int64((try? fs.usedBlocks()) ?? 0) * bs)
-        p.h.set_field_integer(call, "blockSize", bs)
-        p.h.set_field_integer(call, "pageSize", Int64(ESP8266Layout.pageSize))
-        p.h.set_field_integer(call, "maxOpenFiles", Int64(FSPlugin.maxOpenFiles))
-        p.h.set_field_integer(call, "maxPathLength", Int64(FSPlugin.maxPathLength))
-        return 1
-    }),
-    esplua_method(name: cstr("open"), fn: { s, _, call in
-        let p = fsp(s)
-        guard let path = str(p, call, 1) else { return p.h.error(call, "bad argument #1 to 'open' (path expected)") }
-        let mode = str(p, call, 2) ?? "r"
-        return retFile(p, call, openFile(p, path, mode))
-    }),
-    esplua_method(name: cstr("exists"), fn: { s, _, call in
-        let p = fsp(s)
-        guard let path = str(p, call, 1) else { return p.h.error(call, "bad argument #1 to 'exists' (path expected)") }
-        p.h.ret_boolean(call, p.fs?.exists(path) == true ? 1 : 0); return 1
-    }),
-    esplua_method(name: cstr("remove"), fn: { s, _, call in
-        // removes the file, then its parent directories that became empty
-        let p = fsp(s)
-        guard let path = str(p, call, 1) else { return p.h.error(call, "bad argument #1 to 'remove' (path expected)") }
-        guard let fs = p.fs, (try? fs.stat(path))?.isDirectory == false, (try? fs.remove(path)) != nil else { p.h.ret_boolean(call, 0); return 1 }
-        var parts = path.split(separator: "/").dropLast()
-        while !parts.isEmpty {
-            let dir = "/" + parts.joined(separator: "/")
-            guard (try? fs.listDirectory(dir))?.filter({ $0.name != "." && $0.name != ".." }).isEmpty == true,
-                  (try? fs.remove(dir)) != nil else { break }
-            parts = parts.dropLast()
-        }
-        p.h.ret_boolean(call, 1); return 1
-    }),
-    esplua_method(name: cstr("rename"), fn: { s, _, call in
-        let p = fsp(s)
-        guard let a = str(p, call, 1), let b = str(p, call, 2) else { return p.h.error(call, "rename(from, to) expects two paths") }
-        p.h.ret_boolean(call, p.nameOK(b) && (try? p.fs?.rename(a, b)) != nil ? 1 : 0); return 1
-    }),
-    esplua_method(name: cstr("mkdir"), fn: { s, _, call in
-        let p = fsp(s)
-        guard let path = str(p, call, 1) else { return p.h.error(call, "bad argument #1 to 'mkdir' (path expected)") }
-        p.h.ret_boolean(call, p.nameOK(path) && (try? p.fs?.mkdir(path)) != nil ? 1 : 0); return 1
-    }),
-    esplua_method(name: cstr("rmdir"), fn: { s, _, call in
-        let p = fsp(s)
-        guard let path = str(p, call, 1) else { return p.h.error(call, "bad argument #1 to 'rmdir' (path expected)") }
-        let isDir = (try? p.fs?.stat(path))??.isDirectory == true
-        p.h.ret_boolean(call, isDir && (try? p.fs?.remove(path)) != nil ? 1 : 0); return 1
-    }),
-    esplua_method(name: cstr("openDir"), fn: { s, _, call in
-        let p = fsp(s)
-        let path = str(p, call, 1) ?? "/"
-        let entries = ((try? p.fs?.listDirectory(path)) ?? nil ?? []).filter { $0.name != "." && $0.name != ".." }
-        p.h.ret_object(call, "Dir", Unmanaged.passRetained(DirWalk(path: path, entries: entries, plugin: p)).toOpaque())
-        return 1
-    }),
+    esplua_method(
+        name: cstr("begin"),
+        fn: { s, _, call in
+            // mount; if that fails, format and mount (the core's default)
+            let p = fsp(s)
+            var ok = p.mount()
+            if !ok {
+                p.warn("LittleFS: no file system in flash: formatting")
+                ok = (try? LittleFS.format(device: p.device)) != nil && p.mount()
+            }
+            p.h.ret_boolean(call, ok ? 1 : 0); return 1
+        }),
+    esplua_method(
+        name: cstr("end"),
+        fn: { s, _, _ in
+            let p = fsp(s); p.fs?.unmount(); p.fs = nil; return 0
+        }),
+    esplua_method(
+        name: cstr("format"),
+        fn: { s, _, call in
+            let p = fsp(s)
+            let wasMounted = p.fs != nil
+            p.fs?.unmount(); p.fs = nil
+            var ok = (try? LittleFS.format(device: p.device)) != nil
+            if ok && wasMounted { ok = p.mount() }
+            p.h.ret_boolean(call, ok ? 1 : 0); return 1
+        }),
+    esplua_method(
+        name: cstr("info"),
+        fn: { s, _, call in
+            let p = fsp(s)
+            guard let fs = p.fs else { p.h.ret_nil(call); return 1 }
+            let bs = Int64(p.device.blockSize)
+            p.h.ret_table(call)
+            p.h.set_field_integer(call, "totalBytes", bs * Int64(p.device.blockCount))
+            p.h.set_field_integer(call, "usedBytes", Int64((try? fs.usedBlocks()) ?? 0) * bs)
+            p.h.set_field_integer(call, "blockSize", bs)
+            p.h.set_field_integer(call, "pageSize", Int64(ESP8266Layout.pageSize))
+            p.h.set_field_integer(call, "maxOpenFiles", Int64(FSPlugin.maxOpenFiles))
+            p.h.set_field_integer(call, "maxPathLength", Int64(FSPlugin.maxPathLength))
+            return 1
+        }),
+    esplua_method(
+        name: cstr("open"),
+        fn: { s, _, call in
+            let p = fsp(s)
+            guard let path = str(p, call, 1) else { return p.h.error(call, "bad argument #1 to 'open' (path expected)") }
+            let mode = str(p, call, 2) ?? "r"
+            return retFile(p, call, openFile(p, path, mode))
+        }),
+    esplua_method(
+        name: cstr("exists"),
+        fn: { s, _, call in
+            let p = fsp(s)
+            guard let path = str(p, call, 1) else { return p.h.error(call, "bad argument #1 to 'exists' (path expected)") }
+            p.h.ret_boolean(call, p.fs?.exists(path) == true ? 1 : 0); return 1
+        }),
+    esplua_method(
+        name: cstr("remove"),
+        fn: { s, _, call in
+            // removes the file, then its parent directories that became empty
+            let p = fsp(s)
+            guard let path = str(p, call, 1) else { return p.h.error(call, "bad argument #1 to 'remove' (path expected)") }
+            guard let fs = p.fs, (try? fs.stat(path))?.isDirectory == false, (try? fs.remove(path)) != nil else { p.h.ret_boolean(call, 0); return 1 }
+            var parts = path.split(separator: "/").dropLast()
+            while !parts.isEmpty {
+                let dir = "/" + parts.joined(separator: "/")
+                guard (try? fs.listDirectory(dir))?.filter({ $0.name != "." && $0.name != ".." }).isEmpty == true,
+                    (try? fs.remove(dir)) != nil
+                else { break }
+                parts = parts.dropLast()
+            }
+            p.h.ret_boolean(call, 1); return 1
+        }),
+    esplua_method(
+        name: cstr("rename"),
+        fn: { s, _, call in
+            let p = fsp(s)
+            guard let a = str(p, call, 1), let b = str(p, call, 2) else { return p.h.error(call, "rename(from, to) expects two paths") }
+            p.h.ret_boolean(call, p.nameOK(b) && (try? p.fs?.rename(a, b)) != nil ? 1 : 0); return 1
+        }),
+    esplua_method(
+        name: cstr("mkdir"),
+        fn: { s, _, call in
+            let p = fsp(s)
+            guard let path = str(p, call, 1) else { return p.h.error(call, "bad argument #1 to 'mkdir' (path expected)") }
+            p.h.ret_boolean(call, p.nameOK(path) && (try? p.fs?.mkdir(path)) != nil ? 1 : 0); return 1
+        }),
+    esplua_method(
+        name: cstr("rmdir"),
+        fn: { s, _, call in
+            let p = fsp(s)
+            guard let path = str(p, call, 1) else { return p.h.error(call, "bad argument #1 to 'rmdir' (path expected)") }
+            let isDir = (try? p.fs?.stat(path))??.isDirectory == true
+            p.h.ret_boolean(call, isDir && (try? p.fs?.remove(path)) != nil ? 1 : 0); return 1
+        }),
+    esplua_method(
+        name: cstr("openDir"),
+        fn: { s, _, call in
+            let p = fsp(s)
+            let path = str(p, call, 1) ?? "/"
+            let entries = ((try? p.fs?.listDirectory(path)) ?? nil ?? []).filter { $0.name != "." && $0.name != ".." }
+            p.h.ret_object(call, "Dir", Unmanaged.passRetained(DirWalk(path: path, entries: entries, plugin: p)).toOpaque())
+            return 1
+        }),
     endOfMethods,
 ]
 
@@ -187,133 +212,199 @@ private func printable(_ f: OpenFile, _ call: OpaquePointer?) -> [UInt8] {
 }
 
 nonisolated(unsafe) private let fileMethods: [esplua_method] = [
-    esplua_method(name: cstr("print"), fn: { _, o, call in
-        let f = file(o)
-        f.plugin.h.ret_integer(call, f.closed ? 0 : Int64((try? f.file.write(printable(f, call))) ?? 0))
-        return 1
-    }),
-    esplua_method(name: cstr("println"), fn: { _, o, call in
-        let f = file(o)
-        f.plugin.h.ret_integer(call, f.closed ? 0 : Int64((try? f.file.write(printable(f, call) + [13, 10])) ?? 0))
-        return 1
-    }),
-    esplua_method(name: cstr("read"), fn: { _, o, call in
-        // read() -> byte or -1; read(n) -> string of up to n bytes
-        let f = file(o), h = f.plugin.h
-        if let n = argInteger(f.plugin.host, call, 1) {
-            retBytes(f.plugin.host, call, f.closed ? [] : ((try? f.file.read(count: max(0, Int(n)))) ?? []))
-        } else {
-            let b = f.closed ? [] : ((try? f.file.read(count: 1)) ?? [])
-            h.ret_integer(call, b.first.map(Int64.init) ?? -1)
-        }
-        return 1
-    }),
-    esplua_method(name: cstr("readString"), fn: { _, o, call in
-        let f = file(o)
-        retBytes(f.plugin.host, call, f.closed ? [] : ((try? f.file.readAll()) ?? []))
-        return 1
-    }),
-    esplua_method(name: cstr("readStringUntil"), fn: { _, o, call in
-        let f = file(o)
-        let term = argBytes(f.plugin.host, call, 1)?.first ?? 0x0A
-        var out: [UInt8] = []
-        while !f.closed, let b = (try? f.file.read(count: 1))?.first, b != term { out.append(b) }
-        retBytes(f.plugin.host, call, out)
-        return 1
-    }),
-    esplua_method(name: cstr("peek"), fn: { _, o, call in
-        let f = file(o)
-        var b: UInt8?
-        if !f.closed, let got = try? f.file.read(count: 1).first { b = got; _ = try? f.file.seek(-1, whence: .current) }
-        f.plugin.h.ret_integer(call, b.map(Int64.init) ?? -1)
-        return 1
-    }),
-    esplua_method(name: cstr("write"), fn: { _, o, call in
-        let f = file(o)
-        var bytes: [UInt8]
-        if let b = argInteger(f.plugin.host, call, 1) { bytes = [UInt8(truncatingIfNeeded: b)] } else {
-            guard let s = argBytes(f.plugin.host, call, 1) else { return f.plugin.h.error(call, "bad argument #1 to 'write' (string or byte expected)") }
-            bytes = s
-        }
-        f.plugin.h.ret_integer(call, f.closed ? 0 : Int64((try? f.file.write(bytes)) ?? 0))
-        return 1
-    }),
-    esplua_method(name: cstr("seek"), fn: { _, o, call in
-        // seek(pos [, SeekSet|SeekCur|SeekEnd]) -> bool
-        let f = file(o)
-        let pos = Int(argInteger(f.plugin.host, call, 1) ?? 0)
-        let whence: LFSWhence = [LFSWhence.set, .current, .end][Int(max(0, min(2, argInteger(f.plugin.host, call, 2) ?? 0)))]
-        f.plugin.h.ret_boolean(call, !f.closed && (try? f.file.seek(pos, whence: whence)) != nil ? 1 : 0)
-        return 1
-    }),
-    esplua_method(name: cstr("position"), fn: { _, o, call in
-        withFile(o, call, { file(o).plugin.h.ret_integer(call, 0) }) { f in f.plugin.h.ret_integer(call, Int64(f.file.tell())) }
-    }),
-    esplua_method(name: cstr("size"), fn: { _, o, call in
-        withFile(o, call, { file(o).plugin.h.ret_integer(call, 0) }) { f in f.plugin.h.ret_integer(call, Int64(f.file.size)) }
-    }),
-    esplua_method(name: cstr("available"), fn: { _, o, call in
-        withFile(o, call, { file(o).plugin.h.ret_integer(call, 0) }) { f in f.plugin.h.ret_integer(call, Int64(max(0, f.file.size - f.file.tell()))) }
-    }),
-    esplua_method(name: cstr("truncate"), fn: { _, o, call in
-        let f = file(o)
-        let n = Int(argInteger(f.plugin.host, call, 1) ?? 0)
-        f.plugin.h.ret_boolean(call, !f.closed && (try? f.file.truncate(n)) != nil ? 1 : 0)
-        return 1
-    }),
-    esplua_method(name: cstr("flush"), fn: { _, o, _ in let f = file(o); if !f.closed { try? f.file.sync() }; return 0 }),
-    esplua_method(name: cstr("close"), fn: { _, o, _ in file(o).close(); return 0 }),
-    esplua_method(name: cstr("name"), fn: { _, o, call in
-        let f = file(o)
-        let base = f.file.path.split(separator: "/").last.map(String.init) ?? f.file.path
-        retBytes(f.plugin.host, call, Array(base.utf8)); return 1
-    }),
-    esplua_method(name: cstr("fullName"), fn: { _, o, call in
-        let f = file(o); retBytes(f.plugin.host, call, Array(f.file.path.utf8)); return 1
-    }),
-    esplua_method(name: cstr("isFile"), fn: { _, o, call in let f = file(o); f.plugin.h.ret_boolean(call, f.closed ? 0 : 1); return 1 }),
-    esplua_method(name: cstr("isDirectory"), fn: { _, o, call in file(o).plugin.h.ret_boolean(call, 0); return 1 }),
+    esplua_method(
+        name: cstr("print"),
+        fn: { _, o, call in
+            let f = file(o)
+            f.plugin.h.ret_integer(call, f.closed ? 0 : Int64((try? f.file.write(printable(f, call))) ?? 0))
+            return 1
+        }),
+    esplua_method(
+        name: cstr("println"),
+        fn: { _, o, call in
+            let f = file(o)
+            f.plugin.h.ret_integer(call, f.closed ? 0 : Int64((try? f.file.write(printable(f, call) + [13, 10])) ?? 0))
+            return 1
+        }),
+    esplua_method(
+        name: cstr("read"),
+        fn: { _, o, call in
+            // read() -> byte or -1; read(n) -> string of up to n bytes
+            let f = file(o), h = f.plugin.h
+            if let n = argInteger(f.plugin.host, call, 1) {
+                retBytes(f.plugin.host, call, f.closed ? [] : ((try? f.file.read(count: max(0, Int(n)))) ?? []))
+            } else {
+                let b = f.closed ? [] : ((try? f.file.read(count: 1)) ?? [])
+                h.ret_integer(call, b.first.map(Int64.init) ?? -1)
+            }
+            return 1
+        }),
+    esplua_method(
+        name: cstr("readString"),
+        fn: { _, o, call in
+            let f = file(o)
+            retBytes(f.plugin.host, call, f.closed ? [] : ((try? f.file.readAll()) ?? []))
+            return 1
+        }),
+    esplua_method(
+        name: cstr("readStringUntil"),
+        fn: { _, o, call in
+            let f = file(o)
+            let term = argBytes(f.plugin.host, call, 1)?.first ?? 0x0A
+            var out: [UInt8] = []
+            while !f.closed, let b = (try? f.file.read(count: 1))?.first, b != term { out.append(b) }
+            retBytes(f.plugin.host, call, out)
+            return 1
+        }),
+    esplua_method(
+        name: cstr("peek"),
+        fn: { _, o, call in
+            let f = file(o)
+            var b: UInt8?
+            if !f.closed, let got = try? f.file.read(count: 1).first { b = got; _ = try? f.file.seek(-1, whence: .current) }
+            f.plugin.h.ret_integer(call, b.map(Int64.init) ?? -1)
+            return 1
+        }),
+    esplua_method(
+        name: cstr("write"),
+        fn: { _, o, call in
+            let f = file(o)
+            var bytes: [UInt8]
+            if let b = argInteger(f.plugin.host, call, 1) {
+                bytes = [UInt8(truncatingIfNeeded: b)]
+            } else {
+                guard let s = argBytes(f.plugin.host, call, 1) else { return f.plugin.h.error(call, "bad argument #1 to 'write' (string or byte expected)") }
+                bytes = s
+            }
+            f.plugin.h.ret_integer(call, f.closed ? 0 : Int64((try? f.file.write(bytes)) ?? 0))
+            return 1
+        }),
+    esplua_method(
+        name: cstr("seek"),
+        fn: { _, o, call in
+            // seek(pos [, SeekSet|SeekCur|SeekEnd]) -> bool
+            let f = file(o)
+            let pos = Int(argInteger(f.plugin.host, call, 1) ?? 0)
+            let whence: LFSWhence = [LFSWhence.set, .current, .end][Int(max(0, min(2, argInteger(f.plugin.host, call, 2) ?? 0)))]
+            f.plugin.h.ret_boolean(call, !f.closed && (try? f.file.seek(pos, whence: whence)) != nil ? 1 : 0)
+            return 1
+        }),
+    esplua_method(
+        name: cstr("position"),
+        fn: { _, o, call in
+            withFile(o, call, { file(o).plugin.h.ret_integer(call, 0) }) { f in f.plugin.h.ret_integer(call, Int64(f.file.tell())) }
+        }),
+    esplua_method(
+        name: cstr("size"),
+        fn: { _, o, call in
+            withFile(o, call, { file(o).plugin.h.ret_integer(call, 0) }) { f in f.plugin.h.ret_integer(call, Int64(f.file.size)) }
+        }),
+    esplua_method(
+        name: cstr("available"),
+        fn: { _, o, call in
+            withFile(o, call, { file(o).plugin.h.ret_integer(call, 0) }) { f in f.plugin.h.ret_integer(call, Int64(max(0, f.file.size - f.file.tell()))) }
+        }),
+    esplua_method(
+        name: cstr("truncate"),
+        fn: { _, o, call in
+            let f = file(o)
+            let n = Int(argInteger(f.plugin.host, call, 1) ?? 0)
+            f.plugin.h.ret_boolean(call, !f.closed && (try? f.file.truncate(n)) != nil ? 1 : 0)
+            return 1
+        }),
+    esplua_method(
+        name: cstr("flush"),
+        fn: { _, o, _ in
+            let f = file(o); if !f.closed { try? f.file.sync() }; return 0
+        }),
+    esplua_method(
+        name: cstr("close"),
+        fn: { _, o, _ in
+            file(o).close(); return 0
+        }),
+    esplua_method(
+        name: cstr("name"),
+        fn: { _, o, call in
+            let f = file(o)
+            let base = f.file.path.split(separator: "/").last.map(String.init) ?? f.file.path
+            retBytes(f.plugin.host, call, Array(base.utf8)); return 1
+        }),
+    esplua_method(
+        name: cstr("fullName"),
+        fn: { _, o, call in
+            let f = file(o); retBytes(f.plugin.host, call, Array(f.file.path.utf8)); return 1
+        }),
+    esplua_method(
+        name: cstr("isFile"),
+        fn: { _, o, call in
+            let f = file(o); f.plugin.h.ret_boolean(call, f.closed ? 0 : 1); return 1
+        }),
+    esplua_method(
+        name: cstr("isDirectory"),
+        fn: { _, o, call in
+            file(o).plugin.h.ret_boolean(call, 0); return 1
+        }),
     endOfMethods,
 ]
 
 private func dir(_ o: UnsafeMutableRawPointer?) -> DirWalk { plugin(o, as: DirWalk.self) }
 
 nonisolated(unsafe) private let dirMethods: [esplua_method] = [
-    esplua_method(name: cstr("next"), fn: { _, o, call in
-        let d = dir(o)
-        if d.index < d.entries.count { d.index += 1 }
-        d.plugin.h.ret_boolean(call, d.current != nil ? 1 : 0); return 1
-    }),
-    esplua_method(name: cstr("fileName"), fn: { _, o, call in
-        let d = dir(o); retBytes(d.plugin.host, call, Array((d.current?.name ?? "").utf8)); return 1
-    }),
-    esplua_method(name: cstr("fileSize"), fn: { _, o, call in
-        let d = dir(o); d.plugin.h.ret_integer(call, Int64(d.current.map { $0.isDirectory ? 0 : $0.size } ?? 0)); return 1
-    }),
-    esplua_method(name: cstr("isDirectory"), fn: { _, o, call in
-        let d = dir(o); d.plugin.h.ret_boolean(call, d.current?.isDirectory == true ? 1 : 0); return 1
-    }),
-    esplua_method(name: cstr("isFile"), fn: { _, o, call in
-        let d = dir(o); d.plugin.h.ret_boolean(call, d.current.map { !$0.isDirectory } == true ? 1 : 0); return 1
-    }),
-    esplua_method(name: cstr("openFile"), fn: { _, o, call in
-        let d = dir(o)
-        guard let e = d.current else { d.plugin.h.ret_nil(call); return 1 }
-        let mode = argBytes(d.plugin.host, call, 1).map { String(decoding: $0, as: UTF8.self) } ?? "r"
-        let base = d.path.hasSuffix("/") ? d.path : d.path + "/"
-        return retFile(d.plugin, call, openFile(d.plugin, base + e.name, mode))
-    }),
-    esplua_method(name: cstr("rewind"), fn: { _, o, call in let d = dir(o); d.index = -1; d.plugin.h.ret_boolean(call, 1); return 1 }),
+    esplua_method(
+        name: cstr("next"),
+        fn: { _, o, call in
+            let d = dir(o)
+            if d.index < d.entries.count { d.index += 1 }
+            d.plugin.h.ret_boolean(call, d.current != nil ? 1 : 0); return 1
+        }),
+    esplua_method(
+        name: cstr("fileName"),
+        fn: { _, o, call in
+            let d = dir(o); retBytes(d.plugin.host, call, Array((d.current?.name ?? "").utf8)); return 1
+        }),
+    esplua_method(
+        name: cstr("fileSize"),
+        fn: { _, o, call in
+            let d = dir(o); d.plugin.h.ret_integer(call, Int64(d.current.map { $0.isDirectory ? 0 : $0.size } ?? 0)); return 1
+        }),
+    esplua_method(
+        name: cstr("isDirectory"),
+        fn: { _, o, call in
+            let d = dir(o); d.plugin.h.ret_boolean(call, d.current?.isDirectory == true ? 1 : 0); return 1
+        }),
+    esplua_method(
+        name: cstr("isFile"),
+        fn: { _, o, call in
+            let d = dir(o); d.plugin.h.ret_boolean(call, d.current.map { !$0.isDirectory } == true ? 1 : 0); return 1
+        }),
+    esplua_method(
+        name: cstr("openFile"),
+        fn: { _, o, call in
+            let d = dir(o)
+            guard let e = d.current else { d.plugin.h.ret_nil(call); return 1 }
+            let mode = argBytes(d.plugin.host, call, 1).map { String(decoding: $0, as: UTF8.self) } ?? "r"
+            let base = d.path.hasSuffix("/") ? d.path : d.path + "/"
+            return retFile(d.plugin, call, openFile(d.plugin, base + e.name, mode))
+        }),
+    esplua_method(
+        name: cstr("rewind"),
+        fn: { _, o, call in
+            let d = dir(o); d.index = -1; d.plugin.h.ret_boolean(call, 1); return 1
+        }),
     endOfMethods,
 ]
 
 nonisolated(unsafe) private let classes: [esplua_class] = [
-    esplua_class(name: cstr("File"), construct: { _, call in nil },
-                 destroy: { _, o in let f = file(o); f.close(); Unmanaged<OpenFile>.fromOpaque(o!).release() },
-                 methods: table(fileMethods), reserved: noReserved),
-    esplua_class(name: cstr("Dir"), construct: { _, call in nil },
-                 destroy: { _, o in Unmanaged<DirWalk>.fromOpaque(o!).release() },
-                 methods: table(dirMethods), reserved: noReserved),
+    esplua_class(
+        name: cstr("File"), construct: { _, call in nil },
+        destroy: { _, o in
+            let f = file(o); f.close(); Unmanaged<OpenFile>.fromOpaque(o!).release()
+        },
+        methods: table(fileMethods), reserved: noReserved),
+    esplua_class(
+        name: cstr("Dir"), construct: { _, call in nil },
+        destroy: { _, o in Unmanaged<DirWalk>.fromOpaque(o!).release() },
+        methods: table(dirMethods), reserved: noReserved),
     esplua_class(name: nil, construct: nil, destroy: nil, methods: nil, reserved: noReserved),
 ]
 
@@ -327,10 +418,12 @@ nonisolated(unsafe) private let modules: [esplua_module] = [
     esplua_module(name: nil, functions: nil, constants: nil, classes: nil, reserved: noReserved),
 ]
 
-nonisolated(unsafe) private let info = table([esplua_plugin_info(
-    name: cstr("LittleFS"), version: cstr("1.0.0"),
-    summary: cstr("the core's LittleFS on littlefs v2 (disk 2.0, 8 KiB blocks) in the board's flash at 0x200000"),
-    modules: table(modules), parts: nil, reserved: noReserved)])
+nonisolated(unsafe) private let info = table([
+    esplua_plugin_info(
+        name: cstr("LittleFS"), version: cstr("1.0.0"),
+        summary: cstr("the core's LittleFS on littlefs v2 (disk 2.0, 8 KiB blocks) in the board's flash at 0x200000"),
+        modules: table(modules), parts: nil, reserved: noReserved)
+])
 
 /// The entry points, exported under their C names by the LittleFSEntry target.
 public enum LittleFSExports {

@@ -7,7 +7,7 @@
 final class MCP3008 {
     var volts = [Double](repeating: 0, count: 8)
     var vref = 3.3
-    private var clocks = 0          // bits clocked since the start bit (0 = waiting for it)
+    private var clocks = 0  // bits clocked since the start bit (0 = waiting for it)
     private var config = 0
     private var result = 0
 
@@ -15,7 +15,9 @@ final class MCP3008 {
 
     func code(_ channel: Int, single: Bool) -> Int {
         let v: Double
-        if single { v = volts[channel] } else {
+        if single {
+            v = volts[channel]
+        } else {
             // pseudo-differential pairs: CH0-CH1, CH1-CH0, CH2-CH3 …
             let pair = channel & ~1, plus = channel & 1 == 0 ? pair : pair + 1, minus = channel & 1 == 0 ? pair + 1 : pair
             v = volts[plus] - volts[minus]
@@ -30,16 +32,16 @@ final class MCP3008 {
             return 1
         }
         clocks += 1
-        let n = clocks - 1            // clocks after the start bit
+        let n = clocks - 1  // clocks after the start bit
         switch n {
         case 1...4:
             config = config << 1 | mosi
             if n == 4 { result = code(config & 7, single: config & 8 != 0) }
             return 1
-        case 5: return 1                              // sampling
-        case 6: return 0                              // the null bit
-        case 7...16: return result >> (16 - n) & 1    // B9 … B0
-        case 17...25: return result >> (n - 16) & 1   // B1 … B9, LSB first
+        case 5: return 1  // sampling
+        case 6: return 0  // the null bit
+        case 7...16: return result >> (16 - n) & 1  // B9 … B0
+        case 17...25: return result >> (n - 16) & 1  // B1 … B9, LSB first
         default: return 0
         }
     }

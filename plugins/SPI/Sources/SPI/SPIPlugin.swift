@@ -35,68 +35,95 @@ private func spi(_ s: UnsafeMutableRawPointer?) -> SPIPlugin { plugin(s, as: SPI
 private let modes: [Int64] = [0x00, 0x01, 0x10, 0x11]
 
 nonisolated(unsafe) private let functions: [esplua_method] = [
-    esplua_method(name: cstr("begin"), fn: { s, _, _ in spi(s).began = true; return 0 }),
-    esplua_method(name: cstr("end"), fn: { s, _, _ in spi(s).began = false; return 0 }),
-    esplua_method(name: cstr("beginTransaction"), fn: { s, _, call in
-        let p = spi(s)
-        guard let o = p.host.pointee.arg_object(call, 1, "SPISettings") else {
-            return p.host.pointee.error(call, "bad argument #1 to 'beginTransaction' (SPISettings expected)")
-        }
-        let st = Unmanaged<Settings>.fromOpaque(o).takeUnretainedValue()
-        p.frequency = st.clock; p.lsbFirst = st.lsbFirst; p.mode = st.mode
-        return 0
-    }),
+    esplua_method(
+        name: cstr("begin"),
+        fn: { s, _, _ in
+            spi(s).began = true; return 0
+        }),
+    esplua_method(
+        name: cstr("end"),
+        fn: { s, _, _ in
+            spi(s).began = false; return 0
+        }),
+    esplua_method(
+        name: cstr("beginTransaction"),
+        fn: { s, _, call in
+            let p = spi(s)
+            guard let o = p.host.pointee.arg_object(call, 1, "SPISettings") else {
+                return p.host.pointee.error(call, "bad argument #1 to 'beginTransaction' (SPISettings expected)")
+            }
+            let st = Unmanaged<Settings>.fromOpaque(o).takeUnretainedValue()
+            p.frequency = st.clock; p.lsbFirst = st.lsbFirst; p.mode = st.mode
+            return 0
+        }),
     esplua_method(name: cstr("endTransaction"), fn: { _, _, _ in 0 }),
-    esplua_method(name: cstr("setFrequency"), fn: { s, _, call in
-        let p = spi(s)
-        guard let hz = argInteger(p.host, call, 1), hz > 0 else { return p.host.pointee.error(call, "bad argument #1 to 'setFrequency' (Hz expected)") }
-        p.frequency = Int(hz); return 0
-    }),
-    esplua_method(name: cstr("setBitOrder"), fn: { s, _, call in
-        let p = spi(s)
-        guard let o = argInteger(p.host, call, 1), o == 0 || o == 1 else { return p.host.pointee.error(call, "bad argument #1 to 'setBitOrder' (LSBFIRST or MSBFIRST expected)") }
-        p.lsbFirst = o == 0; return 0
-    }),
-    esplua_method(name: cstr("setDataMode"), fn: { s, _, call in
-        let p = spi(s)
-        guard let m = argInteger(p.host, call, 1), let i = modes.firstIndex(of: m) else { return p.host.pointee.error(call, "bad argument #1 to 'setDataMode' (SPI_MODE0..SPI_MODE3 expected)") }
-        p.mode = i; return 0
-    }),
-    esplua_method(name: cstr("transfer"), fn: { s, _, call in
-        // transfer(byte) -> byte, or transfer(string) -> string of the bytes read
-        let p = spi(s)
-        if let b = argInteger(p.host, call, 1) {
-            p.host.pointee.ret_integer(call, Int64(p.exchange([UInt8(truncatingIfNeeded: b)])[0]))
-        } else if let bytes = argBytes(p.host, call, 1) {
-            retBytes(p.host, call, p.exchange(bytes))
-        } else {
-            return p.host.pointee.error(call, "bad argument #1 to 'transfer' (byte or string expected)")
-        }
-        return 1
-    }),
-    esplua_method(name: cstr("transfer16"), fn: { s, _, call in
-        // the word goes out MSB first (or LSB first with LSBFIRST), as the core's transfer16
-        let p = spi(s)
-        guard let w = argInteger(p.host, call, 1) else { return p.host.pointee.error(call, "bad argument #1 to 'transfer16' (16-bit word expected)") }
-        let hi = UInt8(truncatingIfNeeded: w >> 8), lo = UInt8(truncatingIfNeeded: w)
-        let r = p.exchange(p.lsbFirst ? [lo, hi] : [hi, lo])
-        p.host.pointee.ret_integer(call, p.lsbFirst ? Int64(r[1]) << 8 | Int64(r[0]) : Int64(r[0]) << 8 | Int64(r[1]))
-        return 1
-    }),
+    esplua_method(
+        name: cstr("setFrequency"),
+        fn: { s, _, call in
+            let p = spi(s)
+            guard let hz = argInteger(p.host, call, 1), hz > 0 else { return p.host.pointee.error(call, "bad argument #1 to 'setFrequency' (Hz expected)") }
+            p.frequency = Int(hz); return 0
+        }),
+    esplua_method(
+        name: cstr("setBitOrder"),
+        fn: { s, _, call in
+            let p = spi(s)
+            guard let o = argInteger(p.host, call, 1), o == 0 || o == 1 else {
+                return p.host.pointee.error(call, "bad argument #1 to 'setBitOrder' (LSBFIRST or MSBFIRST expected)")
+            }
+            p.lsbFirst = o == 0; return 0
+        }),
+    esplua_method(
+        name: cstr("setDataMode"),
+        fn: { s, _, call in
+            let p = spi(s)
+            guard let m = argInteger(p.host, call, 1), let i = modes.firstIndex(of: m) else {
+                return p.host.pointee.error(call, "bad argument #1 to 'setDataMode' (SPI_MODE0..SPI_MODE3 expected)")
+            }
+            p.mode = i; return 0
+        }),
+    esplua_method(
+        name: cstr("transfer"),
+        fn: { s, _, call in
+            // transfer(byte) -> byte, or transfer(string) -> string of the bytes read
+            let p = spi(s)
+            if let b = argInteger(p.host, call, 1) {
+                p.host.pointee.ret_integer(call, Int64(p.exchange([UInt8(truncatingIfNeeded: b)])[0]))
+            } else if let bytes = argBytes(p.host, call, 1) {
+                retBytes(p.host, call, p.exchange(bytes))
+            } else {
+                return p.host.pointee.error(call, "bad argument #1 to 'transfer' (byte or string expected)")
+            }
+            return 1
+        }),
+    esplua_method(
+        name: cstr("transfer16"),
+        fn: { s, _, call in
+            // the word goes out MSB first (or LSB first with LSBFIRST), as the core's transfer16
+            let p = spi(s)
+            guard let w = argInteger(p.host, call, 1) else { return p.host.pointee.error(call, "bad argument #1 to 'transfer16' (16-bit word expected)") }
+            let hi = UInt8(truncatingIfNeeded: w >> 8), lo = UInt8(truncatingIfNeeded: w)
+            let r = p.exchange(p.lsbFirst ? [lo, hi] : [hi, lo])
+            p.host.pointee.ret_integer(call, p.lsbFirst ? Int64(r[1]) << 8 | Int64(r[0]) : Int64(r[0]) << 8 | Int64(r[1]))
+            return 1
+        }),
     endOfMethods,
 ]
 
 nonisolated(unsafe) private let settingsMethods: [esplua_method] = [endOfMethods]
 
 nonisolated(unsafe) private let classes: [esplua_class] = [
-    esplua_class(name: cstr("SPISettings"),
+    esplua_class(
+        name: cstr("SPISettings"),
         construct: { s, call in
             let p = spi(s)
             let st = Settings()
             if let c = argInteger(p.host, call, 1) { st.clock = Int(c) }
             if let o = argInteger(p.host, call, 2) { st.lsbFirst = o == 0 }
             if let m = argInteger(p.host, call, 3) {
-                guard let i = modes.firstIndex(of: m) else { _ = p.host.pointee.error(call, "bad argument #3 to 'SPISettings' (SPI_MODE0..SPI_MODE3 expected)"); return nil }
+                guard let i = modes.firstIndex(of: m) else {
+                    _ = p.host.pointee.error(call, "bad argument #3 to 'SPISettings' (SPI_MODE0..SPI_MODE3 expected)"); return nil
+                }
                 st.mode = i
             }
             return Unmanaged.passRetained(st).toOpaque()
@@ -122,14 +149,17 @@ nonisolated(unsafe) private let modules: [esplua_module] = [
 
 private let channelNames = (0..<8).map { "ch\($0)" }
 
-nonisolated(unsafe) private let device = table([esplua_spi_device(
-    select: { p in plugin(p, as: MCP3008.self).select() },
-    transfer: { p, b in plugin(p, as: MCP3008.self).transfer(b) },
-    deselect: { _ in },
-    reserved: noReserved)])
+nonisolated(unsafe) private let device = table([
+    esplua_spi_device(
+        select: { p in plugin(p, as: MCP3008.self).select() },
+        transfer: { p, b in plugin(p, as: MCP3008.self).transfer(b) },
+        deselect: { _ in },
+        reserved: noReserved)
+])
 
 nonisolated(unsafe) private let parts: [esplua_part_type] = [
-    esplua_part_type(name: cstr("mcp3008"), summary: cstr("Microchip MCP3008 8-channel 10-bit ADC on SPI (setting \"cs\": its chip-select pin)"),
+    esplua_part_type(
+        name: cstr("mcp3008"), summary: cstr("Microchip MCP3008 8-channel 10-bit ADC on SPI (setting \"cs\": its chip-select pin)"),
         controls: names(channelNames + ["vref"]),
         create: { s, board, config in
             let h = spi(s).host.pointee
@@ -164,10 +194,12 @@ nonisolated(unsafe) private let parts: [esplua_part_type] = [
     esplua_part_type(name: nil, summary: nil, controls: nil, create: nil, destroy: nil, set_control: nil, get_control: nil, reserved: noReserved),
 ]
 
-nonisolated(unsafe) private let info = table([esplua_plugin_info(
-    name: cstr("SPI"), version: cstr("1.0.0"),
-    summary: cstr("the core's SPI (HSPI master) with SPISettings, and an MCP3008 ADC"),
-    modules: table(modules), parts: table(parts), reserved: noReserved)])
+nonisolated(unsafe) private let info = table([
+    esplua_plugin_info(
+        name: cstr("SPI"), version: cstr("1.0.0"),
+        summary: cstr("the core's SPI (HSPI master) with SPISettings, and an MCP3008 ADC"),
+        modules: table(modules), parts: table(parts), reserved: noReserved)
+])
 
 /// The entry points, exported under their C names by the SPIEntry target (kept
 /// apart so tests can link several plugins into one binary).

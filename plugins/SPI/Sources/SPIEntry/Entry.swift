@@ -7,8 +7,10 @@ import SPIPlugin
 public func esplua_plugin_describe() -> UnsafePointer<esplua_plugin_info> { SPIExports.describe() }
 
 @_cdecl("esplua_plugin_init")
-public func esplua_plugin_init(_ host: UnsafePointer<esplua_host>?, _ board: OpaquePointer?,
-                               _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+public func esplua_plugin_init(
+    _ host: UnsafePointer<esplua_host>?, _ board: OpaquePointer?,
+    _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+) -> Int32 {
     SPIExports.start(host, board, state)
 }
 

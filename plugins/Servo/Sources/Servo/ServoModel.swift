@@ -58,7 +58,7 @@ final class ServoMotor {
         guard let r = riseAt else { return }
         riseAt = nil
         let width = Double(t - r)
-        guard width >= 400, width <= 3000 else { return }   // not a servo pulse: ignored, as a servo would
+        guard width >= 400, width <= 3000 else { return }  // not a servo pulse: ignored, as a servo would
         lastPulse = width
         let aim = max(0, min(180, (width - minPulse) / (maxPulse - minPulse) * 180))
         guard abs(aim - target) >= 0.5 else { return }

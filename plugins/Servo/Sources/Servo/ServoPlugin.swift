@@ -27,14 +27,18 @@ final class ServoChannel {
         guard pin >= 0 else { return }
         let h = plugin.h
         h.pin_write(plugin.board, Int32(pin), 1)
-        fallTimer = h.timer_start(plugin.board, UInt64(timing.pulse), { c in
-            let ch = PluginKit.plugin(c, as: ServoChannel.self)
-            ch.fallTimer = 0
-            if ch.pin >= 0 { ch.plugin.h.pin_write(ch.plugin.board, Int32(ch.pin), 0) }
-        }, ctx)
-        cycleTimer = h.timer_start(plugin.board, ServoTiming.refreshMicros, { c in
-            PluginKit.plugin(c, as: ServoChannel.self).cycle()
-        }, ctx)
+        fallTimer = h.timer_start(
+            plugin.board, UInt64(timing.pulse),
+            { c in
+                let ch = PluginKit.plugin(c, as: ServoChannel.self)
+                ch.fallTimer = 0
+                if ch.pin >= 0 { ch.plugin.h.pin_write(ch.plugin.board, Int32(ch.pin), 0) }
+            }, ctx)
+        cycleTimer = h.timer_start(
+            plugin.board, ServoTiming.refreshMicros,
+            { c in
+                PluginKit.plugin(c, as: ServoChannel.self).cycle()
+            }, ctx)
     }
 
     func stop() {
@@ -53,50 +57,67 @@ private func channel(_ s: UnsafeMutableRawPointer?) -> ServoChannel { plugin(s, 
 private func int(_ p: ServoPlugin, _ call: OpaquePointer?, _ i: Int32) -> Int? { argInteger(p.host, call, i).map { Int($0) } }
 
 nonisolated(unsafe) private let methods: [esplua_method] = [
-    esplua_method(name: cstr("attach"), fn: { _, o, call in
-        // attach(pin [, min, max [, value]]) -> pin
-        let ch = channel(o)
-        let p = ch.plugin
-        guard let pin = int(p, call, 1), (0...16).contains(pin), !(6...11).contains(pin) else {
-            return p.h.error(call, "bad argument #1 to 'attach' (GPIO 0-5, 12-16 expected)")
-        }
-        ch.stop()
-        if let mn = int(p, call, 2), let mx = int(p, call, 3) { ch.timing.setLimits(min: mn, max: mx) }
-        ch.timing.writeMicroseconds(ServoTiming.neutral)
-        if let v = int(p, call, 4) { ch.timing.write(v) }
-        ch.pin = pin
-        p.h.pin_write(p.board, Int32(pin), 0)
-        ch.cycle()
-        p.h.ret_integer(call, Int64(pin))
-        return 1
-    }),
-    esplua_method(name: cstr("write"), fn: { _, o, call in
-        let ch = channel(o)
-        guard let v = int(ch.plugin, call, 1) else { return ch.plugin.h.error(call, "bad argument #1 to 'write' (angle or microseconds expected)") }
-        ch.timing.write(v)
-        return 0
-    }),
-    esplua_method(name: cstr("writeMicroseconds"), fn: { _, o, call in
-        let ch = channel(o)
-        guard let v = int(ch.plugin, call, 1) else { return ch.plugin.h.error(call, "bad argument #1 to 'writeMicroseconds' (microseconds expected)") }
-        ch.timing.writeMicroseconds(v)
-        return 0
-    }),
-    esplua_method(name: cstr("read"), fn: { _, o, call in
-        let ch = channel(o); ch.plugin.h.ret_integer(call, Int64(ch.timing.angle)); return 1
-    }),
-    esplua_method(name: cstr("readMicroseconds"), fn: { _, o, call in
-        let ch = channel(o); ch.plugin.h.ret_integer(call, Int64(ch.timing.pulse)); return 1
-    }),
-    esplua_method(name: cstr("attached"), fn: { _, o, call in
-        let ch = channel(o); ch.plugin.h.ret_boolean(call, ch.pin >= 0 ? 1 : 0); return 1
-    }),
-    esplua_method(name: cstr("detach"), fn: { _, o, _ in channel(o).stop(); return 0 }),
+    esplua_method(
+        name: cstr("attach"),
+        fn: { _, o, call in
+            // attach(pin [, min, max [, value]]) -> pin
+            let ch = channel(o)
+            let p = ch.plugin
+            guard let pin = int(p, call, 1), (0...16).contains(pin), !(6...11).contains(pin) else {
+                return p.h.error(call, "bad argument #1 to 'attach' (GPIO 0-5, 12-16 expected)")
+            }
+            ch.stop()
+            if let mn = int(p, call, 2), let mx = int(p, call, 3) { ch.timing.setLimits(min: mn, max: mx) }
+            ch.timing.writeMicroseconds(ServoTiming.neutral)
+            if let v = int(p, call, 4) { ch.timing.write(v) }
+            ch.pin = pin
+            p.h.pin_write(p.board, Int32(pin), 0)
+            ch.cycle()
+            p.h.ret_integer(call, Int64(pin))
+            return 1
+        }),
+    esplua_method(
+        name: cstr("write"),
+        fn: { _, o, call in
+            let ch = channel(o)
+            guard let v = int(ch.plugin, call, 1) else { return ch.plugin.h.error(call, "bad argument #1 to 'write' (angle or microseconds expected)") }
+            ch.timing.write(v)
+            return 0
+        }),
+    esplua_method(
+        name: cstr("writeMicroseconds"),
+        fn: { _, o, call in
+            let ch = channel(o)
+            guard let v = int(ch.plugin, call, 1) else { return ch.plugin.h.error(call, "bad argument #1 to 'writeMicroseconds' (microseconds expected)") }
+            ch.timing.writeMicroseconds(v)
+            return 0
+        }),
+    esplua_method(
+        name: cstr("read"),
+        fn: { _, o, call in
+            let ch = channel(o); ch.plugin.h.ret_integer(call, Int64(ch.timing.angle)); return 1
+        }),
+    esplua_method(
+        name: cstr("readMicroseconds"),
+        fn: { _, o, call in
+            let ch = channel(o); ch.plugin.h.ret_integer(call, Int64(ch.timing.pulse)); return 1
+        }),
+    esplua_method(
+        name: cstr("attached"),
+        fn: { _, o, call in
+            let ch = channel(o); ch.plugin.h.ret_boolean(call, ch.pin >= 0 ? 1 : 0); return 1
+        }),
+    esplua_method(
+        name: cstr("detach"),
+        fn: { _, o, _ in
+            channel(o).stop(); return 0
+        }),
     endOfMethods,
 ]
 
 nonisolated(unsafe) private let classes: [esplua_class] = [
-    esplua_class(name: cstr("Servo"),
+    esplua_class(
+        name: cstr("Servo"),
         construct: { s, _ in Unmanaged.passRetained(ServoChannel(plugin: plugin(s, as: ServoPlugin.self))).toOpaque() },
         destroy: { _, o in
             channel(o).stop()
@@ -137,7 +158,8 @@ final class MotorPart {
 }
 
 nonisolated(unsafe) private let parts: [esplua_part_type] = [
-    esplua_part_type(name: cstr("servo"),
+    esplua_part_type(
+        name: cstr("servo"),
         summary: cstr("a hobby servo (SG90-like): 1000-2000 us = 0-180 degrees, 600 degrees/s (settings: pin, degreesPerSecond)"),
         controls: names(["angle", "pulse"]),
         create: { s, board, config in
@@ -152,13 +174,15 @@ nonisolated(unsafe) private let parts: [esplua_part_type] = [
             if p.h.config_number(config, "degreesPerSecond", &rate) == 0, rate > 0 { part.motor.degreesPerSecond = rate }
             part.motor.onNewTarget = { [unowned part] aim, t in part.announce(aim, at: t) }
             let ctx = Unmanaged.passRetained(part).toOpaque()
-            _ = p.h.pin_listen(board, Int32(pin), { c, _, level, at in
-                plugin(c, as: MotorPart.self).motor.edge(high: level != 0, at: at)
-            }, ctx)
+            _ = p.h.pin_listen(
+                board, Int32(pin),
+                { c, _, level, at in
+                    plugin(c, as: MotorPart.self).motor.edge(high: level != 0, at: at)
+                }, ctx)
             return ctx
         },
         destroy: { _, o in Unmanaged<MotorPart>.fromOpaque(o!).release() },
-        set_control: { _, _, _, _ in -1 },   // outputs only: the servo is driven by its pulses
+        set_control: { _, _, _, _ in -1 },  // outputs only: the servo is driven by its pulses
         get_control: { _, o, name, out in
             let part = plugin(o, as: MotorPart.self)
             switch String(cString: name!) {
@@ -172,10 +196,12 @@ nonisolated(unsafe) private let parts: [esplua_part_type] = [
     esplua_part_type(name: nil, summary: nil, controls: nil, create: nil, destroy: nil, set_control: nil, get_control: nil, reserved: noReserved),
 ]
 
-nonisolated(unsafe) private let info = table([esplua_plugin_info(
-    name: cstr("Servo"), version: cstr("1.0.0"),
-    summary: cstr("the core's Servo (pulses every 20 ms) and a hobby servo that turns at a finite speed"),
-    modules: table(modules), parts: table(parts), reserved: noReserved)])
+nonisolated(unsafe) private let info = table([
+    esplua_plugin_info(
+        name: cstr("Servo"), version: cstr("1.0.0"),
+        summary: cstr("the core's Servo (pulses every 20 ms) and a hobby servo that turns at a finite speed"),
+        modules: table(modules), parts: table(parts), reserved: noReserved)
+])
 
 /// The entry points, exported under their C names by the ServoEntry target.
 public enum ServoExports {

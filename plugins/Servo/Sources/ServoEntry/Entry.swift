@@ -7,8 +7,10 @@ import ServoPlugin
 public func esplua_plugin_describe() -> UnsafePointer<esplua_plugin_info> { ServoExports.describe() }
 
 @_cdecl("esplua_plugin_init")
-public func esplua_plugin_init(_ host: UnsafePointer<esplua_host>?, _ board: OpaquePointer?,
-                               _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+public func esplua_plugin_init(
+    _ host: UnsafePointer<esplua_host>?, _ board: OpaquePointer?,
+    _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+) -> Int32 {
     ServoExports.start(host, board, state)
 }
 

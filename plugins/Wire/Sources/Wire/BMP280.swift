@@ -9,8 +9,8 @@ final class BMP280 {
     static let digP: (UInt16, Int16, Int16, Int16, Int16, Int16, Int16, Int16, Int16) =
         (36477, -10685, 3024, 2855, 140, -7, 15500, -14600, 6000)
 
-    var temperature = 21.0      // °C
-    var pressure = 1013.25      // hPa
+    var temperature = 21.0  // °C
+    var pressure = 1013.25  // hPa
     private var registers = [UInt8](repeating: 0, count: 256)
     private var pointer: UInt8 = 0
     private var gotPointer = false
@@ -27,7 +27,7 @@ final class BMP280 {
         le(p.0)
         for v in [p.1, p.2, p.3, p.4, p.5, p.6, p.7, p.8] { le(UInt16(bitPattern: v)) }
         for (i, b) in calibration.enumerated() { registers[0x88 + i] = b }
-        registers[0xF7] = 0x80; registers[0xFA] = 0x80   // reset values of the data registers
+        registers[0xF7] = 0x80; registers[0xFA] = 0x80  // reset values of the data registers
     }
 
     // MARK: the datasheet's compensation (32-bit temperature, 64-bit pressure)
@@ -87,8 +87,7 @@ final class BMP280 {
     // MARK: I2C
 
     func start(read: Bool) -> Bool {
-        if !read { gotPointer = false }
-        else if registers[0xF4] & 0x03 != 0 { latchReadings() }   // normal or forced mode: fresh readings
+        if !read { gotPointer = false } else if registers[0xF4] & 0x03 != 0 { latchReadings() }  // normal or forced mode: fresh readings
         return true
     }
 
@@ -99,9 +98,9 @@ final class BMP280 {
         case 0xF4:
             registers[0xF4] = byte
             if byte & 0x03 != 0 { latchReadings() }
-            if byte & 0x03 == 0x01 || byte & 0x03 == 0x02 { registers[0xF4] = byte & ~0x03 }   // forced: one measurement, then sleep
+            if byte & 0x03 == 0x01 || byte & 0x03 == 0x02 { registers[0xF4] = byte & ~0x03 }  // forced: one measurement, then sleep
         case 0xF5: registers[0xF5] = byte
-        default: break   // read-only registers ignore writes
+        default: break  // read-only registers ignore writes
         }
         pointer &+= 1
         return true
@@ -144,7 +143,7 @@ final class EEPROM24 {
     }
 
     func stop() {
-        guard received.count > 2 else { return }   // an address only: a random read follows
+        guard received.count > 2 else { return }  // an address only: a random read follows
         let pageStart = address - address % EEPROM24.page
         var offset = address % EEPROM24.page
         for b in received.dropFirst(2) {
