@@ -230,6 +230,9 @@ func startEsplua(_ args: [String], ready: String, binary: String = exe) -> Proce
     while !text.contains(ready) && now() < deadline {
         text += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
     }
+    // keep reading its Serial output: a full pipe would block the board's writes
+    let reader = out.fileHandleForReading
+    Thread { while !reader.availableData.isEmpty {} }.start()
     return text.contains(ready) ? p : nil
 }
 

@@ -290,10 +290,10 @@ public final class BoardLoop {
                 for s in sources { s.service(now: clock.micros) }
                 if timers.fireDue(now: clock.micros) { eventCount &+= 1 }
                 rounds += 1
-            } while rounds < 64 && pollHost(timeoutMicros: 0)
+            } while rounds < 64 && pollHostNow()
             catchingUp = false
         } else {
-            if now &- lastHostPoll >= hostPollInterval { pollHost(timeoutMicros: 0) }
+            if now &- lastHostPoll >= hostPollInterval { pollHostNow() }
             for s in sources { s.service(now: now) }
             if timers.fireDue(now: clock.micros) { eventCount &+= 1 }
         }
@@ -334,7 +334,7 @@ public final class BoardLoop {
         case .virtual:
             // host peers in this process answer within their calls: let causal
             // chains through host sockets complete before time moves on
-            if settleRounds < 10_000, pollHost(timeoutMicros: 0) {
+            if settleRounds < 10_000, pollHostNow() {
                 settleRounds += 1
                 return
             }
@@ -359,7 +359,7 @@ public final class BoardLoop {
 
     /// Polls every host descriptor (and the inbox) without waiting; returns whether any was ready.
     @discardableResult
-    private func pollHost(timeoutMicros: UInt64) -> Bool { pollHost(until: nil) }
+    private func pollHostNow() -> Bool { pollHost(until: nil) }
 
     /// Polls every host descriptor (and the inbox), waiting until the next event
     /// before `deadline` (nil: not at all); returns whether any was ready.

@@ -221,14 +221,6 @@ final class SlirpBackend {
         return ready
     }
 
-    /// Polls slirp's sockets without waiting (tests and set-up).
-    @discardableResult
-    func pollNow() -> Bool {
-        var fds: [pollfd] = []
-        addDescriptors(to: &fds)
-        let r = fds.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), 0) }
-        return fds.withUnsafeMutableBufferPointer { handle($0, failed: r < 0) }
-    }
 
     private func fireTimers() {
         let nowMs = Int64(clock.micros / 1000)

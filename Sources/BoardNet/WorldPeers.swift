@@ -10,7 +10,7 @@ import Glibc
 /// They use real, non-blocking host sockets serviced from the board's loop and
 /// act in board time, so a lesson's traffic is the same on every run: loopback
 /// and Unix sockets deliver within the sending call, and in virtual time the
-/// loop settles host input before the clock jumps (`Waiter.settle`).
+/// loop settles host input before the clock jumps (`BoardLoop.waitForEvent`).
 final class WorldPeers {
     private let world: World
     private unowned(unsafe) let clock: BoardClock
