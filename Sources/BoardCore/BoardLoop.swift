@@ -186,6 +186,9 @@ public final class BoardLoop {
         let deadline = min(start > UInt64.max - timeout ? UInt64.max : start + timeout, endAt)
         watchdog.feed(now: start)
         idleStretches = 0
+        // a blocking call right after activity (a flush after a write) usually waits
+        // for an answer that comes within microseconds: spin for it, as after a pass
+        if activity.pointee & Activity.active != 0 { spinUntil = start &+ spinMicros }
         while true {
             backgroundPass()
             runScheduled()
@@ -342,7 +345,9 @@ public final class BoardLoop {
             let next = nextEvent(until: deadline)
             if next > clock.micros { clock.advance(to: next) }
         case .real:
-            pollHost(until: deadline)
+            // within the spin after activity: look, but do not sleep (a wake-up costs
+            // tens of microseconds, more than the answer takes to come)
+            pollHost(until: clock.micros < spinUntil ? nil : deadline)
             clock.refresh()
         }
         lastPassEnd = clock.micros
