@@ -221,7 +221,6 @@ final class SlirpBackend {
         return ready
     }
 
-
     private func fireTimers() {
         let nowMs = Int64(clock.micros / 1000)
         for t in timers.values where t.expireMs >= 0 && t.expireMs <= nowMs {
