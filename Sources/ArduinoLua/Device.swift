@@ -98,9 +98,6 @@ public final class Device {
         board.heap.calibrate(freeBytes: options.board.freeHeapAtBoot)
     }
 
-    /// `<sketch>.world.json` beside `sketchPath`, if there is one.
-    public static func worldBeside(_ sketchPath: String) -> String? { DeviceSetup.worldBeside(sketchPath) }
-
     /// Runs until `runFor` elapses (or a `stop` command), or with `noReboot` the first crash.
     public func run() -> RunOutcome {
         let runner = SketchRunner(options: options, context: context)

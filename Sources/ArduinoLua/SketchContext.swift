@@ -107,8 +107,6 @@ final class LuaCallbacks {
     var mainThread: OpaquePointer?
     /// Set when a callback raised an error: the sketch crashes with it.
     var onError: ((String) -> Void)?
-    /// True while the sketch's coroutine is suspended between two loop() passes.
-    var betweenPasses = false
 
     init(loop: BoardLoop) {
         loop.scheduled = (
@@ -125,7 +123,8 @@ final class LuaCallbacks {
 
     private func runPending() {
         guard !running, let state else { return }
-        guard let L = betweenPasses ? mainThread : state.currentThread else { return }
+        // the thread of the binding that is waiting; none between two passes: the main thread
+        guard let L = state.currentThread ?? mainThread else { return }
         running = true
         defer { running = false }
         let call = LuaCall(thread: L, state: state)

@@ -96,7 +96,6 @@ final class SketchRunner {
         lua = state
         context.callbacks.state = state
         context.callbacks.mainThread = state.L
-        context.callbacks.betweenPasses = false
         let dir = Path.directory(of: options.sketchPath)
         ArduinoAPI.install(in: state, ctx: context, sketchDirectory: dir.isEmpty ? "." : dir)
         options.prepareLua?(state)
@@ -142,9 +141,7 @@ final class SketchRunner {
     private func runPasses() -> (Crash, String?)? {
         guard let thread else { return nil }
         while true {
-            context.callbacks.betweenPasses = false
             let outcome = thread.resume()
-            context.callbacks.betweenPasses = true
             switch outcome {
             case .yielded:
                 break

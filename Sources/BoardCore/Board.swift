@@ -69,11 +69,9 @@ public final class Board {
 
     // MARK: event loop
 
-    public func addSource(_ source: EventSource) { loop.addSource(source) }
-
     public func onReboot(_ handler: @escaping () -> Void) { rebootHandlers.append(handler) }
 
-    /// Feeds both watchdogs (loop return, delay, yield).
+    /// Feeds both watchdogs (`ESP.wdtFeed()`; delay, yield and loop return feed them in `loop`).
     public func feedWatchdog() { watchdog.feed(now: clock.micros) }
 
     /// Charges CPU time spent by the sketch; returns a watchdog bite if one is due.

@@ -113,7 +113,7 @@ public final class Network: EventSource, HostIO {
             shutdown()
             throw error
         }
-        board.addSource(self)
+        board.loop.addSource(self)
         board.loop.addHostIO(self)
         board.loop.commandHandlers.append { [unowned self] command in
             guard case .injectFrame(let frame) = command else { return false }

@@ -216,7 +216,7 @@ final class NetstatOnSignal: EventSource {
 
     static func install(_ device: Device) {
         signal(SIGUSR1) { _ in NetstatOnSignal.requested = 1 }
-        device.board.addSource(NetstatOnSignal(device: device))
+        device.board.loop.addSource(NetstatOnSignal(device: device))
     }
 
     func service(now: UInt64) {
