@@ -4,7 +4,8 @@ import LuaRuntime
 
 /// Installs the Arduino API of the ESP8266 core into a sketch's Lua state,
 /// in place of the host: no `io`, no `os`, no `debug`, no `dofile`/`loadfile`,
-/// `load` of text only, and `require` only from the sketch's folder.
+/// `load` of text only, `require` only from the sketch's folder, and no `__gc`
+/// finalizers (Lua runs them with hooks off, out of the watchdog's reach).
 enum ArduinoAPI {
     static func install(in state: LuaState, ctx: SketchContext, sketchDirectory: String) {
         state.activity = ctx.board.loop.activity
@@ -40,6 +41,16 @@ enum ArduinoAPI {
             package.path = "\(dir)/?.lua;\(dir)/?/init.lua"
             package.searchers = { package.searchers[1], package.searchers[2] }
             math.randomseed(0x8266)
+            -- Lua runs __gc finalizers with hooks off, so a finalizer that loops would
+            -- hang the host where the watchdog cannot see it: the sketch gets __close.
+            local setmetatable, rawget, type = setmetatable, rawget, type
+            _G.setmetatable = function(t, mt)
+              if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+                error("__gc finalizers are not available on esplua (they run where the watchdog cannot "
+                  .. "reach them); close the object yourself, or use a <close> variable with __close", 2)
+              end
+              return setmetatable(t, mt)
+            end
             """
         if let err = state.run(code, name: "=sandbox") { fatalError("sandbox: \(err)") }
     }
