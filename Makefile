@@ -9,7 +9,7 @@ SKETCH ?= sketches/blink.lua
 ARGS ?=
 CONFIG ?= release
 
-.PHONY: setup build run test bench variant-1460 format clean
+.PHONY: setup build run test bench fuzz variant-1460 format clean
 
 setup:
 	@bash .ci/setup.sh
@@ -32,6 +32,24 @@ variant-1460: setup
 bench: setup variant-1460
 	$(SWIFT) build -c release
 	.build/release/Benchmarks
+
+# libFuzzer on each target (Sources/FuzzTargets) for FUZZ_SECONDS, with ASan and lwIP's
+# assertions on; findings land in .build-fuzz/findings/TARGET/ (make one a regression input
+# in Tests/FuzzTargetsTests/corpus/TARGET/, which `make test` replays)
+FUZZ_SECONDS ?= 120
+FUZZ_TARGETS ?= frames world wiring littlefs
+FUZZ_FLAGS = -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address \
+	-Xcc -DESPLUA_LWIP_ASSERT -Xswiftc -use-ld=lld
+fuzz: setup
+	ESPLUA_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --product FuzzEntry $(FUZZ_FLAGS)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .build-fuzz/corpus/$$t .build-fuzz/findings/$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  ESPLUA_FUZZ_TARGET=$$t .build-fuzz/release/FuzzEntry -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
+	    -print_final_stats=1 -artifact_prefix=.build-fuzz/findings/$$t/ \
+	    .build-fuzz/corpus/$$t Tests/FuzzTargetsTests/corpus/$$t 2>&1 | grep -E '^(#[0-9]+ +DONE|==|SUMMARY|FuzzEntry|stat::number_of_executed_units|artifact)' \
+	    ; test -z "$$(ls .build-fuzz/findings/$$t)" || { echo "findings in .build-fuzz/findings/$$t"; exit 1; }; \
+	done
 
 # formats every Swift file with the checked-in .swift-format configuration
 format:

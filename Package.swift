@@ -62,6 +62,9 @@ let package = Package(
         .target(name: "LittleFSPlugin", dependencies: ["CPluginABI", "PluginKit", "LittleFSCore"], path: "plugins/LittleFS/Sources/LittleFSPlugin"),
         .target(name: "LittleFSEntry", dependencies: ["LittleFSPlugin"], path: "plugins/LittleFS/Sources/LittleFSEntry"),
 
+        // `make fuzz`: what libFuzzer's inputs meet (frames, files, images); the tests replay the corpus
+        .target(name: "FuzzTargets", dependencies: ["ArduinoLua", "BoardCore", "BoardNet", "LittleFSCore"]),
+
         // `make bench`: figures beside baselines measured in the same run
         .executableTarget(name: "Benchmarks", dependencies: ["ArduinoLua", "BoardCore", "BoardTesting", "LuaRuntime"]),
 
@@ -74,6 +77,13 @@ let package = Package(
         .testTarget(name: "WirePluginTests", dependencies: ["WirePlugin"]),
         .testTarget(name: "SPIPluginTests", dependencies: ["SPIPlugin"]),
         .testTarget(name: "ServoPluginTests", dependencies: ["ServoPlugin"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "BoardTesting", "BoardCore", "BoardNet", "LittleFSCore"], resources: [.copy("corpus")]),
         .testTarget(name: "LittleFSCoreTests", dependencies: ["LittleFSCore"], exclude: ["oracle.py"]),
     ]
 )
+
+// The libFuzzer executable, only in `make fuzz`'s instrumented build (libFuzzer supplies main)
+if Context.environment["ESPLUA_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(name: "FuzzEntry", dependencies: ["FuzzTargets"], swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+}

@@ -50,9 +50,14 @@ public struct Wiring {
     }
 
     public static func load(path: String) throws(LoadError) -> Wiring {
-        func bad(_ why: String) -> LoadError { LoadError(description: "\(path): \(why)") }
         guard let data = FileManager.default.contents(atPath: path) else { throw LoadError(description: "cannot read the wiring file '\(path)'") }
-        guard let root = (try? JSON.parse(Array(data))) as? [String: Any] else {
+        return try parse(Array(data), name: path)
+    }
+
+    /// Parses the JSON form of a wiring file; errors start with `name`.
+    public static func parse(_ data: [UInt8], name path: String) throws(LoadError) -> Wiring {
+        func bad(_ why: String) -> LoadError { LoadError(description: "\(path): \(why)") }
+        guard let root = (try? JSON.parse(data)) as? [String: Any] else {
             throw bad("not a JSON object")
         }
         if let k = root.keys.sorted().first(where: { !["parts", "schedule", "comment"].contains($0) }) {

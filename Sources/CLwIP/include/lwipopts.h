@@ -17,7 +17,9 @@
 #define LWIP_CALLBACK_API           1
 #define SYS_LIGHTWEIGHT_PROT        0
 #define LWIP_TIMERS                 1
+#ifndef ESPLUA_LWIP_ASSERT
 #define LWIP_NOASSERT               1   /* the core compiles LWIP_ASSERT out too */
+#endif                                  /* (make fuzz turns the assertions on) */
 
 /* ---- memory: every allocation goes to the emulated ESP8266 heap ---- */
 #define MEM_LIBC_MALLOC             1

@@ -184,7 +184,8 @@ func parseMetadataBlock(_ buf: UnsafeRawBufferPointer) -> ParsedBlock? {
         if tag.type2 == TagType.crc {
             // SPEC.md "0x5xx LFS2_TYPE_CRC": CRC over everything since the
             // previous CRC tag, including this tag.
-            guard tag.size >= 4 else { break }
+            // (a deleted tag's size 0x3ff has no data on disk: the CRC must still fit in the block)
+            guard tag.size >= 4, off + 8 <= bs else { break }
             let stored = UInt32(buf[off + 4]) | UInt32(buf[off + 5]) << 8 | UInt32(buf[off + 6]) << 16 | UInt32(buf[off + 7]) << 24
             if stored != crc { break }
             for (t, r) in pending {
@@ -204,7 +205,7 @@ func parseMetadataBlock(_ buf: UnsafeRawBufferPointer) -> ParsedBlock? {
             crc = CRC32.update(crc, UnsafeRawBufferPointer(rebasing: buf[(off + 4)..<(off + dsize)]))
         }
         if tag.type3 == TagType.fcrc {
-            if tag.size >= 8 {
+            if tag.size >= 8, off + 12 <= bs {
                 let s = Int(UInt32(buf[off + 4]) | UInt32(buf[off + 5]) << 8 | UInt32(buf[off + 6]) << 16 | UInt32(buf[off + 7]) << 24)
                 let c = UInt32(buf[off + 8]) | UInt32(buf[off + 9]) << 8 | UInt32(buf[off + 10]) << 16 | UInt32(buf[off + 11]) << 24
                 pendingFcrc = (s, c)

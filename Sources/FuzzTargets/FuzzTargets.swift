@@ -1,0 +1,218 @@
+import ArduinoLua
+import BoardCore
+import BoardNet
+import FoundationEssentials
+import Glibc
+import LittleFSCore
+
+/// The entry points `make fuzz` hands libFuzzer's inputs to, and the test suite
+/// replays its corpus through (Tests/FuzzTargetsTests): each takes arbitrary
+/// bytes and returns what went wrong in a way a board or esplua must never show.
+/// A clean input returns nil; an input that crashes the host is found by the
+/// fuzzer itself (ASan, UBSan, lwIP's assertions turned on in the fuzz build).
+public enum FuzzTargets {
+    /// The targets by name, as `make fuzz` and the corpus folders name them.
+    public static let all: [(name: String, run: @Sendable ([UInt8]) -> String?)] = [
+        ("frames", frames), ("world", world), ("wiring", wiring), ("littlefs", littlefs),
+    ]
+
+    // MARK: frames
+
+    /// The board the frames meet: a TCP server that answers, stops or aborts,
+    /// and a UDP socket that echoes, as the lessons' sketches do.
+    static let frameSketch = """
+        local server, udp = WiFiServer(80), WiFiUDP()
+        local clients = {}
+        function setup()
+          WiFi.begin("esplua-net", "password123")
+          while WiFi.status() ~= WL_CONNECTED do delay(1) end
+          server:begin()
+          udp:begin(4210)
+        end
+        function loop()
+          local c = server:accept()
+          if c then clients[#clients + 1] = c end
+          for i = #clients, 1, -1 do
+            local c = clients[i]
+            local n = c:available()
+            if n > 0 then
+              local data = c:read(n) or ""
+              local first = data:byte(1) or 0
+              c:print("got " .. #data)
+              if first % 3 == 0 then c:stop() elseif first % 3 == 1 then c:abort() end
+            end
+            if not c:connected() then c:stop(); table.remove(clients, i) end
+          end
+          if udp:parsePacket() > 0 then
+            local data = udp:read(1500) or ""
+            udp:beginPacket(udp:remoteIP(), udp:remotePort())
+            udp:write(data)
+            udp:endPacket()
+          end
+        end
+        """
+
+    /// When the first frame goes in: after the board has joined and listens (the
+    /// association is made instant for the fuzz board; DHCP from slirp takes ~1 s).
+    static let firstFrameMicros: UInt64 = 1_500_000
+
+    /// The frames an input holds: records of a 2-byte big-endian length, a gap in
+    /// milliseconds before the frame, and the frame (Ethernet, from its destination MAC).
+    public static func splitFrames(_ data: [UInt8]) -> [(gapMillis: Int, frame: [UInt8])] {
+        var out: [(Int, [UInt8])] = []
+        var i = 0
+        while i + 3 <= data.count, out.count < 64 {
+            let len = min(Int(data[i]) << 8 | Int(data[i + 1]), 1514)
+            let gap = Int(data[i + 2])
+            i += 3
+            let end = min(i + len, data.count)
+            out.append((gap, Array(data[i..<end])))
+            i = end
+        }
+        return out
+    }
+
+    /// The records of `frames` as one input (the inverse of `splitFrames`).
+    public static func joinFrames(_ frames: [(gapMillis: Int, frame: [UInt8])]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (gap, f) in frames {
+            out += [UInt8(f.count >> 8), UInt8(f.count & 0xFF), UInt8(min(gap, 255))]
+            out += f
+        }
+        return out
+    }
+
+    nonisolated(unsafe) private static var sketchPath: String?
+
+    private static func scratchFile(_ name: String, _ text: String) -> String {
+        let dir = "\(FileManager.default.temporaryDirectory.path)/esplua-fuzz-\(getpid())"
+        _ = Glibc.mkdir(dir, 0o700)
+        let path = "\(dir)/\(name)"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        return path
+    }
+
+    /// Frames from the wire into a booted board, through the path slirp's frames take
+    /// (the inbox's injectFrame → one frame per pass → lwIP's ethernet_input). The
+    /// board must keep running: the only crash a frame may cause is the heap running
+    /// out, as on a board. lwIP's own invariants are checked by its assertions.
+    public static func frames(_ data: [UInt8]) -> String? { frames(data, watch: nil) }
+
+    /// `frames`, with `watch` called with each frame the board sends (tests).
+    public static func frames(_ data: [UInt8], watch: (([UInt8]) -> Void)?) -> String? {
+        let path = sketchPath ?? scratchFile("frames.lua", frameSketch)
+        sketchPath = path
+        let records = splitFrames(data)
+        var options = DeviceOptions(sketchPath: path)
+        options.board.timeMode = .virtual
+        options.noReboot = true
+        options.worldPath = nil
+        options.network.associationMicros = 0
+        let total = records.reduce(0) { $0 + UInt64($1.gapMillis) * 1000 }
+        options.runFor = firstFrameMicros + total + 400_000
+        let device: Device
+        do { device = try Device(options: options) { _ in } } catch { return "the device did not start: \(error)" }
+        device.log = { _ in }
+        defer { device.shutdown() }
+        if let watch {
+            device.board.events.subscribe(.frame) { _, event in
+                if case .frame(outbound: true, let buf) = event { watch(Array(buf)) }
+            }
+        }
+        var at = device.board.clock.micros + firstFrameMicros
+        for (gap, frame) in records {
+            at += UInt64(gap) * 1000
+            _ = device.board.timers.schedule(at: at) { [unowned device] in device.board.loop.inbox.post(.injectFrame(frame)) }
+        }
+        switch device.run() {
+        case .finished, .crashed(.outOfMemory): return nil
+        case .crashed(let crash): return "the board crashed: \(crash)"
+        case .loadFailed(let why): return "the sketch did not load: \(why)"
+        }
+    }
+
+    /// An Ethernet frame with an IPv4 TCP segment (checksums filled in): seeds and tests.
+    public static func tcpFrame(
+        from source: (ip: String, port: UInt16), to destination: (ip: String, port: UInt16),
+        seq: UInt32, ack: UInt32, flags: UInt8, window: UInt16, options: [UInt8] = [], payload: [UInt8] = []
+    ) -> [UInt8] {
+        func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xFF)] }
+        func be32(_ v: UInt32) -> [UInt8] { be16(UInt16(v >> 16)) + be16(UInt16(v & 0xFFFF)) }
+        func ip4(_ dotted: String) -> [UInt8] { dotted.split(separator: ".").map { UInt8($0) ?? 0 } }
+        func checksum(_ bytes: [UInt8]) -> UInt16 {
+            var sum: UInt32 = 0
+            var i = 0
+            while i + 1 < bytes.count { sum += UInt32(bytes[i]) << 8 | UInt32(bytes[i + 1]); i += 2 }
+            if i < bytes.count { sum += UInt32(bytes[i]) << 8 }
+            while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }
+            return ~UInt16(sum)
+        }
+        let opts = options + [UInt8](repeating: 1, count: (4 - options.count % 4) % 4)  // NOP padding
+        var tcp = be16(source.port) + be16(destination.port) + be32(seq) + be32(ack)
+        tcp += [UInt8((20 + opts.count) / 4) << 4, flags] + be16(window) + [0, 0, 0, 0] + opts + payload
+        let pseudo = ip4(source.ip) + ip4(destination.ip) + [0, 6] + be16(UInt16(tcp.count))
+        let tsum = checksum(pseudo + tcp)
+        tcp[16] = UInt8(tsum >> 8)
+        tcp[17] = UInt8(tsum & 0xFF)
+        var ip: [UInt8] = [0x45, 0] + be16(UInt16(20 + tcp.count)) + [0, 1, 0x40, 0, 64, 6, 0, 0]
+        ip += ip4(source.ip) + ip4(destination.ip)
+        let isum = checksum(ip)
+        ip[10] = UInt8(isum >> 8)
+        ip[11] = UInt8(isum & 0xFF)
+        let boardMAC: [UInt8] = [0x5C, 0xCF, 0x7F, 0x97, 0xF7, 0x40]
+        let gatewayMAC: [UInt8] = [0x52, 0x55, 0x0A, 0x00, 0x02, 0x02]
+        return boardMAC + gatewayMAC + [0x08, 0x00] + ip + tcp
+    }
+
+    // MARK: files
+
+    /// A world file: parses or says why not (the message names a field), never crashes.
+    public static func world(_ data: [UInt8]) -> String? {
+        do { _ = try World(json: Data(data)) } catch {
+            if error.description.isEmpty { return "an empty error message" }
+        }
+        return nil
+    }
+
+    /// A wiring file: parses or says why not.
+    public static func wiring(_ data: [UInt8]) -> String? {
+        do { _ = try Wiring.parse(data, name: "fuzz.wiring.json") } catch {
+            if error.description.isEmpty { return "an empty error message" }
+        }
+        return nil
+    }
+
+    /// The geometry of the small images the LittleFS target mounts (the ESP8266's
+    /// 8 KiB blocks would make each input 2 MB): 512-byte blocks, 4 to 64 of them.
+    public static let littlefsBlockSize = 512
+
+    /// A LittleFS image: mounts or is refused with an error; a mounted one is walked
+    /// and every file read, each step an error or a result (littlefs's promise: a
+    /// corrupt image is an error, never undefined behaviour).
+    public static func littlefs(_ data: [UInt8]) -> String? {
+        let blocks = min(max(data.count / littlefsBlockSize, 4), 64)
+        var image = Array(data.prefix(blocks * littlefsBlockSize))
+        image += [UInt8](repeating: 0xFF, count: blocks * littlefsBlockSize - image.count)
+        var config = LFSConfiguration.esp8266
+        config.requireExactBlockCount = false
+        guard let fs = try? LittleFS.mount(device: MemoryBlockDevice(blockSize: littlefsBlockSize, image: image), config: config) else {
+            return nil
+        }
+        defer { fs.unmount() }
+        var pending = ["/"]
+        var visited = 0
+        while let dir = pending.popLast(), visited < 256 {
+            visited += 1
+            guard let entries = try? fs.listDirectory(dir) else { continue }
+            for e in entries where e.name != "." && e.name != ".." {
+                let path = dir == "/" ? "/\(e.name)" : "\(dir)/\(e.name)"
+                if e.isDirectory {
+                    pending.append(path)
+                } else if let bytes = try? fs.readFile(path), bytes.count != e.size {
+                    return "\(path): listed as \(e.size) bytes, read \(bytes.count)"
+                }
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,117 @@
+import BoardCore
+import BoardNet
+import BoardTesting
+import Foundation
+import LittleFSCore
+import XCTest
+
+@testable import FuzzTargets
+
+/// `make fuzz`'s short smoke: every input of the corpus (the seeds, and each finding
+/// minimized into a regression input) goes through its target again, uninstrumented.
+/// The seeds are made from our own runs: set ESPLUA_WRITE_SEEDS=1 to write them anew
+/// into corpus/ (the lessons' traffic, world and wiring files, a LittleFS image).
+final class FuzzTargetsTests: XCTestCase {
+    private var corpus: URL { Bundle.module.resourceURL!.appendingPathComponent("corpus") }
+    private var writeSeeds: Bool { ProcessInfo.processInfo.environment["ESPLUA_WRITE_SEEDS"] != nil }
+    private var sourceCorpus: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("corpus")
+    }
+
+    func testEveryCorpusInputPasses() throws {
+        var count = 0
+        for (name, run) in FuzzTargets.all {
+            let dir = corpus.appendingPathComponent(name)
+            let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+            XCTAssertFalse(files.isEmpty, "corpus/\(name) has no seeds")
+            for f in files {
+                let data = try Data(contentsOf: dir.appendingPathComponent(f))
+                XCTAssertNil(run(Array(data)), "\(name)/\(f)")
+                count += 1
+            }
+        }
+        XCTAssertGreaterThan(count, 8)
+    }
+
+    func testFramesRoundTripThroughTheInputFormat() {
+        let frames: [(gapMillis: Int, frame: [UInt8])] = [(0, [1, 2, 3]), (7, []), (255, Array(repeating: 9, count: 600))]
+        let back = FuzzTargets.splitFrames(FuzzTargets.joinFrames(frames))
+        XCTAssertEqual(back.map(\.gapMillis), [0, 7, 255])
+        XCTAssertEqual(back.map(\.frame), frames.map(\.frame))
+        // a truncated record keeps what is there; garbage never traps
+        XCTAssertEqual(FuzzTargets.splitFrames([0, 10, 0, 1, 2]).map(\.frame), [[1, 2]])
+        XCTAssertTrue(FuzzTargets.splitFrames([0xFF]).isEmpty)
+    }
+
+    /// The frames a visitor sent in a lesson, replayed into the fuzz board at the same
+    /// gaps: the board (another sketch, other sequence numbers) answers with RSTs or
+    /// data, and keeps running. These are the frame target's seeds.
+    func testLessonTrafficReplaysIntoTheFuzzBoard() throws {
+        let sketches = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("sketches")
+        for (lesson, seconds) in [("abort_vs_stop", 10.0), ("udp_echo", 21.0), ("timewait_heap", 20.0)] {
+            var frames: [(gapMillis: Int, frame: [UInt8])] = []
+            var last: UInt64?
+            let run = try SketchHarness.run(
+                path: sketches.appendingPathComponent("\(lesson).lua").path, for: BoardTesting.seconds(seconds),
+                prepare: { device in
+                    device.board.events.subscribe(.frame) { time, event in
+                        guard case .frame(outbound: false, let buf) = event, frames.count < 64 else { return }
+                        let gap = last.map { Int(min((time - $0) / 1000, 255)) } ?? 0
+                        last = time
+                        frames.append((gap, Array(buf)))
+                    }
+                })
+            run.finish()
+            XCTAssertGreaterThan(frames.count, 3, lesson)
+            let input = FuzzTargets.joinFrames(frames)
+            XCTAssertNil(FuzzTargets.frames(input), lesson)
+            if writeSeeds { try Data(input).write(to: sourceCorpus.appendingPathComponent("frames/\(lesson)")) }
+        }
+    }
+
+    func testHandMadeFramesReachTheBoard() throws {
+        // a SYN to port 80 from a host on the LAN: the board answers SYN-ACK (MSS 536, window 2144)
+        var replies: [[UInt8]] = []
+        let syn = FuzzTargets.tcpFrame(
+            from: ("10.0.2.2", 40000), to: ("10.0.2.15", 80), seq: 1000, ack: 0, flags: 0x02, window: 65535,
+            options: [2, 4, 0x05, 0xB4])
+        XCTAssertNil(FuzzTargets.frames(FuzzTargets.joinFrames([(0, syn)]), watch: { replies.append($0) }))
+        // Ethernet 14 + IPv4 20: the TCP header at 34 (flags at +13, ack at +8, window at +14)
+        let synAck = replies.first { $0.count >= 54 && $0[23] == 6 && $0[34 + 13] & 0x02 != 0 }
+        XCTAssertNotNil(synAck, "no SYN-ACK among \(replies.map { $0.prefix(48).map { String($0, radix: 16) }.joined(separator: " ") })")
+        if let f = synAck {
+            XCTAssertEqual(f[34 + 13], 0x12)  // SYN|ACK
+            XCTAssertEqual(f[42..<46].reduce(0) { $0 << 8 | UInt32($1) }, 1001)
+            XCTAssertEqual(UInt16(f[48]) << 8 | UInt16(f[49]), 2144)  // TCP_WND 4 * 536
+        }
+        if writeSeeds {
+            try Data(FuzzTargets.joinFrames([(0, syn)])).write(to: sourceCorpus.appendingPathComponent("frames/syn80"))
+        }
+    }
+
+    func testFilesSeedsAreTheSketchesOwn() throws {
+        guard writeSeeds else { return }
+        let sketches = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("sketches")
+        for f in try FileManager.default.contentsOfDirectory(atPath: sketches.path) {
+            for kind in ["world", "wiring"] where f.hasSuffix(".\(kind).json") {
+                let target = sourceCorpus.appendingPathComponent("\(kind)/\(f)")
+                try? FileManager.default.removeItem(at: target)
+                try FileManager.default.copyItem(at: sketches.appendingPathComponent(f), to: target)
+            }
+        }
+        // a small LittleFS image with a folder and files
+        let device = MemoryBlockDevice(blockSize: FuzzTargets.littlefsBlockSize, blockCount: 16)
+        var config = LFSConfiguration.esp8266
+        config.requireExactBlockCount = false
+        try LittleFS.format(device: device, config: config)
+        let fs = try LittleFS.mount(device: device, config: config)
+        try fs.mkdir("/logs")
+        try fs.writeFile("/logs/boot.txt", Array("boot 1\nboot 2\n".utf8))
+        try fs.writeFile("/config.json", Array(#"{"ssid":"esplua-net"}"#.utf8))
+        try fs.writeFile("/big.bin", (0..<3000).map { UInt8($0 & 0xFF) })
+        fs.unmount()
+        try Data(device.storage).write(to: sourceCorpus.appendingPathComponent("littlefs/small"))
+    }
+}
