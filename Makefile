@@ -9,7 +9,7 @@ SKETCH ?= sketches/blink.lua
 ARGS ?=
 CONFIG ?= release
 
-.PHONY: setup build run test bench fuzz variant-1460 format clean
+.PHONY: setup build run test bench soak fuzz variant-1460 format clean
 
 setup:
 	@bash .ci/setup.sh
@@ -32,6 +32,12 @@ variant-1460: setup
 bench: setup variant-1460
 	$(SWIFT) build -c release
 	.build/release/Benchmarks
+
+# 100,000 connections against a board (SOAK=N for another count): heap, lwIP and host RSS checked
+SOAK ?= 100000
+soak: setup
+	$(SWIFT) build -c release --product Benchmarks
+	.build/release/Benchmarks soak $(SOAK)
 
 # libFuzzer on each target (Sources/FuzzTargets) for FUZZ_SECONDS, with ASan and lwIP's
 # assertions on; findings land in .build-fuzz/findings/TARGET/ (make one a regression input

@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "LittleFSEntry", dependencies: ["LittleFSPlugin"], path: "plugins/LittleFS/Sources/LittleFSEntry"),
 
         // `make fuzz`: what libFuzzer's inputs meet (frames, files, images); the tests replay the corpus
-        .target(name: "FuzzTargets", dependencies: ["ArduinoLua", "BoardCore", "BoardNet", "LittleFSCore"]),
+        .target(name: "FuzzTargets", dependencies: ["ArduinoLua", "BoardCore", "BoardNet", "BoardTesting", "LittleFSCore"]),
 
         // `make bench`: figures beside baselines measured in the same run
         .executableTarget(name: "Benchmarks", dependencies: ["ArduinoLua", "BoardCore", "BoardTesting", "LuaRuntime"]),

@@ -38,6 +38,30 @@ func sketch(_ name: String, _ text: String, world: String? = nil) -> String {
     return p
 }
 
+// MARK: 0. `make soak` (Benchmarks soak N): a check, not a figure; exits 1 when something is left behind
+
+if CommandLine.arguments.count >= 2 && CommandLine.arguments[1] == "soak" {
+    let n = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 100_000 : 100_000
+    let path = sketch("soak.lua", SoakPeer.sketch)
+    let t0 = now()
+    let r = try SoakPeer.soak(connections: n, sketchPath: path)
+    let wall = now() - t0
+    let byEnding = SoakPeer.Ending.allCases.map { "\($0): \(r.finished[$0] ?? 0)" }.joined(separator: ", ")
+    print("soak: \(n) connections in \(String(format: "%.1f", wall)) s (\(String(format: "%.0f", r.boardSeconds)) s of board time): \(byEnding)")
+    print(
+        "soak: free heap \(r.heapBefore) B before, \(r.heapAfter) B after; lwIP holds \(r.lwipBefore) B before, \(r.lwipAfter) B after; \(r.pcbsLeft) pcbs left"
+    )
+    print("soak: host RSS \(r.rssEarly / 1024) MB after \(n / 10) connections, \(r.rssEnd / 1024) MB at the end")
+    var failed: [String] = r.problems
+    if r.outcome != .finished { failed.append("the run ended with \(r.outcome)") }
+    if r.heapAfter != r.heapBefore { failed.append("heap not back to the baseline") }
+    if r.lwipAfter != r.lwipBefore { failed.append("lwIP's allocations not back to the baseline") }
+    if r.pcbsLeft != 0 { failed.append("pcbs left") }
+    if r.rssEnd - r.rssEarly > 1024 { failed.append("host RSS grew by \(r.rssEnd - r.rssEarly) KiB (more than 1 MB)") }
+    for f in failed { print("soak: FAILED: \(f)") }
+    exit(failed.isEmpty ? 0 : 1)
+}
+
 // MARK: 1. binding overhead
 
 final class Marks: @unchecked Sendable { var times: [Double] = [] }

@@ -58,6 +58,11 @@ public final class Network: EventSource, HostIO {
     public static let deviceAddress = SlirpBackend.dhcpStart
     public static let hostAlias = SlirpBackend.host
 
+    /// An in-process peer on the board's link: sees each frame the board sends
+    /// first and returns true for the ones addressed to it (they go no further).
+    /// Its own frames enter through the inbox's `injectFrame`, as slirp's do.
+    public var linkPeer: ((UnsafeRawBufferPointer) -> Bool)?
+
     public init(board: Board, config: NetworkConfig = NetworkConfig()) throws(NetworkError) {
         self.board = board
         self.config = config
@@ -87,7 +92,9 @@ public final class Network: EventSource, HostIO {
             let me = Unmanaged<Network>.fromOpaque(ctx!).takeUnretainedValue()
             let buf = UnsafeRawBufferPointer(start: frame, count: Int(len))
             if me.board.events.wants(.frame) { me.board.events.publish(.frame(outbound: true, buf)) }
-            if let reply = WorldDNS.answer(buf, hosts: me.config.world.hosts) {
+            if let peer = me.linkPeer, peer(buf) {
+                return  // an in-process peer on the link took it (tests, the soak)
+            } else if let reply = WorldDNS.answer(buf, hosts: me.config.world.hosts) {
                 me.slirp.toDevice.append(reply)
             } else {
                 me.slirp.input(buf)

@@ -1,6 +1,7 @@
 import ArduinoLua
 import BoardCore
 import BoardNet
+import BoardTesting
 import FoundationEssentials
 import Glibc
 import LittleFSCore
@@ -129,39 +130,6 @@ public enum FuzzTargets {
         case .crashed(let crash): return "the board crashed: \(crash)"
         case .loadFailed(let why): return "the sketch did not load: \(why)"
         }
-    }
-
-    /// An Ethernet frame with an IPv4 TCP segment (checksums filled in): seeds and tests.
-    public static func tcpFrame(
-        from source: (ip: String, port: UInt16), to destination: (ip: String, port: UInt16),
-        seq: UInt32, ack: UInt32, flags: UInt8, window: UInt16, options: [UInt8] = [], payload: [UInt8] = []
-    ) -> [UInt8] {
-        func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xFF)] }
-        func be32(_ v: UInt32) -> [UInt8] { be16(UInt16(v >> 16)) + be16(UInt16(v & 0xFFFF)) }
-        func ip4(_ dotted: String) -> [UInt8] { dotted.split(separator: ".").map { UInt8($0) ?? 0 } }
-        func checksum(_ bytes: [UInt8]) -> UInt16 {
-            var sum: UInt32 = 0
-            var i = 0
-            while i + 1 < bytes.count { sum += UInt32(bytes[i]) << 8 | UInt32(bytes[i + 1]); i += 2 }
-            if i < bytes.count { sum += UInt32(bytes[i]) << 8 }
-            while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }
-            return ~UInt16(sum)
-        }
-        let opts = options + [UInt8](repeating: 1, count: (4 - options.count % 4) % 4)  // NOP padding
-        var tcp = be16(source.port) + be16(destination.port) + be32(seq) + be32(ack)
-        tcp += [UInt8((20 + opts.count) / 4) << 4, flags] + be16(window) + [0, 0, 0, 0] + opts + payload
-        let pseudo = ip4(source.ip) + ip4(destination.ip) + [0, 6] + be16(UInt16(tcp.count))
-        let tsum = checksum(pseudo + tcp)
-        tcp[16] = UInt8(tsum >> 8)
-        tcp[17] = UInt8(tsum & 0xFF)
-        var ip: [UInt8] = [0x45, 0] + be16(UInt16(20 + tcp.count)) + [0, 1, 0x40, 0, 64, 6, 0, 0]
-        ip += ip4(source.ip) + ip4(destination.ip)
-        let isum = checksum(ip)
-        ip[10] = UInt8(isum >> 8)
-        ip[11] = UInt8(isum & 0xFF)
-        let boardMAC: [UInt8] = [0x5C, 0xCF, 0x7F, 0x97, 0xF7, 0x40]
-        let gatewayMAC: [UInt8] = [0x52, 0x55, 0x0A, 0x00, 0x02, 0x02]
-        return boardMAC + gatewayMAC + [0x08, 0x00] + ip + tcp
     }
 
     // MARK: files

@@ -73,7 +73,7 @@ final class FuzzTargetsTests: XCTestCase {
     func testHandMadeFramesReachTheBoard() throws {
         // a SYN to port 80 from a host on the LAN: the board answers SYN-ACK (MSS 536, window 2144)
         var replies: [[UInt8]] = []
-        let syn = FuzzTargets.tcpFrame(
+        let syn = EthernetFrames.tcp(
             from: ("10.0.2.2", 40000), to: ("10.0.2.15", 80), seq: 1000, ack: 0, flags: 0x02, window: 65535,
             options: [2, 4, 0x05, 0xB4])
         XCTAssertNil(FuzzTargets.frames(FuzzTargets.joinFrames([(0, syn)]), watch: { replies.append($0) }))
