@@ -26,7 +26,9 @@ public final class Flash {
         case unreadable(String)
         public var description: String {
             switch self {
-            case .wrongSize(let p, let found, let expected): return "flash image '\(p)' is \(found) bytes; the board's flash is \(expected)"
+            case .wrongSize(let p, let found, let expected):
+                return "flash image '\(p)' is \(found) bytes, not the board's \(expected) (4 MB): "
+                    + "give a whole flash image, or a new file name to start with a blank flash"
             case .unreadable(let p): return "cannot read the flash image '\(p)'"
             }
         }

@@ -192,6 +192,46 @@ final class CLITests: EspluaTestCase {
         XCTAssertTrue(transcript.contains("5 bytes from 10.0.2.2: \"hello\""), transcript)
     }
 
+    /// Corrupt input is one sentence on stderr, exit 1, and the user's file untouched.
+    func testCorruptInputsAreOneSentenceAndLeaveTheFileAlone() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("esplua-corrupt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let sketch = dir.appendingPathComponent("s.lua").path
+        try "function setup() end\nfunction loop() delay(100) end\n".write(toFile: sketch, atomically: true, encoding: .utf8)
+        var rng = SystemRandomNumberGenerator()
+        func garbage(_ name: String, _ count: Int) throws -> (path: String, bytes: Data) {
+            let bytes = Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            let path = dir.appendingPathComponent(name).path
+            try bytes.write(to: URL(fileURLWithPath: path))
+            return (path, bytes)
+        }
+        let truncated = try garbage("truncated.bin", 1_000_000)
+        let whole = try garbage("garbage.bin", 4 * 1024 * 1024)
+        let world = dir.appendingPathComponent("bad.world.json").path
+        try #"{"visitors": [{"port": "eighty"}]}"#.write(toFile: world, atomically: true, encoding: .utf8)
+        let wiring = dir.appendingPathComponent("bad.wiring.json").path
+        try #"{"parts": [{"part": 7}]}"#.write(toFile: wiring, atomically: true, encoding: .utf8)
+        let cases: [([String], String)] = [
+            (["run", sketch, "--flash", truncated.path, "--for", "1s"], "not the board's 4194304"),
+            (["fs", "ls", truncated.path], "neither a 4 MB flash image"),
+            (["fs", "ls", whole.path], "holds no LittleFS file system"),
+            (["run", sketch, "--world", world, "--for", "1s"], "visitors[0].port"),
+            (["run", sketch, "--wiring", wiring, "--for", "1s"], "parts[0].part"),
+        ]
+        for (args, expected) in cases {
+            let r = try esplua(args)
+            XCTAssertEqual(r.status, 1, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(expected), "\(args): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(args): \(r.stderr)")
+            XCTAssertEqual(r.stdout, "")
+        }
+        // a board that never touches its flash leaves a garbage image as it found it
+        let r = try esplua(["run", sketch, "--flash", whole.path, "--time", "virtual", "--for", "2s"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: whole.path)), whole.bytes)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: truncated.path)), truncated.bytes)
+    }
+
     func testABadWorldFileNamesTheFieldAndExits1() throws {
         let world = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).json")
         try #"{ "accessPoints": [ { "ssid": "x", "channel": 99 } ] }"#.write(to: world, atomically: true, encoding: .utf8)
