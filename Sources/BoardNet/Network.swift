@@ -365,10 +365,12 @@ public final class Network: EventSource, HostIO {
         return counts
     }
 
-    /// `WiFiClient::stopAll()`: every client with a connection is stopped (each
-    /// flushing up to 300 ms), oldest first.
+    /// `WiFiClient::stopAll()` (WiFiClient.cpp:390-395): `stop()` on every WiFiClient
+    /// object in the core's list, newest first (slist.h:11-15 adds at the head);
+    /// connections still waiting in a server's queue have no WiFiClient and stay.
     public func stopAllClients() {
-        for c in clients.values.sorted(by: { $0.sequence < $1.sequence }) { c.stop() }
+        let handles = clients.values.filter { $0.handleSequence != nil }
+        for c in handles.sorted(by: { $0.handleSequence! > $1.handleSequence! }) { c.stop() }
     }
 
     /// `tcp_kill_timewait()`: frees the oldest TIME_WAIT pcb, no RST.
