@@ -1,6 +1,8 @@
 -- udp_echo.lua: the UDP echo of Espressif's RTOS SDK guide, on port 1200.
--- Every datagram is sent back to where it came from. The core keeps at most 4
--- unread datagrams; a burst of 6 while the sketch is busy loses 2.
+-- Every datagram is sent back to where it came from. The core's UdpContext
+-- keeps unread datagrams in one chain of at most 8 pbufs: the first datagram,
+-- then a helper pbuf with the addresses and the data for each next one, so 5
+-- wait; a burst of 6 while the sketch is busy loses 1.
 --   esplua run sketches/udp_echo.lua --forward udp:5000:1200
 --   echo hello | nc -u -w1 127.0.0.1 5000
 

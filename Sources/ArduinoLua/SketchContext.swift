@@ -28,6 +28,21 @@ final class SketchContext {
     /// its scope (a WiFiClient from accept()): loop() returning collects garbage so
     /// an unreferenced one is released then, as C++ destructors do.
     var scopedObjectsPending = false
+    /// Collects the VM's garbage when a WiFiClient the sketch dropped may still hold
+    /// its ClientContext, so the heap is back as the core's would be the moment the
+    /// last reference went: at a loop end when `scopedObjectsPending` or the network's
+    /// schedule says so (`Network.releaseCollectionDue`), and before every heap read
+    /// (`always`) while a finished handle exists, so the sketch never reads a phantom leak.
+    func collectDroppedHandles(in state: LuaState, always: Bool = false) {
+        let now = board.clock.micros
+        let due = network.releaseCollectionDue(now: now) || scopedObjectsPending
+        let before = network.finishedHandles
+        guard due || (always && before > 0) else { return }
+        scopedObjectsPending = false
+        state.collectGarbage()
+        network.releaseCollectionDone(now: now, before: before)
+    }
+
     /// Set when the sketch must unwind: the run ended, a restart, a crash.
     private(set) var stop: StopRequest?
 

@@ -160,11 +160,8 @@ final class SketchRunner {
             case .runEnded, .restart: return nil
             case nil: break
             }
-            // between two passes: scoped objects die, the background runs, an idle board sleeps
-            if context.scopedObjectsPending, let lua {
-                context.scopedObjectsPending = false
-                lua.collectGarbage()
-            }
+            // between two passes: scoped and dropped objects die, the background runs, an idle board sleeps
+            if let lua { context.collectDroppedHandles(in: lua) }
             board.loop.loopEnd(sketchMicros: passMicros)
             passMicros = 0
             if context.stop == nil && board.loop.isStopping { context.requestStop(.runEnded) }

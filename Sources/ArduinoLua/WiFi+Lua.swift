@@ -10,7 +10,7 @@ import LuaRuntime
 // Soft-AP:  WiFi.softAP(ssid [, psk [, channel [, hidden [, max]]]]) -> bool   WiFi.softAPIP() -> "192.168.4.1"
 //           WiFi.softAPmacAddress() WiFi.softAPSSID() WiFi.softAPPSK() WiFi.softAPgetStationNum()
 //           WiFi.softAPdisconnect([wifioff])
-// Scan:     WiFi.scanNetworks([async [, show_hidden]]) -> n   WiFi.SSID(i) WiFi.RSSI(i) WiFi.channel(i)
+// Scan:     WiFi.scanNetworks([async [, show_hidden]]) -> n (-1 while async)   WiFi.scanComplete() -> n, -1 or -2   WiFi.SSID(i) WiFi.RSSI(i) WiFi.channel(i)
 //           WiFi.encryptionType(i) WiFi.BSSIDstr(i) WiFi.isHidden(i) WiFi.scanDelete()   (i from 0, as in Arduino)
 // Events:   WiFi.onStationModeConnected(fn(e: ssid, bssid, channel))
 //           WiFi.onStationModeGotIP(fn(e: ip, mask, gw))
@@ -77,23 +77,14 @@ enum WiFiBindings {
         func scanIndex(_ call: LuaCall) throws(LuaError) -> World.AccessPoint? {
             wifi.scanResult(try call.integer(1))
         }
-        func credentials(_ call: LuaCall, ssidArg: Int32, passArg: Int32) throws(LuaError) -> (String, String) {
-            let ssid = try call.string(ssidArg)
-            let pass = try call.optionalString(passArg) ?? ""
-            guard (1...32).contains(ssid.utf8.count) else { throw .argument(ssidArg, "SSID must be 1 to 32 characters") }
-            guard pass.isEmpty || (8...64).contains(pass.utf8.count) else {
-                throw .argument(passArg, "password must be empty or 8 to 64 characters")
-            }
-            return (ssid, pass)
-        }
-
         state.setLibrary(
             "WiFi",
             [
                 (
                     "begin",
                     { call throws(LuaError) in
-                        let (ssid, pass) = try credentials(call, ssidArg: 1, passArg: 2)
+                        let ssid = try call.string(1)
+                        let pass = try call.optionalString(2) ?? ""
                         call.push(wifi.begin(ssid: ssid, password: pass).rawValue)
                         return 1
                     }
@@ -223,16 +214,14 @@ enum WiFiBindings {
                 (
                     "scanNetworks",
                     { call throws(LuaError) in
-                        if call.boolean(1) { throw .argument(1, "async scans are not supported; call WiFi.scanNetworks()") }
-                        let showHidden = call.boolean(2)
-                        call.push(wifi.scan(showHidden: showHidden))
+                        call.push(wifi.scan(async: call.boolean(1), showHidden: call.boolean(2)))
                         return 1
                     }
                 ),
                 (
                     "scanComplete",
                     { call in
-                        call.push(-2); return 1
+                        call.push(wifi.scanComplete); return 1
                     }
                 ),
                 (

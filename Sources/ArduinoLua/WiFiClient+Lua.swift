@@ -9,7 +9,7 @@ import LuaRuntime
 // client:connected() -> bool         client:available() -> n        client:availableForWrite() -> n
 // client:read() -> byte or -1        client:read(n) -> string       client:peek() -> byte or -1
 // client:readString() -> string      client:readStringUntil(char) -> string
-// client:print(x) client:println([x]) client:write(s|byte) -> bytes written
+// client:print(x [, base]) client:println([x [, base]]) client:write(s|byte) -> bytes written
 // client:flush([ms]) -> bool         client:stop([ms]) -> bool      client:abort()
 // client:status() -> 0..10           client:remoteIP() client:remotePort() client:localIP() client:localPort()
 // client:setNoDelay(bool)            client:getNoDelay()            client:setTimeout(ms)
@@ -28,8 +28,8 @@ enum WiFiClientBindings {
         }
         let network = ctx.network
         let loop = ctx.loop
-        func send(_ call: LuaCall, _ c: TCPClient, _ s: String) -> Int32 {
-            call.push(c.write(Array(s.utf8)))
+        func send(_ call: LuaCall, _ c: TCPClient, _ writes: [String]) -> Int32 {
+            call.push(c.print(writes.map { Array($0.utf8) }))
             return 1
         }
         state.defineClass(
@@ -57,10 +57,11 @@ enum WiFiClientBindings {
                 (
                     "keepAlive",
                     { call throws(LuaError) in
+                        // uint16_t idle_sec, uint16_t intv_sec, uint8_t count, converted as C++ does
                         try client(call).keepAlive(
-                            idleSeconds: try call.optionalInteger(2, default: 7200),
-                            intervalSeconds: try call.optionalInteger(3, default: 75),
-                            count: try call.optionalInteger(4, default: 9))
+                            idleSeconds: UInt16(truncatingIfNeeded: try call.optionalInteger(2, default: 7200)),
+                            intervalSeconds: UInt16(truncatingIfNeeded: try call.optionalInteger(3, default: 75)),
+                            count: UInt8(truncatingIfNeeded: try call.optionalInteger(4, default: 9)))
                         return 0
                     }
                 ),
@@ -161,16 +162,20 @@ enum WiFiClientBindings {
                     "print",
                     { call throws(LuaError) in
                         let c = try client(call)
-                        let s = call.isNoneOrNil(3) ? try call.printable(2) : try call.printable(2, base: try call.integer(3), digits: try call.integer(3))
-                        return send(call, c, s)
+                        let w = call.isNoneOrNil(3) ? try call.printWrites(2) : try call.printWrites(2, base: try call.integer(3), digits: try call.integer(3))
+                        return send(call, c, w)
                     }
                 ),
                 (
                     "println",
                     { call throws(LuaError) in
                         let c = try client(call)
-                        let s = (call.isNoneOrNil(2) ? "" : try call.printable(2)) + "\r\n"
-                        return send(call, c, s)
+                        // Print::println(x): print(x), then println() writes "\r\n" on its own
+                        let w =
+                            call.isNoneOrNil(2)
+                            ? []
+                            : call.isNoneOrNil(3) ? try call.printWrites(2) : try call.printWrites(2, base: try call.integer(3), digits: try call.integer(3))
+                        return send(call, c, w + ["\r\n"])
                     }
                 ),
                 (

@@ -37,8 +37,9 @@ enum WiFiServerBindings {
                     { call throws(LuaError) in
                         let s = try server(call)
                         let port = call.isNoneOrNil(2) ? nil : UInt16(clamping: try call.integer(2))
-                        let backlog = try call.optionalInteger(3, default: TCPServer.defaultBacklog)
-                        do { try s.begin(port: port, backlog: backlog); call.push(true) } catch { call.push(false) }
+                        // uint8_t backlog, converted as C++ does (256 is 0: no listening)
+                        let backlog = UInt8(truncatingIfNeeded: try call.optionalInteger(3, default: TCPServer.defaultBacklog))
+                        do { call.push(try s.begin(port: port, backlog: backlog)) } catch { call.push(false) }
                         return 1
                     }
                 ),

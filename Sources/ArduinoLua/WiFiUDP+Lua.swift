@@ -5,6 +5,7 @@ import LuaRuntime
 // udp:begin(port) -> true/false          udp:stop()             udp:localPort()
 // udp:parsePacket() -> size (0 if none)  udp:available() -> n   udp:read() -> byte or -1   udp:read(n) -> string
 // udp:peek() -> byte or -1               udp:remoteIP() udp:remotePort() udp:destinationIP()
+// udp:flush()                            (the core's flush() is endPacket(): sends the buffer)
 // udp:beginPacket(host, port) -> true/false   udp:write(s|byte) -> n   udp:print(x)   udp:endPacket() -> true/false
 // WiFiUDP.stopAll()
 enum WiFiUDPBindings {
@@ -82,7 +83,7 @@ enum WiFiUDPBindings {
                 (
                     "flush",
                     { call throws(LuaError) in
-                        _ = try udp(call).read(max: Int.max); return 0
+                        _ = try udp(call).flush(); return 0
                     }
                 ),
                 (

@@ -372,10 +372,48 @@ public final class Network: EventSource, HostIO {
         return counts
     }
 
-    /// `WiFiClient::stopAll()`: every client with a connection is stopped (each
-    /// flushing up to 300 ms), oldest first.
+    // MARK: handles the sketch lets go of
+
+    /// Sketch handles whose connection is over (stopped, aborted, failed, reset)
+    /// and that still hold their ClientContext. The core frees a context when its
+    /// last WiFiClient goes (`ClientContext::unref`); Lua frees the handle only when
+    /// its collector finds it unreferenced, so these are what a collection may give back.
+    public var finishedHandles: Int {
+        if clients.isEmpty { return 0 }
+        return clients.values.reduce(0) { $0 + ($1.handleSequence != nil && $1.pcb == nil ? 1 : 0) }
+    }
+    private var releaseKnown = 0
+    private var releaseBackoff: UInt64 = 0
+    private var releaseNextTry: UInt64 = 0
+
+    /// Whether the sketch's VM should collect now to find finished handles it
+    /// dropped: at once when one more finished since the last collection, then, while
+    /// some survive (the sketch still holds them), after 1 ms, 2 ms, 4 ms … at most
+    /// every second, so a sketch that keeps a stopped client costs almost nothing.
+    public func releaseCollectionDue(now: UInt64) -> Bool {
+        let finished = finishedHandles
+        guard finished > 0 else {
+            releaseKnown = 0
+            releaseBackoff = 0
+            return false
+        }
+        return finished > releaseKnown || now >= releaseNextTry
+    }
+
+    /// A collection ran at `now`: remember what survived and when to look again.
+    public func releaseCollectionDone(now: UInt64, before: Int) {
+        let after = finishedHandles
+        releaseBackoff = after < before || releaseBackoff == 0 ? 1000 : min(releaseBackoff * 2, 1_000_000)
+        releaseKnown = after
+        releaseNextTry = now + releaseBackoff
+    }
+
+    /// `WiFiClient::stopAll()` (WiFiClient.cpp:390-395): `stop()` on every WiFiClient
+    /// object in the core's list, newest first (slist.h:11-15 adds at the head);
+    /// connections still waiting in a server's queue have no WiFiClient and stay.
     public func stopAllClients() {
-        for c in clients.values.sorted(by: { $0.sequence < $1.sequence }) { c.stop() }
+        let handles = clients.values.filter { $0.handleSequence != nil }
+        for c in handles.sorted(by: { $0.handleSequence! > $1.handleSequence! }) { c.stop() }
     }
 
     /// `tcp_kill_timewait()`: frees the oldest TIME_WAIT pcb, no RST.

@@ -30,8 +30,10 @@ public final class TCPClient {
     public static let contextBytes = 48
     /// Bumped by lwIP callbacks (ack, poll, error): wakes blocking waits.
     private var wakeups = 0
-    /// When this context was made (stopAll walks them in this order).
-    private(set) var sequence = 0
+    /// When the sketch got this handle (`WiFiClient()` or `accept()`), nil while it
+    /// is a connection waiting in a server's queue: the core's `SList` of WiFiClient
+    /// objects, which `stopAll()` walks, holds handles, not ClientContexts.
+    private(set) var handleSequence: Int?
 
     /// A context for an accepted pcb. Nil when the heap cannot hold the
     /// ClientContext (the core's `new` would abort: the caller crashes the sketch).
@@ -44,14 +46,19 @@ public final class TCPClient {
     }
 
     private func register() {
-        network.clientSequence += 1
-        sequence = network.clientSequence
         network.clients[ObjectIdentifier(self)] = self
+    }
+
+    /// The sketch holds this client now: `SList::_add` puts it first in the list (slist.h:11-15).
+    func becomeHandle() {
+        network.clientSequence += 1
+        handleSequence = network.clientSequence
     }
 
     /// `WiFiClient()`: no connection and no ClientContext yet.
     public init(network: Network) {
         self.network = network
+        becomeHandle()
     }
 
     /// Set by `tcp_connect`'s connected callback.
@@ -63,6 +70,8 @@ public final class TCPClient {
     /// then `tcp_new`, a ClientContext, `tcp_connect`, and a wait of up to the
     /// client's timeout. A refused connection (RST) ends the wait at once; one
     /// still not ESTABLISHED at the timeout is aborted (RST). Returns true when connected.
+    /// A failed attempt drops the ClientContext's only reference, which frees it at
+    /// once (WiFiClient.cpp:164-168).
     /// Throws when the heap cannot hold the ClientContext (the core's `new` aborts).
     public func connect(address: UInt32, port: UInt16) throws(ConnectError) -> Bool {
         if charge != nil { stop(); release() }
@@ -91,11 +100,10 @@ public final class TCPClient {
             }
             return ERR_OK_
         }
-        guard err == ERR_OK_ else { connectPending = false; abortNow(); return false }
+        guard err == ERR_OK_ else { connectPending = false; abortNow(); freeContext(); return false }
         network.board.loop.espDelay(timeoutMillis * 1000) { self.connectPending && self.pcb != nil }
         connectPending = false
-        guard self.pcb != nil else { return false }
-        if tcpState != .established { abortNow(); return false }
+        guard self.pcb != nil, tcpState == .established else { abortNow(); freeContext(); return false }
         return true
     }
 
@@ -128,23 +136,28 @@ public final class TCPClient {
 
     // MARK: keepalive (SOF_KEEPALIVE, keep_idle/keep_intvl/keep_cnt)
 
-    /// `keepAlive(idle_s, intv_s, count)`.
-    public func keepAlive(idleSeconds: Int = 7200, intervalSeconds: Int = 75, count: Int = 9) {
+    /// `keepAlive(idle_s, intv_s, count)` (ClientContext.h:381-391): all three
+    /// non-zero set `SOF_KEEPALIVE` and the pcb's timers; any zero clears the flag.
+    public func keepAlive(idleSeconds: UInt16 = 7200, intervalSeconds: UInt16 = 75, count: UInt8 = 9) {
         guard let pcb else { return }
-        clwip_tcp_keepalive(pcb, 1, UInt32(clamping: idleSeconds * 1000), UInt32(clamping: intervalSeconds * 1000), UInt32(clamping: count))
+        if idleSeconds != 0 && intervalSeconds != 0 && count != 0 {
+            clwip_tcp_keepalive(pcb, 1, UInt32(idleSeconds) * 1000, UInt32(intervalSeconds) * 1000, UInt32(count))
+        } else {
+            clwip_tcp_keepalive(pcb, 0, clwip_tcp_keep_idle(pcb), clwip_tcp_keep_intvl(pcb), clwip_tcp_keep_cnt(pcb))
+        }
     }
 
-    /// `disableKeepAlive()`.
-    public func disableKeepAlive() {
-        guard let pcb else { return }
-        clwip_tcp_keepalive(pcb, 0, clwip_tcp_keep_idle(pcb), clwip_tcp_keep_intvl(pcb), clwip_tcp_keep_cnt(pcb))
-    }
+    /// `disableKeepAlive()` = `keepAlive(0, 0, 0)` (WiFiClient.h).
+    public func disableKeepAlive() { keepAlive(idleSeconds: 0, intervalSeconds: 0, count: 0) }
 
     public var isKeepAliveEnabled: Bool { pcb.map { clwip_tcp_keepalive_enabled($0) != 0 } ?? false }
-    /// (idle s, interval s, count) as `getKeepAliveIdle/Interval/Count()` report them.
+    /// (idle s, interval s, count) as `getKeepAliveIdle/Interval/Count()` report them:
+    /// rounded to seconds, and 0 while keep-alive is off (ClientContext.h:398-411).
     public var keepAliveSettings: (idle: Int, interval: Int, count: Int) {
-        guard let pcb else { return (0, 0, 0) }
-        return (Int(clwip_tcp_keep_idle(pcb)) / 1000, Int(clwip_tcp_keep_intvl(pcb)) / 1000, Int(clwip_tcp_keep_cnt(pcb)))
+        guard let pcb, isKeepAliveEnabled else { return (0, 0, 0) }
+        return (
+            Int((clwip_tcp_keep_idle(pcb) + 500) / 1000), Int((clwip_tcp_keep_intvl(pcb) + 500) / 1000), Int(clwip_tcp_keep_cnt(pcb))
+        )
     }
 
     /// Whether this handle has a ClientContext (connected once, or accepted).
@@ -279,6 +292,15 @@ public final class TCPClient {
             }
         }
         return written
+    }
+
+    /// `print`/`println` of the core's Print class: each piece is one `write()`
+    /// (with its own `tcp_write` and `tcp_output`), so with Nagle on, a piece that
+    /// follows unacknowledged data waits for the ACK and the wire shows two
+    /// segments. `println(x)` is `print(x)` then `println()` = `print("\r\n")`
+    /// (Print.cpp:180-182, 238-242). Returns the bytes written.
+    public func print(_ writes: [[UInt8]]) -> Int {
+        writes.reduce(0) { $0 + write($1) }
     }
 
     /// `esp_delay` until a callback wakes this context or `deadline` passes.

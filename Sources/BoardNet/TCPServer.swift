@@ -25,12 +25,14 @@ public final class TCPServer {
 
     public enum BeginError: Error, Equatable { case outOfMemory, portInUse }
 
-    /// `begin(port, backlog)`.
-    public func begin(port newPort: UInt16? = nil, backlog: Int = TCPServer.defaultBacklog) throws(BeginError) {
+    /// `begin(port, backlog)` (WiFiServer.cpp:62-89): closes, then with a backlog of 0
+    /// returns before it even takes the port: nothing listens. Returns whether it listens.
+    @discardableResult
+    public func begin(port newPort: UInt16? = nil, backlog: UInt8 = UInt8(TCPServer.defaultBacklog)) throws(BeginError) -> Bool {
         close()
-        if let newPort { port = newPort }
         network.servers[ObjectIdentifier(self)] = self
-        if backlog == 0 { return }
+        if backlog == 0 { return false }
+        if let newPort { port = newPort }
         guard let pcb = tcp_new() else { throw .outOfMemory }
         clwip_set_reuseaddr(pcb)
         var any = ip_addr_t()
@@ -39,7 +41,7 @@ public final class TCPServer {
             tcp_close(pcb)
             throw .portInUse
         }
-        guard let listen = tcp_listen_with_backlog(pcb, UInt8(clamping: backlog)) else {
+        guard let listen = tcp_listen_with_backlog(pcb, backlog) else {
             tcp_close(pcb)
             throw .outOfMemory
         }
@@ -50,6 +52,7 @@ public final class TCPServer {
             guard let arg else { return ERR_VAL_ }
             return Unmanaged<TCPServer>.fromOpaque(arg).takeUnretainedValue().accepted(newpcb, err)
         }
+        return true
     }
 
     /// `_accept`: a ClientContext is made at once (data is buffered before the
@@ -81,6 +84,7 @@ public final class TCPServer {
     public func accept() -> TCPClient? {
         guard !unclaimed.isEmpty else { return nil }
         let client = unclaimed.removeFirst()
+        client.becomeHandle()  // WiFiServer::accept wraps it in a WiFiClient
         if let pcb = client.pcb {
             tcp_backlog_accepted(pcb)
             client.setNoDelay(noDelay)

@@ -2,9 +2,10 @@ import BoardCore
 import CLwIP
 
 /// The core's `UdpContext` behind `WiFiUDP` (reference §6, UdpContext.h):
-/// a udp_pcb, a receive queue of at most 4 datagrams (more are dropped, as
-/// `rxBufMaxDepth` does), each kept as the pbuf lwIP delivered plus a small
-/// pbuf holding its addresses (the core's `AddrHelper`), all charged to the heap;
+/// a udp_pcb, a receive chain of the pbufs lwIP delivered, each datagram after the
+/// first preceded by a small pbuf holding its addresses (the core's `AddrHelper`),
+/// all charged to the heap; a datagram is dropped when that chain already holds
+/// `rxBufMaxDepth * 2` = 8 pbufs, which with lwIP's one pbuf per datagram keeps 5;
 /// and a transmit buffer sent with `udp_sendto` by `endPacket`.
 public final class UDPContext {
     unowned(unsafe) let network: Network
@@ -20,10 +21,17 @@ public final class UDPContext {
     private var queue: [Datagram] = []
     private var current: Datagram?
     private var currentOffset = 0
+    /// `_currentAddr`: the addresses of the datagram at the head of the chain.
+    private var currentAddress: (remoteIP: UInt32, remotePort: UInt16, destinationIP: UInt32) = (0, 0, 0)
     private var tx: [UInt8] = []
     private var txDestination: (ip: UInt32, port: UInt16)?
-    /// `rxBufMaxDepth`.
-    public static let maxQueuedDatagrams = 4
+    /// `rxBufMaxDepth` (UdpContext.h:620): the chain may hold up to twice as many pbufs.
+    public static let rxBufMaxDepth = 4
+    /// The heap a helper pbuf's payload takes: `sizeof(AddrHelper) + PBUF_ALIGNER_ADJUST`
+    /// (UdpContext.h:548) = 24 + 4 on the ESP8266 without IPv6 (two 8-byte
+    /// IPAddress objects, vtable pointer and ip_addr_t; an int16_t port padded to 4;
+    /// a netif pointer).
+    static let helperPayloadBytes: UInt16 = 28
     /// Heap charged for a UdpContext object (its ESP8266 fields; an estimate, see README).
     public static let contextBytes = 64
     /// Datagrams dropped because the queue was full (or the heap was).
@@ -59,21 +67,38 @@ public final class UDPContext {
 
     public var localPort: Int { pcb.map { Int(clwip_udp_local_port($0)) } ?? 0 }
 
+    /// Pbufs in the core's `_rx_buf` chain: every datagram held (the one being
+    /// read included) with its pbufs, and an address helper before each but the head.
+    private var chainPbufs: Int {
+        var n = 0
+        if let c = current { n += Int(pbuf_clen(c.data)) }
+        for d in queue { n += Int(pbuf_clen(d.data)) + (d.addresses == nil ? 0 : 1) }
+        return n
+    }
+
+    /// `_recv` (UdpContext.h:512-583): drop when the chain is `rxBufMaxDepth * 2`
+    /// pbufs deep (the walk stops at the 8th pbuf, l.521); otherwise the first
+    /// datagram of an empty chain takes the addresses itself (l.565-576) and a later
+    /// one is chained behind a helper pbuf holding them (l.548-563).
     private func received(_ p: UnsafeMutablePointer<pbuf>, from addr: UnsafePointer<ip_addr_t>?, port: UInt16) {
-        // the datagram being read is still in the core's chain: it counts
-        guard queue.count + (current == nil ? 0 : 1) < UDPContext.maxQueuedDatagrams else {
-            dropped += 1
-            pbuf_free(p)
-            return
-        }
-        // the core keeps the addresses in a pbuf of their own, chained to the data
-        guard let helper = pbuf_alloc(PBUF_RAW, 16, PBUF_RAM) else {
+        guard chainPbufs < UDPContext.rxBufMaxDepth * 2 else {
             dropped += 1
             pbuf_free(p)
             return
         }
         let remote = addr.map { clwip_ip_u32($0) } ?? 0
         let destination = network.netifUp ? network.addressBits : 0
+        var helper: UnsafeMutablePointer<pbuf>? = nil
+        if current != nil || !queue.isEmpty {
+            guard let h = pbuf_alloc(PBUF_RAW, UDPContext.helperPayloadBytes, PBUF_RAM) else {
+                dropped += 1
+                pbuf_free(p)
+                return
+            }
+            helper = h
+        } else {
+            currentAddress = (remote, port, destination)
+        }
         queue.append(Datagram(data: p, addresses: helper, remoteIP: remote, remotePort: port, destinationIP: destination))
     }
 
@@ -81,18 +106,23 @@ public final class UDPContext {
 
     /// `parsePacket()`: drops the rest of the current datagram, makes the next one
     /// current and returns its size (0 if none).
+    /// `next()` (UdpContext.h:259-312): the datagram read so far and the next one's
+    /// helper are freed, its addresses become the current ones.
     public func parsePacket() -> Int {
         dropCurrent()
         guard !queue.isEmpty else { return 0 }
-        current = queue.removeFirst()
+        let next = queue.removeFirst()
+        if let a = next.addresses { pbuf_free(a) }
+        current = Datagram(
+            data: next.data, addresses: nil, remoteIP: next.remoteIP, remotePort: next.remotePort, destinationIP: next.destinationIP)
+        currentAddress = (next.remoteIP, next.remotePort, next.destinationIP)
         currentOffset = 0
-        return Int(current!.data.pointee.tot_len)
+        return Int(next.data.pointee.tot_len)
     }
 
     private func dropCurrent() {
         guard let c = current else { return }
         pbuf_free(c.data)
-        if let a = c.addresses { pbuf_free(a) }
         current = nil
         currentOffset = 0
     }
@@ -115,46 +145,59 @@ public final class UDPContext {
         return pbuf_get_at(c.data, UInt16(currentOffset))
     }
 
-    public var remoteIP: String { ipString(current?.remoteIP ?? 0) }
-    public var remotePort: Int { Int(current?.remotePort ?? 0) }
-    public var destinationIP: String { ipString(current?.destinationIP ?? 0) }
+    /// `remoteIP()` etc. read `_currentAddr`, which outlives its datagram and is set
+    /// as soon as a datagram arrives to an empty chain.
+    public var remoteIP: String { ipString(currentAddress.remoteIP) }
+    public var remotePort: Int { Int(currentAddress.remotePort) }
+    public var destinationIP: String { ipString(currentAddress.destinationIP) }
     /// Datagrams waiting behind the current one.
     public var queued: Int { queue.count }
 
     // MARK: sending
 
-    /// `beginPacket(ip, port)`.
+    /// A context with a pcb, made by `begin` or the first `beginPacket` (WiFiUdp.cpp:146-153).
+    private func makeContext() -> Bool {
+        if pcb != nil { return true }
+        guard let h = network.board.heap.allocate(UDPContext.contextBytes, owner: "UdpContext") else { return false }
+        guard let p = udp_new() else { network.board.heap.free(h); return false }
+        charge = h
+        pcb = p
+        network.udpContexts[ObjectIdentifier(self)] = self
+        return true
+    }
+
+    /// `beginPacket(ip, port)`: `UdpContext::connect` only records the destination
+    /// in the pcb (UdpContext.h:95-106); it stays for later `endPacket`s.
     public func beginPacket(address: UInt32, port: UInt16) -> Bool {
-        tx.removeAll()
+        guard makeContext() else { return false }
         txDestination = (address, port)
         return true
     }
 
+    /// `write` appends to the transmit buffer of an existing context (WiFiUdp.cpp:183-189).
     public func write(_ bytes: [UInt8]) -> Int {
-        guard txDestination != nil else { return 0 }
+        guard pcb != nil else { return 0 }
         tx.append(contentsOf: bytes)
         return bytes.count
     }
 
-    /// `endPacket()`: one datagram with `udp_sendto` (a pcb is made if `begin` was not called).
+    /// `endPacket()` = `UdpContext::send` → `trySend` (UdpContext.h:403-460): the buffer,
+    /// even empty, goes as one datagram with `udp_sendto` to the destination the pcb
+    /// holds, and is dropped whatever the outcome. False without a context.
     public func endPacket() -> Bool {
-        guard let (ip, port) = txDestination else { return false }
-        txDestination = nil
+        guard let pcb else { return false }
         defer { tx.removeAll() }
-        if pcb == nil {
-            guard let h = network.board.heap.allocate(UDPContext.contextBytes, owner: "UdpContext") else { return false }
-            guard let p = udp_new() else { network.board.heap.free(h); return false }
-            charge = h
-            pcb = p
-            network.udpContexts[ObjectIdentifier(self)] = self
-        }
         guard tx.count <= 65_507, let p = pbuf_alloc(PBUF_TRANSPORT, UInt16(tx.count), PBUF_RAM) else { return false }
         defer { pbuf_free(p) }
         _ = tx.withUnsafeBytes { pbuf_take(p, $0.baseAddress, UInt16(tx.count)) }
         var dst = ip_addr_t()
-        clwip_ip_set_u32(&dst, ip)
-        return udp_sendto(pcb, p, &dst, port) == err_t(ERR_OK.rawValue)
+        clwip_ip_set_u32(&dst, txDestination?.ip ?? 0)
+        return udp_sendto(pcb, p, &dst, txDestination?.port ?? 0) == err_t(ERR_OK.rawValue)
     }
+
+    /// `flush()`: in the core it is `endPacket()` (WiFiUdp.cpp:228-231), not a
+    /// discard of the received datagram.
+    public func flush() -> Bool { endPacket() }
 
     // MARK: closing
 
@@ -163,6 +206,9 @@ public final class UDPContext {
         dropCurrent()
         for d in queue { pbuf_free(d.data); if let a = d.addresses { pbuf_free(a) } }
         queue.removeAll()
+        currentAddress = (0, 0, 0)
+        tx.removeAll()
+        txDestination = nil
         if let pcb { udp_remove(pcb) }
         pcb = nil
         if let c = charge { network.board.heap.free(c) }

@@ -42,6 +42,11 @@ public final class WiFiStation {
     public private(set) var softAPPSK = ""
     public private(set) var softAPChannel = 1
     private var scanResults: [World.AccessPoint] = []
+    /// `_scanStarted` / `_scanComplete` (ESP8266WiFiScan.cpp:52-56): a scan in progress
+    /// ends at this board time.
+    private var scanEnds: UInt64?
+    private var scanShowsHidden = false
+    private var scanCompleted = false
 
     /// The SDK's event: to the sketch's handler and the board's event stream.
     private func emit(_ e: WiFiEvent) {
@@ -116,13 +121,18 @@ public final class WiFiStation {
     public var bssid: String { accessPoint?.bssidString ?? "00:00:00:00:00:00" }
     public var channel: Int { accessPoint?.channel ?? (mode.hasAccessPoint ? softAPChannel : 1) }
 
-    /// `WiFi.begin(ssid, pass)`: station mode on, association starts.
+    /// `WiFi.begin(ssid, pass)` (ESP8266WiFiSTA.cpp:133-149): station mode on; an SSID
+    /// that is empty or over 32 bytes returns `WL_CONNECT_FAILED` and a passphrase
+    /// over 64 `WL_WRONG_PASSWORD`, with nothing started. Any other passphrase is
+    /// handed to the SDK, and association starts (a wrong one never joins).
     @discardableResult
     public func begin(ssid: String, password: String) -> WLStatus {
         guard let n = network else { return .noShield }
+        if !mode.hasStation { setMode(mode == .accessPoint ? .both : .station) }
+        guard (1...32).contains(ssid.utf8.count) else { return .connectFailed }
+        guard password.utf8.count <= 64 else { return .wrongPassword }
         if case .connected = phase, ssid == self.ssid, password == self.password { return status }
         leave(reason: .assocLeave)
-        if !mode.hasStation { setMode(mode == .accessPoint ? .both : .station) }
         self.ssid = ssid
         self.password = password
         phase = .associating(until: n.board.clock.micros + n.config.associationMicros)
@@ -223,15 +233,37 @@ public final class WiFiStation {
 
     // MARK: scan
 
-    /// `WiFi.scanNetworks(async=false, show_hidden)`: blocks for the scan time
-    /// (running the board's background), then returns how many were found.
-    public func scan(showHidden: Bool = false) -> Int {
+    /// `WiFi.scanNetworks(async, show_hidden)` (ESP8266WiFiScan.cpp:69-107): -1 while
+    /// a scan runs; else the last results are deleted and a scan starts. A blocking
+    /// scan waits in `esp_delay` (the board's background runs) and returns how many
+    /// it found; an asynchronous one returns `WIFI_SCAN_RUNNING` (-1) at once and
+    /// `scanComplete()` tells when it is done.
+    public func scan(async: Bool = false, showHidden: Bool = false) -> Int {
         guard let n = network else { return -2 }
+        if scanEnds != nil { return -1 }
         if !mode.hasStation { setMode(mode == .accessPoint ? .both : .station) }
-        n.board.loop.espDelay(WiFiStation.scanMicros)
-        scanResults = world.accessPoints.filter { showHidden || !$0.hidden }
-            .enumerated().sorted { ($0.element.channel, $0.offset) < ($1.element.channel, $1.offset) }.map(\.element)
+        scanDelete()
+        scanShowsHidden = showHidden
+        scanEnds = n.board.clock.micros + WiFiStation.scanMicros
+        if async { return -1 }
+        n.board.loop.espDelay(WiFiStation.scanMicros) { self.scanEnds != nil }
+        if scanEnds != nil { finishScan() }  // the run is ending: the wait was cut short
         return scanResults.count
+    }
+
+    /// `_scanDone`: the results are kept, the scan is complete (l.315-331).
+    private func finishScan() {
+        scanResults = world.accessPoints.filter { scanShowsHidden || !$0.hidden }
+            .enumerated().sorted { ($0.element.channel, $0.offset) < ($1.element.channel, $1.offset) }.map(\.element)
+        scanEnds = nil
+        scanCompleted = true
+    }
+
+    /// `WiFi.scanComplete()` (l.125-136): -1 while scanning, the count once done,
+    /// -2 before any scan or after `scanDelete()`.
+    public var scanComplete: Int {
+        if scanEnds != nil { return -1 }
+        return scanCompleted ? scanResults.count : -2
     }
 
     /// The i-th result of the last scan, nil out of range.
@@ -239,7 +271,11 @@ public final class WiFiStation {
         scanResults.indices.contains(i) ? scanResults[i] : nil
     }
 
-    public func scanDelete() { scanResults.removeAll() }
+    /// `scanDelete()` (l.141-148).
+    public func scanDelete() {
+        scanResults.removeAll()
+        scanCompleted = false
+    }
 
     // MARK: the loop
 
@@ -254,15 +290,18 @@ public final class WiFiStation {
         softAPSSID = ""
         softAPPSK = ""
         scanResults.removeAll()
+        scanEnds = nil
+        scanCompleted = false
     }
 
     var nextDeadline: UInt64? {
-        if case .associating(let until) = phase { return until }
-        return nil
+        if case .associating(let until) = phase { return scanEnds.map { min($0, until) } ?? until }
+        return scanEnds
     }
 
     func service(now: UInt64) {
         guard let n = network else { return }
+        if let ends = scanEnds, now >= ends { finishScan() }
         switch phase {
         case .associating(let until) where now >= until:
             let w = world

@@ -222,6 +222,16 @@ public struct LuaCall {
     /// t[i] = value on top (t just below it).
     public func setIndex(_ i: Int) { lua_rawseti(L, -2, lua_Integer(i)) }
 
+    /// The writes `Print::print` makes for argument `i`: one, except a negative
+    /// integer in base 10, which is `print('-')` then its digits (Print.cpp:141-148).
+    public func printWrites(_ i: Int32, base: Int = 10, digits: Int = 2) throws(LuaError) -> [String] {
+        let text = try printable(i, base: base, digits: digits)
+        if base == 10, lua_type(L, i) == LUA_TNUMBER, clua_isinteger(L, i) != 0, text.hasPrefix("-") {
+            return ["-", String(text.dropFirst())]
+        }
+        return [text]
+    }
+
     /// Arduino `print`-style text of argument `i`: integers in `base`, floats with
     /// `digits` decimals (Print::print(double) defaults to 2), booleans as 1/0.
     public func printable(_ i: Int32, base: Int = 10, digits: Int = 2) throws(LuaError) -> String {

@@ -160,6 +160,16 @@ public final class LuaState {
     /// Creates a table of functions, sets it as global `name`, and records it in
     /// `package.loaded` so error messages read `bad argument #1 to 'Serial.print'`.
     /// The functions named in `polls` are `.poll`s, the others `.active`.
+    /// Lua's reserved words. A function named after one (the Arduino `end()` of
+    /// WiFiServer, SPI, LittleFS, Serial …) cannot be called as `obj:end()`, a
+    /// syntax error: `setLibrary` and `defineClass` (plugins' too) also install it
+    /// with a trailing underscore, as Python spells keywords (PEP 8); it stays
+    /// reachable as `obj["end"](obj)`.
+    public static let reservedWords: Set<String> = [
+        "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in", "local", "nil",
+        "not", "or", "repeat", "return", "then", "true", "until", "while",
+    ]
+
     public func setLibrary(
         _ name: String, _ fns: [(String, LuaFunction)], constants: [(String, Int)] = [],
         polls: Set<String> = []
@@ -168,6 +178,10 @@ public final class LuaState {
         lua_createtable(L, 0, Int32(fns.count + constants.count))
         for (k, f) in fns {
             push(kind: polls.contains(k) ? .poll : .active, f)
+            if LuaState.reservedWords.contains(k) {
+                lua_pushvalue(L, -1)
+                lua_setfield(L, -3, k + "_")
+            }
             lua_setfield(L, -2, k)
         }
         for (k, v) in constants {
@@ -212,6 +226,10 @@ public final class LuaState {
         lua_createtable(L, 0, Int32(methods.count))
         for (k, f) in methods {
             push(kind: polls.contains(k) ? .poll : .active, f)
+            if LuaState.reservedWords.contains(k) {
+                lua_pushvalue(L, -1)
+                lua_setfield(L, -3, k + "_")
+            }
             lua_setfield(L, -2, k)
         }
         lua_setfield(L, -2, "__index")

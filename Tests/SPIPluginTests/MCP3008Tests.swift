@@ -34,6 +34,15 @@ final class MCP3008Tests: XCTestCase {
         XCTAssertEqual(Array(bits[21...]), Array(repeating: 0, count: 9))
     }
 
+    /// SPI.h:45: `SPISettings()` is 1 MHz, LSBFIRST, SPI_MODE0; what a sketch leaves
+    /// out of `SPISettings(...)` takes those values.
+    func testSPISettingsDefaultsAreTheCores() {
+        let s = Settings()
+        XCTAssertEqual(s.clock, 1_000_000)
+        XCTAssertTrue(s.lsbFirst)
+        XCTAssertEqual(s.mode, 0)
+    }
+
     func testLSBFirstReversesBits() {
         XCTAssertEqual(reverse(0x01), 0x80)
         XCTAssertEqual(reverse(0b1100_1010), 0b0101_0011)

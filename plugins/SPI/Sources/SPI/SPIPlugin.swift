@@ -26,8 +26,10 @@ func reverse(_ b: UInt8) -> UInt8 {
     return r
 }
 
-/// `SPISettings(clock, bitOrder, dataMode)` as a Lua object.
-final class Settings { var clock = 1_000_000; var lsbFirst = false; var mode = 0 }
+/// `SPISettings(clock, bitOrder, dataMode)` as a Lua object; what is not given is
+/// the default constructor's: 1 MHz, LSBFIRST, SPI_MODE0 (SPI.h:45). `SPI.begin()`
+/// itself clears SPI1C, MSB first (SPI.cpp:82).
+final class Settings { var clock = 1_000_000; var lsbFirst = true; var mode = 0 }
 
 private func spi(_ s: UnsafeMutableRawPointer?) -> SPIPlugin { plugin(s, as: SPIPlugin.self) }
 
