@@ -10,6 +10,9 @@ public struct DeviceOptions: Sendable {
     public var network = NetworkConfig()
     /// Exit instead of rebooting after a crash.
     public var noReboot = false
+    /// Reboot even after the third crash alike in a row with no `loop()` pass
+    /// between (a board does); otherwise the run ends with `.crashLoop`.
+    public var rebootForever = false
     /// End the run after this much board time (µs); nil runs forever.
     public var runFor: UInt64?
     /// Bytes the sketch's Lua VM may hold (the sketch's own allocations; separate from the heap).
@@ -44,8 +47,12 @@ public enum RunOutcome: Equatable, Sendable {
     case finished
     /// The sketch crashed and `noReboot` was set.
     case crashed(Crash)
-    /// The sketch could not be loaded (missing, syntax error, no setup/loop).
+    /// The sketch could not be loaded (missing, syntax error, an error in its top
+    /// level, no setup/loop).
     case loadFailed(String)
+    /// The sketch crashed alike at three boots in a row before a `loop()` pass
+    /// completed (and `rebootForever` was not set): the line that says so.
+    case crashLoop(String)
 }
 
 /// An ESP8266 running one Lua sketch: the board, its network, its parts, and the

@@ -38,6 +38,11 @@ struct Run: ParsableCommand {
     @Flag(name: .customLong("no-reboot"), help: "Exit with status 1 after a crash instead of rebooting.")
     var noReboot = false
 
+    @Flag(
+        name: .customLong("reboot-forever"),
+        help: "Keep rebooting after the same crash at three boots in a row before loop() returned, as a board does (default: exit 1).")
+    var rebootForever = false
+
     @Option(name: .customLong("timewait-limit"), help: "Most TIME_WAIT pcbs kept (core 3.x: 5); 0 = unlimited, as older cores.")
     var timewaitLimit: UInt32 = 5
 
@@ -112,6 +117,7 @@ struct Run: ParsableCommand {
         options.network.forwards = forwards.compactMap(Forward.init(parsing:))
         options.network.timewaitLimit = timewaitLimit
         options.noReboot = noReboot
+        options.rebootForever = rebootForever
         options.runFor = duration.flatMap(parseDurationMicros)
         options.luaMemoryLimit = parseBytes(luaMemory)!
         options.worldPath = world
@@ -160,7 +166,7 @@ struct Run: ParsableCommand {
         case .crashed:
             device.shutdown()
             throw ExitCode(1)
-        case .loadFailed(let message):
+        case .loadFailed(let message), .crashLoop(let message):
             device.shutdown()
             fail("esplua: \(message)")
         }
