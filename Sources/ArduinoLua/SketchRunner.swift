@@ -123,8 +123,8 @@ final class SketchRunner {
             if state.outOfMemory { return .success(err) }
             // an error of the top level is the sketch not loading (as a C++ sketch
             // that does not compile): one message, no dump, no reboot
-            let first = err.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? err
-            return .failure(.loadFailed(APIHelp.explain(first, api: state.api)))
+            let message = err.firstRange(of: "\nstack traceback:").map { String(err[..<$0.lowerBound]) } ?? err
+            return .failure(.loadFailed(APIHelp.explain(message, api: state.api)))
         }
         for name in ["setup", "loop"] {
             if !state.globalIsFunction(name) {
