@@ -111,12 +111,14 @@ public enum APIHelp {
     static let pluginModules: [String: String] = ["Wire": "", "SPI": "", "Servo": "", "LittleFS": "", "SPISettings": "from require(\"SPI\")"]
 
     /// Adds the answer to Lua's message for a missing global (`attempt to call a
-    /// nil value (global 'map')`); other messages come back unchanged. Works on the
+    /// nil value (global 'map')`, or to index it, or to compute with it); other
+    /// messages come back unchanged. Works on the
     /// first line; a traceback below it is kept.
     public static func explain(_ message: String, api: APIRegistry?) -> String {
         let lineEnd = message.firstIndex(of: "\n") ?? message.endIndex
         let first = message[..<lineEnd]
-        for pattern in ["attempt to call a nil value (global '", "attempt to index a nil value (global '"] {
+        // "attempt to call / index / perform arithmetic on / concatenate a nil value (global 'x')"
+        for pattern in ["a nil value (global '"] {
             guard let r = first.firstRange(of: pattern) else { continue }
             let name = first[r.upperBound...].prefix { $0 != "'" }
             guard !name.isEmpty else { continue }
