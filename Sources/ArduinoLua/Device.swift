@@ -23,7 +23,7 @@ public struct DeviceOptions: Sendable {
     public var loopOverheadMicros: UInt64 = 10
     /// Every `loop()` pass costs its board time, none is skipped while idle (`--pace-loop`).
     public var paceLoop = false
-    /// The world file; nil looks for `<sketch>.world.json` beside the sketch.
+    /// The world file; nil looks for `<sketch>.world.json` beside the sketch; `none` uses none.
     public var worldPath: String?
     /// The wiring file; nil looks for `<sketch>.wiring.json` beside the sketch.
     public var wiringPath: String?
@@ -132,7 +132,9 @@ enum DeviceSetup {
     }
 
     /// The world file named in `options` or beside the sketch (recorded in `options`).
+    /// `none` (`--world none`) runs without one, even with a file beside the sketch.
     static func world(_ options: inout DeviceOptions) throws -> World? {
+        if options.worldPath == "none" { return nil }
         guard let path = options.worldPath ?? worldBeside(options.sketchPath) else { return nil }
         let world: World
         do { world = try World.load(path: path) } catch { throw NetworkError.worldFailed(error.description) }

@@ -99,7 +99,9 @@ public final class APIRegistry {
     }
 
     private func upsert(_ g: Global) {
-        if let i = index[g.name] { globals[i] = g } else {
+        if let i = index[g.name] {
+            globals[i] = g
+        } else {
             index[g.name] = globals.count
             globals.append(g)
         }

@@ -60,7 +60,7 @@ struct Run: ParsableCommand {
     @Option(
         name: .customLong("world"),
         help: ArgumentHelp(
-            "The world around the board: access points, DNS names, services, visitors (JSON). Default: <sketch>.world.json beside the sketch, if any.",
+            "The world around the board: access points, DNS names, services, visitors (JSON). Default: <sketch>.world.json beside the sketch, if any; none: no world.",
             valueName: "FILE"))
     var world: String?
 
@@ -129,7 +129,7 @@ struct Run: ParsableCommand {
         guard FileManager.default.isReadableFile(atPath: sketch) else {
             fail("esplua: cannot open sketch '\(sketch)': no such file")
         }
-        if let world, !FileManager.default.isReadableFile(atPath: world) {
+        if let world, world != "none", !FileManager.default.isReadableFile(atPath: world) {
             fail("esplua: cannot open the world file '\(world)': no such file")
         }
         if let wiring, !FileManager.default.isReadableFile(atPath: wiring) {
@@ -160,6 +160,10 @@ struct Run: ParsableCommand {
         NetstatOnSignal.install(device)
         let outcome = device.run()
         if netstat { printNetstat(device) }
+        if NetstatOnSignal.interrupted != 0 {
+            device.shutdown()
+            throw ExitCode(130)  // Ctrl-C: the run ended early, as a shell counts it
+        }
         switch outcome {
         case .finished:
             device.shutdown()
@@ -214,18 +218,26 @@ struct Plugins: ParsableCommand {
     }
 }
 
-/// `kill -USR1 <pid>` prints the connection table while the device runs.
+/// `kill -USR1 <pid>` prints the connection table while the device runs; Ctrl-C
+/// (SIGINT) ends the run as `--for` does, so `--netstat` prints the table and the
+/// pcap is complete (a second Ctrl-C exits at once).
 final class NetstatOnSignal: EventSource {
     nonisolated(unsafe) static var requested: sig_atomic_t = 0
+    nonisolated(unsafe) static var interrupted: sig_atomic_t = 0
     unowned let device: Device
     init(device: Device) { self.device = device }
 
     static func install(_ device: Device) {
         signal(SIGUSR1) { _ in NetstatOnSignal.requested = 1 }
+        signal(SIGINT) { _ in
+            if NetstatOnSignal.interrupted != 0 { _exit(130) }
+            NetstatOnSignal.interrupted = 1
+        }
         device.board.loop.addSource(NetstatOnSignal(device: device))
     }
 
     func service(now: UInt64) {
+        if NetstatOnSignal.interrupted != 0 && !device.board.loop.stopRequested { device.board.loop.requestStop() }
         guard NetstatOnSignal.requested != 0 else { return }
         NetstatOnSignal.requested = 0
         printNetstat(device)
@@ -253,7 +265,7 @@ do {
     try command.run()
 } catch {
     let code = Esplua.exitCode(for: error)
-    if code == .validationFailure || (error as? CleanExit) == nil && code != .success && code.rawValue != 1 {
+    if code == .validationFailure || (error as? CleanExit) == nil && code != .success && code.rawValue != 1 && code.rawValue != 130 {
         writeStandardError(Esplua.fullMessage(for: error) + "\n")
         exit(2)
     }

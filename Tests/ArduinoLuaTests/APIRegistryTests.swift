@@ -93,7 +93,8 @@ final class APIRegistryTests: XCTestCase {
             case .constant: expected.append("\(g.name) number ")
             case .singleton, .class:
                 // LuaLS declares an object's methods on its class table
-                let members = g.functions.map { "\($0)=function" } + g.constants.map { "\($0)=number" }
+                let members =
+                    g.functions.map { "\($0)=function" } + g.constants.map { "\($0)=number" }
                     + (api.methods[g.name] ?? []).filter { !g.functions.contains($0) }.map { "\($0)=function" }
                 expected.append("\(g.name) table \(Set(members).sorted().joined(separator: ","))")
             }

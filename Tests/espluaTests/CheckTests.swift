@@ -77,6 +77,9 @@ final class CheckTests: EspluaTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.stdout, "")
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
-        XCTAssertTrue(r.stderr.hasPrefix("esplua: \(path):1: attempt to perform arithmetic on a nil value (global 'LED_BUILTN'): esplua has no LED_BUILTN; it has LED_BUILTIN"), r.stderr)
+        XCTAssertTrue(
+            r.stderr.hasPrefix(
+                "esplua: \(path):1: attempt to perform arithmetic on a nil value (global 'LED_BUILTN'): esplua has no LED_BUILTN; it has LED_BUILTIN"), r.stderr
+        )
     }
 }
