@@ -9,6 +9,9 @@ import LuaRuntime
 enum ArduinoAPI {
     static func install(in state: LuaState, ctx: SketchContext, sketchDirectory: String) {
         state.activity = ctx.board.loop.activity
+        state.describeMissing = { [unowned state] owner, key, isMethod in
+            APIHelp.missing(owner: owner, key: key, isMethod: isMethod, api: state.api)
+        }
         state.withGrace {
             sandbox(state, sketchDirectory: sketchDirectory)
             GPIOBindings.register(in: state, ctx: ctx)
@@ -22,8 +25,12 @@ enum ArduinoAPI {
             LwIPBindings.register(in: state, ctx: ctx)
             PluginBindings.register(in: state, ctx: ctx)
             if let err = state.run(prelude, name: "=esplua") { ctx.log("esplua: internal prelude error: \(err)") }
+            for name in preludeFunctions { state.api.noteLuaFunction(name) }
         }
     }
+
+    /// What `prelude` defines (`print` is Lua's own name).
+    static let preludeFunctions = ["Serial.printf"]
 
     static func sandbox(_ state: LuaState, sketchDirectory: String) {
         for name in ["dofile", "loadfile"] { state.setGlobalNil(name) }

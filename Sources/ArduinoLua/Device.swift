@@ -10,6 +10,9 @@ public struct DeviceOptions: Sendable {
     public var network = NetworkConfig()
     /// Exit instead of rebooting after a crash.
     public var noReboot = false
+    /// Reboot even after the third crash alike in a row with no `loop()` pass
+    /// between (a board does); otherwise the run ends with `.crashLoop`.
+    public var rebootForever = false
     /// End the run after this much board time (µs); nil runs forever.
     public var runFor: UInt64?
     /// Bytes the sketch's Lua VM may hold (the sketch's own allocations; separate from the heap).
@@ -20,7 +23,7 @@ public struct DeviceOptions: Sendable {
     public var loopOverheadMicros: UInt64 = 10
     /// Every `loop()` pass costs its board time, none is skipped while idle (`--pace-loop`).
     public var paceLoop = false
-    /// The world file; nil looks for `<sketch>.world.json` beside the sketch.
+    /// The world file; nil looks for `<sketch>.world.json` beside the sketch; `none` uses none.
     public var worldPath: String?
     /// The wiring file; nil looks for `<sketch>.wiring.json` beside the sketch.
     public var wiringPath: String?
@@ -44,8 +47,12 @@ public enum RunOutcome: Equatable, Sendable {
     case finished
     /// The sketch crashed and `noReboot` was set.
     case crashed(Crash)
-    /// The sketch could not be loaded (missing, syntax error, no setup/loop).
+    /// The sketch could not be loaded (missing, syntax error, an error in its top
+    /// level, no setup/loop).
     case loadFailed(String)
+    /// The sketch crashed alike at three boots in a row before a `loop()` pass
+    /// completed (and `rebootForever` was not set): the line that says so.
+    case crashLoop(String)
 }
 
 /// An ESP8266 running one Lua sketch: the board, its network, its parts, and the
@@ -125,7 +132,9 @@ enum DeviceSetup {
     }
 
     /// The world file named in `options` or beside the sketch (recorded in `options`).
+    /// `none` (`--world none`) runs without one, even with a file beside the sketch.
     static func world(_ options: inout DeviceOptions) throws -> World? {
+        if options.worldPath == "none" { return nil }
         guard let path = options.worldPath ?? worldBeside(options.sketchPath) else { return nil }
         let world: World
         do { world = try World.load(path: path) } catch { throw NetworkError.worldFailed(error.description) }

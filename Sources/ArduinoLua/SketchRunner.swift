@@ -27,6 +27,10 @@ final class SketchRunner {
     private var passMicros: UInt64 = 0
     /// VM allocations at the last yield point.
     private var seenAllocations = 0
+    /// `loop()` passes completed since this boot.
+    private var passesThisBoot = 0
+    /// Crashes in a row with no `loop()` pass completed between them, all alike.
+    private var crashLoop: (key: String, boots: Int)?
 
     init(options: DeviceOptions, context: SketchContext) {
         self.options = options
@@ -69,17 +73,20 @@ final class SketchRunner {
             guard let (c, message) = crash else {
                 // the run ended (or the sketch asked for a restart)
                 if case .restart = context.stop ?? .runEnded {
+                    crashLoop = nil
                     teardown()
                     reason = .softRestart
                     continue
                 }
                 return .finished
             }
-            if let message { context.log("esplua: \(message)") }
+            let explained = message.map { APIHelp.explain($0, api: lua?.api) }
+            if let explained { context.log("esplua: \(explained)") }
             board.events.publish(.crash(c.summary))
-            board.uart.write(Postmortem.dump(c, seed: UInt32(truncatingIfNeeded: board.clock.micros)))
+            board.uart.write(Postmortem.dump(c, seed: UInt32(truncatingIfNeeded: board.clock.micros), location: dumpLocation(c, message)))
             teardown()
             if options.noReboot { return .crashed(c) }
+            if let line = repeatedCrash(c, explained) { return .crashLoop(line) }
             if board.loop.isStopping && !board.loop.stopRequested { return .finished }
             if case .some(.runEnded) = context.stop { return .finished }
             reason = c.resetReason
@@ -109,10 +116,15 @@ final class SketchRunner {
         state.onInstructions = { [unowned self] n in self.instructionsRan(n) }
         state.installHook(interval: 1000)
         // the sketch's top level: globals, requires
+        passesThisBoot = 0
         if let err = state.protectedCall() {
             if case .runEnded = context.stop ?? .restart { return .success(nil) }
             if case .crash(let c, let m) = context.stop { return .success(m ?? describe(c, err)) }
-            return .success(err)
+            if state.outOfMemory { return .success(err) }
+            // an error of the top level is the sketch not loading (as a C++ sketch
+            // that does not compile): one message, no dump, no reboot
+            let message = err.firstRange(of: "\nstack traceback:").map { String(err[..<$0.lowerBound]) } ?? err
+            return .failure(.loadFailed(APIHelp.explain(message, api: state.api)))
         }
         for name in ["setup", "loop"] {
             if !state.globalIsFunction(name) {
@@ -127,6 +139,32 @@ final class SketchRunner {
         if let err = state.protectedCall(nargs: 3, nresults: 1) { return .failure(.loadFailed("internal: \(err)")) }
         thread = LuaThread(state: state)
         return .success(nil)
+    }
+
+    /// The third crash alike in a row with no `loop()` pass completed between
+    /// (a typo in `setup()`): the line esplua stops with, unless `rebootForever`.
+    /// A board would reboot forever, printing a dump each time.
+    private func repeatedCrash(_ c: Crash, _ message: String?) -> String? {
+        let what = message.map { $0.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? $0 } ?? c.summary
+        guard passesThisBoot == 0 else {
+            crashLoop = nil
+            return nil
+        }
+        let boots = crashLoop?.key == what ? crashLoop!.boots + 1 : 1
+        crashLoop = (what, boots)
+        guard boots >= 3, !options.rebootForever else { return nil }
+        let place = message == nil ? " (\(options.sketchPath))" : ""
+        return "\(what)\(place): the same crash at each of \(boots) boots, before loop() ever returned; "
+            + "stopped (--reboot-forever keeps rebooting, as a board would)"
+    }
+
+    /// The sketch's `file:line function` for the dump of a Lua error the dump's
+    /// header does not name already (a panic names it).
+    private func dumpLocation(_ c: Crash, _ message: String?) -> String? {
+        guard let message else { return nil }
+        if case .panic = c { return nil }
+        let (file, line, function) = Crash.sketchLocation(of: message, sketchPath: options.sketchPath)
+        return line > 0 ? "\(file):\(line) \(function)" : nil
     }
 
     private func describe(_ c: Crash, _ err: String) -> String? {
@@ -144,7 +182,7 @@ final class SketchRunner {
             let outcome = thread.resume()
             switch outcome {
             case .yielded:
-                break
+                if context.stop == nil { passesThisBoot += 1 }
             case .finished:
                 return nil
             case .failed(let message, let oom):

@@ -41,7 +41,7 @@ enum WiFiClientBindings {
                         let c = try client(call)
                         let host = try call.string(2)
                         let port = try call.integer(3)
-                        guard (1...65535).contains(port) else { throw .argument(2, "port must be 1-65535") }
+                        guard (1...65535).contains(port) else { throw .argument(3, "port must be 1-65535") }
                         let ok: Bool = {
                             guard let ip = network.hostByName(host, timeoutMillis: c.timeoutMillis), let bits = ipBits(ip) else { return false }
                             do { return try c.connect(address: bits, port: UInt16(port)) } catch {

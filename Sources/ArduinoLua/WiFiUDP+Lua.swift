@@ -25,7 +25,7 @@ enum WiFiUDPBindings {
                     { call throws(LuaError) in
                         let u = try udp(call)
                         let port = try call.integer(2)
-                        guard (0...65535).contains(port) else { throw .argument(1, "port must be 0-65535") }
+                        guard (0...65535).contains(port) else { throw .argument(2, "port must be 0-65535") }
                         call.push(u.begin(port: UInt16(port)))
                         return 1
                     }
@@ -110,7 +110,7 @@ enum WiFiUDPBindings {
                         let u = try udp(call)
                         let host = try call.string(2)
                         let port = try call.integer(3)
-                        guard (1...65535).contains(port) else { throw .argument(2, "port must be 1-65535") }
+                        guard (1...65535).contains(port) else { throw .argument(3, "port must be 1-65535") }
                         let ip = network.hostByName(host)
                         guard let ip, let bits = ipBits(ip) else { call.push(false); return 1 }
                         call.push(u.beginPacket(address: bits, port: UInt16(port)))

@@ -59,7 +59,9 @@ public enum Postmortem {
     static let cut = String(repeating: "-", count: 15) + " CUT HERE FOR EXCEPTION DECODER " + String(repeating: "-", count: 15)
 
     /// The dump for `crash`; `seed` varies the (illustrative) stack words.
-    public static func dump(_ crash: Crash, seed: UInt32 = 0) -> String {
+    /// `location` (the sketch's `file:line function` of a Lua error) follows the
+    /// exception's registers, as the exception decoder would name the line.
+    public static func dump(_ crash: Crash, seed: UInt32 = 0, location: String? = nil) -> String {
         var out = ""
         func line(_ s: String = "") { out += s + "\n" }
         func hex(_ v: UInt32) -> String { Format.hex(v, digits: 8) }
@@ -93,6 +95,7 @@ public enum Postmortem {
         case .hardwareWatchdog:
             break
         }
+        if let location { line("Lua: \(location)") }
         line()
         line(">>>stack>>>")
         line()
@@ -163,6 +166,15 @@ extension Crash {
             self = .exception(cause: 6, epc1: 0x4000_dce5, excvaddr: 0)  // IntegerDivideByZero
             return
         }
+        let (file, line, function) = Crash.sketchLocation(of: message, sketchPath: sketchPath)
+        self = .panic(file: file, line: line, function: function)
+    }
+
+    /// Where an uncaught error of the sketch happened, from its message (`file:line:
+    /// …` on the first line) and traceback (the innermost Lua function): file, line
+    /// (0 if the message has none) and function ("?" if the traceback names none).
+    public static func sketchLocation(of message: String, sketchPath: String) -> (file: String, line: Int, function: String) {
+        let first = message.split(separator: "\n").first.map(String.init) ?? message
         var file = sketchPath, line = 0
         let parts = first.split(separator: ":", maxSplits: 2)
         if parts.count >= 2, let l = Int(parts[1]) { file = String(parts[0]); line = l }
@@ -172,7 +184,7 @@ extension Crash {
         } else if message.contains("in main chunk") {
             function = "main chunk"
         }
-        self = .panic(file: file, line: line, function: function)
+        return (file, line, function)
     }
 
     /// The crash's name as the dump's first line gives it.

@@ -97,6 +97,7 @@ public final class Network: EventSource, HostIO {
             } else if let reply = WorldDNS.answer(buf, hosts: me.config.world.hosts) {
                 me.slirp.toDevice.append(reply)
             } else {
+                me.peers.deviceSent(buf)
                 me.slirp.input(buf)
                 me.peers.kick()
             }

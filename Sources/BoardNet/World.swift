@@ -65,6 +65,9 @@ public struct World: Sendable, Equatable {
         public var close: Close
         /// A visit gives up (and closes) after this long.
         public var timeout: UInt64
+        /// Stay connected this long (reading what the device sends), then close;
+        /// nil: close as `close` says.
+        public var stay: UInt64? = nil
     }
 
     public static let defaultServiceAddress = "10.0.2.100"
@@ -167,7 +170,8 @@ public struct World: Sendable, Equatable {
                         at: try f.optionalDuration("at") ?? 0,
                         every: try f.optionalDuration("every") ?? 1_000_000,
                         count: count, send: Array((try f.optionalString("send") ?? "").utf8),
-                        close: close, timeout: try f.optionalDuration("timeout") ?? 10_000_000))
+                        close: close, timeout: try f.optionalDuration("timeout") ?? 10_000_000,
+                        stay: try f.optionalDuration("stay")))
             }
         }
     }

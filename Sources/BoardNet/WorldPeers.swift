@@ -21,6 +21,14 @@ final class WorldPeers {
     private var plans: [(visitor: World.Visitor, index: Int, hostPort: UInt16, started: Int)] = []
     private var visits: [Visit] = []
     private var listeners: [(fd: Int32, service: World.Service, path: String)] = []
+    /// Visitors' source ports (as slirp passes them on to the device) to which the
+    /// device sent an RST: slirp turns the device's RST into a plain close of the
+    /// host socket, so the visitor learns it here.
+    private var resetPorts: Set<UInt16> = []
+    /// In virtual time, the source port the next visitor binds (deterministic, so
+    /// pcaps are byte-identical run to run); the kernel picks one in real time.
+    private var nextSourcePort: UInt16 = WorldPeers.firstSourcePort
+    static let firstSourcePort: UInt16 = 24000
     private var serviceConnections: [ServiceConnection] = []
     private var directory: String?
 
@@ -148,6 +156,16 @@ final class WorldPeers {
     private var dirty = true
     func kick() { dirty = true }
 
+    /// The device sent `frame` (Ethernet): remembers an RST to a visitor's port.
+    func deviceSent(_ frame: UnsafeRawBufferPointer) {
+        guard !plans.isEmpty, frame.count >= 54, frame[12] == 0x08, frame[13] == 0x00, frame[23] == 6 else { return }
+        // to the host, 10.0.2.2, where the visitors are
+        guard frame[30] == 10, frame[31] == 0, frame[32] == 2, frame[33] == 2 else { return }
+        let tcp = 14 + Int(frame[14] & 0x0f) * 4
+        guard frame.count >= tcp + 14, frame[tcp + 13] & 0x04 != 0 else { return }
+        resetPorts.insert(UInt16(frame[tcp + 2]) << 8 | UInt16(frame[tcp + 3]))
+    }
+
     func service(now: UInt64) {
         if !dirty && now < nextStart && now < nextTimeout { return }
         dirty = false
@@ -164,6 +182,11 @@ final class WorldPeers {
             }
         }
         for v in visits where v.fd >= 0 && now >= v.deadline {
+            if v.visitor.stay != nil && !v.connecting {
+                readAll(v, now: now)  // what arrived until now, then the visitor closes
+                if v.fd >= 0 { finish(v, .visitorClosed, now: now) }
+                continue
+            }
             finish(v, v.connecting ? .refused : (v.visitor.udp ? .noReply : .timedOut), now: now)
         }
         nextTimeout = visits.lazy.filter { $0.fd >= 0 }.map(\.deadline).min() ?? .max
@@ -204,6 +227,8 @@ final class WorldPeers {
         var sentCount = 0
         var received: [UInt8] = []
         var deadline: UInt64
+        /// The socket's own port (the source port the device sees).
+        var localPort: UInt16 = 0
         /// A hoarder whose connection the device closed: kept open, no longer watched.
         var parked = false
 
@@ -215,22 +240,52 @@ final class WorldPeers {
             startedAt = now
             connecting = !visitor.udp
             toSend = visitor.send
-            deadline = visitor.close == .never ? .max : now + visitor.timeout
+            if let stay = visitor.stay {
+                deadline = now + stay
+            } else {
+                deadline = visitor.close == .never ? .max : now + visitor.timeout
+            }
         }
     }
 
     private func start(_ v: World.Visitor, index: Int, number: Int, hostPort: UInt16, now: UInt64) {
-        let fd = socket(AF_INET, Int32(v.udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return }
-        setNonBlocking(fd)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = hostPort.bigEndian
         addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        var fd: Int32 = -1, r: Int32 = -1
+        // in virtual time from a fixed sequence of source ports (skipping any in use)
+        for _ in 0..<64 {
+            fd = socket(AF_INET, Int32(v.udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { return }
+            setNonBlocking(fd)
+            if clock.mode == .virtual {
+                let port = nextSourcePort
+                nextSourcePort = nextSourcePort >= WorldPeers.firstSourcePort + 7999 ? WorldPeers.firstSourcePort : nextSourcePort + 1
+                var one: Int32 = 1
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+                var local = sockaddr_in()
+                local.sin_family = sa_family_t(AF_INET)
+                local.sin_port = port.bigEndian
+                local.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+                let bound = withUnsafePointer(to: &local) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                if bound != 0 { Glibc.close(fd); fd = -1; continue }
+            }
+            r = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if r != 0 && (errno == EADDRNOTAVAIL || errno == EADDRINUSE) && clock.mode == .virtual { Glibc.close(fd); fd = -1; continue }
+            break
         }
+        guard fd >= 0 else { return }
         let visit = Visit(visitor: v, index: index, number: number, fd: fd, now: now)
+        var local = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        visit.localPort = UInt16(bigEndian: local.sin_port)
+        resetPorts.remove(visit.localPort)
         if r != 0 && errno != EINPROGRESS {
             finish(visit, .refused, now: now)
             return
@@ -271,11 +326,11 @@ final class WorldPeers {
                 if v.visitor.udp { finish(v, .replied, now: now); return }
                 continue
             }
-            if n == 0 { finish(v, .deviceClosed, now: now); return }
+            if n == 0 { finish(v, resetPorts.contains(v.localPort) ? .deviceReset : .deviceClosed, now: now); return }
             if errno == ECONNRESET { finish(v, .deviceReset, now: now); return }
             break  // EAGAIN: nothing more now
         }
-        guard v.fd >= 0, !v.received.isEmpty else { return }
+        guard v.fd >= 0, !v.received.isEmpty, v.visitor.stay == nil else { return }
         switch v.visitor.close {
         case .afterReply: finish(v, .visitorClosed, now: now)
         case .reset: finish(v, .visitorReset, now: now, reset: true)
@@ -379,7 +434,7 @@ public func freeLoopbackPort(udp: Bool = false) -> UInt16? {
 /// One visit, as the visitor saw it.
 public struct VisitReport: Sendable, Equatable, CustomStringConvertible {
     public enum Ending: String, Sendable {
-        case deviceClosed = "the device closed", deviceReset = "reset by the device",
+        case deviceClosed = "the device closed", deviceReset = "the device reset the connection",
             visitorClosed = "the visitor closed", visitorReset = "the visitor reset",
             replied = "got a reply", refused = "refused", timedOut = "timed out", noReply = "no reply"
     }
@@ -397,5 +452,23 @@ public struct VisitReport: Sendable, Equatable, CustomStringConvertible {
         let ms = { (t: UInt64) in Format.fixed(Double(t) / 1_000_000, decimals: 3) }
         return
             "visitor \(visitor + 1) visit \(number) (\(udp ? "udp" : "tcp") :\(port)) at \(ms(startedAt)) s: sent \(sent) B, received \(received.count) B, \(ending.rawValue) at \(ms(endedAt)) s"
+            + (received.isEmpty ? "" : "; received \(VisitReport.quoted(received))")
+    }
+
+    /// What a visitor received, as a quoted string with escapes, cut after 200 bytes.
+    static func quoted(_ bytes: [UInt8]) -> String {
+        var out = "\""
+        for b in bytes.prefix(200) {
+            switch b {
+            case 0x0d: out += "\\r"
+            case 0x0a: out += "\\n"
+            case 0x09: out += "\\t"
+            case 0x22: out += "\\\""
+            case 0x5c: out += "\\\\"
+            case 0x20..<0x7f: out.unicodeScalars.append(Unicode.Scalar(b))
+            default: out += "\\x" + Format.hex(UInt32(b), digits: 2)
+            }
+        }
+        return out + "\"" + (bytes.count > 200 ? " …" : "")
     }
 }

@@ -351,3 +351,14 @@ void clua_push_micros(lua_State *L, uint64_t *clock_words) {
     clua_host_of(L)->clock = clock_words;
     lua_pushcfunction(L, micros);
 }
+
+int clua_called_as_method(lua_State *L, const char **name) {
+    lua_Debug ar;
+    *name = NULL;
+    if (!lua_getstack(L, 0, &ar)) return 0;
+    lua_getinfo(L, "n", &ar);
+    *name = ar.name;
+    if (ar.namewhat == NULL) return 0;
+    if (strcmp(ar.namewhat, "method") == 0) return 1;
+    return strcmp(ar.namewhat, "field") == 0 ? 2 : 0;
+}

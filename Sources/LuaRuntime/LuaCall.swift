@@ -163,7 +163,26 @@ public struct LuaCall {
             }
             throw .argument(i, "\(name) is closed")
         }
+        if i == 1 { try colonMissing(class: name) }
         throw expected(i, name)
+    }
+
+    /// `client.stop()` for `client:stop()`: argument 1 is not the object and the
+    /// method was called as a field, with a dot. Says so, naming the method.
+    func colonMissing(class name: String) throws(LuaError) {
+        var fname: UnsafePointer<CChar>?
+        guard clua_called_as_method(L, &fname) == 2 else { return }
+        let f = fname.map { String(cString: $0) } ?? "method"
+        let given = isNoneOrNil(1) && lua_type(L, 1) == LUA_TNONE ? "no value" : typeName(1)
+        throw .runtime(
+            "use a colon: obj:\(f)(...), not obj.\(f)(...) (\(f) is a method of \(name): it needs the object as argument #1, got \(given))")
+    }
+
+    /// Whether argument `i` is the value of global `name` (a library table).
+    public func isGlobal(_ i: Int32, _ name: String) -> Bool {
+        lua_getglobal(L, name)
+        defer { clua_pop(L, 1) }
+        return lua_rawequal(L, i, -1) != 0
     }
 
     // MARK: results

@@ -59,5 +59,6 @@ extension LuaState {
     public func setGlobal(_ name: String, _ fast: LuaFastFunction) {
         push(fast)
         lua_setglobal(L, name)
+        api.setFunction(name)
     }
 }

@@ -64,6 +64,14 @@ public final class LuaState {
     var nextObject = 1
     /// Called every `hookInterval` VM instructions; return true to stop the sketch.
     public var onInstructions: ((Int) -> Bool)?
+    /// Every name installed so far (DESIGN.md decision 16), recorded by the functions below.
+    public let api = APIRegistry()
+    /// The message for a name a singleton, class table or object lacks (`WiFi.persistent`,
+    /// `client:foo()`): the owner, the key, and whether it is an object's method.
+    /// The API layer sets one that says what esplua has instead.
+    public var describeMissing: (_ owner: String, _ key: String, _ isMethod: Bool) -> String = { owner, key, isMethod in
+        isMethod ? "\(owner) has no method '\(key)'" : "\(owner) has no field '\(key)'"
+    }
 
     /// `activity` bit: an active function ran (or `markActive()` was called).
     public static let activeBit: UInt32 = CLUA_ACTIVE
@@ -155,11 +163,11 @@ public final class LuaState {
     public func setGlobal(_ name: String, kind: LuaFunctionKind = .active, _ fn: @escaping LuaFunction) {
         push(kind: kind, fn)
         lua_setglobal(L, name)
+        api.setFunction(name)
     }
 
     /// Creates a table of functions, sets it as global `name`, and records it in
     /// `package.loaded` so error messages read `bad argument #1 to 'Serial.print'`.
-    /// The functions named in `polls` are `.poll`s, the others `.active`.
     /// Lua's reserved words. A function named after one (the Arduino `end()` of
     /// WiFiServer, SPI, LittleFS, Serial …) cannot be called as `obj:end()`, a
     /// syntax error: `setLibrary` and `defineClass` (plugins' too) also install it
@@ -170,14 +178,34 @@ public final class LuaState {
         "not", "or", "repeat", "return", "then", "true", "until", "while",
     ]
 
+    /// `names`, each reserved word followed by its `_` spelling (`end`, `end_`).
+    static func withKeywordAliases(_ names: [String]) -> [String] {
+        names.flatMap { reservedWords.contains($0) ? [$0, $0 + "_"] : [$0] }
+    }
+
+    /// The functions named in `polls` are `.poll`s, the others `.active`. Reading a
+    /// name the table lacks raises `describeMissing`'s message; calling one of its
+    /// functions with a colon (`Serial:println(x)`) says to use a dot. A library
+    /// defined again (a class table after its class) gets the new names added.
     public func setLibrary(
         _ name: String, _ fns: [(String, LuaFunction)], constants: [(String, Int)] = [],
         polls: Set<String> = []
     ) {
         assert(polls.isSubset(of: fns.map(\.0)), "\(name): polls name no function: \(polls.subtracting(fns.map(\.0)))")
-        lua_createtable(L, 0, Int32(fns.count + constants.count))
+        api.setLibrary(name, functions: LuaState.withKeywordAliases(fns.map(\.0)), constants: constants.map(\.0))
+        if lua_getglobal(L, name) != LUA_TTABLE {
+            clua_pop(L, 1)
+            lua_createtable(L, 0, Int32(fns.count + constants.count))
+            strictIndex(owner: name, isMethod: false)
+        }
         for (k, f) in fns {
-            push(kind: polls.contains(k) ? .poll : .active, f)
+            push(kind: polls.contains(k) ? .poll : .active) { call throws(LuaError) in
+                // Serial:println(x): the library itself arrives as argument 1
+                if call.type(1) == LUA_TTABLE && call.isGlobal(1, name) {
+                    throw .runtime("use a dot: \(name).\(k)(...), not \(name):\(k)(...) (\(name) is a module, not an object)")
+                }
+                return try f(call)
+            }
             if LuaState.reservedWords.contains(k) {
                 lua_pushvalue(L, -1)
                 lua_setfield(L, -3, k + "_")
@@ -196,14 +224,28 @@ public final class LuaState {
         clua_pop(L, 1)
     }
 
+    /// Gives the table on top of the stack a metatable whose `__index` raises
+    /// `describeMissing(owner, key, isMethod)` for a string key it lacks.
+    private func strictIndex(owner: String, isMethod: Bool) {
+        if lua_getmetatable(L, -1) == 0 { lua_createtable(L, 0, 1) }
+        push(kind: .poll) { call throws(LuaError) in
+            guard call.type(2) == LUA_TSTRING, let key = try? call.string(2) else { return 0 }
+            throw .runtime(call.state.describeMissing(owner, key, isMethod))
+        }
+        lua_setfield(L, -2, "__index")
+        lua_setmetatable(L, -2)
+    }
+
     public func setGlobal(_ name: String, integer: Int) {
         lua_pushinteger(L, lua_Integer(integer))
         lua_setglobal(L, name)
+        api.setConstant(name, value: integer)
     }
 
     public func setGlobalNil(_ name: String) {
         lua_pushnil(L)
         lua_setglobal(L, name)
+        api.remove(name)
     }
 
     // MARK: classes and objects
@@ -223,6 +265,7 @@ public final class LuaState {
         } else {
             addClass(cls)
         }
+        api.defineClass(name, methods: LuaState.withKeywordAliases(methods.map(\.0)))
         lua_createtable(L, 0, Int32(methods.count))
         for (k, f) in methods {
             push(kind: polls.contains(k) ? .poll : .active, f)
@@ -232,6 +275,7 @@ public final class LuaState {
             }
             lua_setfield(L, -2, k)
         }
+        strictIndex(owner: name, isMethod: true)
         lua_setfield(L, -2, "__index")
         let release: LuaFunction = { call in
             call.state.release(at: 1, of: number, on: call.L)
@@ -352,6 +396,20 @@ public final class LuaState {
 
     public func getGlobal(_ name: String) { lua_getglobal(L, name) }
 
+    /// The name of the global whose value is the table at `index`, if it is `package.loaded`'s too.
+    func globalName(of index: Int32) -> String? {
+        let t = lua_absindex(L, index)
+        guard lua_type(L, t) == LUA_TTABLE else { return nil }
+        defer { lua_settop(L, t) }
+        lua_getfield(L, clua_registryindex(), LUA_LOADED_TABLE)
+        lua_pushnil(L)
+        while lua_next(L, -2) != 0 {
+            if lua_rawequal(L, -1, t) != 0, lua_type(L, -2) == LUA_TSTRING, let name = string(at: -2) { return name }
+            clua_pop(L, 1)
+        }
+        return nil
+    }
+
     /// Runs a chunk of host-provided Lua (the API prelude); returns an error message on failure.
     public func run(_ code: String, name: String) -> String? {
         do { try load(Array(code.utf8), name: name) } catch {
@@ -363,9 +421,11 @@ public final class LuaState {
     }
 
     /// Sets `__call` on the table on top of the stack (a callable class table),
-    /// shifting arguments so `fn` sees the class table at 1.
+    /// shifting arguments so `fn` sees the class table at 1. Keeps the table's
+    /// metatable, if it has one (a library's `__index`).
     public func setCallMetamethod(kind: LuaFunctionKind = .active, _ fn: @escaping LuaFunction) {
-        lua_createtable(L, 0, 1)
+        if let name = globalName(of: -1) { api.setCallable(name) }
+        if lua_getmetatable(L, -1) == 0 { lua_createtable(L, 0, 1) }
         push(kind: kind, fn)
         lua_setfield(L, -2, "__call")
         lua_setmetatable(L, -2)

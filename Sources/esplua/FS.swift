@@ -4,9 +4,11 @@ import FoundationEssentials
 import LittleFSCore
 
 /// `esplua fs pack|ls|unpack`: the classroom's upload workflow for the board's
-/// LittleFS, on the same 4 MB flash images `esplua run --flash` uses (the file
-/// system at 0x200000, 253 blocks of 8 KiB, littlefs disk version 2.0).
-/// A bare file-system image (a whole number of 8 KiB blocks) is accepted too.
+/// LittleFS (253 blocks of 8 KiB at 0x200000 of a 4M2M board, littlefs disk
+/// version 2.0). `pack` makes what mklittlefs makes by default, the bare
+/// file-system partition (2,072,576 B, flashed at 0x200000), or with
+/// `--flash-image` the whole 4 MB flash `esplua run --flash` uses; `ls` and
+/// `unpack` take either (told apart by size).
 struct FS: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fs",
@@ -14,9 +16,12 @@ struct FS: ParsableCommand {
         subcommands: [Pack.self, List.self, Unpack.self])
 
     struct Pack: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Copy a folder into a new flash image.")
+        static let configuration = CommandConfiguration(
+            abstract: "Copy a folder into a new file-system image (the partition mklittlefs makes, flashed at 0x200000).")
         @Argument(help: "The folder whose files go onto the board.") var directory: String
-        @Option(name: .shortAndLong, help: "The image to write (a 4 MB flash image for --flash).") var output: String
+        @Option(name: .shortAndLong, help: "The image to write.") var output: String
+        @Flag(name: .customLong("flash-image"), help: "Write the whole 4 MB flash (the file system at 0x200000), as esplua run --flash uses.")
+        var flashImage = false
 
         func run() throws {
             var isDir = false
@@ -48,10 +53,14 @@ struct FS: ParsableCommand {
             try copy(directory, into: "")
             let used = try fs.usedBlocks() * ESP8266Layout.blockSize
             fs.unmount()
-            var image = [UInt8](repeating: 0xFF, count: ESP8266Layout.flashSize)
-            image.replaceSubrange(ESP8266Layout.fsStart..<(ESP8266Layout.fsStart + device.storage.count), with: device.storage)
+            var image = device.storage
+            if flashImage {
+                image = [UInt8](repeating: 0xFF, count: ESP8266Layout.flashSize)
+                image.replaceSubrange(ESP8266Layout.fsStart..<(ESP8266Layout.fsStart + device.storage.count), with: device.storage)
+            }
             guard FileManager.default.createFile(atPath: output, contents: Data(image)) else { fail("esplua: fs pack: cannot write '\(output)'") }
-            print("\(output): \(count) files, \(used) of \(ESP8266Layout.fsSize) bytes used")
+            let what = flashImage ? "a 4 MB flash image" : "the file-system partition, for 0x200000"
+            print("\(output): \(count) files, \(used) of \(ESP8266Layout.fsSize) bytes used (\(what))")
         }
     }
 

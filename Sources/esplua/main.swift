@@ -10,7 +10,7 @@ struct Esplua: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "esplua",
         abstract: "Run Arduino-style Lua sketches on an emulated ESP8266 with the real lwIP stack.",
-        subcommands: [Run.self, Plugins.self, FS.self],
+        subcommands: [Run.self, Plugins.self, FS.self, Check.self, API.self],
         defaultSubcommand: nil
     )
 }
@@ -38,6 +38,11 @@ struct Run: ParsableCommand {
     @Flag(name: .customLong("no-reboot"), help: "Exit with status 1 after a crash instead of rebooting.")
     var noReboot = false
 
+    @Flag(
+        name: .customLong("reboot-forever"),
+        help: "Keep rebooting after the same crash at three boots in a row before loop() returned, as a board does (default: exit 1).")
+    var rebootForever = false
+
     @Option(name: .customLong("timewait-limit"), help: "Most TIME_WAIT pcbs kept (core 3.x: 5); 0 = unlimited, as older cores.")
     var timewaitLimit: UInt32 = 5
 
@@ -55,7 +60,7 @@ struct Run: ParsableCommand {
     @Option(
         name: .customLong("world"),
         help: ArgumentHelp(
-            "The world around the board: access points, DNS names, services, visitors (JSON). Default: <sketch>.world.json beside the sketch, if any.",
+            "The world around the board: access points, DNS names, services, visitors (JSON). Default: <sketch>.world.json beside the sketch, if any; none: no world.",
             valueName: "FILE"))
     var world: String?
 
@@ -112,6 +117,7 @@ struct Run: ParsableCommand {
         options.network.forwards = forwards.compactMap(Forward.init(parsing:))
         options.network.timewaitLimit = timewaitLimit
         options.noReboot = noReboot
+        options.rebootForever = rebootForever
         options.runFor = duration.flatMap(parseDurationMicros)
         options.luaMemoryLimit = parseBytes(luaMemory)!
         options.worldPath = world
@@ -123,7 +129,7 @@ struct Run: ParsableCommand {
         guard FileManager.default.isReadableFile(atPath: sketch) else {
             fail("esplua: cannot open sketch '\(sketch)': no such file")
         }
-        if let world, !FileManager.default.isReadableFile(atPath: world) {
+        if let world, world != "none", !FileManager.default.isReadableFile(atPath: world) {
             fail("esplua: cannot open the world file '\(world)': no such file")
         }
         if let wiring, !FileManager.default.isReadableFile(atPath: wiring) {
@@ -154,13 +160,17 @@ struct Run: ParsableCommand {
         NetstatOnSignal.install(device)
         let outcome = device.run()
         if netstat { printNetstat(device) }
+        if NetstatOnSignal.interrupted != 0 {
+            device.shutdown()
+            throw ExitCode(130)  // Ctrl-C: the run ended early, as a shell counts it
+        }
         switch outcome {
         case .finished:
             device.shutdown()
         case .crashed:
             device.shutdown()
             throw ExitCode(1)
-        case .loadFailed(let message):
+        case .loadFailed(let message), .crashLoop(let message):
             device.shutdown()
             fail("esplua: \(message)")
         }
@@ -208,18 +218,26 @@ struct Plugins: ParsableCommand {
     }
 }
 
-/// `kill -USR1 <pid>` prints the connection table while the device runs.
+/// `kill -USR1 <pid>` prints the connection table while the device runs; Ctrl-C
+/// (SIGINT) ends the run as `--for` does, so `--netstat` prints the table and the
+/// pcap is complete (a second Ctrl-C exits at once).
 final class NetstatOnSignal: EventSource {
     nonisolated(unsafe) static var requested: sig_atomic_t = 0
+    nonisolated(unsafe) static var interrupted: sig_atomic_t = 0
     unowned let device: Device
     init(device: Device) { self.device = device }
 
     static func install(_ device: Device) {
         signal(SIGUSR1) { _ in NetstatOnSignal.requested = 1 }
+        signal(SIGINT) { _ in
+            if NetstatOnSignal.interrupted != 0 { _exit(130) }
+            NetstatOnSignal.interrupted = 1
+        }
         device.board.loop.addSource(NetstatOnSignal(device: device))
     }
 
     func service(now: UInt64) {
+        if NetstatOnSignal.interrupted != 0 && !device.board.loop.stopRequested { device.board.loop.requestStop() }
         guard NetstatOnSignal.requested != 0 else { return }
         NetstatOnSignal.requested = 0
         printNetstat(device)
@@ -247,7 +265,7 @@ do {
     try command.run()
 } catch {
     let code = Esplua.exitCode(for: error)
-    if code == .validationFailure || (error as? CleanExit) == nil && code != .success && code.rawValue != 1 {
+    if code == .validationFailure || (error as? CleanExit) == nil && code != .success && code.rawValue != 1 && code.rawValue != 130 {
         writeStandardError(Esplua.fullMessage(for: error) + "\n")
         exit(2)
     }

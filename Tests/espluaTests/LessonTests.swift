@@ -163,9 +163,19 @@ final class PluginSketchTests: EspluaTestCase {
         defer { try? FileManager.default.removeItem(at: tmp) }
         try "<h1>hello</h1>\n".write(to: tmp.appendingPathComponent("in/www/index.html"), atomically: true, encoding: .utf8)
         try String(repeating: "0123456789", count: 2000).write(to: tmp.appendingPathComponent("in/big.txt"), atomically: true, encoding: .utf8)
-        let image = tmp.appendingPathComponent("flash.bin").path
+        // by default the bare partition mklittlefs makes (-s 2072576), mounted at offset 0;
+        // --flash-image: the whole 4 MB flash with it at 0x200000
+        let image = tmp.appendingPathComponent("fs.bin").path, flash = tmp.appendingPathComponent("flash.bin").path
         let pack = try esplua(["fs", "pack", tmp.appendingPathComponent("in").path, "-o", image])
         XCTAssertEqual(pack.status, 0, pack.stderr)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: image)[.size] as? Int, 2_072_576)
+        let packFlash = try esplua(["fs", "pack", tmp.appendingPathComponent("in").path, "-o", flash, "--flash-image"])
+        XCTAssertEqual(packFlash.status, 0, packFlash.stderr)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: flash)[.size] as? Int, 4_194_304)
+        for file in [image, flash] {
+            let ls = try esplua(["fs", "ls", file])
+            XCTAssertEqual(ls.stdout, "/big.txt  20000\n/www/\n/www/index.html  15\n", ls.stderr)
+        }
         func python(_ code: String) throws -> String {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: py)
@@ -183,11 +193,11 @@ final class PluginSketchTests: EspluaTestCase {
         let listing = try python(
             """
             from littlefs import LittleFS, UserContext
-            img = open('\(image)', 'rb').read()[0x200000:0x200000 + 2072576]
-            fs = LittleFS(context=UserContext(buffer=bytearray(img)), \(config))
-            print(sorted(fs.listdir('/')), fs.open('/www/index.html', 'r').read().strip(), len(fs.open('/big.txt', 'rb').read()), fs.fs_stat().disk_version)
+            for img in [open('\(image)', 'rb').read(), open('\(flash)', 'rb').read()[0x200000:0x200000 + 2072576]]:
+                fs = LittleFS(context=UserContext(buffer=bytearray(img)), \(config))
+                print(sorted(fs.listdir('/')), fs.open('/www/index.html', 'r').read().strip(), len(fs.open('/big.txt', 'rb').read()), fs.fs_stat().disk_version)
             """)
-        XCTAssertEqual(listing, "['big.txt', 'www'] <h1>hello</h1> 20000 131072\n")
+        XCTAssertEqual(listing, "['big.txt', 'www'] <h1>hello</h1> 20000 131072\n" + "['big.txt', 'www'] <h1>hello</h1> 20000 131072\n")
         // and the other way: littlefs-python writes a bare image, the board reads it
         let bare = tmp.appendingPathComponent("bare.bin").path
         _ = try python(

@@ -147,6 +147,10 @@ void clua_open_safe_libs(lua_State *L);
 
 /* ---- macro shims ---- */
 static inline void clua_pop(lua_State *L, int n) { lua_pop(L, n); }
+/** How the running C function was called: 1 with a colon (`obj:f()`), 2 as a
+    field (`obj.f()`), else 0; the name the caller used for it in *name (NULL if
+    unknown). For error messages. */
+int clua_called_as_method(lua_State *L, const char **name);
 static inline void clua_newtable(lua_State *L) { lua_newtable(L); }
 static inline int clua_registryindex(void) { return LUA_REGISTRYINDEX; }
 static inline int clua_upvalueindex(int i) { return lua_upvalueindex(i); }
