@@ -129,6 +129,7 @@ public enum FuzzTargets {
         case .finished, .crashed(.outOfMemory): return nil
         case .crashed(let crash): return "the board crashed: \(crash)"
         case .loadFailed(let why): return "the sketch did not load: \(why)"
+        case .crashLoop(let why): return "the board crashed at every boot: \(why)"
         }
     }
 

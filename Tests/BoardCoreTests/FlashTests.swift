@@ -121,7 +121,10 @@ final class FlashTests: XCTestCase {
         FileManager.default.createFile(atPath: path, contents: Data(repeating: 0, count: 1000))
         XCTAssertThrowsError(try Flash(path: path)) {
             XCTAssertEqual($0 as? Flash.FlashError, .wrongSize(path, 1000, size))
-            XCTAssertEqual("\($0)", "flash image '\(path)' is 1000 bytes; the board's flash is \(size)")
+            XCTAssertEqual(
+                "\($0)",
+                "flash image '\(path)' is 1000 bytes, not the board's \(size) (4 MB): "
+                    + "give a whole flash image, or a new file name to start with a blank flash")
         }
     }
 }
