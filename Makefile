@@ -51,7 +51,7 @@ fuzz: setup
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p .build-fuzz/corpus/$$t .build-fuzz/findings/$$t; \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
-	  ESPLUA_FUZZ_TARGET=$$t .build-fuzz/release/FuzzEntry -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
+	  ASAN_OPTIONS=detect_stack_use_after_return=0 ESPLUA_FUZZ_TARGET=$$t .build-fuzz/release/FuzzEntry -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
 	    -print_final_stats=1 -artifact_prefix=.build-fuzz/findings/$$t/ \
 	    .build-fuzz/corpus/$$t Tests/FuzzTargetsTests/corpus/$$t 2>&1 | grep -E '^(#[0-9]+ +DONE|==|SUMMARY|FuzzEntry|stat::number_of_executed_units|artifact)' \
 	    ; test -z "$$(ls .build-fuzz/findings/$$t)" || { echo "findings in .build-fuzz/findings/$$t"; exit 1; }; \

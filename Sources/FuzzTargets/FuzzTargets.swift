@@ -26,7 +26,7 @@ public enum FuzzTargets {
         local clients = {}
         function setup()
           WiFi.begin("esplua-net", "password123")
-          while WiFi.status() ~= WL_CONNECTED do delay(1) end
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
           server:begin()
           udp:begin(4210)
         end

@@ -33,6 +33,44 @@ final class FuzzTargetsTests: XCTestCase {
         XCTAssertGreaterThan(count, 8)
     }
 
+    /// `make fuzz` in miniature, uninstrumented and seeded (the same inputs every run):
+    /// each target gets its corpus mutated as libFuzzer's simplest mutators do
+    /// (flip a bit, set a byte, drop or repeat a stretch, splice two inputs).
+    func testEachTargetSurvivesAShortMutationSmoke() throws {
+        var rng = SplitMix(seed: 0x8266)
+        for (name, run) in FuzzTargets.all {
+            let dir = corpus.appendingPathComponent(name)
+            let seeds = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+                .map { Array(try Data(contentsOf: dir.appendingPathComponent($0))) }
+            let rounds = name == "frames" ? 300 : 5000
+            for round in 0..<rounds {
+                var input = seeds[Int(rng.next() % UInt64(seeds.count))]
+                for _ in 0...(rng.next() % 4) { mutate(&input, other: seeds[Int(rng.next() % UInt64(seeds.count))], &rng) }
+                if let problem = run(input) {
+                    XCTFail("\(name), round \(round): \(problem); input \(input.map { String(format: "%02x", $0) }.joined())")
+                    break
+                }
+            }
+        }
+    }
+
+    private func mutate(_ input: inout [UInt8], other: [UInt8], _ rng: inout SplitMix) {
+        func at(_ n: Int) -> Int { n == 0 ? 0 : Int(rng.next() % UInt64(n)) }
+        switch rng.next() % 5 {
+        case 0 where !input.isEmpty: input[at(input.count)] ^= UInt8(1 << at(8))
+        case 1 where !input.isEmpty: input[at(input.count)] = UInt8(truncatingIfNeeded: rng.next())
+        case 2 where !input.isEmpty:
+            let a = at(input.count)
+            input.removeSubrange(a..<min(input.count, a + 1 + at(16)))
+        case 3 where !input.isEmpty:
+            let a = at(input.count)
+            let b = min(input.count, a + 1 + at(16))
+            input.insert(contentsOf: input[a..<b], at: at(input.count))
+        default:
+            input = Array(input.prefix(at(input.count + 1))) + Array(other.suffix(at(other.count + 1)))
+        }
+    }
+
     func testFramesRoundTripThroughTheInputFormat() {
         let frames: [(gapMillis: Int, frame: [UInt8])] = [(0, [1, 2, 3]), (7, []), (255, Array(repeating: 9, count: 600))]
         let back = FuzzTargets.splitFrames(FuzzTargets.joinFrames(frames))
@@ -113,5 +151,18 @@ final class FuzzTargetsTests: XCTestCase {
         try fs.writeFile("/big.bin", (0..<3000).map { UInt8($0 & 0xFF) })
         fs.unmount()
         try Data(device.storage).write(to: sourceCorpus.appendingPathComponent("littlefs/small"))
+    }
+}
+
+/// A small seeded generator (SplitMix64), so the smoke's inputs are the same every run.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
