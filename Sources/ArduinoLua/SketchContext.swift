@@ -36,6 +36,7 @@ final class SketchContext {
     /// `collect` runs the collection on the thread that is running (the main state
     /// between passes, the sketch's own thread inside a binding).
     func collectDroppedHandles(always: Bool = false, _ collect: () -> Void) {
+        if !scopedObjectsPending && network.releaseIdle { return }  // every loop end: keep it cheap
         let now = board.clock.micros
         let due = network.releaseCollectionDue(now: now) || scopedObjectsPending
         let before = network.finishedHandles
