@@ -15,21 +15,21 @@ enum ESPBindings {
                 (
                     "getFreeHeap",
                     { call in
-                        ctx.collectDroppedHandles(in: call.state, always: true)
+                        ctx.collectDroppedHandles(always: true) { call.collectGarbage() }
                         call.push(board.heap.freeBytes); return 1
                     }
                 ),
                 (
                     "getMaxFreeBlockSize",
                     { call in
-                        ctx.collectDroppedHandles(in: call.state, always: true)
+                        ctx.collectDroppedHandles(always: true) { call.collectGarbage() }
                         call.push(board.heap.maxFreeBlockSize); return 1
                     }
                 ),
                 (
                     "getHeapFragmentation",
                     { call in
-                        ctx.collectDroppedHandles(in: call.state, always: true)
+                        ctx.collectDroppedHandles(always: true) { call.collectGarbage() }
                         call.push(board.heap.fragmentation); return 1
                     }
                 ),

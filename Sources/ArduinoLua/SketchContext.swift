@@ -33,13 +33,16 @@ final class SketchContext {
     /// last reference went: at a loop end when `scopedObjectsPending` or the network's
     /// schedule says so (`Network.releaseCollectionDue`), and before every heap read
     /// (`always`) while a finished handle exists, so the sketch never reads a phantom leak.
-    func collectDroppedHandles(in state: LuaState, always: Bool = false) {
+    /// `collect` runs the collection on the thread that is running (the main state
+    /// between passes, the sketch's own thread inside a binding).
+    func collectDroppedHandles(always: Bool = false, _ collect: () -> Void) {
+        if !scopedObjectsPending && network.releaseIdle { return }  // every loop end: keep it cheap
         let now = board.clock.micros
         let due = network.releaseCollectionDue(now: now) || scopedObjectsPending
         let before = network.finishedHandles
         guard due || (always && before > 0) else { return }
         scopedObjectsPending = false
-        state.collectGarbage()
+        collect()
         network.releaseCollectionDone(now: now, before: before)
     }
 

@@ -199,7 +199,7 @@ final class SketchRunner {
             case nil: break
             }
             // between two passes: scoped and dropped objects die, the background runs, an idle board sleeps
-            if let lua { context.collectDroppedHandles(in: lua) }
+            if let lua { context.collectDroppedHandles { lua.collectGarbage() } }
             board.loop.loopEnd(sketchMicros: passMicros)
             passMicros = 0
             if context.stop == nil && board.loop.isStopping { context.requestStop(.runEnded) }

@@ -384,6 +384,8 @@ public final class Network: EventSource, HostIO {
         return clients.values.reduce(0) { $0 + ($1.handleSequence != nil && $1.pcb == nil ? 1 : 0) }
     }
     private var releaseKnown = 0
+    /// Nothing to look for and nothing remembered: the per-pass check stops here.
+    @inline(__always) public var releaseIdle: Bool { clients.isEmpty && releaseKnown == 0 }
     private var releaseBackoff: UInt64 = 0
     private var releaseNextTry: UInt64 = 0
 

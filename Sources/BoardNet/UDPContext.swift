@@ -104,10 +104,9 @@ public final class UDPContext {
 
     // MARK: receiving
 
-    /// `parsePacket()`: drops the rest of the current datagram, makes the next one
-    /// current and returns its size (0 if none).
-    /// `next()` (UdpContext.h:259-312): the datagram read so far and the next one's
-    /// helper are freed, its addresses become the current ones.
+    /// `parsePacket()` = `next()` (UdpContext.h:259-312): the datagram read so far and
+    /// the next one's helper pbuf are freed, the next one becomes current with its
+    /// addresses; returns its size (0 if none).
     public func parsePacket() -> Int {
         dropCurrent()
         guard !queue.isEmpty else { return 0 }

@@ -241,6 +241,10 @@ public struct LuaCall {
     /// t[i] = value on top (t just below it).
     public func setIndex(_ i: Int) { lua_rawseti(L, -2, lua_Integer(i)) }
 
+    /// A full garbage collection, run on the calling thread (finalizers included),
+    /// as `collectgarbage()` from the sketch would.
+    public func collectGarbage() { clua_gc_collect(L) }
+
     /// The writes `Print::print` makes for argument `i`: one, except a negative
     /// integer in base 10, which is `print('-')` then its digits (Print.cpp:141-148).
     public func printWrites(_ i: Int32, base: Int = 10, digits: Int = 2) throws(LuaError) -> [String] {

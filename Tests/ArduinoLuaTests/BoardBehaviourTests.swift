@@ -391,6 +391,39 @@ final class BoardBehaviourTests: XCTestCase {
         XCTAssertTrue(run.device.network.clients.isEmpty, "every ClientContext was freed")
     }
 
+    /// The same, read by the sketch in the pass that lets go: `client:stop()` with
+    /// "x" unread is an RST (tcp_close frees the pcb at once), `client = nil` frees
+    /// the context, so `ESP.getFreeHeap()` right after is short only of lwIP's TCP
+    /// timer (a 16-B sys_timeout, 24 B of heap), which lwIP frees at its next tick
+    /// when no pcb is left (lwIP 2.1.3 src/core/timeouts.c:144-155).
+    func testAHeapReadInThePassThatLetsGoSeesTheContextGone() throws {
+        let run = try SketchHarness.run(
+            source: Self.join + """
+                local server = WiFiServer(80)
+                local client, baseline
+                function setup() collectgarbage("stop"); join(); server:begin(); baseline = ESP.getFreeHeap() end
+                function loop()
+                  if client == nil then
+                    client = server:accept()
+                  else
+                    client:stop()
+                    client = nil
+                    print("same pass: " .. (baseline - ESP.getFreeHeap()) .. " B short")
+                    delay(500)
+                    print("500 ms later: " .. (baseline - ESP.getFreeHeap()) .. " B short")
+                  end
+                  delay(1)
+                end
+                """, for: seconds(7),
+            world: """
+                { "accessPoints": [\(Self.classroom)],
+                  "visitors": [ { "port": 80, "at": "5s", "send": "x", "close": "never" } ] }
+                """)
+        defer { run.finish() }
+        XCTAssertTrue(run.transcript.contains("same pass: 24 B short"), run.transcript)
+        XCTAssertTrue(run.transcript.contains("500 ms later: 0 B short"), run.transcript)
+    }
+
     // MARK: end
 
     /// Every `end()` of the core (HardwareSerial.h:94, SPI.h:57, FS.h:220,
