@@ -400,10 +400,18 @@ public final class LuaState {
     /// Sets `__call` on the table on top of the stack (a callable class table),
     /// shifting arguments so `fn` sees the class table at 1. Keeps the table's
     /// metatable, if it has one (a library's `__index`).
+    /// An argument error of `fn` names the argument as the sketch wrote it
+    /// (`WiFiServer("x")`: #1), one less than its place on the stack.
     public func setCallMetamethod(kind: LuaFunctionKind = .active, _ fn: @escaping LuaFunction) {
         if let name = globalName(of: -1) { api.setCallable(name) }
         if lua_getmetatable(L, -1) == 0 { lua_createtable(L, 0, 1) }
-        push(kind: kind, fn)
+        push(kind: kind) { call throws(LuaError) in
+            do throws(LuaError) { return try fn(call) } catch {
+                // Lua's luaL_argerror shifts only for a colon call; a __call is not one
+                if case .argument(let n, let message) = error, n > 1 { throw .argument(n - 1, message) }
+                throw error
+            }
+        }
         lua_setfield(L, -2, "__call")
         lua_setmetatable(L, -2)
     }
