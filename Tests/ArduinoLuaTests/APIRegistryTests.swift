@@ -105,6 +105,29 @@ final class APIRegistryTests: XCTestCase {
         XCTAssertEqual(declared.split(separator: "\n", omittingEmptySubsequences: false).map(String.init), expected.sorted())
     }
 
+    /// Every documented signature names a registered function (no stale docs), and
+    /// the LuaLS file carries their parameters.
+    func testSignatureDocsNameRegisteredFunctions() throws {
+        let api = try registry()
+        var registered: Set<String> = []
+        for g in api.globals {
+            registered.insert(g.name)
+            for f in g.functions { registered.insert("\(g.name).\(f)") }
+        }
+        for (c, m) in api.allMethods { registered.insert("\(c):\(m)") }
+        XCTAssertEqual(Set(APIDocs.signatures.keys).subtracting(registered), [])
+        let text = api.luaLSAnnotations()
+        XCTAssertTrue(
+            text.contains(
+                "--- `client:connect(host, port) -> true/false`\n---@param host any\n---@param port any\n---@return any\nfunction WiFiClient:connect(host, port) end\n"
+            ), text)
+        XCTAssertTrue(text.contains("---@param port? any\n---@param backlog? any\n---@return any\nfunction WiFiServer:begin(port, backlog) end"), text)
+        XCTAssertTrue(text.contains("function WiFiClient:read(n) end"), text)
+        XCTAssertTrue(text.contains("---@param n? any"), text)
+        XCTAssertTrue(text.contains("function Serial.printf(fmt, ...) end"), text)
+        XCTAssertTrue(text.contains("---@overload fun(port: any): WiFiServer"), text)
+    }
+
     /// luacheck with the generated standard accepts a sketch that uses every
     /// registered name (so the checker knows all the runtime has) and flags one more.
     func testLuacheckStandardKnowsEveryRegisteredName() throws {
