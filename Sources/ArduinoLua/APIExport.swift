@@ -125,7 +125,10 @@ extension APIRegistry {
             var name = p.0.trimmingSpaces
             if name == "..." { return ("...", false) }
             if let paren = name.firstIndex(of: "(") { name = String(name[..<paren]) }
-            if name.contains("|") { name = name.hasPrefix("HIGH") ? "value" : "data" }
+            if name.contains("|") {  // HIGH|LOW, s|byte, base|digits
+                let alternatives = name.split(separator: "|").map(String.init)
+                name = alternatives.contains("byte") ? "data" : alternatives[0] == alternatives[0].uppercased() ? "value" : alternatives[0]
+            }
             if name.first?.isNumber ?? true || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) || luaKeywords.contains(name) {
                 name = "arg\(i + 1)"
             }
