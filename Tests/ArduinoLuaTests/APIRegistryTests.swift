@@ -63,6 +63,36 @@ final class APIRegistryTests: XCTestCase {
         XCTAssertEqual(api.methods["File"]?.contains("readStringUntil"), true)
     }
 
+    /// Installing calls record themselves; what host code defines in Lua is
+    /// recorded after it runs, so a binding in either style lands in the registry.
+    func testInstallingCallsAndLuaDefinitionsAreRecorded() throws {
+        let state = try XCTUnwrap(LuaState(memoryLimit: 16 << 20))
+        let baseline = state.globalNames()
+        state.setGlobal("f") { _ in 0 }
+        state.setGlobal("K", integer: 7)
+        state.setLibrary("T", [("a", { _ in 0 })], constants: [("C", 1)])
+        state.defineClass("Obj", methods: [("m", { _ in 0 })])
+        state.setLibrary("Obj", [("s", { _ in 0 })])
+        state.getGlobal("Obj")
+        state.setCallMetamethod { _ in 0 }
+        state.setTop(state.top - 1)
+        XCTAssertNil(state.run("function T.b() end; g = function() end; N = 3", name: "prelude"))
+        state.recordLuaDefinitions(baseline: baseline)
+        let api = state.api
+        XCTAssertEqual(Array(api.globals.map(\.name).prefix(4)), ["f", "K", "T", "Obj"], "installing calls in order")
+        XCTAssertEqual(api.global("f")?.kind, .function)
+        XCTAssertEqual(api.global("K")?.value, 7)
+        XCTAssertEqual(api.global("T")?.kind, .singleton)
+        XCTAssertEqual(api.global("T")?.functions, ["a", "b"])
+        XCTAssertEqual(api.global("T")?.constants, ["C"])
+        XCTAssertEqual(api.global("Obj")?.kind, .class)
+        XCTAssertEqual(api.global("Obj")?.functions, ["s"])
+        XCTAssertEqual(api.methods["Obj"], ["m"])
+        XCTAssertEqual(api.global("g")?.kind, .function)
+        XCTAssertEqual(api.global("N")?.kind, .constant)
+        XCTAssertEqual(Set(api.globals.map(\.name)), ["f", "K", "T", "Obj", "g", "N"])
+    }
+
     /// The LuaLS file is valid Lua; loaded, it declares every registered name (globals
     /// with their kind, module functions and constants, class methods) and no other.
     func testLuaLSFileDeclaresEveryRegisteredName() throws {
