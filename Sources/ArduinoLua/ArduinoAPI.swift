@@ -14,6 +14,7 @@ enum ArduinoAPI {
         }
         state.withGrace {
             sandbox(state, sketchDirectory: sketchDirectory)
+            let luaNames = state.globalNames()
             GPIOBindings.register(in: state, ctx: ctx)
             TimeBindings.register(in: state, ctx: ctx)
             SerialBindings.register(in: state, ctx: ctx)
@@ -25,12 +26,10 @@ enum ArduinoAPI {
             LwIPBindings.register(in: state, ctx: ctx)
             PluginBindings.register(in: state, ctx: ctx)
             if let err = state.run(prelude, name: "=esplua") { ctx.log("esplua: internal prelude error: \(err)") }
-            for name in preludeFunctions { state.api.noteLuaFunction(name) }
+            // what the prelude (or any binding, in Lua) defined is registered too
+            state.recordLuaDefinitions(baseline: luaNames)
         }
     }
-
-    /// What `prelude` defines (`print` is Lua's own name).
-    static let preludeFunctions = ["Serial.printf"]
 
     static func sandbox(_ state: LuaState, sketchDirectory: String) {
         for name in ["dofile", "loadfile"] { state.setGlobalNil(name) }

@@ -92,7 +92,7 @@ enum WiFiServerBindings {
         state.getGlobal(className)
         state.setCallMetamethod { call throws(LuaError) in
             let port = try call.integer(2)
-            guard (0...65535).contains(port) else { throw .argument(1, "port must be 0-65535") }
+            guard (0...65535).contains(port) else { throw .argument(2, "port must be 0-65535") }
             call.pushObject(TCPServer(network: network, port: UInt16(port)), class: className)
             return 1
         }

@@ -396,6 +396,62 @@ public final class LuaState {
 
     public func getGlobal(_ name: String) { lua_getglobal(L, name) }
 
+    /// The string keys of the globals now: taken before the API is installed, the
+    /// baseline `recordLuaDefinitions` leaves out (Lua's own names).
+    public func globalNames() -> Set<String> {
+        var names: Set<String> = []
+        clua_pushglobaltable(L)
+        lua_pushnil(L)
+        while lua_next(L, -2) != 0 {
+            if lua_type(L, -2) == LUA_TSTRING, let k = string(at: -2) { names.insert(k) }
+            clua_pop(L, 1)
+        }
+        clua_pop(L, 1)
+        return names
+    }
+
+    /// Records in `api` what host code written in Lua defined beside the installing
+    /// calls (`function Serial.printf(…)` in a prelude): globals that are not in
+    /// `baseline` and not registered, and functions and integers added to a
+    /// registered singleton's or class's table. So nothing the sketch can reach is
+    /// missing from the registry, whatever way it was installed.
+    public func recordLuaDefinitions(baseline: Set<String>) {
+        clua_pushglobaltable(L)
+        lua_pushnil(L)
+        while lua_next(L, -2) != 0 {
+            defer { clua_pop(L, 1) }
+            guard lua_type(L, -2) == LUA_TSTRING, let name = string(at: -2), !baseline.contains(name) else { continue }
+            let registered = api.global(name)
+            switch lua_type(L, -1) {
+            case LUA_TFUNCTION where registered == nil:
+                api.setFunction(name)
+            case LUA_TNUMBER where registered == nil:
+                var ok: Int32 = 0
+                let v = lua_tointegerx(L, -1, &ok)
+                if ok != 0 { api.setConstant(name, value: Int(v)) }
+            case LUA_TTABLE:
+                var functions: [String] = [], constants: [String] = []
+                lua_pushnil(L)
+                while lua_next(L, -2) != 0 {
+                    if lua_type(L, -2) == LUA_TSTRING, let k = string(at: -2) {
+                        if lua_type(L, -1) == LUA_TFUNCTION { functions.append(k) }
+                        if lua_type(L, -1) == LUA_TNUMBER { constants.append(k) }
+                    }
+                    clua_pop(L, 1)
+                }
+                let known = Set((registered?.functions ?? []) + (registered?.constants ?? []))
+                let newFunctions = functions.filter { !known.contains($0) }.sorted()
+                let newConstants = constants.filter { !known.contains($0) }.sorted()
+                if registered == nil || !newFunctions.isEmpty || !newConstants.isEmpty {
+                    api.setLibrary(name, functions: newFunctions, constants: newConstants)
+                }
+            default:
+                break
+            }
+        }
+        clua_pop(L, 1)
+    }
+
     /// The name of the global whose value is the table at `index`, if it is `package.loaded`'s too.
     func globalName(of index: Int32) -> String? {
         let t = lua_absindex(L, index)
@@ -423,10 +479,18 @@ public final class LuaState {
     /// Sets `__call` on the table on top of the stack (a callable class table),
     /// shifting arguments so `fn` sees the class table at 1. Keeps the table's
     /// metatable, if it has one (a library's `__index`).
+    /// An argument error of `fn` names the argument as the sketch wrote it
+    /// (`WiFiServer("x")`: #1), one less than its place on the stack.
     public func setCallMetamethod(kind: LuaFunctionKind = .active, _ fn: @escaping LuaFunction) {
         if let name = globalName(of: -1) { api.setCallable(name) }
         if lua_getmetatable(L, -1) == 0 { lua_createtable(L, 0, 1) }
-        push(kind: kind, fn)
+        push(kind: kind) { call throws(LuaError) in
+            do throws(LuaError) { return try fn(call) } catch {
+                // Lua's luaL_argerror shifts only for a colon call; a __call is not one
+                if case .argument(let n, let message) = error, n > 1 { throw .argument(n - 1, message) }
+                throw error
+            }
+        }
         lua_setfield(L, -2, "__call")
         lua_setmetatable(L, -2)
     }

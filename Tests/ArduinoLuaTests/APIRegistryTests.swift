@@ -16,9 +16,12 @@ final class APIRegistryTests: XCTestCase {
     /// Every global a sketch sees that Lua 5.4 itself does not define (minus what the
     /// sandbox removes) is registered, with its kind; and every registered name is there.
     func testRegistryNamesEveryGlobalTheSketchSees() throws {
+        // every plugin module on the search path, as APICatalog requires them
+        let modules = PluginHost(board: Board()).discover().libraries.flatMap(\.moduleNames)
+        XCTAssertTrue(Set(["Wire", "SPI", "Servo", "LittleFS"]).isSubset(of: modules), "\(modules)")
         let r = try SketchHarness.run(
-            source: """
-                for _, m in ipairs({"Wire", "SPI", "Servo", "LittleFS"}) do require(m) end
+            source: "for _, m in ipairs({" + modules.map { "\"\($0)\"" }.joined(separator: ", ") + "}) do require(m) end\n"
+                + """
                 local lua = {}
                 for _, k in ipairs({"_G", "_VERSION", "assert", "collectgarbage", "error", "getmetatable", "ipairs", "load",
                   "next", "pairs", "pcall", "print", "rawequal", "rawget", "rawlen", "rawset", "require", "select",
@@ -58,6 +61,36 @@ final class APIRegistryTests: XCTestCase {
         // objects' methods: each class's method table holds exactly the registered ones
         XCTAssertEqual(api.methods["WiFiClient"]?.contains("connect"), true)
         XCTAssertEqual(api.methods["File"]?.contains("readStringUntil"), true)
+    }
+
+    /// Installing calls record themselves; what host code defines in Lua is
+    /// recorded after it runs, so a binding in either style lands in the registry.
+    func testInstallingCallsAndLuaDefinitionsAreRecorded() throws {
+        let state = try XCTUnwrap(LuaState(memoryLimit: 16 << 20))
+        let baseline = state.globalNames()
+        state.setGlobal("f") { _ in 0 }
+        state.setGlobal("K", integer: 7)
+        state.setLibrary("T", [("a", { _ in 0 })], constants: [("C", 1)])
+        state.defineClass("Obj", methods: [("m", { _ in 0 })])
+        state.setLibrary("Obj", [("s", { _ in 0 })])
+        state.getGlobal("Obj")
+        state.setCallMetamethod { _ in 0 }
+        state.setTop(state.top - 1)
+        XCTAssertNil(state.run("function T.b() end; g = function() end; N = 3", name: "prelude"))
+        state.recordLuaDefinitions(baseline: baseline)
+        let api = state.api
+        XCTAssertEqual(Array(api.globals.map(\.name).prefix(4)), ["f", "K", "T", "Obj"], "installing calls in order")
+        XCTAssertEqual(api.global("f")?.kind, .function)
+        XCTAssertEqual(api.global("K")?.value, 7)
+        XCTAssertEqual(api.global("T")?.kind, .singleton)
+        XCTAssertEqual(api.global("T")?.functions, ["a", "b"])
+        XCTAssertEqual(api.global("T")?.constants, ["C"])
+        XCTAssertEqual(api.global("Obj")?.kind, .class)
+        XCTAssertEqual(api.global("Obj")?.functions, ["s"])
+        XCTAssertEqual(api.methods["Obj"], ["m"])
+        XCTAssertEqual(api.global("g")?.kind, .function)
+        XCTAssertEqual(api.global("N")?.kind, .constant)
+        XCTAssertEqual(Set(api.globals.map(\.name)), ["f", "K", "T", "Obj", "g", "N"])
     }
 
     /// The LuaLS file is valid Lua; loaded, it declares every registered name (globals
@@ -100,6 +133,29 @@ final class APIRegistryTests: XCTestCase {
             }
         }
         XCTAssertEqual(declared.split(separator: "\n", omittingEmptySubsequences: false).map(String.init), expected.sorted())
+    }
+
+    /// Every documented signature names a registered function (no stale docs), and
+    /// the LuaLS file carries their parameters.
+    func testSignatureDocsNameRegisteredFunctions() throws {
+        let api = try registry()
+        var registered: Set<String> = []
+        for g in api.globals {
+            registered.insert(g.name)
+            for f in g.functions { registered.insert("\(g.name).\(f)") }
+        }
+        for (c, m) in api.allMethods { registered.insert("\(c):\(m)") }
+        XCTAssertEqual(Set(APIDocs.signatures.keys).subtracting(registered), [])
+        let text = api.luaLSAnnotations()
+        XCTAssertTrue(
+            text.contains(
+                "--- `client:connect(host, port) -> true/false`\n---@param host any\n---@param port any\n---@return any\nfunction WiFiClient:connect(host, port) end\n"
+            ), text)
+        XCTAssertTrue(text.contains("---@param port? any\n---@param backlog? any\n---@return any\nfunction WiFiServer:begin(port, backlog) end"), text)
+        XCTAssertTrue(text.contains("function WiFiClient:read(n) end"), text)
+        XCTAssertTrue(text.contains("---@param n? any"), text)
+        XCTAssertTrue(text.contains("function Serial.printf(fmt, ...) end"), text)
+        XCTAssertTrue(text.contains("---@overload fun(port: any): WiFiServer"), text)
     }
 
     /// luacheck with the generated standard accepts a sketch that uses every

@@ -64,6 +64,8 @@ final class MistakeHelpTests: XCTestCase {
               print(select(2, pcall(function() c:connect("10.0.2.2", 70000) end)))
               print(select(2, pcall(function() u:begin(70000) end)))
               print(select(2, pcall(function() u:beginPacket("10.0.2.2", 0) end)))
+              print(select(2, pcall(function() WiFiServer(70000) end)))
+              print(select(2, pcall(function() WiFiServer("x") end)))
             end
             function loop() end
             """)
@@ -75,6 +77,8 @@ final class MistakeHelpTests: XCTestCase {
                 "sketch.lua:3: bad argument #2 to 'connect' (port must be 1-65535)",
                 "sketch.lua:4: bad argument #1 to 'begin' (port must be 0-65535)",
                 "sketch.lua:5: bad argument #2 to 'beginPacket' (port must be 1-65535)",
+                "sketch.lua:6: bad argument #1 to 'WiFiServer' (port must be 0-65535)",
+                "sketch.lua:7: bad argument #1 to 'WiFiServer' (number expected, got string)",
             ])
     }
 
