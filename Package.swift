@@ -43,9 +43,13 @@ let package = Package(
         .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShim"], swiftSettings: fast),
         .target(name: "ArduinoLua", dependencies: ["BoardCore", "BoardNet", "LuaRuntime"], swiftSettings: fast),
         .target(name: "BoardTesting", dependencies: ["ArduinoLua", "BoardCore", "BoardNet"]),
+        // `esplua test`: specs (busted's vocabulary) that drive boards in board time
+        .target(name: "SpecRunner", dependencies: ["ArduinoLua", "BoardCore", "BoardNet", "LuaRuntime", "CLua"]),
         .executableTarget(
             name: "esplua",
-            dependencies: ["ArduinoLua", "BoardCore", "BoardNet", "LittleFSCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "ArduinoLua", "BoardCore", "BoardNet", "LittleFSCore", "SpecRunner", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         // Built-in plugins (plugins/<Name>/), each against the one header

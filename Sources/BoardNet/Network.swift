@@ -49,6 +49,10 @@ public final class Network: EventSource, HostIO {
     /// Every UDP context of the sketch, for reboot clean-up.
     var udpContexts: [ObjectIdentifier: UDPContext] = [:]
     private var hooks = clwip_hooks()
+    /// A raw peer on the board's link (a test's scripted TCP segments): sees every
+    /// frame the board sends and takes those meant for it (returns true), which
+    /// then never reach slirp. Its own frames come in as `injectFrame` commands.
+    public var linkPeer: ((UnsafeRawBufferPointer) -> Bool)?
 
     nonisolated(unsafe) private static var lwipInitialized = false
     /// The live network (lwIP is process-global). Not weak: a weak reference gives
@@ -87,6 +91,7 @@ public final class Network: EventSource, HostIO {
             let me = Unmanaged<Network>.fromOpaque(ctx!).takeUnretainedValue()
             let buf = UnsafeRawBufferPointer(start: frame, count: Int(len))
             if me.board.events.wants(.frame) { me.board.events.publish(.frame(outbound: true, buf)) }
+            if let tap = me.linkPeer, tap(buf) { return }
             if let reply = WorldDNS.answer(buf, hosts: me.config.world.hosts) {
                 me.slirp.toDevice.append(reply)
             } else {
@@ -136,6 +141,12 @@ public final class Network: EventSource, HostIO {
     deinit {
         if Network.active === self { shutdown() }
         netifStorage.deallocate()
+    }
+
+    /// Adds a port forward while the network runs (a test's peer reaching the
+    /// device's `devicePort` through slirp, as `--forward` does at start).
+    public func addForward(_ f: Forward) throws(NetworkError) {
+        try slirp.addForward(f, deviceAddress: Network.deviceAddress)
     }
 
     // MARK: event source
