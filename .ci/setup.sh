@@ -7,8 +7,8 @@
 # mirror is named here. Called by `make setup` (and so by `make run`/`make test`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-# tshark reads back the pcaps the network tests write
-packages=(pkg-config liblua5.4-dev libslirp-dev libglib2.0-dev curl xz-utils tshark)
+# tshark reads back the pcaps the network tests write; xmllint validates `esplua test --junit`
+packages=(pkg-config liblua5.4-dev libslirp-dev libglib2.0-dev curl xz-utils tshark libxml2-utils)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi

@@ -130,10 +130,10 @@ public enum SpecReport {
 
     /// TAP version 13: one line per test, failures with a YAML block.
     public static func tap(_ runs: [SpecRun]) -> String {
-        let all = groups(runs).flatMap { g in g.runs.flatMap { run in run.results.map { (g.sketch, run.spec, $0) } } }
+        let all = groups(runs).flatMap { g in g.runs.flatMap { run in run.results.map { (run.sketch, run.spec, $0) } } }
         var out = "TAP version 13\n1..\(all.count)\n"
         for (i, (sketch, spec, r)) in all.enumerated() {
-            let name = "\(sketch): \(spec): \(r.name)".replacing("#", with: "\\#")
+            let name = ((sketch.map { "\($0): " } ?? "") + "\(spec): \(r.name)").replacing("#", with: "\\#")
             switch r.status {
             case .passed: out += "ok \(i + 1) - \(name)\n"
             case .pending: out += "ok \(i + 1) - \(name) # SKIP pending\n"
