@@ -311,8 +311,9 @@ enum Prelude {
           return await()
         end
 
-        function Board:tcp(script)
-          check(E.tcpScript(self.id, script, here()))
+        function Board:tcp(script, options)
+          options = options or {}
+          check(E.tcpScript(self.id, script, here(), options.port, options.tolerance))
           return await()
         end
         """#

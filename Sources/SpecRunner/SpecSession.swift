@@ -438,8 +438,13 @@ public final class SpecSession {
                 { [unowned self] call in
                     guard let b = currentBoard(call) else { return fail(call, gone) }
                     guard let text = try? call.string(2) else { return fail(call, "b:tcp(script): a script string expected") }
+                    let port = call.integerIfAny(4) ?? 80
+                    guard (1...65535).contains(port) else { return fail(call, "b:tcp(script, {port = …}): a port number expected") }
+                    let tolerance = lua_type(call.L, 5) <= LUA_TNIL ? 50_000 : duration(call, 5)
+                    guard let tolerance else { return fail(call, "b:tcp(script, {tolerance = …}): a duration like \"50ms\" expected") }
                     do {
-                        let script = try TCPScript(text, start: b.now, where: (try? call.string(3)) ?? "?")
+                        let script = try TCPScript(
+                            text, start: b.now, where: (try? call.string(3)) ?? "?", port: UInt16(port), tolerance: tolerance)
                         b.script = script
                         b.begin(.script(deadline: script.deadline), at: script.location)
                     } catch { return fail(call, "\(error)") }
