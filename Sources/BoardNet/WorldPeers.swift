@@ -223,6 +223,7 @@ final class WorldPeers {
         let fd = socket(AF_INET, Int32(v.udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return }
         setNonBlocking(fd)
+        PeerPorts.bind(fd)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = hostPort.bigEndian
@@ -358,6 +359,31 @@ final class WorldPeers {
 func setNonBlocking(_ fd: Int32) {
     let flags = fcntl(fd, F_GETFL)
     _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+}
+
+/// Local ports for the peers that live in this process (world visitors, a
+/// spec's clients): bound in sequence rather than left to the kernel, so the
+/// board sees the same source ports — and writes the same pcap — on every run.
+public enum PeerPorts {
+    nonisolated(unsafe) private static var next: UInt16 = 49152
+
+    /// Binds `fd` to 127.0.0.1 and the next free port of the sequence (the
+    /// kernel picks one if none of a few is free).
+    public static func bind(_ fd: Int32) {
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        for _ in 0..<16 {
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            addr.sin_port = next.bigEndian
+            next = next == 65535 ? 49152 : next + 1
+            let ok = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if ok == 0 { return }
+        }
+    }
 }
 
 /// A port on 127.0.0.1 nothing listens on now (bound, read back, released).

@@ -32,8 +32,10 @@ final class SpecBoard: EventSource, HostIO {
     /// Resumes the suspended test (set by the session).
     var resume: (() -> Void)?
     /// Board time after a wait's deadline by which a board that ran no background pass is given up.
-    static let grace: UInt64 = 30_000_000
+    static let grace: UInt64 = 10_000_000
     var started = false
+    /// Boots recorded when the current wait began.
+    private(set) var resetsAtWait = 0
     let raw = RawPeer()
     var script: TCPScript?
 
@@ -76,7 +78,11 @@ final class SpecBoard: EventSource, HostIO {
         subscriptions.append(
             events.subscribe([.reset, .crash]) { [unowned self] t, event in
                 switch event {
-                case .reset(let reason): self.resets.append((reason.description, t, nil))
+                case .reset(let reason):
+                    self.resets.append((reason.description, t, nil))
+                    // a board in a reset loop runs no background pass: a wait
+                    // whose time is up ends the run at this boot
+                    if let w = self.wait, t >= w.deadline { self.device.board.loop.endAt = t }
                 case .crash(let what):
                     // the crash comes before the reboot it causes
                     self.pendingCrash = what
@@ -132,6 +138,7 @@ final class SpecBoard: EventSource, HostIO {
     /// Starts waiting: the test is suspended until `service` resolves it.
     func begin(_ w: Wait, at spec: String) {
         wait = w
+        resetsAtWait = resets.count
         waitWhere = spec
         waitOutcome = (true, .none)
         let end = w.deadline > UInt64.max - SpecBoard.grace ? UInt64.max : w.deadline + SpecBoard.grace
@@ -276,6 +283,7 @@ final class Peer {
         guard fd >= 0 else { throw SpecError("cannot create a socket") }
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        PeerPorts.bind(fd)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = hostPort.bigEndian

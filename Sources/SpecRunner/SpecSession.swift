@@ -133,8 +133,13 @@ public final class SpecSession {
             case .loadFailed(let m): why = "the sketch did not load: \(m)"
             case .crashed(let c): why = "the board crashed (\(c.summary)) and was not rebooted"
             case .finished:
-                why =
-                    "the board ran no background work for \(Time.text(SpecBoard.grace)) of board time past the wait (a crash loop in setup()?); last lines:\n\(b.lastLines(5))"
+                let loop = b.reboots.suffix(max(0, b.resets.count - b.resetsAtWait))
+                if let last = loop.last {
+                    why = "the board was in a reset loop past the wait (\(loop.count) resets, the last: \(last.reason)\(last.crash.map { ", \($0)" } ?? ""))"
+                } else {
+                    why = "the board ran no background work for \(Time.text(SpecBoard.grace)) of board time past the wait"
+                }
+                why += "; last lines:\n\(b.lastLines(5))"
             }
             finishTest(false, "\(b.waitWhere): \(why)")
         }
@@ -200,6 +205,13 @@ public final class SpecSession {
         return dir.isEmpty ? path : Path.join(dir, path)
     }
 
+    /// "16M", "512K", "1048576" → bytes.
+    static func bytes(_ text: String) -> Int? {
+        let scale: [Character: Int] = ["K": 1024, "M": 1024 * 1024]
+        if let last = text.uppercased().last, let s = scale[last] { return Int(text.dropLast()).map { $0 * s } }
+        return Int(text)
+    }
+
     private func installPrimitives() {
         let gone = "this board is gone (a test has one board at a time)"
         var fns: [(String, LuaFunction)] = []
@@ -225,6 +237,12 @@ public final class SpecSession {
                     if let w = field(call, "wiring") { options.wiringPath = resolve(w) }
                     if let t = field(call, "timewaitLimit"), let n = UInt32(t) { options.network.timewaitLimit = n }
                     if field(call, "noReboot") == "true" { options.noReboot = true }
+                    if let m = field(call, "luaMemory") {
+                        guard let bytes = SpecSession.bytes(m) else {
+                            return fail(call, "board{}: luaMemory must be bytes like \"1M\" or \"512K\", not '\(m)'")
+                        }
+                        options.luaMemoryLimit = bytes
+                    }
                     var pcapPath: String?
                     if let dir = pcapDirectory {
                         let base = { (p: String) in String(p.split(separator: "/").last ?? "").replacing(".lua", with: "") }

@@ -145,6 +145,61 @@ final class SpecTests: EspluaTestCase {
         XCTAssertTrue(r.stdout.contains("| hello"), r.stdout)
     }
 
+    func testASketchInAResetLoopFailsItsTestsAndNotTheRun() throws {
+        let dir = try tempFolder()
+        // setup() fills the Lua VM until it runs out: an OOM crash, a reboot, again
+        try "function setup() local t = {}; while true do t[#t + 1] = string.rep('x', 100) .. #t end end\nfunction loop() end\n"
+            .write(to: dir.appendingPathComponent("hog.lua"), atomically: true, encoding: .utf8)
+        let spec = dir.appendingPathComponent("hog.spec.lua")
+        try """
+        it('boots', function() local b = board{ sketch = 'hog.lua', luaMemory = '256K' }; b:waitSerial('ready', '2s') end)
+        it('runs on', function() assert.are.equal(2, 1 + 1) end)
+        """.write(to: spec, atomically: true, encoding: .utf8)
+        let r = try esplua(["test", spec.path])
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("hog.spec.lua:1: the board was in a reset loop past the wait"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("OOM"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("  ok       runs on"), r.stdout)
+    }
+
+    func testASegmentScriptNamesTheLineAndWhatTheBoardSent() throws {
+        let dir = try tempFolder()
+        let spec = dir.appendingPathComponent("wrong.spec.lua")
+        try """
+        it('expects a wider window', function()
+          local b = board{ sketch = '\(Self.root.path)/sketches/hello_server.lua' }
+          b:waitSerial('HTTP server', '10s')
+          b:tcp[[
+        0   < S 0:0(0) win 65535 <mss 1460>
+        +0  > S. 0:0(0) ack 1 win 4096 <mss 536>
+        ]]
+        end)
+        """.write(to: spec, atomically: true, encoding: .utf8)
+        let r = try esplua(["test", spec.path])
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(
+            r.stdout.contains(
+                "wrong.spec.lua:4: line 2: expected `+0  > S. 0:0(0) ack 1 win 4096 <mss 536>`, the board sent `> S. 0:0(0) ack 1 win 2144 <mss 536>` at 0.000 s: win 2144, not 4096"
+            ), r.stdout)
+    }
+
+    func testTheSameSpecGivesTheSameOutputAndPcaps() throws {
+        let dir = try tempFolder()
+        let args = ["test", "sketches/tcp_segments.spec.lua", "sketches/abort_vs_stop.spec.lua", "-j", "2", "--pcap-dir"]
+        let first = try esplua(args + [dir.appendingPathComponent("1").path])
+        let second = try esplua(args + [dir.appendingPathComponent("2").path])
+        XCTAssertEqual(first.status, 0, first.stdout)
+        XCTAssertEqual(first.stdout, second.stdout)
+        let pcaps = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("1").path).sorted()
+        XCTAssertEqual(pcaps.count, 8, "\(pcaps)")
+        for p in pcaps {
+            let a = try Data(contentsOf: dir.appendingPathComponent("1/\(p)"))
+            let b = try Data(contentsOf: dir.appendingPathComponent("2/\(p)"))
+            XCTAssertEqual(a, b, p)
+            XCTAssertGreaterThan(a.count, 24, p)
+        }
+    }
+
     func testUsageErrorsExitWithTwo() throws {
         XCTAssertEqual(try esplua(["test"]).status, 2)
         XCTAssertEqual(try esplua(["test", "sketches/nope.spec.lua"]).status, 2)
