@@ -219,7 +219,12 @@ final class SpecBoard: EventSource, HostIO {
                 return (true, .text(line))
             }
             guard now >= deadline else { return nil }
-            return (false, .text("no \(Lua.quote(text)) on Serial within \(Time.text(timeout)) (board time \(Time.text(now))); last lines:\n\(lastLines(5))"))
+            return (
+                false,
+                .text(
+                    "no \(Lua.quote(text)) on Serial within \(Time.text(timeout)) (board time \(Time.text(now)))\(resetNote()); last lines:\n\(lastLines(5))"
+                )
+            )
         case .receive(let index, let what, let timeout, let deadline):
             let p = peers[index]
             switch what {
@@ -240,10 +245,13 @@ final class SpecBoard: EventSource, HostIO {
             switch what {
             case .count(let n): wanted = "\(n) bytes"
             case .text(let t): wanted = Lua.quote(String(decoding: t, as: UTF8.self))
-            case .all, .datagram: wanted = "the board to close"
+            case .all, .datagram: wanted = "the board to close the connection"
             }
             let got = String(decoding: p.input.prefix(200), as: UTF8.self)
-            return (false, .text("waited \(Time.text(timeout)) for \(wanted) from port \(p.port), got \(p.input.count) bytes: \(Lua.quote(got))"))
+            return (
+                false,
+                .text("waited \(Time.text(timeout)) for \(wanted) on port \(p.port), got \(p.input.count) bytes: \(Lua.quote(got))\(resetNote())")
+            )
         case .closed(let index, _, let deadline):
             let p = peers[index]
             if let how = p.ended { return (true, .text(how)) }
@@ -254,6 +262,13 @@ final class SpecBoard: EventSource, HostIO {
             if s.done { script = nil; return (true, .none) }
             return now >= deadline ? (false, .text("the script did not finish within its time")) : nil
         }
+    }
+
+    /// "; meanwhile the board reset 2 times (the last: Software Watchdog)", or "".
+    func resetNote() -> String {
+        let n = resets.count - resetsAtWait
+        guard n > 0, let last = resets.last else { return "" }
+        return "; meanwhile the board reset \(n == 1 ? "once" : "\(n) times") (the last: \(last.reason))"
     }
 
     func lastLines(_ n: Int) -> String {
