@@ -123,7 +123,7 @@ public enum SpecReport {
         out += String(repeating: "-", count: width) + "-|--------|--------|--------------\n"
         for (s, p, f, first) in rows {
             let shown = first.count > 100 ? String(first.prefix(99)) + "…" : first
-            out += "\(pad(s, width)) | \(lpad(String(p), 6)) | \(lpad(String(f), 6)) | \(shown)\n"
+            out += "\(pad(s, width)) | \(lpad(String(p), 6)) | \(lpad(String(f), 6)) |" + (shown.isEmpty ? "\n" : " \(shown)\n")
         }
         return out
     }
