@@ -75,6 +75,7 @@ let package = Package(
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime"]),
         .testTarget(name: "ArduinoLuaTests", dependencies: ["ArduinoLua", "BoardTesting", "BoardCore", "LittleFSCore"]),
         .testTarget(name: "espluaTests", dependencies: ["BoardTesting"]),
+        .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner"]),
         .testTarget(name: "WirePluginTests", dependencies: ["WirePlugin"]),
         .testTarget(name: "SPIPluginTests", dependencies: ["SPIPlugin"]),
         .testTarget(name: "ServoPluginTests", dependencies: ["ServoPlugin"]),
