@@ -238,10 +238,48 @@ enum Prelude {
           return a, b
         end
 
+        -- a Lua table as JSON (a world or wiring written inline in the spec)
+        local function json(v)
+          local t = type(v)
+          if t == "string" then
+            return '"' .. v:gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
+          elseif t == "number" or t == "boolean" then
+            return tostring(v)
+          elseif t == "table" then
+            local parts = {}
+            if #v > 0 or next(v) == nil then
+              for _, x in ipairs(v) do parts[#parts + 1] = json(x) end
+              return "[" .. table.concat(parts, ",") .. "]"
+            end
+            local keys = {}
+            for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+            table.sort(keys)
+            for _, k in ipairs(keys) do parts[#parts + 1] = json(k) .. ":" .. json(v[k]) end
+            return "{" .. table.concat(parts, ",") .. "}"
+          end
+          raise("cannot write a " .. t .. " into a world or wiring")
+        end
+
+        local function inlineFile(value)
+          if type(value) ~= "table" then return value end
+          local path = os.tmpname()
+          local f = assert(io.open(path, "w"))
+          f:write(json(value))
+          f:close()
+          return path
+        end
+
         function board(options)
           options = options or {}
           if type(options) == "string" then options = { sketch = options } end
-          local id = check(E.newBoard(options, here()))
+          local world, wiring = options.world, options.wiring
+          options.world = inlineFile(world)
+          options.wiring = inlineFile(wiring)
+          local id, message = E.newBoard(options, here())
+          -- the board has read them
+          if options.world ~= world then os.remove(options.world) end
+          if options.wiring ~= wiring then os.remove(options.wiring) end
+          check(id, message)
           return setmetatable({ id = id }, Board)
         end
 

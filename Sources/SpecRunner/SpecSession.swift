@@ -56,6 +56,10 @@ public final class SpecSession {
         state.withGrace { luaL_openlibs(state.L) }
         let dir = Path.directory(of: specPath)
         _ = state.run("package.path = \(Lua.quote((dir.isEmpty ? "." : dir) + "/?.lua;")) .. package.path", name: "=esplua")
+        // a spec's print() goes to stderr: stdout carries the results to the parent
+        _ = state.run(
+            "print = function(...) local t = table.pack(...); for i = 1, t.n do t[i] = tostring(t[i]) end; io.stderr:write(table.concat(t, '\\t', 1, t.n), '\\n') end",
+            name: "=esplua")
         installPrimitives()
         if let err = state.run(Prelude.source, name: "=esplua") { throw SpecError("internal: the spec prelude: \(err)") }
     }

@@ -166,6 +166,12 @@ private func runChild(exe: URL, spec: String, sketch: String?, pcapDir: String?,
     killer.cancel()
     errDone.wait()
     run.results = WorkerProtocol.parse(String(decoding: data, as: UTF8.self))
+    // what the spec printed (and the child's own messages) reach the user's stderr
+    if !errBox.data.isEmpty {
+        stderrLock.lock()
+        FileHandle.standardError.write(errBox.data)
+        stderrLock.unlock()
+    }
     let clean = p.terminationReason == .exit && p.terminationStatus == 0
     if !clean || flag.timedOut {
         let why: String
@@ -184,6 +190,8 @@ private func runChild(exe: URL, spec: String, sketch: String?, pcapDir: String?,
     }
     return run
 }
+
+private let stderrLock = NSLock()
 
 /// Files matching a shell glob, sorted; empty when none (or no wildcard matched).
 func expandGlob(_ pattern: String) -> [String] {
