@@ -57,8 +57,11 @@ describe("TCP on the board", function()
   -- of 500 ms); the handshake's RTT sample (0 ticks: the ACK comes at once) makes it
   -- 5 ticks (tcp_in.c: sa = 0, sv = 6 - 6/4 = 5, rto = sa/8 + sv). It is counted in
   -- slow-timer ticks from the send, so the retransmission comes 2-2.5 s later:
-  -- 2.25 ± 0.25. The delayed ACK waits for the next 250 ms fast tick: 0.125 ± 0.125.
-  it("retransmits an unacknowledged segment after its RTO", function()
+  -- 2.25 ± 0.25. Each retransmission backs off (tcp.c, tcp_slowtmr: rto =
+  -- (sa/8 + sv) << tcp_backoff[nrtx], tcp_backoff = {1, 2, 3, …}): 5 << 1 = 10 ticks
+  -- (4.5-5 s) to the second, 5 << 2 = 20 ticks (9.5-10 s) to the third.
+  -- The delayed ACK waits for the next 250 ms fast tick: 0.125 ± 0.125.
+  it("retransmits an unacknowledged segment after its RTO, backing off", function()
     b:tcp([[
 0      < S 0:0(0) win 65535 <mss 1460>
 0      > S. 0:0(0) ack 1 win 2144 <mss 536>
@@ -68,6 +71,10 @@ describe("TCP on the board", function()
 10.1   > P. 1:104(103) ack 19 win 2126
 10.4   > F. 104:104(0) ack 19 win 2126
 12.35  > P. 1:104(103) ack 19 win 2126
++0     > F. 104:104(0) ack 19 win 2126
++4.75  > P. 1:104(103) ack 19 win 2126
++0     > F. 104:104(0) ack 19 win 2126
++9.75  > P. 1:104(103) ack 19 win 2126
 +0     > F. 104:104(0) ack 19 win 2126
 ]], { tolerance = "250ms" })
   end)
