@@ -183,8 +183,12 @@ final class SpecBoard: EventSource, HostIO {
         return max(w.deadline, now)
     }
 
+    /// Peers whose sockets can still say something (an ended one would poll readable forever).
+    private var watched: [Peer] = []
+
     func addDescriptors(to fds: inout [pollfd]) {
-        for p in peers where p.fd >= 0 {
+        watched = peers.filter { $0.fd >= 0 && ($0.ended == nil || !$0.output.isEmpty) }
+        for p in watched {
             var ev = Int16(POLLIN)
             if !p.output.isEmpty { ev |= Int16(POLLOUT) }
             fds.append(pollfd(fd: p.fd, events: ev, revents: 0))
@@ -193,10 +197,7 @@ final class SpecBoard: EventSource, HostIO {
 
     func handle(_ fds: UnsafeMutableBufferPointer<pollfd>, failed: Bool) -> Bool {
         var ready = false
-        var i = 0
-        for p in peers where p.fd >= 0 {
-            defer { i += 1 }
-            guard i < fds.count, fds[i].revents != 0 else { continue }
+        for (i, p) in watched.enumerated() where i < fds.count && fds[i].revents != 0 {
             if p.pump() { ready = true }
         }
         return ready
@@ -347,9 +348,6 @@ final class Peer {
             if n == 0 && !udp { ended = "FIN"; changed = true; break }
             if n < 0 && (errno == ECONNRESET || errno == EPIPE) && !udp { ended = "RST"; changed = true; break }
             break
-        }
-        if ended != nil && output.isEmpty {
-            // nothing more will come: stop watching it (closed by us on reset/close)
         }
         return changed
     }
