@@ -43,9 +43,13 @@ let package = Package(
         .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShim"], swiftSettings: fast),
         .target(name: "ArduinoLua", dependencies: ["BoardCore", "BoardNet", "LuaRuntime"], swiftSettings: fast),
         .target(name: "BoardTesting", dependencies: ["ArduinoLua", "BoardCore", "BoardNet"]),
+        // `esplua test`: specs (busted's vocabulary) that drive boards in board time
+        .target(name: "SpecRunner", dependencies: ["ArduinoLua", "BoardCore", "BoardNet", "LuaRuntime", "CLua"]),
         .executableTarget(
             name: "esplua",
-            dependencies: ["ArduinoLua", "BoardCore", "BoardNet", "LittleFSCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "ArduinoLua", "BoardCore", "BoardNet", "LittleFSCore", "SpecRunner", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         // Built-in plugins (plugins/<Name>/), each against the one header
@@ -74,6 +78,7 @@ let package = Package(
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime"]),
         .testTarget(name: "ArduinoLuaTests", dependencies: ["ArduinoLua", "BoardTesting", "BoardCore", "LittleFSCore"]),
         .testTarget(name: "espluaTests", dependencies: ["BoardTesting"]),
+        .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner"]),
         .testTarget(name: "WirePluginTests", dependencies: ["WirePlugin"]),
         .testTarget(name: "SPIPluginTests", dependencies: ["SPIPlugin"]),
         .testTarget(name: "ServoPluginTests", dependencies: ["ServoPlugin"]),

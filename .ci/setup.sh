@@ -7,8 +7,9 @@
 # mirror is named here. Called by `make setup` (and so by `make run`/`make test`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-# tshark reads back the pcaps the network tests write; lua-check is luacheck, which `esplua check` runs
-packages=(pkg-config liblua5.4-dev libslirp-dev libglib2.0-dev curl xz-utils tshark lua-check)
+# tshark reads back the pcaps the network tests write; lua-check is luacheck, which `esplua check`
+# runs; xmllint validates `esplua test --junit`
+packages=(pkg-config liblua5.4-dev libslirp-dev libglib2.0-dev curl xz-utils tshark lua-check libxml2-utils)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi

@@ -49,6 +49,11 @@ public final class Network: EventSource, HostIO {
     /// Every UDP context of the sketch, for reboot clean-up.
     var udpContexts: [ObjectIdentifier: UDPContext] = [:]
     private var hooks = clwip_hooks()
+    /// A raw peer on the board's link (a spec's scripted segments, the soak's
+    /// client): sees every frame the board sends and takes those meant for it
+    /// (returns true), which then never reach slirp. Its own frames come in as
+    /// `injectFrame` commands, as slirp's do.
+    public var linkPeer: ((UnsafeRawBufferPointer) -> Bool)?
 
     nonisolated(unsafe) private static var lwipInitialized = false
     /// The live network (lwIP is process-global). Not weak: a weak reference gives
@@ -57,11 +62,6 @@ public final class Network: EventSource, HostIO {
 
     public static let deviceAddress = SlirpBackend.dhcpStart
     public static let hostAlias = SlirpBackend.host
-
-    /// An in-process peer on the board's link: sees each frame the board sends
-    /// first and returns true for the ones addressed to it (they go no further).
-    /// Its own frames enter through the inbox's `injectFrame`, as slirp's do.
-    public var linkPeer: ((UnsafeRawBufferPointer) -> Bool)?
 
     public init(board: Board, config: NetworkConfig = NetworkConfig()) throws(NetworkError) {
         self.board = board
@@ -144,6 +144,12 @@ public final class Network: EventSource, HostIO {
     deinit {
         if Network.active === self { shutdown() }
         netifStorage.deallocate()
+    }
+
+    /// Adds a port forward while the network runs (a test's peer reaching the
+    /// device's `devicePort` through slirp, as `--forward` does at start).
+    public func addForward(_ f: Forward) throws(NetworkError) {
+        try slirp.addForward(f, deviceAddress: Network.deviceAddress)
     }
 
     // MARK: event source

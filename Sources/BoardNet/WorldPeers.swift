@@ -27,8 +27,6 @@ final class WorldPeers {
     private var resetPorts: Set<UInt16> = []
     /// In virtual time, the source port the next visitor binds (deterministic, so
     /// pcaps are byte-identical run to run); the kernel picks one in real time.
-    private var nextSourcePort: UInt16 = WorldPeers.firstSourcePort
-    static let firstSourcePort: UInt16 = 24000
     private var serviceConnections: [ServiceConnection] = []
     private var directory: String?
 
@@ -259,20 +257,7 @@ final class WorldPeers {
             fd = socket(AF_INET, Int32(v.udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { return }
             setNonBlocking(fd)
-            if clock.mode == .virtual {
-                let port = nextSourcePort
-                nextSourcePort = nextSourcePort >= WorldPeers.firstSourcePort + 7999 ? WorldPeers.firstSourcePort : nextSourcePort + 1
-                var one: Int32 = 1
-                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-                var local = sockaddr_in()
-                local.sin_family = sa_family_t(AF_INET)
-                local.sin_port = port.bigEndian
-                local.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-                let bound = withUnsafePointer(to: &local) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-                if bound != 0 { Glibc.close(fd); fd = -1; continue }
-            }
+            if clock.mode == .virtual && !PeerPorts.bind(fd) { Glibc.close(fd); fd = -1; continue }
             r = withUnsafePointer(to: &addr) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
@@ -413,6 +398,36 @@ final class WorldPeers {
 func setNonBlocking(_ fd: Int32) {
     let flags = fcntl(fd, F_GETFL)
     _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+}
+
+/// Local ports for the peers that live in this process (world visitors, a
+/// spec's clients): bound in sequence rather than left to the kernel, so the
+/// board sees the same source ports — and writes the same pcap — on every run.
+public enum PeerPorts {
+    /// Below Linux's ephemeral range (32768-60999), so the kernel's own picks never collide.
+    public static let first: UInt16 = 24000
+    public static let last: UInt16 = 31999
+    nonisolated(unsafe) private static var next = first
+
+    /// Binds `fd` to 127.0.0.1 and the next free port of the sequence; false if
+    /// none of a few is free (the kernel then picks one at connect).
+    @discardableResult
+    public static func bind(_ fd: Int32) -> Bool {
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        for _ in 0..<16 {
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            addr.sin_port = next.bigEndian
+            next = next == last ? first : next + 1
+            let ok = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if ok == 0 { return true }
+        }
+        return false
+    }
 }
 
 /// A port on 127.0.0.1 nothing listens on now (bound, read back, released).
