@@ -20,6 +20,7 @@ enum ArduinoAPI {
             WiFiUDPBindings.register(in: state, ctx: ctx)
             LwIPBindings.register(in: state, ctx: ctx)
             PluginBindings.register(in: state, ctx: ctx)
+            ESP8266WebServerBindings.register(in: state, ctx: ctx)
             if let err = state.run(prelude, name: "=esplua") { ctx.log("esplua: internal prelude error: \(err)") }
         }
     }
