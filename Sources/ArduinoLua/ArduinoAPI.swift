@@ -21,6 +21,7 @@ enum ArduinoAPI {
             LwIPBindings.register(in: state, ctx: ctx)
             PluginBindings.register(in: state, ctx: ctx)
             ESP8266WebServerBindings.register(in: state, ctx: ctx)
+            ESP8266HTTPClientBindings.register(in: state, ctx: ctx)
             if let err = state.run(prelude, name: "=esplua") { ctx.log("esplua: internal prelude error: \(err)") }
         }
     }

@@ -81,6 +81,12 @@ final class CLITests: EspluaTestCase {
         try assertGolden("webserver", for: "5s")
     }
 
+    /// BasicHttpClient: each GET with "Connection: close" is stopped by the board first,
+    /// so each leaves a TIME_WAIT pcb (192 B) until the core's cap of 5.
+    func testHTTPGetMatchesItsGoldenTranscript() throws {
+        try assertGolden("http_get", for: "35s")
+    }
+
     // MARK: failures a user meets
 
     func testMissingSketchIsOneLineAndExit1() throws {
