@@ -20,9 +20,13 @@ enum ArduinoAPI {
             WiFiUDPBindings.register(in: state, ctx: ctx)
             LwIPBindings.register(in: state, ctx: ctx)
             PluginBindings.register(in: state, ctx: ctx)
+            TickerBindings.register(in: state, ctx: ctx)
+            EEPROMBindings.register(in: state, ctx: ctx)
             ESP8266WebServerBindings.register(in: state, ctx: ctx)
             ESP8266HTTPClientBindings.register(in: state, ctx: ctx)
-            if let err = state.run(prelude, name: "=esplua") { ctx.log("esplua: internal prelude error: \(err)") }
+            if let err = state.run(prelude + "\n" + EEPROMBindings.prelude, name: "=esplua") {
+                ctx.log("esplua: internal prelude error: \(err)")
+            }
         }
     }
 

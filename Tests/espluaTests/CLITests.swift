@@ -81,6 +81,11 @@ final class CLITests: EspluaTestCase {
         try assertGolden("webserver", for: "5s")
     }
 
+    /// TickerBasic: 0.3 s, re-attached at 0.1 s from inside its callback, detached at 120.
+    func testTickerBlinkMatchesItsGoldenTranscript() throws {
+        try assertGolden("ticker_blink", for: "22s")
+    }
+
     /// BasicHttpClient: each GET with "Connection: close" is stopped by the board first,
     /// so each leaves a TIME_WAIT pcb (192 B) until the core's cap of 5.
     func testHTTPGetMatchesItsGoldenTranscript() throws {
