@@ -12,6 +12,7 @@ enum ArduinoAPI {
             sandbox(state, sketchDirectory: sketchDirectory)
             GPIOBindings.register(in: state, ctx: ctx)
             TimeBindings.register(in: state, ctx: ctx)
+            WMathBindings.register(in: state, ctx: ctx)
             SerialBindings.register(in: state, ctx: ctx)
             ESPBindings.register(in: state, ctx: ctx)
             WiFiBindings.register(in: state, ctx: ctx)

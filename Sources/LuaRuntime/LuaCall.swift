@@ -114,6 +114,9 @@ public struct LuaCall {
     }
 
     /// A function argument, kept alive in the registry; returns its reference.
+    /// Pushes a copy of argument `i`.
+    public func pushValue(_ i: Int32) { lua_pushvalue(L, i) }
+
     /// A registry reference to argument `i`, whatever it is (release with `LuaState.unref`).
     public func valueRef(_ i: Int32) -> Int32 {
         lua_pushvalue(L, i)
