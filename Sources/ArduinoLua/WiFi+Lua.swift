@@ -6,6 +6,7 @@ import LuaRuntime
 //           WiFi.localIP() WiFi.subnetMask() WiFi.gatewayIP() WiFi.dnsIP() -> "a.b.c.d"
 //           WiFi.macAddress() WiFi.SSID() WiFi.psk() WiFi.BSSIDstr() WiFi.RSSI() WiFi.channel()
 //           WiFi.hostByName(name [, ms]) -> "a.b.c.d" or nil
+//           WiFi.hostname() -> name   WiFi.hostname(name) -> bool (DHCP option 12; also setHostname/getHostname)
 // Modes:    WiFi.mode(m) WiFi.getMode() -> WIFI_*   WiFi.enableSTA(b) WiFi.enableAP(b)
 // Soft-AP:  WiFi.softAP(ssid [, psk [, channel [, hidden [, max]]]]) -> bool   WiFi.softAPIP() -> "192.168.4.1"
 //           WiFi.softAPmacAddress() WiFi.softAPSSID() WiFi.softAPPSK() WiFi.softAPgetStationNum()
@@ -73,6 +74,11 @@ enum WiFiBindings {
                 call.push(true)
                 return 1
             }
+        }
+        // WiFi.hostname() -> name; WiFi.hostname(name) -> bool (also setHostname/getHostname)
+        let hostname: LuaFunction = { call throws(LuaError) in
+            if call.isNoneOrNil(1) { call.push(wifi.hostname) } else { call.push(wifi.setHostname(try call.string(1))) }
+            return 1
         }
         func scanIndex(_ call: LuaCall) throws(LuaError) -> World.AccessPoint? {
             wifi.scanResult(try call.integer(1))
@@ -163,6 +169,7 @@ enum WiFiBindings {
                         call.push(wifi.macString); return 1
                     }
                 ),
+                ("hostname", hostname), ("setHostname", hostname), ("getHostname", hostname),
                 (
                     "psk",
                     { call in

@@ -241,6 +241,25 @@ public final class WiFiStation {
 
     public func scanDelete() { scanResults.removeAll() }
 
+    // MARK: host name
+
+    /// `WiFi.hostname()`.
+    public var hostname: String { network?.hostname ?? "" }
+
+    /// `WiFi.hostname(name)` (LwipIntf.cpp:119-196): refused when empty or over 32
+    /// characters; stored but reported false when not RFC 952 (over 24, a character
+    /// besides letters, digits and '-', or a '-' last); a DHCP lease already started
+    /// is renewed so the server learns the new name.
+    public func setHostname(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard !bytes.isEmpty, bytes.count <= 32, let network else { return false }
+        var compliant = bytes.count <= 24
+        for b in bytes where !(b.isASCIIAlnum || b == UInt8(ascii: "-")) { compliant = false }
+        if bytes.last == UInt8(ascii: "-") { compliant = false }
+        let renewed = network.setHostname(bytes)
+        return renewed && compliant
+    }
+
     // MARK: the loop
 
     func reset() {
@@ -294,5 +313,12 @@ public final class WiFiStation {
 extension String {
     func leftPadded(_ width: Int, with pad: Character = "0") -> String {
         count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}
+
+extension UInt8 {
+    fileprivate var isASCIIAlnum: Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
     }
 }
