@@ -1,7 +1,7 @@
 import BoardNet
 import LuaRuntime
 
-// Station:  WiFi.begin(ssid [, pass]) -> status   WiFi.status() -> WL_*   WiFi.isConnected() -> bool
+// Station:  WiFi.begin(ssid [, pass]) -> status   WiFi.begin() (the saved config)   WiFi.persistent(b) WiFi.getPersistent()   WiFi.status() -> WL_*   WiFi.isConnected() -> bool
 //           WiFi.waitForConnectResult([ms]) -> status or -1   WiFi.reconnect()   WiFi.disconnect([wifioff])
 //           WiFi.localIP() WiFi.subnetMask() WiFi.gatewayIP() WiFi.dnsIP() -> "a.b.c.d"
 //           WiFi.macAddress() WiFi.SSID() WiFi.psk() WiFi.BSSIDstr() WiFi.RSSI() WiFi.channel()
@@ -99,6 +99,7 @@ enum WiFiBindings {
                 (
                     "begin",
                     { call throws(LuaError) in
+                        if call.isNoneOrNil(1) { call.push(wifi.begin().rawValue); return 1 }
                         let (ssid, pass) = try credentials(call, ssidArg: 1, passArg: 2)
                         call.push(wifi.begin(ssid: ssid, password: pass).rawValue)
                         return 1
@@ -167,6 +168,18 @@ enum WiFiBindings {
                     "macAddress",
                     { call in
                         call.push(wifi.macString); return 1
+                    }
+                ),
+                (
+                    "persistent",
+                    { call throws(LuaError) in
+                        wifi.persistent = call.boolean(1); return 0
+                    }
+                ),
+                (
+                    "getPersistent",
+                    { call throws(LuaError) in
+                        call.push(wifi.persistent); return 1
                     }
                 ),
                 ("hostname", hostname), ("setHostname", hostname), ("getHostname", hostname),

@@ -263,8 +263,8 @@ public final class Network: EventSource, HostIO {
         hostnameBuffer[0] == 0 ? Network.defaultHostname(mac: wifi.macAddress) : String(cString: hostnameBuffer)
     }
 
-    /// Copies `name` (at most 32 bytes) into the hostname buffer; with the netif up, a DHCP
-    /// lease already started is renewed so the server learns it (LwipIntf.cpp:174-193).
+    /// Copies `name` (at most 32 bytes) into the hostname buffer; with the netif up (DHCP
+    /// is started with it), the lease is renewed so the server learns it (LwipIntf.cpp:174-193).
     func setHostname(_ name: [UInt8]) -> Bool {
         let n = min(name.count, 32)
         for i in 0..<n { hostnameBuffer[i] = CChar(bitPattern: name[i]) }
@@ -283,9 +283,10 @@ public final class Network: EventSource, HostIO {
         netif_set_default(netifStorage)
         netif_set_up(netifStorage)
         netif_set_link_up(netifStorage)
-        netifUp = true
+        // before netifUp: no lease to renew yet
         if hostnameBuffer[0] == 0 { _ = setHostname(Array(Network.defaultHostname(mac: mac).utf8)) }
         netifStorage.pointee.hostname = UnsafePointer(hostnameBuffer)  // netif_add cleared it
+        netifUp = true
         _ = dhcp_start(netifStorage)
     }
 

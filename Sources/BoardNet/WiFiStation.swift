@@ -123,10 +123,57 @@ public final class WiFiStation {
         if case .connected = phase, ssid == self.ssid, password == self.password { return status }
         leave(reason: .assocLeave)
         if !mode.hasStation { setMode(mode == .accessPoint ? .both : .station) }
+        if persistent { save(ssid: ssid, password: password) }
         self.ssid = ssid
         self.password = password
         phase = .associating(until: n.board.clock.micros + n.config.associationMicros)
         return status
+    }
+
+    /// `WiFi.begin()` (ESP8266WiFiSTA.cpp:236-251): `wifi_station_connect` with the SDK's
+    /// current config: the SSID and password given in this boot, or else those saved in
+    /// flash by a `begin(ssid, pass)` under `persistent(true)`. Nothing saved: no join.
+    @discardableResult
+    public func begin() -> WLStatus {
+        if ssid.isEmpty, let saved = savedConfig { return begin(ssid: saved.ssid, password: saved.password) }
+        guard !ssid.isEmpty else {
+            if !mode.hasStation { setMode(mode == .accessPoint ? .both : .station) }
+            return status
+        }
+        return begin(ssid: ssid, password: password)
+    }
+
+    // MARK: persistent configuration
+
+    /// `WiFi.persistent(b)`: whether `begin(ssid, pass)` saves the station config in
+    /// flash (`wifi_station_set_config`) or keeps it in RAM only (`…_current`).
+    /// Off at boot in core 3.x (ESP8266WiFiGeneric.cpp:88).
+    public var persistent = false
+
+    /// Where esplua keeps the saved station config: the SDK's system parameter sectors
+    /// (0x3FD000, the last 12 KB of a 4 MB flash; eagle.flash.4m2m.ld "wifi"). The
+    /// layout is esplua's own ("ESPL", length-prefixed SSID and password), not the SDK's.
+    public static let configAddress = 0x3FD000
+    private static let magic: [UInt8] = Array("ESPL".utf8)
+
+    /// The config saved in flash, if any.
+    public var savedConfig: (ssid: String, password: String)? {
+        guard let flash = network?.board.flash, let b = flash.read(WiFiStation.configAddress, count: 4 + 1 + 32 + 1 + 64),
+            Array(b[0..<4]) == WiFiStation.magic
+        else { return nil }
+        let sl = Int(b[4])
+        guard sl <= 32 else { return nil }
+        let pl = Int(b[5 + sl])
+        guard pl <= 64 else { return nil }
+        return (String(decoding: b[5..<5 + sl], as: UTF8.self), String(decoding: b[6 + sl..<6 + sl + pl], as: UTF8.self))
+    }
+
+    /// `wifi_station_set_config`: saved only when it differs (ESP8266WiFiSTA.cpp:185-199).
+    private func save(ssid: String, password: String) {
+        guard let flash = network?.board.flash else { return }
+        if let saved = savedConfig, saved.ssid == ssid, saved.password == password { return }
+        let record = WiFiStation.magic + [UInt8(ssid.utf8.count)] + Array(ssid.utf8) + [UInt8(password.utf8.count)] + Array(password.utf8)
+        if flash.eraseSector(WiFiStation.configAddress) { _ = flash.program(WiFiStation.configAddress, record) }
     }
 
     /// `WiFi.reconnect()`: joins again with the last SSID and password.
@@ -263,6 +310,7 @@ public final class WiFiStation {
     // MARK: the loop
 
     func reset() {
+        persistent = false
         phase = .idle
         mode = .off
         ssid = ""
