@@ -10,7 +10,7 @@ import LuaRuntime
 // Modes:    WiFi.mode(m) WiFi.getMode() -> WIFI_*   WiFi.enableSTA(b) WiFi.enableAP(b)
 // Soft-AP:  WiFi.softAP(ssid [, psk [, channel [, hidden [, max]]]]) -> bool   WiFi.softAPIP() -> "192.168.4.1"
 //           WiFi.softAPmacAddress() WiFi.softAPSSID() WiFi.softAPPSK() WiFi.softAPgetStationNum()
-//           WiFi.softAPdisconnect([wifioff])
+//           WiFi.softAPdisconnect([wifioff])   WiFi.softAPConfig(ip, gateway, mask) -> bool
 // Scan:     WiFi.scanNetworks([async [, show_hidden]]) -> n   WiFi.SSID(i) WiFi.RSSI(i) WiFi.channel(i)
 //           WiFi.encryptionType(i) WiFi.BSSIDstr(i) WiFi.isHidden(i) WiFi.scanDelete()   (i from 0, as in Arduino)
 // Events:   WiFi.onStationModeConnected(fn(e: ssid, bssid, channel))
@@ -168,6 +168,13 @@ enum WiFiBindings {
                     "macAddress",
                     { call in
                         call.push(wifi.macString); return 1
+                    }
+                ),
+                (
+                    "softAPConfig",
+                    { call throws(LuaError) in
+                        let ip = try call.string(1), gateway = try call.string(2), mask = try call.string(3)
+                        call.push(wifi.softAPConfig(ip: ip, gateway: gateway, mask: mask)); return 1
                     }
                 ),
                 (

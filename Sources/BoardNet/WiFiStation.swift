@@ -245,7 +245,27 @@ public final class WiFiStation {
         if wifiOff, mode.hasAccessPoint { setMode(mode == .both ? .station : .off) }
     }
 
-    public var softAPIP: String { apNetif == nil ? "0.0.0.0" : WiFiStation.softAPAddress }
+    public var softAPIP: String { apNetif == nil ? "0.0.0.0" : softAPAddressConfig.ip }
+
+    /// The soft-AP interface's address and mask: 192.168.4.1/24 until `softAPConfig`
+    /// (SDK RAM: a reboot restores it).
+    private var softAPAddressConfig = (ip: WiFiStation.softAPAddress, mask: "255.255.255.0")
+
+    /// `WiFi.softAPConfig(local_ip, gateway, subnet)` (ESP8266WiFiAP.cpp:203-273): the
+    /// soft-AP is enabled, its interface takes the address and mask (a running one is
+    /// restarted with them). False when an address is not IPv4. The SDK's DHCP server
+    /// would lease from .100 to .200 of the new network; no emulated station joins.
+    public func softAPConfig(ip: String, gateway: String, mask: String) -> Bool {
+        guard ipBits(ip) != nil, ipBits(gateway) != nil, ipBits(mask) != nil else { return false }
+        softAPAddressConfig = (ip, mask)
+        if mode.hasAccessPoint {
+            stopAccessPoint()
+            startAccessPoint()
+        } else {
+            setMode(mode == .station ? .both : .accessPoint)
+        }
+        return apNetif != nil
+    }
     /// Stations joined to the soft-AP: none, the emulated world has no stations.
     public var softAPStationCount: Int { 0 }
     /// Frames the soft-AP interface sent (to no one).
@@ -256,7 +276,7 @@ public final class WiFiStation {
         let nif = UnsafeMutablePointer<CLwIP.netif>.allocate(capacity: 1)
         nif.initialize(to: CLwIP.netif())
         let err = softAPMacAddress.withUnsafeBufferPointer {
-            clwip_netif_add_ap(nif, $0.baseAddress, ipBits(WiFiStation.softAPAddress)!, ipBits("255.255.255.0")!)
+            clwip_netif_add_ap(nif, $0.baseAddress, ipBits(softAPAddressConfig.ip)!, ipBits(softAPAddressConfig.mask)!)
         }
         if err == 0 { apNetif = nif } else { nif.deallocate() }
     }
@@ -320,6 +340,7 @@ public final class WiFiStation {
         stopAccessPoint()
         softAPSSID = ""
         softAPPSK = ""
+        softAPAddressConfig = (WiFiStation.softAPAddress, "255.255.255.0")
         scanResults.removeAll()
     }
 

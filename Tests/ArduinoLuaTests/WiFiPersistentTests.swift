@@ -62,3 +62,26 @@ final class WiFiPersistentTests: XCTestCase {
         XCTAssertEqual(second.transcript, "false\t\n")
     }
 }
+
+/// WiFi.softAPConfig (ESP8266WiFiAP.cpp:203-273): enables the soft-AP with the given
+/// address; false for an address that is not IPv4; a reboot restores 192.168.4.1.
+final class SoftAPConfigTests: XCTestCase {
+    func testSoftAPConfigEnablesTheAPAtTheGivenAddress() throws {
+        let r = try SketchHarness.run(
+            source: """
+                function setup()
+                  print(ESP.getResetReason(), WiFi.getMode(), WiFi.softAPIP())
+                  if ESP.getResetReason() ~= "Power On" then return end
+                  print(WiFi.softAPConfig("10.1.1.1", "10.1.1.1", "255.255.255.0"), WiFi.getMode() == WIFI_AP, WiFi.softAPIP())
+                  print(WiFi.softAP("esplua-ap", "password123"), WiFi.softAPIP())
+                  print(WiFi.softAPConfig("10.1.1", "10.1.1.1", "255.255.255.0"), WiFi.softAPIP())
+                  ESP.restart()
+                end
+                function loop() delay(1000) end
+                """, for: seconds(1), noReboot: false)
+        defer { r.finish() }
+        let lines = r.transcript.split(separator: "\n").map(String.init)
+        XCTAssertEqual(Array(lines.prefix(4)), ["Power On\t0\t0.0.0.0", "true\ttrue\t10.1.1.1", "true\t10.1.1.1", "false\t10.1.1.1"])
+        XCTAssertTrue(lines.contains("Software/System restart\t0\t0.0.0.0"), r.transcript)
+    }
+}
