@@ -17,6 +17,7 @@ enum ArduinoAPI {
             let luaNames = state.globalNames()
             GPIOBindings.register(in: state, ctx: ctx)
             TimeBindings.register(in: state, ctx: ctx)
+            WMathBindings.register(in: state, ctx: ctx)
             SerialBindings.register(in: state, ctx: ctx)
             ESPBindings.register(in: state, ctx: ctx)
             WiFiBindings.register(in: state, ctx: ctx)
@@ -25,7 +26,13 @@ enum ArduinoAPI {
             WiFiUDPBindings.register(in: state, ctx: ctx)
             LwIPBindings.register(in: state, ctx: ctx)
             PluginBindings.register(in: state, ctx: ctx)
-            if let err = state.run(prelude, name: "=esplua") { ctx.log("esplua: internal prelude error: \(err)") }
+            TickerBindings.register(in: state, ctx: ctx)
+            EEPROMBindings.register(in: state, ctx: ctx)
+            ESP8266WebServerBindings.register(in: state, ctx: ctx)
+            ESP8266HTTPClientBindings.register(in: state, ctx: ctx)
+            if let err = state.run(prelude + "\n" + EEPROMBindings.prelude, name: "=esplua") {
+                ctx.log("esplua: internal prelude error: \(err)")
+            }
             // what the prelude (or any binding, in Lua) defined is registered too
             state.recordLuaDefinitions(baseline: luaNames)
         }

@@ -105,17 +105,20 @@ final class SketchContext {
     }
 
     /// Queues a call of the Lua function `ref` with the arguments `push` leaves on the stack.
-    func queueCallback(_ ref: Int32, push: @escaping (LuaCall) -> Int32) {
-        callbacks.queue(ref, push: push)
+    /// The call is skipped if `isCurrent` says false when its turn comes (a Ticker
+    /// detached meanwhile); `after` runs once it returned.
+    func queueCallback(
+        _ ref: Int32, isCurrent: (() -> Bool)? = nil, after: (() -> Void)? = nil, push: @escaping (LuaCall) -> Int32
+    ) {
+        callbacks.queue(ref, isCurrent: isCurrent, after: after, push: push)
     }
 }
 
-/// The Lua callbacks the SDK would run from its task (WiFi events; Ticker and
-/// others later): queued, and run by the board's loop after a background pass —
+/// The Lua callbacks the SDK would run from its task (WiFi events, Ticker): queued, and run by the board's loop after a background pass —
 /// during `delay()`, any other blocking call, or at the end of `loop()` — on the
 /// thread that is blocked (as the core's scheduled functions run after each resume).
 final class LuaCallbacks {
-    private var pending: [(ref: Int32, push: (LuaCall) -> Int32)] = []
+    private var pending: [(ref: Int32, isCurrent: (() -> Bool)?, after: (() -> Void)?, push: (LuaCall) -> Int32)] = []
     private var running = false
     /// The Lua state of the current boot (cleared at teardown, before the state
     /// goes); callbacks are dropped without it. Not weak: a weak reference gives the
@@ -133,8 +136,10 @@ final class LuaCallbacks {
         )
     }
 
-    func queue(_ ref: Int32, push: @escaping (LuaCall) -> Int32) {
-        pending.append((ref, push))
+    func queue(
+        _ ref: Int32, isCurrent: (() -> Bool)? = nil, after: (() -> Void)? = nil, push: @escaping (LuaCall) -> Int32
+    ) {
+        pending.append((ref, isCurrent, after, push))
     }
 
     func removeAll() { pending.removeAll() }
@@ -147,7 +152,8 @@ final class LuaCallbacks {
         defer { running = false }
         let call = LuaCall(thread: L, state: state)
         while !pending.isEmpty {
-            let (ref, push) = pending.removeFirst()
+            let (ref, isCurrent, after, push) = pending.removeFirst()
+            if let isCurrent, !isCurrent() { continue }
             let top = call.top
             call.pushRef(ref)
             let n = push(call)
@@ -157,6 +163,7 @@ final class LuaCallbacks {
                 return
             }
             call.setTop(top)
+            after?()
         }
     }
 }

@@ -5,7 +5,6 @@ import LuaRuntime
 // delay(ms)   runs the background (network, timers) and feeds the watchdog
 // delayMicroseconds(us)   busy-waits: no background, no watchdog feeding
 // yield()     one pass of background work
-// random(max) / random(min, max) / randomSeed(seed)
 enum TimeBindings {
     static func register(in state: LuaState, ctx: SketchContext) {
         let board = ctx.board
@@ -28,29 +27,5 @@ enum TimeBindings {
             }
             return ctx.unwindIfStopping(call)
         }
-        var rng = SplitMix(seed: 0x8266)
-        state.setGlobal("randomSeed") { call throws(LuaError) in
-            rng = SplitMix(seed: UInt64(bitPattern: Int64(try call.integer(1)))); return 0
-        }
-        state.setGlobal("random") { call throws(LuaError) in
-            var lo = 0, hi: Int
-            if call.isNoneOrNil(2) { hi = try call.integer(1) } else { lo = try call.integer(1); hi = try call.integer(2) }
-            if hi <= lo { call.push(lo); return 1 }
-            call.push(lo + Int(rng.next() % UInt64(hi - lo)))
-            return 1
-        }
-    }
-}
-
-/// A small deterministic generator for Arduino's `random()`.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

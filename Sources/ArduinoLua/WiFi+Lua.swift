@@ -1,15 +1,16 @@
 import BoardNet
 import LuaRuntime
 
-// Station:  WiFi.begin(ssid [, pass]) -> status   WiFi.status() -> WL_*   WiFi.isConnected() -> bool
+// Station:  WiFi.begin(ssid [, pass]) -> status   WiFi.begin() (the saved config)   WiFi.persistent(b) WiFi.getPersistent()   WiFi.status() -> WL_*   WiFi.isConnected() -> bool
 //           WiFi.waitForConnectResult([ms]) -> status or -1   WiFi.reconnect()   WiFi.disconnect([wifioff])
 //           WiFi.localIP() WiFi.subnetMask() WiFi.gatewayIP() WiFi.dnsIP() -> "a.b.c.d"
 //           WiFi.macAddress() WiFi.SSID() WiFi.psk() WiFi.BSSIDstr() WiFi.RSSI() WiFi.channel()
 //           WiFi.hostByName(name [, ms]) -> "a.b.c.d" or nil
+//           WiFi.hostname() -> name   WiFi.hostname(name) -> bool (DHCP option 12; also setHostname/getHostname)
 // Modes:    WiFi.mode(m) WiFi.getMode() -> WIFI_*   WiFi.enableSTA(b) WiFi.enableAP(b)
 // Soft-AP:  WiFi.softAP(ssid [, psk [, channel [, hidden [, max]]]]) -> bool   WiFi.softAPIP() -> "192.168.4.1"
 //           WiFi.softAPmacAddress() WiFi.softAPSSID() WiFi.softAPPSK() WiFi.softAPgetStationNum()
-//           WiFi.softAPdisconnect([wifioff])
+//           WiFi.softAPdisconnect([wifioff])   WiFi.softAPConfig(ip, gateway, mask) -> bool
 // Scan:     WiFi.scanNetworks([async [, show_hidden]]) -> n (-1 while async)   WiFi.scanComplete() -> n, -1 or -2   WiFi.SSID(i) WiFi.RSSI(i) WiFi.channel(i)
 //           WiFi.encryptionType(i) WiFi.BSSIDstr(i) WiFi.isHidden(i) WiFi.scanDelete()   (i from 0, as in Arduino)
 // Events:   WiFi.onStationModeConnected(fn(e: ssid, bssid, channel))
@@ -74,6 +75,11 @@ enum WiFiBindings {
                 return 1
             }
         }
+        // WiFi.hostname() -> name; WiFi.hostname(name) -> bool (also setHostname/getHostname)
+        let hostname: LuaFunction = { call throws(LuaError) in
+            if call.isNoneOrNil(1) { call.push(wifi.hostname) } else { call.push(wifi.setHostname(try call.string(1))) }
+            return 1
+        }
         func scanIndex(_ call: LuaCall) throws(LuaError) -> World.AccessPoint? {
             wifi.scanResult(try call.integer(1))
         }
@@ -83,6 +89,7 @@ enum WiFiBindings {
                 (
                     "begin",
                     { call throws(LuaError) in
+                        if call.isNoneOrNil(1) { call.push(wifi.begin().rawValue); return 1 }
                         let ssid = try call.string(1)
                         let pass = try call.optionalString(2) ?? ""
                         call.push(wifi.begin(ssid: ssid, password: pass).rawValue)
@@ -154,6 +161,26 @@ enum WiFiBindings {
                         call.push(wifi.macString); return 1
                     }
                 ),
+                (
+                    "softAPConfig",
+                    { call throws(LuaError) in
+                        let ip = try call.string(1), gateway = try call.string(2), mask = try call.string(3)
+                        call.push(wifi.softAPConfig(ip: ip, gateway: gateway, mask: mask)); return 1
+                    }
+                ),
+                (
+                    "persistent",
+                    { call throws(LuaError) in
+                        wifi.persistent = call.boolean(1); return 0
+                    }
+                ),
+                (
+                    "getPersistent",
+                    { call throws(LuaError) in
+                        call.push(wifi.persistent); return 1
+                    }
+                ),
+                ("hostname", hostname), ("setHostname", hostname), ("getHostname", hostname),
                 (
                     "psk",
                     { call in

@@ -4,6 +4,7 @@ import LuaRuntime
 // local server = WiFiServer(port)
 // server:begin([port [, backlog]]) -> bool    server:accept() -> client or nil (also server:available())
 // server:hasClient() -> bool                  server:hasMaxPendingClients() -> bool
+// server:hasClientData() -> bytes waiting on the first unaccepted connection with data
 // server:status() -> 1 (LISTEN) or 0          server:port() -> port
 // server:setNoDelay(bool)                     server:stop() / server:close() / server:end()
 enum WiFiServerBindings {
@@ -54,6 +55,12 @@ enum WiFiServerBindings {
                     }
                 ),
                 (
+                    "hasClientData",
+                    { call throws(LuaError) in
+                        call.push(try server(call).hasClientData); return 1
+                    }
+                ),
+                (
                     "hasMaxPendingClients",
                     { call throws(LuaError) in
                         call.push(try server(call).hasMaxPendingClients); return 1
@@ -84,7 +91,8 @@ enum WiFiServerBindings {
                     }
                 ),
                 ("stop", close), ("close", close), ("end", close),
-            ], polls: ["accept", "available", "hasClient", "hasMaxPendingClients", "status", "port", "getNoDelay"], onCollect: { ($0 as? TCPServer)?.release() }
+            ], polls: ["accept", "available", "hasClient", "hasClientData", "hasMaxPendingClients", "status", "port", "getNoDelay"],
+            onCollect: { ($0 as? TCPServer)?.release() }
         )
 
         // WiFiServer(port): a callable class table

@@ -310,8 +310,16 @@ public final class BoardLoop {
         }
     }
 
+    /// Runs the queued callbacks. The sketch's continuation is suspended while they run
+    /// (the SDK runs them from its task, the core's scheduled functions after a resume),
+    /// and the SDK feeds the dog whenever it is: they start with a fed dog, even late in a
+    /// long `delay()`.
     private func runScheduled() {
-        if let s = scheduled, s.pending() { s.run(); eventCount &+= 1 }
+        if let s = scheduled, s.pending() {
+            watchdog.feed(now: clock.refresh())
+            s.run()
+            eventCount &+= 1
+        }
     }
 
     /// A source did something the sketch may see (the network handed a frame to lwIP).

@@ -144,6 +144,7 @@ public final class Network: EventSource, HostIO {
     deinit {
         if Network.active === self { shutdown() }
         netifStorage.deallocate()
+        hostnameBuffer.deallocate()
     }
 
     /// Adds a port forward while the network runs (a test's peer reaching the
@@ -257,6 +258,36 @@ public final class Network: EventSource, HostIO {
 
     var netif: UnsafeMutablePointer<CLwIP.netif> { netifStorage }
 
+    /// The SDK's `wifi_station_hostname` buffer (32 characters and a NUL), which the
+    /// station netif's `hostname` points at: DHCP sends it as option 12.
+    let hostnameBuffer: UnsafeMutablePointer<CChar> = {
+        let b = UnsafeMutablePointer<CChar>.allocate(capacity: 33)
+        b.initialize(repeating: 0, count: 33)
+        return b
+    }()
+
+    /// The SDK's host name until the sketch sets one: "ESP-" and the MAC's last three
+    /// bytes in hex (what routers list for an ESP8266 on core 3.x; not in the core's source).
+    public static func defaultHostname(mac: [UInt8]) -> String {
+        "ESP-" + mac.suffix(3).map { String($0, radix: 16, uppercase: true).leftPadded(2) }.joined()
+    }
+
+    /// The station's DHCP host name (`wifi_station_hostname`).
+    public var hostname: String {
+        hostnameBuffer[0] == 0 ? Network.defaultHostname(mac: wifi.macAddress) : String(cString: hostnameBuffer)
+    }
+
+    /// Copies `name` (at most 32 bytes) into the hostname buffer; with the netif up (DHCP
+    /// is started with it), the lease is renewed so the server learns it (LwipIntf.cpp:174-193).
+    func setHostname(_ name: [UInt8]) -> Bool {
+        let n = min(name.count, 32)
+        for i in 0..<n { hostnameBuffer[i] = CChar(bitPattern: name[i]) }
+        hostnameBuffer[n] = 0
+        guard netifUp else { return true }
+        netifStorage.pointee.hostname = UnsafePointer(hostnameBuffer)
+        return dhcp_renew(netifStorage) == err_t(ERR_OK.rawValue)
+    }
+
     func bringUp(mac: [UInt8]) {
         guard !netifUp else { return }
         mac.withUnsafeBufferPointer { m in
@@ -266,6 +297,9 @@ public final class Network: EventSource, HostIO {
         netif_set_default(netifStorage)
         netif_set_up(netifStorage)
         netif_set_link_up(netifStorage)
+        // before netifUp: no lease to renew yet
+        if hostnameBuffer[0] == 0 { _ = setHostname(Array(Network.defaultHostname(mac: mac).utf8)) }
+        netifStorage.pointee.hostname = UnsafePointer(hostnameBuffer)  // netif_add cleared it
         netifUp = true
         _ = dhcp_start(netifStorage)
     }
@@ -306,6 +340,7 @@ public final class Network: EventSource, HostIO {
             clwip_forget_all(nil)
         }
         wifi.reset()
+        hostnameBuffer[0] = 0  // SDK RAM: the default again
         localPortStart = nil
     }
 

@@ -74,6 +74,10 @@ public final class TCPServer {
     /// `hasClient()`.
     public var hasClient: Bool { !unclaimed.isEmpty }
 
+    /// `hasClientData()`: the bytes waiting on the first unaccepted connection that has any
+    /// (WiFiServer.cpp:110-119).
+    public var hasClientData: Int { unclaimed.first { $0.available > 0 }?.available ?? 0 }
+
     /// `hasMaxPendingClients()`: compares with the constant 5, not the backlog given.
     public var hasMaxPendingClients: Bool {
         guard let l = listenPCB else { return false }

@@ -133,10 +133,57 @@ public final class WiFiStation {
         guard password.utf8.count <= 64 else { return .wrongPassword }
         if case .connected = phase, ssid == self.ssid, password == self.password { return status }
         leave(reason: .assocLeave)
+        if persistent { save(ssid: ssid, password: password) }
         self.ssid = ssid
         self.password = password
         phase = .associating(until: n.board.clock.micros + n.config.associationMicros)
         return status
+    }
+
+    /// `WiFi.begin()` (ESP8266WiFiSTA.cpp:236-251): `wifi_station_connect` with the SDK's
+    /// current config: the SSID and password given in this boot, or else those saved in
+    /// flash by a `begin(ssid, pass)` under `persistent(true)`. Nothing saved: no join.
+    @discardableResult
+    public func begin() -> WLStatus {
+        if ssid.isEmpty, let saved = savedConfig { return begin(ssid: saved.ssid, password: saved.password) }
+        guard !ssid.isEmpty else {
+            if !mode.hasStation { setMode(mode == .accessPoint ? .both : .station) }
+            return status
+        }
+        return begin(ssid: ssid, password: password)
+    }
+
+    // MARK: persistent configuration
+
+    /// `WiFi.persistent(b)`: whether `begin(ssid, pass)` saves the station config in
+    /// flash (`wifi_station_set_config`) or keeps it in RAM only (`…_current`).
+    /// Off at boot in core 3.x (ESP8266WiFiGeneric.cpp:88).
+    public var persistent = false
+
+    /// Where esplua keeps the saved station config: the SDK's system parameter sectors
+    /// (0x3FD000, the last 12 KB of a 4 MB flash; eagle.flash.4m2m.ld "wifi"). The
+    /// layout is esplua's own ("ESPL", length-prefixed SSID and password), not the SDK's.
+    public static let configAddress = 0x3FD000
+    private static let magic: [UInt8] = Array("ESPL".utf8)
+
+    /// The config saved in flash, if any.
+    public var savedConfig: (ssid: String, password: String)? {
+        guard let flash = network?.board.flash, let b = flash.read(WiFiStation.configAddress, count: 4 + 1 + 32 + 1 + 64),
+            Array(b[0..<4]) == WiFiStation.magic
+        else { return nil }
+        let sl = Int(b[4])
+        guard sl <= 32 else { return nil }
+        let pl = Int(b[5 + sl])
+        guard pl <= 64 else { return nil }
+        return (String(decoding: b[5..<5 + sl], as: UTF8.self), String(decoding: b[6 + sl..<6 + sl + pl], as: UTF8.self))
+    }
+
+    /// `wifi_station_set_config`: saved only when it differs (ESP8266WiFiSTA.cpp:185-199).
+    private func save(ssid: String, password: String) {
+        guard let flash = network?.board.flash else { return }
+        if let saved = savedConfig, saved.ssid == ssid, saved.password == password { return }
+        let record = WiFiStation.magic + [UInt8(ssid.utf8.count)] + Array(ssid.utf8) + [UInt8(password.utf8.count)] + Array(password.utf8)
+        if flash.eraseSector(WiFiStation.configAddress) { _ = flash.program(WiFiStation.configAddress, record) }
     }
 
     /// `WiFi.reconnect()`: joins again with the last SSID and password.
@@ -208,7 +255,27 @@ public final class WiFiStation {
         if wifiOff, mode.hasAccessPoint { setMode(mode == .both ? .station : .off) }
     }
 
-    public var softAPIP: String { apNetif == nil ? "0.0.0.0" : WiFiStation.softAPAddress }
+    public var softAPIP: String { apNetif == nil ? "0.0.0.0" : softAPAddressConfig.ip }
+
+    /// The soft-AP interface's address and mask: 192.168.4.1/24 until `softAPConfig`
+    /// (SDK RAM: a reboot restores it).
+    private var softAPAddressConfig = (ip: WiFiStation.softAPAddress, mask: "255.255.255.0")
+
+    /// `WiFi.softAPConfig(local_ip, gateway, subnet)` (ESP8266WiFiAP.cpp:203-273): the
+    /// soft-AP is enabled, its interface takes the address and mask (a running one is
+    /// restarted with them). False when an address is not IPv4. The SDK's DHCP server
+    /// would lease from .100 to .200 of the new network; no emulated station joins.
+    public func softAPConfig(ip: String, gateway: String, mask: String) -> Bool {
+        guard ipBits(ip) != nil, ipBits(gateway) != nil, ipBits(mask) != nil else { return false }
+        softAPAddressConfig = (ip, mask)
+        if mode.hasAccessPoint {
+            stopAccessPoint()
+            startAccessPoint()
+        } else {
+            setMode(mode == .station ? .both : .accessPoint)
+        }
+        return apNetif != nil
+    }
     /// Stations joined to the soft-AP: none, the emulated world has no stations.
     public var softAPStationCount: Int { 0 }
     /// Frames the soft-AP interface sent (to no one).
@@ -219,7 +286,7 @@ public final class WiFiStation {
         let nif = UnsafeMutablePointer<CLwIP.netif>.allocate(capacity: 1)
         nif.initialize(to: CLwIP.netif())
         let err = softAPMacAddress.withUnsafeBufferPointer {
-            clwip_netif_add_ap(nif, $0.baseAddress, ipBits(WiFiStation.softAPAddress)!, ipBits("255.255.255.0")!)
+            clwip_netif_add_ap(nif, $0.baseAddress, ipBits(softAPAddressConfig.ip)!, ipBits(softAPAddressConfig.mask)!)
         }
         if err == 0 { apNetif = nif } else { nif.deallocate() }
     }
@@ -277,9 +344,29 @@ public final class WiFiStation {
         scanCompleted = false
     }
 
+    // MARK: host name
+
+    /// `WiFi.hostname()`.
+    public var hostname: String { network?.hostname ?? "" }
+
+    /// `WiFi.hostname(name)` (LwipIntf.cpp:119-196): refused when empty or over 32
+    /// characters; stored but reported false when not RFC 952 (over 24, a character
+    /// besides letters, digits and '-', or a '-' last); a DHCP lease already started
+    /// is renewed so the server learns the new name.
+    public func setHostname(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard !bytes.isEmpty, bytes.count <= 32, let network else { return false }
+        var compliant = bytes.count <= 24
+        for b in bytes where !(b.isASCIIAlnum || b == UInt8(ascii: "-")) { compliant = false }
+        if bytes.last == UInt8(ascii: "-") { compliant = false }
+        let renewed = network.setHostname(bytes)
+        return renewed && compliant
+    }
+
     // MARK: the loop
 
     func reset() {
+        persistent = false
         phase = .idle
         mode = .off
         ssid = ""
@@ -289,6 +376,7 @@ public final class WiFiStation {
         stopAccessPoint()
         softAPSSID = ""
         softAPPSK = ""
+        softAPAddressConfig = (WiFiStation.softAPAddress, "255.255.255.0")
         scanResults.removeAll()
         scanEnds = nil
         scanCompleted = false
@@ -333,5 +421,12 @@ public final class WiFiStation {
 extension String {
     func leftPadded(_ width: Int, with pad: Character = "0") -> String {
         count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}
+
+extension UInt8 {
+    fileprivate var isASCIIAlnum: Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
     }
 }

@@ -114,6 +114,15 @@ public struct LuaCall {
     }
 
     /// A function argument, kept alive in the registry; returns its reference.
+    /// Pushes a copy of argument `i`.
+    public func pushValue(_ i: Int32) { lua_pushvalue(L, i) }
+
+    /// A registry reference to argument `i`, whatever it is (release with `LuaState.unref`).
+    public func valueRef(_ i: Int32) -> Int32 {
+        lua_pushvalue(L, i)
+        return luaL_ref(L, clua_registryindex())
+    }
+
     public func functionRef(_ i: Int32) throws(LuaError) -> Int32 {
         guard lua_type(L, i) == LUA_TFUNCTION else { throw expected(i, "function") }
         lua_pushvalue(L, i)
