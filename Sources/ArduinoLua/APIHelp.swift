@@ -16,8 +16,6 @@ public enum APIHelp {
     /// an object's method.
     public static let coreOnly: [String: String] = [
         // Arduino.h
-        "map": "write it in Lua: (x - inMin) * (outMax - outMin) // (inMax - inMin) + outMin",
-        "constrain": "use math.min(math.max(x, low), high)",
         "min": "use math.min", "max": "use math.max", "abs": "use math.abs",
         "round": "use math.floor(x + 0.5)", "sq": "use x * x", "radians": "use math.rad", "degrees": "use math.deg",
         "bitRead": "use Lua's bit operators: (x >> n) & 1", "bitSet": "use x | (1 << n)", "bitClear": "use x & ~(1 << n)",
@@ -25,20 +23,16 @@ public enum APIHelp {
         "highByte": "use (x >> 8) & 0xFF",
         "analogReference": "", "analogWriteResolution": "", "analogWriteMode": "",
         "attachInterrupt": "", "attachInterruptArg": "", "detachInterrupt": "", "digitalPinToInterrupt": "",
-        "interrupts": "", "noInterrupts": "", "micros64": "", "optimistic_yield": "use yield()", "secureRandom": "use random",
-        "tone": "", "noTone": "", "pulseIn": "", "pulseInLong": "", "shiftOut": "", "shiftIn": "",
+        "interrupts": "", "noInterrupts": "", "micros64": "", "optimistic_yield": "use yield()", "tone": "", "noTone": "", "pulseIn": "", "pulseInLong": "",
+        "shiftOut": "", "shiftIn": "",
         "configTime": "", "setTZ": "", "getLocalTime": "", "time": "",
         // libraries
-        "ESP8266WebServer": "serve HTTP with WiFiServer and WiFiClient (sketches/hello_server.lua)",
-        "ESP8266WiFiMulti": "use WiFi.begin(ssid, pass)", "HTTPClient": "use WiFiClient():connect(host, 80) and print a request",
-        "WiFiClientSecure": "", "Ticker": "compare millis() in loop()", "MDNS": "", "EEPROM": "use LittleFS (require(\"LittleFS\"))",
-        "SPIFFS": "use LittleFS (require(\"LittleFS\"))", "SD": "", "Serial1": "", "ArduinoOTA": "", "ArduinoWiFiServer": "",
+        "ESP8266WiFiMulti": "use WiFi.begin(ssid, pass)", "WiFiClientSecure": "", "MDNS": "", "SPIFFS": "use LittleFS (require(\"LittleFS\"))", "SD": "",
+        "Serial1": "", "ArduinoOTA": "", "ArduinoWiFiServer": "",
         "String": "strings are Lua strings", "IPAddress": "addresses are strings, like \"10.0.2.15\"",
         "F": "strings are Lua strings (no PROGMEM)", "PSTR": "strings are Lua strings (no PROGMEM)",
         // ESP8266WiFi
-        "WiFi.persistent": "on core 3.x it is off by default; remove the call", "WiFi.getPersistent": "",
-        "WiFi.hostname": "", "WiFi.setHostname": "", "WiFi.getHostname": "", "WiFi.config": "", "WiFi.softAPConfig": "",
-        "WiFi.setAutoConnect": "", "WiFi.getAutoConnect": "", "WiFi.setAutoReconnect": "", "WiFi.getAutoReconnect": "",
+        "WiFi.config": "", "WiFi.setAutoConnect": "", "WiFi.getAutoConnect": "", "WiFi.setAutoReconnect": "", "WiFi.getAutoReconnect": "",
         "WiFi.broadcastIP": "", "WiFi.setSleepMode": "", "WiFi.getSleepMode": "", "WiFi.setSleep": "", "WiFi.setPhyMode": "",
         "WiFi.getPhyMode": "", "WiFi.setOutputPower": "", "WiFi.forceSleepBegin": "", "WiFi.forceSleepWake": "",
         "WiFi.printDiag": "", "WiFi.scanNetworksAsync": "use WiFi.scanNetworks()", "WiFi.BSSID": "use WiFi.BSSIDstr()",
@@ -63,8 +57,7 @@ public enum APIHelp {
         "WiFiClient:printf": "use client:print(string.format(fmt, ...))", "WiFiClient:setSync": "", "WiFiClient:getSync": "",
         "WiFiClient:peekBytes": "", "WiFiClient:readBytes": "use client:read(n)", "WiFiClient:readBytesUntil": "use client:readStringUntil(c)",
         "WiFiClient:getTimeout": "", "WiFiClient:parseInt": "", "WiFiClient:find": "",
-        "WiFiClient.stopAllExcept": "", "WiFiServer:hasClientData": "",
-        "WiFiUDP:println": "use udp:print(x .. \"\\r\\n\")", "WiFiUDP:printf": "use udp:print(string.format(fmt, ...))",
+        "WiFiClient.stopAllExcept": "", "WiFiUDP:println": "use udp:print(x .. \"\\r\\n\")", "WiFiUDP:printf": "use udp:print(string.format(fmt, ...))",
         "WiFiUDP:beginMulticast": "", "WiFiUDP:beginPacketMulticast": "", "WiFiUDP:readString": "use udp:read(udp:available())",
         "WiFiUDP.stopAllExcept": "",
     ]

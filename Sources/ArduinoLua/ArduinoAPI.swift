@@ -33,6 +33,7 @@ enum ArduinoAPI {
             if let err = state.run(prelude + "\n" + EEPROMBindings.prelude, name: "=esplua") {
                 ctx.log("esplua: internal prelude error: \(err)")
             }
+            if let err = state.run(finalizerGuard, name: "=sandbox") { ctx.log("esplua: internal sandbox error: \(err)") }
             // what the prelude (or any binding, in Lua) defined is registered too
             state.recordLuaDefinitions(baseline: luaNames)
         }
@@ -54,19 +55,24 @@ enum ArduinoAPI {
             package.path = "\(dir)/?.lua;\(dir)/?/init.lua"
             package.searchers = { package.searchers[1], package.searchers[2] }
             math.randomseed(0x8266)
-            -- Lua runs __gc finalizers with hooks off, so a finalizer that loops would
-            -- hang the host where the watchdog cannot see it: the sketch gets __close.
-            local setmetatable, rawget, type = setmetatable, rawget, type
-            _G.setmetatable = function(t, mt)
-              if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
-                error("__gc finalizers are not available on esplua (they run where the watchdog cannot "
-                  .. "reach them); close the object yourself, or use a <close> variable with __close", 2)
-              end
-              return setmetatable(t, mt)
-            end
             """
         if let err = state.run(code, name: "=sandbox") { fatalError("sandbox: \(err)") }
     }
+
+    /// Lua runs __gc finalizers with hooks off, so a finalizer that loops would hang
+    /// the host where the watchdog cannot see it: the sketch's `setmetatable` refuses
+    /// `__gc` (it has `__close`). Installed last: esplua's own Lua libraries keep
+    /// Lua's `setmetatable` (their finalizers give heap back and never loop).
+    static let finalizerGuard = """
+        local setmetatable, rawget, type, error = setmetatable, rawget, type, error
+        _G.setmetatable = function(t, mt)
+          if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+            error("__gc finalizers are not available on esplua (they run where the watchdog cannot "
+              .. "reach them); close the object yourself, or use a <close> variable with __close", 2)
+          end
+          return setmetatable(t, mt)
+        end
+        """
 
     /// API pieces simplest to express in Lua itself.
     static let prelude = """

@@ -445,6 +445,25 @@ public final class LuaState {
                 if registered == nil || !newFunctions.isEmpty || !newConstants.isEmpty {
                     api.setLibrary(name, functions: newFunctions, constants: newConstants)
                 }
+                // a class written in Lua: setmetatable(T, { __call = new, __index = methods })
+                if lua_getmetatable(L, -1) != 0 {
+                    if lua_getfield(L, -1, "__call") == LUA_TFUNCTION { api.setCallable(name) }
+                    clua_pop(L, 1)
+                    if lua_getfield(L, -1, "__index") == LUA_TTABLE {
+                        var methods: [String] = []
+                        lua_pushnil(L)
+                        while lua_next(L, -2) != 0 {
+                            if lua_type(L, -2) == LUA_TSTRING, let k = string(at: -2), !k.hasPrefix("__"),
+                                lua_type(L, -1) == LUA_TFUNCTION
+                            {
+                                methods.append(k)
+                            }
+                            clua_pop(L, 1)
+                        }
+                        if !methods.isEmpty { api.defineClass(name, methods: methods.sorted()) }
+                    }
+                    clua_pop(L, 2)
+                }
             default:
                 break
             }

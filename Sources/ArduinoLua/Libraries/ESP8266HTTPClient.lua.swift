@@ -5,6 +5,8 @@ extension LuaLibraries {
     static let httpClient = #"""
         local heap = ...
         local millis, yield, type, tostring, tonumber, error = millis, yield, type, tostring, tonumber, error
+        -- the sandbox's setmetatable refuses __gc to sketches; this library (installed before it) keeps Lua's
+        local setmetatable = setmetatable
         local sfind, ssub, slower, sformat, sbyte = string.find, string.sub, string.lower, string.format, string.byte
 
         -- ESP8266HTTPClient.h:45-58, 66-125, 143-147

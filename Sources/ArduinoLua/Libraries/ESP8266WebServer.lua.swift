@@ -7,6 +7,8 @@ extension LuaLibraries {
     static let webServer = #"""
         local heap = ...
         local millis, yield, type, tostring, tonumber, error = millis, yield, type, tostring, tonumber, error
+        -- the sandbox's setmetatable refuses __gc to sketches; this library (installed before it) keeps Lua's
+        local setmetatable = setmetatable
         local sfind, ssub, slower, sformat, schar, sbyte = string.find, string.sub, string.lower, string.format, string.char, string.byte
 
         -- ESP8266WebServer.h:47-51, 61-68

@@ -35,7 +35,10 @@ enum LuaLibraries {
                     }
                 ),
             ])
-        defer { _ = state.run("\(privateName) = nil; package.loaded.\(privateName) = nil", name: "=esplua") }
+        defer {
+            _ = state.run("package.loaded.\(privateName) = nil", name: "=esplua")
+            state.setGlobalNil(privateName)
+        }
         do { try state.load(Array(source.utf8), name: name) } catch {
             ctx.log("esplua: internal library \(name) does not load: \(error)")
             return
