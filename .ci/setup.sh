@@ -8,7 +8,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # tshark reads back the pcaps the network tests write
-packages=(pkg-config liblua5.4-dev libslirp-dev libglib2.0-dev curl xz-utils tshark)
+packages=(pkg-config liblua5.4-dev libslirp-dev libglib2.0-dev libvdeplug-dev vdeplug curl xz-utils tshark)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
