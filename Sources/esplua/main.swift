@@ -10,7 +10,7 @@ struct Esplua: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "esplua",
         abstract: "Run Arduino-style Lua sketches on an emulated ESP8266 with the real lwIP stack.",
-        subcommands: [Run.self, Plugins.self, FS.self],
+        subcommands: [Run.self, Plugins.self, FS.self, Lab.self],
         defaultSubcommand: nil
     )
 }

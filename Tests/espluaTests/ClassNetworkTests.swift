@@ -314,4 +314,55 @@ final class ClassNetworkTests: EspluaTestCase {
         XCTAssertEqual(after.received.count, 6, "\(after.received)")
         XCTAssertEqual(Set(after.received), ["127.0.0.1 hello 255.255.255.255", "127.0.0.1 hello 10.0.2.255"])
     }
+    /// `esplua lab`: a switch, the gateway and two boards as processes. The client
+    /// finds the server by its name (the gateway's DNS), fetches from it over the
+    /// LAN, and curl on this host reaches the server through a forward by name;
+    /// each board's lines carry its name. A second lab is ended by SIGINT (Ctrl-C).
+    func testALabOfTwoBoardsWithAGatewayAndForwardsByName() throws {
+        try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("sketches/hello_server.lua").path, toPath: path("server.lua"))
+        try """
+        function setup()
+          Serial.begin(115200)
+          WiFi.begin("lab", "password123")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          print("client " .. WiFi.localIP() .. ", server is " .. (WiFi.hostByName("server") or "?"))
+          local c = WiFiClient()
+          local tries = 0
+          while not c:connect("server.lab", 80) and tries < 20 do tries = tries + 1; delay(250) end
+          c:print("GET /from-client HTTP/1.0\\r\\n\\r\\n")
+          local page = ""
+          while c:connected() or c:available() > 0 do
+            local n = c:available()
+            if n > 0 then page = page .. c:read(n) else delay(1) end
+          end
+          print("fetched: " .. (page:match("Hello[^\\n]*") or "nothing"))
+          c:stop()
+        end
+        function loop() end
+        """.write(toFile: path("client.lua"), atomically: true, encoding: .utf8)
+        let port = 20000 + Int.random(in: 0..<20000)
+        try
+            #"{ "boards": [ { "name": "server", "sketch": "server.lua" }, { "name": "client", "sketch": "client.lua" } ], "forwards": [ "\#(port):server:80" ] }"#
+            .write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
+        let out = path("lab.txt")
+        let r = try bash(
+            """
+            "$ESPLUA" lab '\(path("lab.json"))' --for 5s > '\(out)' 2> '\(path("lab-err.txt"))' &
+            lab=$!
+            \(waitFor("HTTP server", in: out))
+            curl -s -m 5 http://127.0.0.1:\(port)/from-host
+            wait $lab; echo " lab exit $?"
+            "$ESPLUA" lab '\(path("lab.json"))' > /dev/null 2>&1 &
+            lab=$!
+            sleep 1; kill -INT $lab; wait $lab; echo "interrupted lab exit $?"
+            """)
+        XCTAssertEqual(r.output, "Hello from esplua!\n lab exit 0\ninterrupted lab exit 0\n")
+        let lines = try String(contentsOfFile: out, encoding: .utf8)
+        for line in [
+            "server | connected, IP 10.0.2.15", "client | client 10.0.2.16, server is 10.0.2.15",
+            "client | fetched: Hello from esplua!", " GET /from-client HTTP/1.0 -> 200", " GET /from-host HTTP/1.1 -> 200",
+        ] {
+            XCTAssertTrue(lines.contains(line), "\(line) in:\n\(lines)")
+        }
+    }
 }
