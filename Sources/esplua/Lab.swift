@@ -24,6 +24,12 @@ struct Lab: ParsableCommand {
     @Option(name: .customLong("for"), help: ArgumentHelp("End every board after this much board time (e.g. 30s).", valueName: "DURATION"))
     var duration: String?
 
+    @Option(name: .customLong("pcap"), help: ArgumentHelp("Write each board's frames to DIR/NAME.pcap.", valueName: "DIR"))
+    var pcapDirectory: String?
+
+    @Flag(name: .customLong("netstat"), help: "Each board prints its connection table when it ends (as run --netstat).")
+    var netstat = false
+
     @Option(name: .customLong("time"), help: "real (the only mode of a lab for now).")
     var time: String = "real"
 
@@ -132,6 +138,8 @@ struct Lab: ParsableCommand {
         for i in boards.indices {
             var args = [me, "run", boards[i].sketch, "--net", "vde://" + sw, "--ip", boards[i].address] + boards[i].extra
             if let duration { args += ["--for", duration] }
+            if let pcapDirectory { args += ["--pcap", Path.join(pcapDirectory, boards[i].name + ".pcap")] }
+            if netstat { args.append("--netstat") }
             var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
             pipe(&out)
             pipe(&err)

@@ -365,4 +365,30 @@ final class ClassNetworkTests: EspluaTestCase {
             XCTAssertTrue(lines.contains(line), "\(line) in:\n\(lines)")
         }
     }
+    /// Through the lab's gateway (slirp on the LAN, the filter), 20 curls to a
+    /// stopping server end as against Linux: the board closes every connection
+    /// first and keeps five TIME_WAIT pcbs.
+    func testCurlThroughTheLabsGatewayEndsInTimeWaitAsAgainstLinux() throws {
+        try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("sketches/hello_server.lua").path, toPath: path("server.lua"))
+        let port = 20000 + Int.random(in: 0..<20000)
+        try #"{ "boards": [ { "name": "server", "sketch": "server.lua" } ], "forwards": [ "\#(port):server:80" ] }"#
+            .write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
+        let out = path("lab.txt"), err = path("lab-err.txt")
+        let r = try bash(
+            """
+            "$ESPLUA" lab '\(path("lab.json"))' --for 5s --netstat --pcap '\(work.path)' > '\(out)' 2> '\(err)' &
+            lab=$!
+            \(waitFor("HTTP server", in: out))
+            for i in $(seq 1 20); do curl -s -m 5 http://127.0.0.1:\(port)/ > /dev/null; done
+            wait $lab
+            """)
+        XCTAssertEqual(r.status, 0, r.output)
+        let netstat = try String(contentsOfFile: err, encoding: .utf8)
+        let timeWait = netstat.split(separator: "\n").filter { $0.contains("| tcp ") && $0.contains(" TIME_WAIT ") }.count
+        let o = try outcome(pcap: path("server.pcap"), netstat: err)
+        print("20 curls through the lab's gateway: \(o.resets) RST, \(o.boardClosedFirst) closed first by the board, \(timeWait) TIME_WAIT")
+        XCTAssertEqual(
+            CloseOutcome(resets: o.resets, boardClosedFirst: o.boardClosedFirst, timeWait: timeWait), CloseOutcome(resets: 0, boardClosedFirst: 20, timeWait: 5)
+        )
+    }
 }
