@@ -41,7 +41,8 @@ final class VDEBackend: LinkBackend {
     var toDevice: [[UInt8]] = []
     private var buffer = [UInt8](repeating: 0, count: Int(VDE_MAXMTU) + 18)  // VDE_ETHBUFSIZE
     private var hasControl = false
-    /// The switch went away (its control descriptor closed).
+    /// The switch went away (its control descriptor closed): the board's frames
+    /// go nowhere from then on, as with a switch unplugged.
     private(set) var disconnected = false
 
     init(url: String) throws(NetworkError) {
@@ -72,9 +73,15 @@ final class VDEBackend: LinkBackend {
     }
 
     func addDescriptors(to fds: inout [pollfd]) {
-        guard let c = conn else { return }
+        guard let c = conn, !disconnected else { return }
         fds.append(pollfd(fd: vde_datafd(c), events: Int16(POLLIN), revents: 0))
-        if hasControl && !disconnected { fds.append(pollfd(fd: vde_ctlfd(c), events: Int16(POLLIN), revents: 0)) }
+        if hasControl { fds.append(pollfd(fd: vde_ctlfd(c), events: Int16(POLLIN), revents: 0)) }
+    }
+
+    private func wentAway() {
+        guard !disconnected else { return }
+        disconnected = true
+        writeStandardError("esplua: the VDE network \(url) went away\n")
     }
 
     func handle(_ results: UnsafeMutableBufferPointer<pollfd>, failed: Bool) -> Bool {
@@ -89,12 +96,10 @@ final class VDEBackend: LinkBackend {
                 if n > 1 { toDevice.append(Array(buffer[0..<n])) }  // 1: "received, drop it"
             }
         }
+        if results[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { wentAway() }
         if results.count > 1, results[1].revents != 0 {
             var b = [UInt8](repeating: 0, count: 256)
-            if read(results[1].fd, &b, b.count) == 0 {
-                disconnected = true
-                writeStandardError("esplua: the VDE network \(url) went away\n")
-            }
+            if read(results[1].fd, &b, b.count) <= 0 { wentAway() }
         }
         return ready
     }

@@ -83,7 +83,7 @@ final class ClassNetworkTests: EspluaTestCase {
         let url = tap ? "http://10.0.2.15/" : "http://127.0.0.1:\(port)/"
         let script = """
             \(tap ? Self.tapSetup : "")
-            "$ESPLUA" run sketches/hello_server.lua \(net) --for 5s --pcap '\(pcap)' --netstat > '\(out)' 2> '\(err)' &
+            "$ESPLUA" run sketches/hello_server.lua \(net) --for 4s --pcap '\(pcap)' --netstat > '\(out)' 2> '\(err)' &
             pid=$!
             \(waitFor("HTTP server", in: out))
             for i in $(seq 1 \(requests)); do curl -s -m 5 \(url) > /dev/null; done
@@ -231,9 +231,9 @@ final class ClassNetworkTests: EspluaTestCase {
             vde_plug null:// switch://\(sw) &
             switch=$!
             for i in $(seq 1 50); do [ -e '\(sw)/ctl' ] && break; sleep 0.1; done
-            "$ESPLUA" run sketches/hello_server.lua --net vde://\(sw) --ip 10.0.2.15 --for 7s --netstat > '\(server)' 2> '\(err)' &
+            "$ESPLUA" run sketches/hello_server.lua --net vde://\(sw) --ip 10.0.2.15 --for 4500ms --netstat > '\(server)' 2> '\(err)' &
             srv=$!
-            "$ESPLUA" run '\(client)' --net vde://\(sw) --ip 10.0.2.16 --for 6s > '\(out)'
+            "$ESPLUA" run '\(client)' --net vde://\(sw) --ip 10.0.2.16 --for 4s > '\(out)'
             wait $srv
             kill $switch
             """
@@ -245,12 +245,13 @@ final class ClassNetworkTests: EspluaTestCase {
         XCTAssertTrue(s.contains("connected, IP 10.0.2.15"), s)
         XCTAssertEqual(s.components(separatedBy: "-> 200").count - 1, 3, s)
     }
-    /// A namespace with a way out (a veth pair and a default route), a capture
+    /// A namespace with a way out (a veth pair and a default route), one capture
     /// on every interface, a host socket bound to 127.0.0.1:4210, and a board
-    /// broadcasting to 255.255.255.255 and 10.0.2.255. Returns the frames seen
-    /// on interfaces other than loopback, and what the host socket received.
-    func broadcastRun(filter: Bool) throws -> (outside: Int, received: [String]) {
-        let sketch = path("broadcast.lua"), cap = path("all.pcapng"), got = path("got.txt")
+    /// broadcasting to 255.255.255.255 and 10.0.2.255, first through slirp alone,
+    /// then with the filter. Returns, for each run, the frames seen on interfaces
+    /// other than loopback and what the host socket received.
+    func broadcastRuns() throws -> [(outside: Int, received: [String])] {
+        let sketch = path("broadcast.lua"), cap = path("all.pcapng")
         try """
         local udp = WiFiUDP()
         function setup()
@@ -270,11 +271,11 @@ final class ClassNetworkTests: EspluaTestCase {
         """.write(toFile: sketch, atomically: true, encoding: .utf8)
         let listener = """
             import socket, sys
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 4210)); s.settimeout(4)
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 4210)); s.settimeout(5)
             out = open(sys.argv[1], "w")
             try:
                 for i in range(6):
-                    data, addr = s.recvfrom(100); out.write(addr[0] + " " + data.decode() + "\\n"); out.flush()
+                    data, addr = s.recvfrom(100); out.write(addr[0] + " " + data.decode() + "\\n"); out.flush(); s.settimeout(1)
             except socket.timeout:
                 pass
             """
@@ -289,25 +290,35 @@ final class ClassNetworkTests: EspluaTestCase {
             capture=$!
             for i in $(seq 1 100); do [ -s '\(cap)' ] && break; sleep 0.1; done
             sleep 0.5
-            python3 '\(path("listen.py"))' '\(got)' &
+            python3 '\(path("listen.py"))' '\(path("got-0.txt"))' &
+            listen=$!
+            ESPLUA_PC_FILTER=off "$ESPLUA" run '\(sketch)' --for 3s > /dev/null
+            wait $listen
+            ip neigh flush all  # the kernel's pending ARP for the gateway (slirp alone) stops here
+            sleep 0.2
+            date +%s.%N > '\(path("boundary.txt"))'
+            python3 '\(path("listen.py"))' '\(path("got-1.txt"))' &
             listen=$!
             "$ESPLUA" run '\(sketch)' --for 3s > /dev/null
             wait $listen
             kill -INT $capture; wait $capture
             """
-        let r = try bash(script, namespace: true, env: filter ? [:] : ["ESPLUA_PC_FILTER": "off"])
+        let r = try bash(script, namespace: true)
         XCTAssertEqual(r.status, 0, r.output)
-        let outside = try tshark(cap, "sll.ifindex != 1").count
-        let received = ((try? String(contentsOfFile: got, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        return (outside, received)
+        let boundary = try XCTUnwrap(Double(try String(contentsOfFile: path("boundary.txt"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let times = try tshark(cap, "sll.ifindex != 1", ["frame.time_epoch"]).compactMap { $0.first.flatMap(Double.init) }
+        return (0..<2).map { run in
+            let received = ((try? String(contentsOfFile: path("got-\(run).txt"), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            return (times.filter { ($0 < boundary) == (run == 0) }.count, received)
+        }
     }
 
     /// slirp alone sends the subnet broadcast as a unicast towards the host's
     /// gateway (here it ARPs for it on the veth); with the filter, both
     /// broadcasts reach the host socket on loopback and nothing else leaves.
     func testBoardBroadcastsNeverLeaveTheMachine() throws {
-        let before = try broadcastRun(filter: false)
-        let after = try broadcastRun(filter: true)
+        let runs = try broadcastRuns()
+        let before = runs[0], after = runs[1]
         print("frames outside loopback: slirp alone \(before.outside), with the filter \(after.outside); host socket got \(after.received)")
         XCTAssertGreaterThan(before.outside, 0)
         XCTAssertEqual(after.outside, 0)
@@ -347,7 +358,7 @@ final class ClassNetworkTests: EspluaTestCase {
         let out = path("lab.txt")
         let r = try bash(
             """
-            "$ESPLUA" lab '\(path("lab.json"))' --for 5s > '\(out)' 2> '\(path("lab-err.txt"))' &
+            "$ESPLUA" lab '\(path("lab.json"))' --for 4s > '\(out)' 2> '\(path("lab-err.txt"))' &
             lab=$!
             \(waitFor("HTTP server", in: out))
             curl -s -m 5 http://127.0.0.1:\(port)/from-host
@@ -376,7 +387,7 @@ final class ClassNetworkTests: EspluaTestCase {
         let out = path("lab.txt"), err = path("lab-err.txt")
         let r = try bash(
             """
-            "$ESPLUA" lab '\(path("lab.json"))' --for 5s --netstat --pcap '\(work.path)' > '\(out)' 2> '\(err)' &
+            "$ESPLUA" lab '\(path("lab.json"))' --for 4s --netstat --pcap '\(work.path)' > '\(out)' 2> '\(err)' &
             lab=$!
             \(waitFor("HTTP server", in: out))
             for i in $(seq 1 20); do curl -s -m 5 http://127.0.0.1:\(port)/ > /dev/null; done
