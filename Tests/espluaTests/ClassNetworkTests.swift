@@ -402,4 +402,61 @@ final class ClassNetworkTests: EspluaTestCase {
             CloseOutcome(resets: o.resets, boardClosedFirst: o.boardClosedFirst, timeWait: timeWait), CloseOutcome(resets: 0, boardClosedFirst: 20, timeWait: 5)
         )
     }
+    /// In a lab, a board's broadcast (limited and subnet) reaches every other board
+    /// through the switch and, through the gateway, a host socket on 127.0.0.1.
+    func testABroadcastInALabReachesEveryBoardAndTheHost() throws {
+        try """
+        local udp = WiFiUDP()
+        function setup()
+          Serial.begin(115200)
+          WiFi.begin("lab", "password123")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          udp:begin(4210)
+          delay(500)
+          for _, to in ipairs({"255.255.255.255", "10.0.2.255"}) do
+            udp:beginPacket(to, 4210); udp:write("to " .. to); udp:endPacket()
+          end
+        end
+        function loop() end
+        """.write(toFile: path("talker.lua"), atomically: true, encoding: .utf8)
+        try """
+        local udp = WiFiUDP()
+        function setup()
+          WiFi.begin("lab", "password123")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          udp:begin(4210)
+        end
+        function loop()
+          local n = udp:parsePacket()
+          if n > 0 then print("got " .. udp:read(n) .. " from " .. udp:remoteIP()) end
+        end
+        """.write(toFile: path("listener.lua"), atomically: true, encoding: .utf8)
+        try
+            #"{ "boards": [ { "name": "talker", "sketch": "talker.lua" }, { "name": "b", "sketch": "listener.lua" }, { "name": "c", "sketch": "listener.lua" } ] }"#
+            .write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
+        try """
+        import socket, sys
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 4210)); s.settimeout(5)
+        try:
+            for i in range(2):
+                data, addr = s.recvfrom(100); print("host got " + data.decode() + " from " + addr[0], flush=True)
+        except socket.timeout:
+            pass
+        """.write(toFile: path("host.py"), atomically: true, encoding: .utf8)
+        let r = try bash(
+            """
+            python3 '\(path("host.py"))' > '\(path("host.txt"))' &
+            host=$!
+            "$ESPLUA" lab '\(path("lab.json"))' --for 3s 2> /dev/null
+            wait $host
+            cat '\(path("host.txt"))'
+            """)
+        for line in [
+            "b      | got to 255.255.255.255 from 10.0.2.15", "b      | got to 10.0.2.255 from 10.0.2.15",
+            "c      | got to 255.255.255.255 from 10.0.2.15", "c      | got to 10.0.2.255 from 10.0.2.15",
+            "host got to 255.255.255.255 from 127.0.0.1", "host got to 10.0.2.255 from 127.0.0.1",
+        ] {
+            XCTAssertTrue(r.output.contains(line), "\(line) in:\n\(r.output)")
+        }
+    }
 }
