@@ -77,7 +77,7 @@ public final class Network: EventSource, HostIO {
         self.config = config
         if let url = config.link {
             guard config.forwards.isEmpty, config.world.visitors.isEmpty, config.world.services.isEmpty else {
-                throw .worldFailed("--forward, visitors and services need the board's own slirp (no --net)")
+                throw .linkFailed(url, "--forward and the world's visitors and services need the board's own slirp (without --net)")
             }
             slirp = nil
             link = try VDEBackend(url: url)

@@ -459,4 +459,22 @@ final class ClassNetworkTests: EspluaTestCase {
             XCTAssertTrue(r.output.contains(line), "\(line) in:\n\(r.output)")
         }
     }
+    func testNetOptionsGiveClearErrors() throws {
+        var r = try esplua(["run", "sketches/blink.lua", "--ip", "10.0.2.16"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("--ip needs --net"), r.stderr)
+        r = try esplua(["run", "sketches/blink.lua", "--net", "vde://\(path("no-switch"))", "--for", "1s"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "esplua: cannot join the network vde://\(path("no-switch")): No such file or directory\n")
+        r = try esplua(["run", "sketches/blink.lua", "--net", "vde://\(path("no-switch"))", "--forward", "8080:80"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("--forward and the world's visitors and services need the board's own slirp"), r.stderr)
+        try #"{ "boards": [ { "name": "a b", "sketch": "x.lua" } ] }"#.write(toFile: path("bad.json"), atomically: true, encoding: .utf8)
+        r = try esplua(["lab", path("bad.json")])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("boards[0].name must be letters, digits and '-'"), r.stderr)
+        r = try esplua(["lab", path("bad.json"), "--time", "virtual"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("a lab runs in real time"), r.stderr)
+    }
 }
