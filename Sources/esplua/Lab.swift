@@ -229,7 +229,9 @@ func selfExecutable() -> String {
     return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
 }
 
-/// Starts `args` with stdout/stderr on the given descriptors (nil: /dev/null); stdin is /dev/null.
+/// Starts `args` with stdout/stderr on the given descriptors (nil: /dev/null);
+/// stdin is /dev/null. The child gets its own process group: a terminal's
+/// Ctrl-C reaches the lab alone, which ends the boards, then the switch.
 func spawn(_ args: [String], stdout: Int32?, stderr: Int32?) -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -237,10 +239,15 @@ func spawn(_ args: [String], stdout: Int32?, stderr: Int32?) -> pid_t {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     if let stdout { posix_spawn_file_actions_adddup2(&actions, stdout, 1) } else { posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
     if let stderr { posix_spawn_file_actions_adddup2(&actions, stderr, 2) } else { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+    posix_spawnattr_setpgroup(&attributes, 0)
     var pid: pid_t = 0
     let cargs = args.map { strdup($0) } + [nil]
     defer { for a in cargs { free(a) } }
-    let r = posix_spawn(&pid, args[0], &actions, nil, cargs, environ)
+    let r = posix_spawn(&pid, args[0], &actions, &attributes, cargs, environ)
     if r != 0 { fail("esplua: lab: cannot start \(args[0]): \(String(cString: strerror(r)))") }
     return pid
 }
