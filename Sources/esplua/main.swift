@@ -105,6 +105,10 @@ struct Run: ParsableCommand {
     func validate() throws {
         if let ip, ipBits(ip) == nil { throw ValidationError("bad --ip '\(ip)': expected a dotted IPv4 address like 10.0.2.16") }
         if ip != nil && net == nil { throw ValidationError("--ip needs --net (slirp's DHCP gives the address otherwise)") }
+        if net != nil && time == "virtual" {
+            throw ValidationError(
+                "--net runs in real time: the other end of a LAN does not follow the board's virtual clock (the lockstep conductor is not built yet)")
+        }
         guard TimeMode(rawValue: time) != nil else { throw ValidationError("--time must be 'real' or 'virtual', not '\(time)'") }
         for f in forwards where Forward(parsing: f) == nil {
             throw ValidationError("bad --forward '\(f)': expected HOST:DEVICE ports like 8080:80 (or udp:5000:1200)")
