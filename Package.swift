@@ -1,6 +1,6 @@
 // swift-tools-version: 6.0
 // The dependency graph is the architecture (shared/DESIGN.md):
-//   BoardCore (no Lua, no lwIP) <- BoardNet (lwIP, slirp) <- ArduinoLua (Lua + board) <- esplua (CLI)
+//   BoardCore (no Lua, no lwIP) <- BoardNet (lwIP, slirp, VDE) <- ArduinoLua (Lua + board) <- esplua (CLI)
 //   LuaRuntime (Lua only)       <- ArduinoLua
 import PackageDescription
 
@@ -26,6 +26,7 @@ let package = Package(
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .target(name: "CLuaShim", dependencies: ["CLua"]),
         .systemLibrary(name: "CSlirp", providers: [.apt(["libslirp-dev"])]),
+        .systemLibrary(name: "CVDEPlug", providers: [.apt(["libvdeplug-dev"])]),
         // lwIP 2.1.3 from Debian's source package (fetched by `make setup` into
         // upstream/ and include/lwip, include/netif), built with our lwipopts.h.
         .target(
@@ -39,7 +40,7 @@ let package = Package(
         // The plugin contract: one header (include/esplua_plugin.h)
         .target(name: "CPluginABI"),
         .target(name: "BoardCore", dependencies: ["CPluginABI"], swiftSettings: fast),
-        .target(name: "BoardNet", dependencies: ["BoardCore", "CLwIP", "CSlirp"], swiftSettings: fast),
+        .target(name: "BoardNet", dependencies: ["BoardCore", "CLwIP", "CSlirp", "CVDEPlug"], swiftSettings: fast),
         .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShim"], swiftSettings: fast),
         .target(name: "ArduinoLua", dependencies: ["BoardCore", "BoardNet", "LuaRuntime"], swiftSettings: fast),
         .target(name: "BoardTesting", dependencies: ["ArduinoLua", "BoardCore", "BoardNet"]),

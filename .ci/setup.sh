@@ -8,8 +8,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # tshark reads back the pcaps the network tests write; lua-check is luacheck, which `esplua check`
-# runs; xmllint validates `esplua test --junit`
-packages=(pkg-config liblua5.4-dev libslirp-dev libglib2.0-dev curl xz-utils tshark lua-check libxml2-utils)
+# runs; xmllint validates `esplua test --junit`; vdeplug joins boards to a VDE network (--net, lab)
+packages=(pkg-config liblua5.4-dev libslirp-dev libglib2.0-dev libvdeplug-dev vdeplug curl xz-utils tshark lua-check
+  libxml2-utils)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi

@@ -39,7 +39,8 @@ public protocol HostIO: AnyObject {
 ///    between two, as WiFi airtime spaces them on a board — then lwIP's timers,
 ///    the WiFi state machine, the world's visitors and services), then observers;
 ///    but after the sketch kept the CPU for more than `busyMicros` without
-///    yielding, the world first catches up (`catchingUp`): host input and the
+///    yielding (in real time: the board thread's CPU time, so a host too busy
+///    to schedule the board is not a busy sketch), the world first catches up (`catchingUp`): host input and the
 ///    world's peers are serviced until quiet and every frame that queued meanwhile
 ///    reaches lwIP before the sketch runs again, as a board's SDK task drains the
 ///    radio's queue at the next yield (a burst during a busy wait overflows a
@@ -281,11 +282,40 @@ public final class BoardLoop {
 
     // MARK: passes and waits
 
+    /// Real time: the board thread's CPU time (µs) and board time at the last mark
+    /// (a wake-up, or a pass at most every half `busyMicros`).
+    private var cpuMark: UInt64 = 0
+    private var cpuMarkAt: UInt64 = 0
+
+    private func threadCPUMicros() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
+    }
+
+    private func markCPU() {
+        cpuMark = threadCPUMicros()
+        cpuMarkAt = clock.micros
+    }
+
+    /// In real time a stretch without a pass is the sketch keeping the CPU only if
+    /// the thread ran that long: a host too busy to schedule the board (other
+    /// programs, two cores) is not a busy sketch, and frames still reach lwIP one
+    /// per pass. Virtual time has no such gaps.
+    private func sketchKeptCPU() -> Bool {
+        guard clock.mode == .real else { return true }
+        let cpu = threadCPUMicros()
+        let kept = cpu &- cpuMark > busyMicros
+        cpuMark = cpu
+        cpuMarkAt = clock.micros
+        return kept
+    }
+
     /// One pass of background work (see the type's comment for the order).
     public func backgroundPass() {
         let now = clock.refresh()
         if !inbox.isEmpty { for c in inbox.drain() { perform(c); eventCount &+= 1 } }
-        if now &- lastPassEnd > busyMicros {
+        if now &- lastPassEnd > busyMicros && sketchKeptCPU() {
             // the sketch kept the CPU: what the world did meanwhile is all there now
             catchingUp = true
             var rounds = 0
@@ -301,6 +331,7 @@ public final class BoardLoop {
             if timers.fireDue(now: clock.micros) { eventCount &+= 1 }
         }
         lastPassEnd = clock.micros
+        if clock.mode == .real && lastPassEnd &- cpuMarkAt > busyMicros / 2 { markCPU() }
         if events.wants(.heap) {
             let h = (heap.freeBytes, heap.maxFreeBlockSize)
             if h != lastHeap {
@@ -357,6 +388,7 @@ public final class BoardLoop {
             // tens of microseconds, more than the answer takes to come)
             pollHost(until: clock.micros < spinUntil ? nil : deadline)
             clock.refresh()
+            markCPU()
         }
         lastPassEnd = clock.micros
     }

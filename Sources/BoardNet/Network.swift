@@ -13,11 +13,18 @@ public struct NetworkConfig: Sendable {
     public var associationMicros: UInt64 = 1_500_000
     /// Access points, names, services and visitors around the board.
     public var world = World()
+    /// A VDE network to join instead of the board's own slirp (`--net URL`).
+    public var link: String?
+    /// The board's static addressing on `link` (no DHCP there).
+    public var lanAddress = LANAddress()
+    /// The PC-like filter between slirp and the board (`PCFilter`); off only to
+    /// show what slirp alone does (`ESPLUA_PC_FILTER=off`).
+    public var pcFilter = getenv("ESPLUA_PC_FILTER").map { String(cString: $0) } != "off"
     public init() {}
 }
 
 /// The device's network: real lwIP 2.1.3 (ESP8266 options) on a station netif,
-/// wired to libslirp. It is one of the board's event sources (one inbound frame
+/// wired to libslirp (or to a VDE network, `NetworkConfig.link`). It is one of the board's event sources (one inbound frame
 /// per pass, lwIP's timers, WiFi, the world's peers) and host I/O (slirp's and
 /// the peers' sockets), serviced by the board's single loop (`BoardLoop`).
 ///
@@ -25,7 +32,14 @@ public struct NetworkConfig: Sendable {
 public final class Network: EventSource, HostIO {
     public let board: Board
     public let config: NetworkConfig
-    let slirp: SlirpBackend
+    /// The board's own slirp, nil on a VDE network.
+    let slirp: SlirpBackend?
+    /// Where the frames go: `slirp` or a VDE network.
+    let link: LinkBackend
+    /// Between slirp and the board (nil on a VDE network or when turned off).
+    public let filter: PCFilter?
+    /// Every frame the board sent into slirp (tests), when set.
+    var onSlirpInput: (([UInt8]) -> Void)?
     let netifStorage: UnsafeMutablePointer<CLwIP.netif>
     public private(set) var netifUp = false
     public let wifi: WiFiStation
@@ -66,7 +80,20 @@ public final class Network: EventSource, HostIO {
     public init(board: Board, config: NetworkConfig = NetworkConfig()) throws(NetworkError) {
         self.board = board
         self.config = config
-        slirp = try SlirpBackend(clock: board.clock)
+        if let url = config.link {
+            guard config.forwards.isEmpty, config.world.visitors.isEmpty, config.world.services.isEmpty else {
+                throw .linkFailed(url, "--forward and the world's visitors and services need the board's own slirp (without --net)")
+            }
+            slirp = nil
+            link = try VDEBackend(url: url)
+            filter = nil
+        } else {
+            let s = try SlirpBackend(clock: board.clock)
+            filter = config.pcFilter ? PCFilter(boardMSS: Int(clwip_tcp_mss())) : nil
+            s.filter = filter
+            slirp = s
+            link = s
+        }
         netifStorage = .allocate(capacity: 1)
         netifStorage.initialize(to: CLwIP.netif())
         wifi = WiFiStation()
@@ -94,13 +121,27 @@ public final class Network: EventSource, HostIO {
             if me.board.events.wants(.frame) { me.board.events.publish(.frame(outbound: true, buf)) }
             if let peer = me.linkPeer, peer(buf) {
                 return  // an in-process peer on the link took it (tests, the soak)
-            } else if let reply = WorldDNS.answer(buf, hosts: me.config.world.hosts) {
-                me.slirp.toDevice.append(reply)
-            } else {
-                me.peers.deviceSent(buf)
-                me.slirp.input(buf)
-                me.peers.kick()
             }
+            guard me.slirp != nil else {
+                me.link.input(buf)
+                return
+            }
+            if let reply = WorldDNS.answer(buf, hosts: me.config.world.hosts) {
+                me.link.toDevice.append(reply)
+                return
+            }
+            me.peers.deviceSent(buf)
+            switch me.filter?.fromBoard(buf) ?? .pass {
+            case .pass:
+                me.onSlirpInput?(Array(buf))
+                me.link.input(buf)
+            case .drop:
+                return
+            case .replace(let frame):
+                me.onSlirpInput?(frame)
+                frame.withUnsafeBytes { me.link.input($0) }
+            }
+            me.peers.kick()
         }
         clwip_set_hooks(&hooks)
         clwip_seed(config.seed)
@@ -115,8 +156,10 @@ public final class Network: EventSource, HostIO {
             sys_restart_timeouts()
         }
         do {
-            for f in config.forwards { try slirp.addForward(f, deviceAddress: Network.deviceAddress) }
-            try peers.prepare(slirp: slirp, deviceAddress: Network.deviceAddress)
+            if let slirp {
+                for f in config.forwards { try slirp.addForward(f, deviceAddress: Network.deviceAddress) }
+                try peers.prepare(slirp: slirp, deviceAddress: Network.deviceAddress)
+            }
         } catch {
             shutdown()
             throw error
@@ -125,7 +168,7 @@ public final class Network: EventSource, HostIO {
         board.loop.addHostIO(self)
         board.loop.commandHandlers.append { [unowned self] command in
             guard case .injectFrame(let frame) = command else { return false }
-            self.slirp.toDevice.append(frame)
+            self.link.toDevice.append(frame)
             return true
         }
         board.onReboot { [unowned self] in self.reboot() }
@@ -135,7 +178,7 @@ public final class Network: EventSource, HostIO {
     public func shutdown() {
         reboot()
         peers.close()
-        slirp.close()
+        link.close()
         board.loop.removeSource(self)
         board.loop.removeHostIO(self)
         if Network.active === self { Network.active = nil }
@@ -150,13 +193,14 @@ public final class Network: EventSource, HostIO {
     /// Adds a port forward while the network runs (a test's peer reaching the
     /// device's `devicePort` through slirp, as `--forward` does at start).
     public func addForward(_ f: Forward) throws(NetworkError) {
+        guard let slirp else { throw .forwardFailed(f, "the board is on a VDE network (--net), which has no host forwards") }
         try slirp.addForward(f, deviceAddress: Network.deviceAddress)
     }
 
     // MARK: event source
 
     public func service(now: UInt64) {
-        deliverFrame()
+        deliverFrame(now: now)
         sys_check_timeouts()
         clwip_enforce_timewait_limit()
         wifi.service(now: now)
@@ -167,11 +211,25 @@ public final class Network: EventSource, HostIO {
     /// One inbound frame into lwIP: the sketch may run before the next (on a board
     /// WiFi airtime spaces frames; a FIN right behind an ACK must not overtake a
     /// `stop()` that waits for that ACK).
-    /// After a busy stretch (`BoardLoop.catchingUp`) every waiting frame goes in.
-    private func deliverFrame() {
-        repeat {
-            guard !slirp.toDevice.isEmpty else { return }
-            let f = slirp.toDevice.removeFirst()
+    /// After a busy stretch (`BoardLoop.catchingUp`) every waiting frame goes in,
+    /// up to a barrier (`PCFilter`: a FIN split from its ACK waits for the next pass).
+    private func deliverFrame(now: UInt64) {
+        // a catching-up pass services its sources again and again (same `now`):
+        // once held at a barrier, it delivers nothing more
+        if board.loop.catchingUp && now == heldAtBarrier { return }
+        var delivered = false
+        while !link.toDevice.isEmpty {
+            if link.toDevice[0].isEmpty {
+                link.toDevice.removeFirst()
+                if delivered {
+                    heldAtBarrier = now
+                    return
+                }
+                continue
+            }
+            if delivered && !board.loop.catchingUp { return }
+            let f = link.toDevice.removeFirst()
+            delivered = true
             board.loop.noteEvent()
             f.withUnsafeBytes { buf in
                 if board.events.wants(.frame) { board.events.publish(.frame(outbound: false, buf)) }
@@ -179,12 +237,12 @@ public final class Network: EventSource, HostIO {
                     _ = clwip_netif_input(netifStorage, buf.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt16(buf.count))
                 }
             }
-        } while board.loop.catchingUp
+        }
     }
 
     public func nextDeadline(now: UInt64) -> UInt64? {
-        if !slirp.toDevice.isEmpty { return now }
-        var next = slirp.nextDeadline(now: now) ?? now + 1_000_000
+        if !link.toDevice.isEmpty { return now }
+        var next = link.nextDeadline(now: now) ?? now + 1_000_000
         let sleep = sys_timeouts_sleeptime()
         if sleep != UInt32.max {
             // lwIP's timers are in ms; wake at the start of the due millisecond
@@ -199,21 +257,23 @@ public final class Network: EventSource, HostIO {
     // MARK: host I/O
 
     private var slirpDescriptors = 0
+    /// Board time of the pass that stopped at a barrier (`PCFilter`).
+    private var heldAtBarrier: UInt64 = .max
 
     public func addDescriptors(to fds: inout [pollfd]) {
         let start = fds.count
-        slirp.addDescriptors(to: &fds)
+        link.addDescriptors(to: &fds)
         slirpDescriptors = fds.count - start
         peers.addDescriptors(to: &fds)
     }
 
     public func handle(_ fds: UnsafeMutableBufferPointer<pollfd>, failed: Bool) -> Bool {
         let n = min(slirpDescriptors, fds.count)
-        var ready = slirp.handle(UnsafeMutableBufferPointer(rebasing: fds[0..<n]), failed: failed)
+        var ready = link.handle(UnsafeMutableBufferPointer(rebasing: fds[0..<n]), failed: failed)
         for p in fds[n...] where p.revents != 0 { ready = true }
         // slirp may have written to a peer's socket, or a peer's socket is ready
         if ready { peers.kick() }
-        return ready || !slirp.toDevice.isEmpty
+        return ready || !link.toDevice.isEmpty
     }
 
     // MARK: connection-table events
@@ -301,7 +361,17 @@ public final class Network: EventSource, HostIO {
         if hostnameBuffer[0] == 0 { _ = setHostname(Array(Network.defaultHostname(mac: mac).utf8)) }
         netifStorage.pointee.hostname = UnsafePointer(hostnameBuffer)  // netif_add cleared it
         netifUp = true
-        _ = dhcp_start(netifStorage)
+        if slirp == nil {
+            // a LAN without slirp: static addressing, as `WiFi.config` sets it
+            let a = config.lanAddress
+            var ip = ip4_addr_t(addr: ipBits(a.address) ?? 0), mask = ip4_addr_t(addr: ipBits(a.netmask) ?? 0)
+            var gw = ip4_addr_t(addr: ipBits(a.gateway) ?? 0)
+            netif_set_addr(netifStorage, &ip, &mask, &gw)
+            var dns = ip_addr_t(addr: ipBits(a.dns) ?? 0)
+            dns_setserver(0, &dns)
+        } else {
+            _ = dhcp_start(netifStorage)
+        }
     }
 
     func bringDown() {
@@ -314,7 +384,7 @@ public final class Network: EventSource, HostIO {
 
     /// The station's address, 0 before DHCP (network byte order).
     var addressBits: UInt32 { netifUp ? clwip_netif_ip(netifStorage) : 0 }
-    var dhcpBound: Bool { netifUp && clwip_dhcp_bound(netifStorage) != 0 }
+    var dhcpBound: Bool { netifUp && (slirp == nil || clwip_dhcp_bound(netifStorage) != 0) }
 
     // MARK: reboot
 

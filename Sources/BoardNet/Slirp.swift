@@ -43,6 +43,7 @@ public enum NetworkError: Error, CustomStringConvertible, Equatable {
     case forwardFailed(Forward, String)
     case slirpFailed
     case worldFailed(String)
+    case linkFailed(String, String)
 
     public var description: String {
         switch self {
@@ -52,6 +53,8 @@ public enum NetworkError: Error, CustomStringConvertible, Equatable {
             return "could not start the user-mode network (libslirp)"
         case .worldFailed(let why):
             return "cannot set up the world: \(why)"
+        case .linkFailed(let url, let why):
+            return "cannot join the network \(url): \(why)"
         }
     }
 }
@@ -61,12 +64,14 @@ public enum NetworkError: Error, CustomStringConvertible, Equatable {
 ///
 /// slirp calls `send_packet` from inside `slirp_input`; frames for the device are
 /// queued here and delivered by the event loop, never re-entering lwIP.
-final class SlirpBackend {
+final class SlirpBackend: LinkBackend {
     private(set) var slirp: OpaquePointer?
     let clock: BoardClock
     private var callbacks: UnsafeMutablePointer<SlirpCb>
     /// Frames from the network to the device, waiting for the event loop.
     var toDevice: [[UInt8]] = []
+    /// The PC-like filter frames from slirp pass through, if any.
+    var filter: PCFilter?
     private var pollFDs: [pollfd] = []
     /// Timeout slirp asked for at its last fill (ms), for the loop's next deadline.
     private(set) var requestedTimeoutMs: UInt32 = 1000
@@ -88,7 +93,8 @@ final class SlirpBackend {
         callbacks.initialize(to: SlirpCb())
         callbacks.pointee.send_packet = { buf, len, opaque in
             let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
-            me.toDevice.append(Array(UnsafeRawBufferPointer(start: buf, count: len)))
+            let frame = Array(UnsafeRawBufferPointer(start: buf, count: len))
+            if let f = me.filter { me.toDevice.append(contentsOf: f.toBoard(frame)) } else { me.toDevice.append(frame) }
             return len
         }
         callbacks.pointee.guest_error = { msg, _ in

@@ -76,8 +76,14 @@ public final class WiFiStation {
 
     private var world: World { network?.config.world ?? World() }
 
-    /// The station MAC: Espressif's OUI 5C:CF:7F and the chip id.
+    /// The station MAC: Espressif's OUI 5C:CF:7F and the chip id; on a LAN
+    /// (`--net`) the low three bytes of the board's address instead, so boards
+    /// that share a network differ.
     public var macAddress: [UInt8] {
+        if let n = network, n.config.link != nil, let bits = ipBits(n.config.lanAddress.address) {
+            let b = withUnsafeBytes(of: bits) { Array($0) }
+            return [0x5C, 0xCF, 0x7F, b[1], b[2], b[3]]
+        }
         let id = network?.board.config.chipId ?? 0
         return [0x5C, 0xCF, 0x7F, UInt8((id >> 16) & 0xff), UInt8((id >> 8) & 0xff), UInt8(id & 0xff)]
     }

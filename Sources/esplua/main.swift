@@ -10,7 +10,7 @@ struct Esplua: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "esplua",
         abstract: "Run Arduino-style Lua sketches on an emulated ESP8266 with the real lwIP stack.",
-        subcommands: [Run.self, Test.self, Check.self, API.self, Plugins.self, FS.self],
+        subcommands: [Run.self, Lab.self, Test.self, Check.self, API.self, Plugins.self, FS.self],
         defaultSubcommand: nil
     )
 }
@@ -97,7 +97,23 @@ struct Run: ParsableCommand {
             "Write free heap and pcbs per TCP state over board time, one row per change: CSV, or JSON lines if FILE ends in .jsonl.", valueName: "FILE"))
     var trace: String?
 
+    @Option(
+        name: .customLong("net"),
+        help: ArgumentHelp(
+            "Join a VDE network instead of the board's own slirp: vde:///path (a switch), tap://NAME (a TAP device), vxvde:// (a LAN across machines).",
+            valueName: "URL"))
+    var net: String?
+
+    @Option(name: .customLong("ip"), help: ArgumentHelp("The board's static address on --net (default 10.0.2.15; /24, gateway 10.0.2.2).", valueName: "ADDR"))
+    var ip: String?
+
     func validate() throws {
+        if let ip, ipBits(ip) == nil { throw ValidationError("bad --ip '\(ip)': expected a dotted IPv4 address like 10.0.2.16") }
+        if ip != nil && net == nil { throw ValidationError("--ip needs --net (slirp's DHCP gives the address otherwise)") }
+        if net != nil && time == "virtual" {
+            throw ValidationError(
+                "--net runs in real time: the other end of a LAN does not follow the board's virtual clock (the lockstep conductor is not built yet)")
+        }
         guard TimeMode(rawValue: time) != nil else { throw ValidationError("--time must be 'real' or 'virtual', not '\(time)'") }
         for f in forwards where Forward(parsing: f) == nil {
             throw ValidationError("bad --forward '\(f)': expected HOST:DEVICE ports like 8080:80 (or udp:5000:1200)")
@@ -116,6 +132,8 @@ struct Run: ParsableCommand {
         options.board.timeMode = TimeMode(rawValue: time)!
         options.network.forwards = forwards.compactMap(Forward.init(parsing:))
         options.network.timewaitLimit = timewaitLimit
+        options.network.link = net
+        if let ip { options.network.lanAddress.address = ip }
         options.noReboot = noReboot
         options.rebootForever = rebootForever
         options.runFor = duration.flatMap(parseDurationMicros)

@@ -281,9 +281,9 @@ final class CLITests: EspluaTestCase {
         let heapAtStart = Int(transcript.components(separatedBy: "free heap ")[1].prefix { $0.isNumber })!
         let lines = transcript.split(separator: "\r\n").filter { $0.hasPrefix("#") }
         XCTAssertEqual(lines.count, 100)
-        // nothing accumulates: whether curl's FIN or the board's comes first is a race
-        // (curl first: the core answers with RST; the board first: a TIME_WAIT pcb),
-        // and the core's cap of 5 TIME_WAIT pcbs bounds what the second case keeps
+        // nothing accumulates: the board closes first (the PC-like filter delivers
+        // slirp's ACK before curl's FIN) and keeps a TIME_WAIT pcb per request, and
+        // the core's cap of 5 TIME_WAIT pcbs bounds what it keeps
         let heaps = lines.map { Int($0.split(separator: " ").last!)! }
         let inLoop = heapAtStart - 80  // the ClientContext and pcb of the request being served
         // five TIME_WAIT pcbs, lwIP's TCP timer, a context not yet collected, and the next

@@ -1,0 +1,94 @@
+import BoardCore
+import Glibc
+
+/// A LAN's gateway (the access point's router of a lab): libslirp attached to a
+/// VDE network, so boards on the LAN reach the host (10.0.2.2, NAT) and the host
+/// reaches boards through forwards, with the PC-like filter between slirp and
+/// the boards (ACK before FIN, segments within the boards' MSS, broadcasts kept
+/// on the machine) and DNS (10.0.2.3) answering the boards' names itself.
+///
+/// Runs in its own process (the lab's), driven by `step`: one `ppoll` over
+/// slirp's sockets, the LAN and the caller's descriptors.
+public final class Gateway {
+    private let clock = BoardClock(mode: .real)
+    private let slirp: SlirpBackend
+    private let lan: VDEBackend
+    private let filter = PCFilter()
+    private let hosts: [String: String]
+    /// Frames for the LAN held behind a barrier (a FIN after its ACK).
+    private var pending: [[UInt8]] = []
+    private var holdUntil: UInt64 = 0
+    /// How long a FIN split from its ACK waits: long enough for the board to
+    /// run a pass between the two frames.
+    public var finDelayMicros: UInt64 = 500
+
+    /// Joins `url` (a VDE switch); `hosts` are names DNS answers (board names);
+    /// `forwards` reach the given board addresses.
+    public init(url: String, hosts: [String: String], forwards: [(Forward, String)]) throws(NetworkError) {
+        slirp = try SlirpBackend(clock: clock)
+        slirp.filter = filter
+        lan = try VDEBackend(url: url)
+        self.hosts = hosts
+        for (f, address) in forwards { try slirp.addForward(f, deviceAddress: address) }
+    }
+
+    public func close() {
+        slirp.close()
+        lan.close()
+    }
+
+    /// One round: waits (at most `maxWaitMicros`) for slirp, the LAN or `extra`,
+    /// moves frames both ways, and returns `extra` with its poll results.
+    public func step(extra: [pollfd], maxWaitMicros: UInt64) -> [pollfd] {
+        let now = clock.refresh()
+        var fds: [pollfd] = []
+        slirp.addDescriptors(to: &fds)
+        let slirpEnd = fds.count
+        lan.addDescriptors(to: &fds)
+        let lanEnd = fds.count
+        fds += extra
+        var wait = maxWaitMicros
+        if let d = slirp.nextDeadline(now: now) { wait = min(wait, d > now ? d - now : 0) }
+        if !pending.isEmpty { wait = min(wait, holdUntil > now ? holdUntil - now : 0) }
+        let r = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), Int32((wait + 999) / 1000)) }
+        clock.refresh()
+        fds.withUnsafeMutableBufferPointer { all in
+            _ = slirp.handle(UnsafeMutableBufferPointer(rebasing: all[0..<slirpEnd]), failed: r < 0)
+            _ = lan.handle(UnsafeMutableBufferPointer(rebasing: all[slirpEnd..<lanEnd]), failed: r < 0)
+        }
+        // boards -> slirp (its answers queue in slirp.toDevice)
+        for frame in lan.toDevice {
+            frame.withUnsafeBytes { buf in
+                if let reply = WorldDNS.answer(buf, hosts: hosts) {
+                    reply.withUnsafeBytes { lan.input($0) }
+                    return
+                }
+                switch filter.fromBoard(buf) {
+                case .pass: slirp.input(buf)
+                case .drop: break
+                case .replace(let f): f.withUnsafeBytes { slirp.input($0) }
+                }
+            }
+        }
+        lan.toDevice.removeAll()
+        // slirp -> boards, a FIN held a little behind its ACK
+        pending += slirp.toDevice
+        slirp.toDevice.removeAll()
+        let t = clock.micros
+        while let f = pending.first {
+            if f.isEmpty {
+                if holdUntil == 0 {
+                    holdUntil = t + finDelayMicros
+                    break
+                }
+                if t < holdUntil { break }
+                holdUntil = 0
+                pending.removeFirst()
+                continue
+            }
+            pending.removeFirst()
+            f.withUnsafeBytes { lan.input($0) }
+        }
+        return Array(fds[lanEnd...])
+    }
+}

@@ -1,0 +1,253 @@
+import ArgumentParser
+import BoardCore
+import BoardNet
+import FoundationEssentials
+import Glibc
+
+/// `esplua lab LAB.json`: a class network on this machine. A VDE switch
+/// (vdeplug4's `vde_plug null:// switch://`), the gateway (slirp with the
+/// PC-like filter, DNS answering every board's name, forwards by board name) in
+/// this process, and every board as its own `esplua run --net` process; each
+/// board's lines prefixed with its name; Ctrl-C ends all.
+///
+/// ```json
+/// { "boards": [ { "name": "server", "sketch": "server.lua" }, { "name": "client", "sketch": "client.lua" } ],
+///   "forwards": [ "8080:server:80" ] }
+/// ```
+struct Lab: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a lab: boards on one LAN (a VDE switch) with a gateway to this host, each board its own process.")
+
+    @Argument(help: "The lab file (JSON): boards (name, sketch, optional wiring, world, flash) and forwards (HOST:BOARD:PORT).")
+    var lab: String
+
+    @Option(name: .customLong("for"), help: ArgumentHelp("End every board after this much board time (e.g. 30s).", valueName: "DURATION"))
+    var duration: String?
+
+    @Option(name: .customLong("pcap"), help: ArgumentHelp("Write each board's frames to DIR/NAME.pcap.", valueName: "DIR"))
+    var pcapDirectory: String?
+
+    @Flag(name: .customLong("netstat"), help: "Each board prints its connection table when it ends (as run --netstat).")
+    var netstat = false
+
+    @Option(name: .customLong("time"), help: "real (the only mode of a lab for now).")
+    var time: String = "real"
+
+    struct Board {
+        var name: String
+        var sketch: String
+        var address: String
+        var extra: [String]
+        var pid: pid_t = 0
+        var out: Int32 = -1, err: Int32 = -1
+        var partial: [Int32: [UInt8]] = [:]
+        var status: Int32?
+    }
+
+    func validate() throws {
+        if time != "real" {
+            throw ValidationError("a lab runs in real time: virtual time across boards needs the lockstep conductor, which is not built yet")
+        }
+        if let d = duration, parseDurationMicros(d) == nil {
+            throw ValidationError("bad --for '\(d)': expected a duration like 10s, 500ms, 2m or 1h")
+        }
+    }
+
+    nonisolated(unsafe) static var interrupted: sig_atomic_t = 0
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: lab) else { fail("esplua: cannot read the lab file '\(lab)'") }
+        let base = lab.contains("/") ? String(lab[..<lab.lastIndex(of: "/")!]) : "."
+        func relative(_ p: String) -> String { p.hasPrefix("/") ? p : Path.join(base, p) }
+        let root: [String: Any]
+        do {
+            guard let r = try JSON.parse(Array(data)) as? [String: Any] else { fail("esplua: \(lab): the lab must be a JSON object") }
+            root = r
+        } catch { fail("esplua: \(lab): not valid JSON (\(error.description))") }
+        let known: Set = ["boards", "forwards", "link", "comment"]
+        if let bad = root.keys.sorted().first(where: { !known.contains($0) }) {
+            fail("esplua: \(lab): unknown key '\(bad)' (expected boards, forwards, link)")
+        }
+        if let link = root["link"] as? String, link != "ideal" {
+            writeStandardError("esplua: lab: link profile '\(link)' is not built yet: the boards' links are ideal (no latency, airtime or loss)\n")
+        }
+        guard let items = root["boards"] as? [Any], !items.isEmpty else { fail("esplua: \(lab): boards must be a non-empty array") }
+        guard items.count <= 240 else { fail("esplua: \(lab): at most 240 boards (10.0.2.15 to 10.0.2.254)") }
+        var boards: [Board] = []
+        for (i, item) in items.enumerated() {
+            guard let b = item as? [String: Any], let name = b["name"] as? String, let sketch = b["sketch"] as? String else {
+                fail("esplua: \(lab): boards[\(i)] needs a name and a sketch")
+            }
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                fail("esplua: \(lab): boards[\(i)].name must be letters, digits and '-' (it is the board's DNS name)")
+            }
+            guard !boards.contains(where: { $0.name == name }) else { fail("esplua: \(lab): two boards are named '\(name)'") }
+            let path = relative(sketch)
+            guard FileManager.default.isReadableFile(atPath: path) else { fail("esplua: \(lab): boards[\(i)].sketch: cannot open '\(path)'") }
+            var extra: [String] = []
+            for key in ["wiring", "world", "flash"] {
+                if let v = b[key] as? String { extra += ["--\(key)", relative(v)] }
+            }
+            boards.append(Board(name: name, sketch: path, address: "10.0.2.\(15 + i)", extra: extra))
+        }
+        var hosts: [String: String] = [:]
+        for b in boards {
+            hosts[b.name.lowercased()] = b.address
+            hosts[b.name.lowercased() + ".lab"] = b.address
+        }
+        var forwards: [(Forward, String)] = []
+        for (i, item) in ((root["forwards"] as? [Any]) ?? []).enumerated() {
+            // [udp:][ADDR:]HOST:BOARD:PORT
+            guard let text = item as? String else { fail("esplua: \(lab): forwards[\(i)] must be a string like \"8080:server:80\"") }
+            var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count >= 3, let board = boards.first(where: { $0.name == parts[parts.count - 2] }) else {
+                fail("esplua: \(lab): forwards[\(i)] '\(text)': expected HOST:BOARD:PORT with a board's name, like 8080:server:80")
+            }
+            parts.remove(at: parts.count - 2)
+            guard let f = Forward(parsing: parts.joined(separator: ":")) else {
+                fail("esplua: \(lab): forwards[\(i)] '\(text)': expected HOST:BOARD:PORT, like 8080:server:80")
+            }
+            forwards.append((f, board.address))
+        }
+
+        // the switch
+        let dir = Path.join(FileManager.default.temporaryDirectory.path, "esplua-lab-\(getpid())")
+        guard mkdir(dir, 0o700) == 0 else { fail("esplua: lab: cannot create \(dir)") }
+        let sw = dir + "/switch"
+        guard let vdePlug = (["/usr/bin/vde_plug", "/usr/local/bin/vde_plug"] as [String]).first(where: { access($0, X_OK) == 0 }) else {
+            fail("esplua: lab: vde_plug is missing (Debian package vdeplug; make setup installs it)")
+        }
+        let switchPid = spawn([vdePlug, "null://", "switch://" + sw], stdout: nil, stderr: nil)
+        defer {
+            kill(switchPid, SIGTERM)
+            var st: Int32 = 0
+            waitpid(switchPid, &st, 0)
+            _ = try? FileManager.default.removeItem(atPath: dir)
+        }
+        for _ in 0..<100 where access(sw + "/ctl", F_OK) != 0 { usleep(20_000) }
+
+        let gateway: Gateway
+        do { gateway = try Gateway(url: "vde://" + sw, hosts: hosts, forwards: forwards) } catch { fail("esplua: lab: \(error)") }
+        defer { gateway.close() }
+
+        // the boards
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGINT) { _ in Lab.interrupted = 1 }
+        signal(SIGTERM) { _ in Lab.interrupted = 1 }
+        let me = selfExecutable()
+        for i in boards.indices {
+            var args = [me, "run", boards[i].sketch, "--net", "vde://" + sw, "--ip", boards[i].address] + boards[i].extra
+            if let duration { args += ["--for", duration] }
+            if let pcapDirectory { args += ["--pcap", Path.join(pcapDirectory, boards[i].name + ".pcap")] }
+            if netstat { args.append("--netstat") }
+            var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
+            pipe(&out)
+            pipe(&err)
+            boards[i].pid = spawn(args, stdout: out[1], stderr: err[1])
+            close(out[1])
+            close(err[1])
+            boards[i].out = out[0]
+            boards[i].err = err[0]
+            writeStandardError("esplua: lab: \(boards[i].name) is \(boards[i].address), running \(boards[i].sketch)\n")
+        }
+        let width = boards.map(\.name.count).max() ?? 0
+        var stopping = false
+        while boards.contains(where: { $0.status == nil }) {
+            if Lab.interrupted != 0 && !stopping {
+                stopping = true
+                for b in boards where b.status == nil { kill(b.pid, SIGTERM) }
+            }
+            var extra: [pollfd] = []
+            var owners: [(Int, Int32)] = []
+            for (i, b) in boards.enumerated() {
+                for fd in [b.out, b.err] where fd >= 0 {
+                    extra.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+                    owners.append((i, fd))
+                }
+            }
+            let results = gateway.step(extra: extra, maxWaitMicros: 100_000)
+            for (r, (i, fd)) in zip(results, owners) where r.revents != 0 {
+                var buf = [UInt8](repeating: 0, count: 4096)
+                let n = read(fd, &buf, buf.count)
+                let name = boards[i].name + String(repeating: " ", count: width - boards[i].name.count)
+                if n <= 0 {
+                    close(fd)
+                    if fd == boards[i].out { boards[i].out = -1 } else { boards[i].err = -1 }
+                    if let rest = boards[i].partial[fd], !rest.isEmpty {
+                        emit(fd == boards[i].err, "\(name) | \(String(decoding: rest, as: UTF8.self))\n")
+                    }
+                    continue
+                }
+                var pending = boards[i].partial[fd, default: []] + buf[0..<n]
+                while let nl = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    var line = Array(pending[..<nl])
+                    if line.last == UInt8(ascii: "\r") { line.removeLast() }
+                    emit(fd == boards[i].err, "\(name) | \(String(decoding: line, as: UTF8.self))\n")
+                    pending.removeSubrange(...nl)
+                }
+                boards[i].partial[fd] = pending
+            }
+            for i in boards.indices where boards[i].status == nil && boards[i].out < 0 && boards[i].err < 0 {
+                var st: Int32 = 0
+                waitpid(boards[i].pid, &st, 0)
+                boards[i].status = st
+            }
+        }
+        var crashed: [String] = []
+        for b in boards {
+            let st = b.status ?? 0
+            let exited = st & 0x7f == 0
+            if exited && (st >> 8) & 0xff == 0 { continue }
+            if !exited && stopping { continue }  // ended by Ctrl-C
+            crashed.append(exited ? "\(b.name) (exit status \((st >> 8) & 0xff))" : "\(b.name) (signal \(st & 0x7f))")
+        }
+        if !crashed.isEmpty {
+            writeStandardError("esplua: lab: \(crashed.joined(separator: ", ")) ended with an error\n")
+            throw ExitCode(1)
+        }
+    }
+
+    private func emit(_ toStderr: Bool, _ text: String) {
+        if toStderr {
+            writeStandardError(text)
+        } else {
+            let bytes = Array(text.utf8)
+            var off = 0
+            while off < bytes.count {
+                let n = bytes[off...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                off += n
+            }
+        }
+    }
+}
+
+/// This executable's path (/proc/self/exe).
+func selfExecutable() -> String {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+}
+
+/// Starts `args` with stdout/stderr on the given descriptors (nil: /dev/null);
+/// stdin is /dev/null. The child gets its own process group: a terminal's
+/// Ctrl-C reaches the lab alone, which ends the boards, then the switch.
+func spawn(_ args: [String], stdout: Int32?, stderr: Int32?) -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    if let stdout { posix_spawn_file_actions_adddup2(&actions, stdout, 1) } else { posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
+    if let stderr { posix_spawn_file_actions_adddup2(&actions, stderr, 2) } else { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+    posix_spawnattr_setpgroup(&attributes, 0)
+    var pid: pid_t = 0
+    let cargs = args.map { strdup($0) } + [nil]
+    defer { for a in cargs { free(a) } }
+    let r = posix_spawn(&pid, args[0], &actions, &attributes, cargs, environ)
+    if r != 0 { fail("esplua: lab: cannot start \(args[0]): \(String(cString: strerror(r)))") }
+    return pid
+}
