@@ -166,9 +166,16 @@ err_t clwip_netif_add_ap(struct netif *nif, const uint8_t mac[6], uint32_t ip, u
 void clwip_netif_remove(struct netif *nif) { netif_remove(nif); }
 
 int clwip_netif_input(struct netif *nif, const uint8_t *frame, uint16_t len) {
-    struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_RAM);
+    /* A frame shorter than Ethernet's minimum (60 bytes before the FCS) arrives
+       padded with zeros, as a MAC delivers it: ip4_input reads the IP header's
+       length field before it checks the pbuf's (ip4.c "Trim pbuf. This is
+       especially required for packets < 60 bytes"), so a runt was read past its
+       end (make fuzz, ASan). slirp's own ARP frames are 42 bytes. */
+    uint16_t size = len < 60 ? 60 : len;
+    struct pbuf *p = pbuf_alloc(PBUF_RAW, size, PBUF_RAM);
     if (!p) return -1;
     pbuf_take(p, frame, len);
+    if (size > len) memset((uint8_t *)p->payload + len, 0, size - len);
     if (nif->input(p, nif) != ERR_OK) pbuf_free(p);
     clwip_enforce_timewait_limit();
     return 0;
