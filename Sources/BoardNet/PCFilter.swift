@@ -93,7 +93,7 @@ public final class PCFilter {
         f[24] = UInt8(ipSum >> 8)
         f[25] = UInt8(ipSum & 0xff)
         let ipLength = Int(UInt16(f[16]) << 8 | UInt16(f[17]))
-        let udpEnd = min(f.count, 14 + ipLength)
+        let udpEnd = max(u + 8, min(f.count, 14 + ipLength))  // (a length field shorter than the headers)
         if f[u + 6] != 0 || f[u + 7] != 0 {  // a checksum was sent: recompute it
             f[u + 6] = 0
             f[u + 7] = 0

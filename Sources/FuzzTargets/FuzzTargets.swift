@@ -14,7 +14,7 @@ import LittleFSCore
 public enum FuzzTargets {
     /// The targets by name, as `make fuzz` and the corpus folders name them.
     public static let all: [(name: String, run: @Sendable ([UInt8]) -> String?)] = [
-        ("frames", frames), ("world", world), ("wiring", wiring), ("littlefs", littlefs),
+        ("frames", frames), ("filter", filter), ("world", world), ("wiring", wiring), ("littlefs", littlefs),
     ]
 
     // MARK: frames
@@ -131,6 +131,37 @@ public enum FuzzTargets {
         case .loadFailed(let why): return "the sketch did not load: \(why)"
         case .crashLoop(let why): return "the board crashed at every boot: \(why)"
         }
+    }
+
+    // MARK: the PC-like filter
+
+    /// Frames (the `frames` target's records) through the filter between slirp and
+    /// the board, both ways: never a trap; towards the board no segment carries
+    /// more than the board's MSS, and the payload bytes come out as they went in.
+    public static func filter(_ data: [UInt8]) -> String? {
+        let filter = PCFilter()
+        for (i, record) in splitFrames(data).enumerated() {
+            let frame = record.frame
+            if record.gapMillis & 1 == 1 {
+                _ = frame.withUnsafeBytes { filter.fromBoard($0) }
+                continue
+            }
+            let out = filter.toBoard(frame)
+            guard out.count > 1 else { continue }  // passed as it was
+            var payload: [UInt8] = []
+            for f in out where !f.isEmpty {
+                guard let s = f.withUnsafeBytes({ TCPSegment(frame: $0, outbound: false, time: 0) }) else {
+                    return "record \(i): the filter made a frame that is no TCP segment"
+                }
+                if s.payload > filter.boardMSS { return "record \(i): a segment of \(s.payload) B for an MSS of \(filter.boardMSS)" }
+                let ihl = Int(f[14] & 0x0F) * 4, thl = Int(f[14 + ihl + 12] >> 4) * 4
+                payload += f[(14 + ihl + thl)..<(14 + ihl + thl + s.payload)]
+            }
+            let ihl = Int(frame[14] & 0x0F) * 4, thl = Int(frame[14 + ihl + 12] >> 4) * 4
+            let total = Int(frame[16]) << 8 | Int(frame[17])
+            if payload != Array(frame[(14 + ihl + thl)..<(14 + total)]) { return "record \(i): the payload changed" }
+        }
+        return nil
     }
 
     // MARK: files

@@ -128,6 +128,25 @@ final class FuzzTargetsTests: XCTestCase {
         }
     }
 
+    /// slirp's shapes the filter exists for: 1,440 bytes for a board with MSS 536, and
+    /// data, ACK and FIN in one segment. Each comes out cut and split, bytes intact.
+    func testTheFilterCutsAndSplitsSlirpsSegments() throws {
+        let big = EthernetFrames.tcp(
+            from: ("10.0.2.2", 80), to: ("10.0.2.15", 40000), seq: 5000, ack: 77, flags: 0x18, window: 65535,
+            payload: (0..<1440).map { UInt8($0 & 0xFF) })
+        let finWithData = EthernetFrames.tcp(
+            from: ("10.0.2.2", 80), to: ("10.0.2.15", 40000), seq: 6440, ack: 77, flags: 0x19, window: 65535,
+            payload: Array("bye".utf8))
+        let input = FuzzTargets.joinFrames([(0, big), (0, finWithData)])
+        XCTAssertNil(FuzzTargets.filter(input))
+        let filter = PCFilter()
+        XCTAssertEqual(filter.toBoard(big).compactMap { f in f.withUnsafeBytes { TCPSegment(frame: $0, outbound: false, time: 0)?.payload } }, [536, 536, 368])
+        let split = filter.toBoard(finWithData)
+        XCTAssertEqual(split.count, 3)  // data+ACK, the barrier, then the FIN alone
+        XCTAssertTrue(split[1].isEmpty)
+        if writeSeeds { try Data(input).write(to: sourceCorpus.appendingPathComponent("filter/slirp-shapes")) }
+    }
+
     func testFilesSeedsAreTheSketchesOwn() throws {
         guard writeSeeds else { return }
         let sketches = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
