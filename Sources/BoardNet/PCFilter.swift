@@ -74,7 +74,8 @@ public final class PCFilter {
         let proto = frame[23]
         if proto == 6, frame.count >= 14 + ihl + 20 {
             let t = 14 + ihl
-            if frame[t + 13] & Segment.syn != 0, let mss = Segment.mssOption(frame, tcp: t) { boardMSS = mss }
+            // (an MSS under 64 is no MSS a stack sends: kept out, or re-cutting would never end)
+            if frame[t + 13] & Segment.syn != 0, let mss = Segment.mssOption(frame, tcp: t), mss >= 64 { boardMSS = mss }
             return .pass
         }
         let dst = Array(frame[30..<34])
