@@ -19,7 +19,9 @@ let package = Package(
         .library(name: "esplua-littlefs", type: .dynamic, targets: ["LittleFSEntry", "PluginExport"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `run --ui`: one static route and one WebSocket beside the board's thread (README)
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // C boundary
@@ -43,9 +45,19 @@ let package = Package(
         .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShim"], swiftSettings: fast),
         .target(name: "ArduinoLua", dependencies: ["BoardCore", "BoardNet", "LuaRuntime"], swiftSettings: fast),
         .target(name: "BoardTesting", dependencies: ["ArduinoLua", "BoardCore", "BoardNet"]),
+        // The board on a web page (`run --ui`): the only target that sees SwiftNIO
+        .target(
+            name: "BoardUI",
+            dependencies: [
+                "ArduinoLua", "BoardCore", "BoardNet",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "esplua",
-            dependencies: ["ArduinoLua", "BoardCore", "BoardNet", "LittleFSCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ArduinoLua", "BoardCore", "BoardNet", "BoardUI", "LittleFSCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Built-in plugins (plugins/<Name>/), each against the one header
@@ -74,6 +86,7 @@ let package = Package(
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime"]),
         .testTarget(name: "ArduinoLuaTests", dependencies: ["ArduinoLua", "BoardTesting", "BoardCore", "LittleFSCore"]),
         .testTarget(name: "espluaTests", dependencies: ["BoardTesting"]),
+        .testTarget(name: "BoardUITests", dependencies: ["BoardUI", "ArduinoLua", "BoardCore", "BoardNet", "BoardTesting"], exclude: ["browser_check.py"]),
         .testTarget(name: "WirePluginTests", dependencies: ["WirePlugin"]),
         .testTarget(name: "SPIPluginTests", dependencies: ["SPIPlugin"]),
         .testTarget(name: "ServoPluginTests", dependencies: ["ServoPlugin"]),

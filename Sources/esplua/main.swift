@@ -2,6 +2,7 @@ import ArduinoLua
 import ArgumentParser
 import BoardCore
 import BoardNet
+import BoardUI
 import FoundationEssentials
 import Glibc
 
@@ -97,6 +98,13 @@ struct Run: ParsableCommand {
             "Write free heap and pcbs per TCP state over board time, one row per change: CSV, or JSON lines if FILE ends in .jsonl.", valueName: "FILE"))
     var trace: String?
 
+    @Option(
+        name: .customLong("ui"),
+        help: ArgumentHelp(
+            "Serve the board's web page (serial console, connections, heap, packets, pins) on PORT or ADDR:PORT (127.0.0.1 by default); its URL goes to stderr.",
+            valueName: "[ADDR:]PORT"))
+    var ui: String?
+
     func validate() throws {
         guard TimeMode(rawValue: time) != nil else { throw ValidationError("--time must be 'real' or 'virtual', not '\(time)'") }
         for f in forwards where Forward(parsing: f) == nil {
@@ -108,6 +116,7 @@ struct Run: ParsableCommand {
         for c in controls where Wiring.Change(parsing: c) == nil {
             throw ValidationError("bad --set '\(c)': expected PART.CONTROL=VALUE or PART.CONTROL=VALUE@TIME, like sensor.temperature=30@10s")
         }
+        if let ui, UIEndpoint(parsing: ui) == nil { throw ValidationError("bad --ui '\(ui)': expected a port like 8266 or ADDR:PORT like 0.0.0.0:8266") }
         if parseBytes(luaMemory) == nil { throw ValidationError("bad --lua-memory '\(luaMemory)': expected bytes like 16M or 512K") }
     }
 
@@ -158,7 +167,9 @@ struct Run: ParsableCommand {
         }
         defer { traceWriter?.close() }
         NetstatOnSignal.install(device)
+        let page = ui.map { startUI(device, $0) }
         let outcome = device.run()
+        page?.stop()
         if netstat { printNetstat(device) }
         if NetstatOnSignal.interrupted != 0 {
             device.shutdown()

@@ -1,0 +1,119 @@
+import BoardCore
+import BoardNet
+import Glibc
+
+/// The page's subscriber on the board (DESIGN.md 15): it records the board's events
+/// into a `UIBatch` and, as one of the loop's sources, hands the batch over as one
+/// JSON message every `interval` of host time (or at once when `maxEvents` wait),
+/// with the connection table and the pins read at that moment. `deliver` must not
+/// block (the hub queues the text for the server's thread): the board never waits
+/// for a browser.
+///
+/// Board thread only.
+public final class UIFeed: EventSource {
+    /// Host time between two messages (ns).
+    public var interval: UInt64 = 100_000_000
+    /// Events after which a batch goes at once.
+    public var maxEvents = 4096
+    private unowned let board: Board
+    private unowned let network: Network
+    private let deliver: (String) -> Void
+    private let hostNanos: () -> UInt64
+    private var batch = UIBatch()
+    private var lastFlush: UInt64
+    private var lastPins: [UIBatch.Pin] = []
+    private var lastPCBs: [Network.PCBRow] = []
+    private var subscription: BoardEvents.Subscription?
+
+    /// Subscribes to `board`'s events. `hostNanos` is the host's monotonic clock (a test's own).
+    public init(
+        board: Board, network: Network, hostNanos: @escaping () -> UInt64 = UIFeed.monotonicNanos,
+        deliver: @escaping (String) -> Void
+    ) {
+        self.board = board
+        self.network = network
+        self.deliver = deliver
+        self.hostNanos = hostNanos
+        lastFlush = hostNanos()
+        let kinds: BoardEvent.Kind = [.serialOut, .frame, .pcb, .heap, .reset, .crash, .wifi, .visit, .control, .pin]
+        subscription = board.events.subscribe(kinds) { [unowned self] t, event in self.record(event, at: t) }
+        board.loop.addSource(self)
+    }
+
+    /// Ends the subscription and leaves the loop.
+    public func cancel() {
+        subscription?.cancel()
+        subscription = nil
+        board.loop.removeSource(self)
+    }
+
+    func record(_ event: BoardEvent, at t: UInt64) {
+        switch event {
+        case .serialOut(let bytes): batch.serial(bytes)
+        case .frame(let outbound, let bytes):
+            if let s = WireSegment(frame: bytes, outbound: outbound, time: t) { batch.segment(s) }
+        case .pcb(let p): if let label = Self.markLabel(p) { batch.mark(label, at: t) }
+        case .heap(let free, let maxBlock): batch.heapSample(free: free, maxBlock: maxBlock, at: t)
+        case .reset(let reason): batch.consoleMark(kind: "reset", text: "reboot: \(reason.description)", time: t)
+        case .crash(let what): batch.consoleMark(kind: "crash", text: "crash: \(what)", time: t)
+        case .wifi(let what): batch.mark("WiFi \(what)", at: t)
+        case .visit(let report): batch.mark("visit: \(report)", at: t)
+        case .control(let part, let control, let value): batch.mark("\(part).\(control) = \(value)", at: t)
+        case .pin: break  // the pins are read at the flush
+        case .serialIn, .log: break
+        }
+    }
+
+    /// The heap chart's mark for a pcb transition: a connection's start, its
+    /// TIME_WAIT, an abort or reset (freed from a live state), nil for the rest.
+    static func markLabel(_ p: PCBTransition) -> String? {
+        switch (p.from, p.to) {
+        case (nil, "LISTEN"?), (nil, nil): return nil
+        case (nil, _?): return "open :\(p.localPort)-\(p.remotePort)"
+        case (_, "TIME_WAIT"?): return "TIME_WAIT :\(p.remotePort)"
+        case ("TIME_WAIT"?, nil), ("LISTEN"?, nil), ("CLOSED"?, nil), ("LAST_ACK"?, nil): return nil
+        case (let from?, nil): return "freed in \(from) :\(p.remotePort)"
+        default: return nil
+        }
+    }
+
+    // MARK: EventSource
+
+    public func service(now: UInt64) {
+        let host = hostNanos()
+        if host &- lastFlush >= interval || batch.eventCount >= maxEvents { flush(host: host) }
+    }
+
+    public func nextDeadline(now: UInt64) -> UInt64? {
+        // in real time the board wakes for the next message (the TIME_WAIT countdown
+        // moves); in virtual time the passes come fast enough on their own
+        board.clock.mode == .real ? now + interval / 1000 : nil
+    }
+
+    /// Sends what waits (and the tables) now.
+    public func flush() { flush(host: hostNanos()) }
+
+    private func flush(host: UInt64) {
+        lastFlush = host
+        let pcbs = network.pcbTable()
+        let pins = Self.pins(board.pins)
+        let pinsChanged = pins != lastPins
+        // nothing new and nothing to count down: no message
+        if batch.isEmpty && !pinsChanged && pcbs == lastPCBs && !pcbs.contains(where: { $0.state == .timeWait }) { return }
+        deliver(batch.json(time: board.clock.micros, pcbs: pcbs, pins: pinsChanged ? pins : nil))
+        batch = UIBatch()
+        lastPins = pins
+        lastPCBs = pcbs
+    }
+
+    static func pins(_ pins: Pins) -> [UIBatch.Pin] {
+        let modes = pins.modes, pwm = pins.pwm
+        return (0..<Pins.count).map { UIBatch.Pin(mode: modes[$0].rawValue, level: pins.currentLevel($0), pwm: pwm[$0]) }
+    }
+
+    public static func monotonicNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}

@@ -1,0 +1,62 @@
+"""Drives Debian's chromium with Playwright against esplua's page (BrowserTests.swift).
+
+usage: browser_check.py URL FORWARD_PORT SCREENSHOT
+Prints one line per check ("ok NAME" or "FAIL NAME: why") and exits 0 when all passed,
+2 when chromium cannot start (the Swift test skips then)."""
+import subprocess
+import sys
+
+from playwright.sync_api import sync_playwright
+
+url, forward, screenshot = sys.argv[1], sys.argv[2], sys.argv[3]
+failures = 0
+# term.js draws spaces as no-break spaces
+CONSOLE = "document.getElementById('console').innerText.replace(/\\u00a0/g, ' ')"
+
+
+def check(name, fn, timeout=15000):
+    global failures
+    try:
+        fn(timeout)
+        print("ok", name, flush=True)
+    except Exception as e:  # noqa: BLE001 - report and go on
+        failures += 1
+        print("FAIL", name + ":", str(e).splitlines()[0], flush=True)
+
+
+with sync_playwright() as p:
+    try:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+    except Exception as e:  # noqa: BLE001
+        print("SKIP chromium cannot start:", str(e).splitlines()[0], flush=True)
+        sys.exit(2)
+    page = browser.new_page(viewport={"width": 1400, "height": 760})
+    page.goto(url)
+    check("websocket connected", lambda t: page.wait_for_function(
+        "document.getElementById('status').textContent === 'connected'", timeout=t))
+    check("serial line", lambda t: page.wait_for_function(
+        CONSOLE + ".includes('HTTP server on port 80')", timeout=t))
+    body = subprocess.run(["curl", "-s", "-m", "10", f"http://127.0.0.1:{forward}/"],
+                          capture_output=True, text=True).stdout
+    print("ok curl" if "Hello from esplua" in body else "FAIL curl: " + repr(body), flush=True)
+    # curl closes first once it has the body (the core answers its FIN with RST: no
+    # TIME_WAIT); as telnet it reads until the board closes, so the board's pcb ends
+    # in TIME_WAIT, as in a browser with HTTP/1.0
+    subprocess.run(["curl", "-s", "-m", "10", f"telnet://127.0.0.1:{forward}"],
+                   input="GET /again HTTP/1.0\r\n\r\n", capture_output=True, text=True)
+    check("request line on the console", lambda t: page.wait_for_function(
+        CONSOLE + ".includes('#1 GET / HTTP/1.1 -> 200')", timeout=t))
+    check("TIME_WAIT row with a countdown", lambda t: page.wait_for_function(
+        """[...document.querySelectorAll('#pcbs tbody tr.s-TIME_WAIT td.tw')]
+             .some(td => /^\\d+\\.\\d s$/.test(td.textContent))""", timeout=t))
+    check("SYN in the ladder", lambda t: page.wait_for_function(
+        "document.querySelectorAll('#ladder g.segment.SYN').length >= 2", timeout=t))
+    check("heap chart has points", lambda t: page.wait_for_function(
+        "window.esplua.heapPoints > 0", timeout=t))
+    page.wait_for_timeout(500)
+    page.screenshot(path=screenshot)
+    page.click("#reset")
+    check("reset button reboots the board", lambda t: page.wait_for_function(
+        CONSOLE + ".includes('reboot: External System')", timeout=t))
+    browser.close()
+sys.exit(1 if failures else 0)
