@@ -15,12 +15,15 @@ public final class UIFeed: EventSource {
     public var interval: UInt64 = 100_000_000
     /// Events after which a batch goes at once.
     public var maxEvents = 4096
+    /// Host time after which a message goes even with nothing new (the page's clock moves).
+    public var heartbeat: UInt64 = 1_000_000_000
     private unowned let board: Board
     private unowned let network: Network
     private let deliver: (String) -> Void
     private let hostNanos: () -> UInt64
     private var batch = UIBatch()
     private var lastFlush: UInt64
+    private var lastSent: UInt64
     private var lastPins: [UIBatch.Pin] = []
     private var lastPCBs: [Network.PCBRow] = []
     private var subscription: BoardEvents.Subscription?
@@ -35,6 +38,7 @@ public final class UIFeed: EventSource {
         self.deliver = deliver
         self.hostNanos = hostNanos
         lastFlush = hostNanos()
+        lastSent = lastFlush
         let kinds: BoardEvent.Kind = [.serialOut, .frame, .pcb, .heap, .reset, .crash, .wifi, .visit, .control, .pin]
         subscription = board.events.subscribe(kinds) { [unowned self] t, event in self.record(event, at: t) }
         board.loop.addSource(self)
@@ -98,8 +102,10 @@ public final class UIFeed: EventSource {
         let pcbs = network.pcbTable()
         let pins = Self.pins(board.pins)
         let pinsChanged = pins != lastPins
-        // nothing new and nothing to count down: no message
-        if batch.isEmpty && !pinsChanged && pcbs == lastPCBs && !pcbs.contains(where: { $0.state == .timeWait }) { return }
+        // nothing new, nothing to count down and not yet a heartbeat: no message
+        let quiet = batch.isEmpty && !pinsChanged && pcbs == lastPCBs && !pcbs.contains(where: { $0.state == .timeWait })
+        if quiet && host &- lastSent < heartbeat { return }
+        lastSent = host
         deliver(batch.json(time: board.clock.micros, pcbs: pcbs, pins: pinsChanged ? pins : nil))
         batch = UIBatch()
         lastPins = pins

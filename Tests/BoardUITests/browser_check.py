@@ -1,6 +1,7 @@
 """Drives Debian's chromium with Playwright against esplua's page (BrowserTests.swift).
 
-usage: browser_check.py URL FORWARD_PORT SCREENSHOT
+usage: browser_check.py server URL FORWARD_PORT SCREENSHOT   (sketches/hello_server.lua)
+       browser_check.py serial URL SCREENSHOT                   (the serial-to-LED sketch of the test)
 Prints one line per check ("ok NAME" or "FAIL NAME: why") and exits 0 when all passed,
 2 when chromium cannot start (the Swift test skips then)."""
 import subprocess
@@ -8,7 +9,7 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-url, forward, screenshot = sys.argv[1], sys.argv[2], sys.argv[3]
+mode, url = sys.argv[1], sys.argv[2]
 failures = 0
 # term.js draws spaces as no-break spaces
 CONSOLE = "document.getElementById('console').innerText.replace(/\\u00a0/g, ' ')"
@@ -24,16 +25,7 @@ def check(name, fn, timeout=15000):
         print("FAIL", name + ":", str(e).splitlines()[0], flush=True)
 
 
-with sync_playwright() as p:
-    try:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-    except Exception as e:  # noqa: BLE001
-        print("SKIP chromium cannot start:", str(e).splitlines()[0], flush=True)
-        sys.exit(2)
-    page = browser.new_page(viewport={"width": 1400, "height": 760})
-    page.goto(url)
-    check("websocket connected", lambda t: page.wait_for_function(
-        "document.getElementById('status').textContent === 'connected'", timeout=t))
+def server_checks(page, forward, screenshot):
     check("serial line", lambda t: page.wait_for_function(
         CONSOLE + ".includes('HTTP server on port 80')", timeout=t))
     body = subprocess.run(["curl", "-s", "-m", "10", f"http://127.0.0.1:{forward}/"],
@@ -58,5 +50,34 @@ with sync_playwright() as p:
     page.click("#reset")
     check("reset button reboots the board", lambda t: page.wait_for_function(
         CONSOLE + ".includes('reboot: External System')", timeout=t))
+
+
+def serial_checks(page, screenshot):
+    check("sketch ready", lambda t: page.wait_for_function(CONSOLE + ".includes('ready')", timeout=t))
+    check("LED dark", lambda t: page.wait_for_function(
+        "document.getElementById('led').dataset.lit === '0'", timeout=t))
+    page.fill("#serial-input", "on")
+    page.press("#serial-input", "Enter")
+    check("typed line reaches the sketch", lambda t: page.wait_for_function(
+        CONSOLE + ".includes('got on')", timeout=t))
+    check("LED lit", lambda t: page.wait_for_function(
+        "document.getElementById('led').dataset.lit === '1'", timeout=t))
+    page.screenshot(path=screenshot)
+
+
+with sync_playwright() as p:
+    try:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+    except Exception as e:  # noqa: BLE001
+        print("SKIP chromium cannot start:", str(e).splitlines()[0], flush=True)
+        sys.exit(2)
+    page = browser.new_page(viewport={"width": 1400, "height": 760})
+    page.goto(url)
+    check("websocket connected", lambda t: page.wait_for_function(
+        "document.getElementById('status').textContent === 'connected'", timeout=t))
+    if mode == "server":
+        server_checks(page, sys.argv[3], sys.argv[4])
+    else:
+        serial_checks(page, sys.argv[3])
     browser.close()
 sys.exit(1 if failures else 0)

@@ -111,9 +111,15 @@ extension Page {
           },
         });
         const maxPoints = 1200;
-        function addHeap(samples, marks) {
+        // the heap is sampled when it changes; each line is drawn on to the board's present
+        function addHeap(now, samples, marks) {
           const [free, block, events] = chart.data.datasets;
+          for (const d of [free, block]) if (d.data.length && d.data[d.data.length - 1].now) d.data.pop();
           for (const [t, f, m] of samples) { free.data.push({ x: t / 1e6, y: f }); block.data.push({ x: t / 1e6, y: m }); }
+          for (const d of [free, block]) {
+            const last = d.data[d.data.length - 1];
+            if (last && last.x < now / 1e6) d.data.push({ x: now / 1e6, y: last.y, now: true });
+          }
           const top = free.data.length ? free.data[free.data.length - 1].y : 0;
           for (const [t, label] of marks) events.data.push({ x: t / 1e6, y: top, label: label });
           for (const d of [free, block, events]) if (d.data.length > maxPoints) d.data.splice(0, d.data.length - maxPoints);
@@ -161,7 +167,7 @@ extension Page {
           }
           $('clock').textContent = (msg.t / 1e6).toFixed(3) + ' s';
           for (const item of msg.console) writeConsole(item);
-          if (msg.heap.length || msg.marks.length) addHeap(msg.heap, msg.marks);
+          addHeap(msg.t, msg.heap, msg.marks);
           if (msg.segments.length) {
             state.segments = state.segments.concat(msg.segments).slice(-maxSegments);
           }
