@@ -29,6 +29,16 @@ public struct UIBatch: Sendable, Equatable {
         }
     }
 
+    /// A part's control as the page shows it: `sensor.temperature` and its value now.
+    public struct Control: Sendable, Equatable {
+        public var name: String
+        public var value: Double
+        public init(name: String, value: Double) {
+            self.name = name
+            self.value = value
+        }
+    }
+
     public static let maxConsoleBytes = 64 * 1024
     public static let maxHeap = 64
     public static let maxMarks = 32
@@ -103,9 +113,9 @@ public struct UIBatch: Sendable, Equatable {
     }
 
     /// The message: `{"t":…,"console":[…],"heap":[[t,free,max]…],"marks":[[t,label]…],
-    /// "segments":[…],"pcbs":[…],"pins":[…],"dropped":n}`; `pins` only when given
-    /// (they changed). Times are board µs.
-    public func json(time: UInt64, pcbs: [Network.PCBRow], pins: [Pin]?) -> String {
+    /// "segments":[…],"pcbs":[…],"pins":[…],"controls":[["part.control",value]…],"dropped":n}`;
+    /// `pins` and `controls` only when given (they changed). Times are board µs.
+    public func json(time: UInt64, pcbs: [Network.PCBRow], pins: [Pin]?, controls: [Control]? = nil) -> String {
         var w = JSONWriter()
         w.raw("{\"t\":")
         w.number(time)
@@ -167,6 +177,16 @@ public struct UIBatch: Sendable, Equatable {
             for (i, p) in pins.enumerated() {
                 if i > 0 { w.raw(",") }
                 w.raw("[\(p.mode),\(p.level ? 1 : 0),\(p.pwm ?? -1)]")
+            }
+            w.raw("]")
+        }
+        if let controls {
+            w.raw(",\"controls\":[")
+            for (i, c) in controls.enumerated() {
+                if i > 0 { w.raw(",") }
+                w.raw("[")
+                w.string(c.name)
+                w.raw(c.value.isFinite ? ",\(c.value)]" : ",null]")
             }
             w.raw("]")
         }

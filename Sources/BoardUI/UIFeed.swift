@@ -19,6 +19,7 @@ public final class UIFeed: EventSource {
     public var heartbeat: UInt64 = 1_000_000_000
     private unowned let board: Board
     private unowned let network: Network
+    private let plugins: PluginHost?
     private let deliver: (String) -> Void
     private let hostNanos: () -> UInt64
     private var batch = UIBatch()
@@ -26,15 +27,18 @@ public final class UIFeed: EventSource {
     private var lastSent: UInt64
     private var lastPins: [UIBatch.Pin] = []
     private var lastPCBs: [Network.PCBRow] = []
+    private var lastControls: [UIBatch.Control] = []
     private var subscription: BoardEvents.Subscription?
 
-    /// Subscribes to `board`'s events. `hostNanos` is the host's monotonic clock (a test's own).
+    /// Subscribes to `board`'s events. `plugins` places the parts whose controls the page
+    /// shows; `hostNanos` is the host's monotonic clock (a test's own).
     public init(
-        board: Board, network: Network, hostNanos: @escaping () -> UInt64 = UIFeed.monotonicNanos,
+        board: Board, network: Network, plugins: PluginHost? = nil, hostNanos: @escaping () -> UInt64 = UIFeed.monotonicNanos,
         deliver: @escaping (String) -> Void
     ) {
         self.board = board
         self.network = network
+        self.plugins = plugins
         self.deliver = deliver
         self.hostNanos = hostNanos
         lastFlush = hostNanos()
@@ -102,19 +106,33 @@ public final class UIFeed: EventSource {
         let pcbs = network.pcbTable()
         let pins = Self.pins(board.pins)
         let pinsChanged = pins != lastPins
+        let controls = plugins.map(Self.controls) ?? []
+        let controlsChanged = controls != lastControls
         // nothing new, nothing to count down and not yet a heartbeat: no message
-        let quiet = batch.isEmpty && !pinsChanged && pcbs == lastPCBs && !pcbs.contains(where: { $0.state == .timeWait })
+        let quiet = batch.isEmpty && !pinsChanged && !controlsChanged && pcbs == lastPCBs && !pcbs.contains(where: { $0.state == .timeWait })
         if quiet && host &- lastSent < heartbeat { return }
         lastSent = host
-        deliver(batch.json(time: board.clock.micros, pcbs: pcbs, pins: pinsChanged ? pins : nil))
+        deliver(
+            batch.json(time: board.clock.micros, pcbs: pcbs, pins: pinsChanged ? pins : nil, controls: controlsChanged ? controls : nil))
         batch = UIBatch()
         lastPins = pins
+        lastControls = controls
         lastPCBs = pcbs
     }
 
     static func pins(_ pins: Pins) -> [UIBatch.Pin] {
         let modes = pins.modes, pwm = pins.pwm
         return (0..<Pins.count).map { UIBatch.Pin(mode: modes[$0].rawValue, level: pins.currentLevel($0), pwm: pwm[$0]) }
+    }
+
+    /// Every placed part's controls (the names its plugin declares), read now.
+    static func controls(_ plugins: PluginHost) -> [UIBatch.Control] {
+        let declared = plugins.loaded.flatMap { $0.library.parts }
+        return plugins.parts.flatMap { part in
+            (declared.first { $0.name == part.type }?.controls ?? []).compactMap { c in
+                part.get(c).map { UIBatch.Control(name: "\(part.name).\(c)", value: $0) }
+            }
+        }
     }
 
     public static func monotonicNanos() -> UInt64 {

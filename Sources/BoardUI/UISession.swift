@@ -16,7 +16,7 @@ public final class UISession {
         server = try UIServer(
             address: address, port: port, hub: hub, inbox: device.board.loop.inbox, libraryRoot: libraryRoot,
             log: { writeStandardError($0 + "\n") })
-        feed = UIFeed(board: device.board, network: device.network, deliver: { [hub] in hub.publish($0) })
+        feed = UIFeed(board: device.board, network: device.network, plugins: device.plugins, deliver: { [hub] in hub.publish($0) })
     }
 
     /// Sends what is left, then closes the page's connections (the board's thread).

@@ -53,6 +53,15 @@ final class BrowserTests: XCTestCase {
         }
     }
 
+    /// A part's control set on the page (the BMP280's temperature) changes what the sketch reads.
+    func testControlFieldSetsTheSensorTheSketchReads() throws {
+        let url = try startBoard(["sketches/i2c_bmp280.lua"])
+        let report = try browserCheck(["bmp280", url, "/tmp/esplua-ui-parts.png"])
+        for name in ["first reading", "temperature field", "the sketch reads the new temperature"] {
+            XCTAssertTrue(report.contains("ok \(name)\n"), "\(name): \(report)")
+        }
+    }
+
     // MARK: helpers
 
     /// Starts `esplua run ARGS --ui 127.0.0.1:PORT` (skips without chromium or the

@@ -70,6 +70,15 @@ final class UIBatchTests: XCTestCase {
         XCTAssertEqual(JSON.integer(segments[1]["ack"]), 1001)
     }
 
+    func testControlsGoAsNamePairsAndANonFiniteValueAsNull() throws {
+        let controls = [UIBatch.Control(name: "sensor.temperature", value: 21.5), UIBatch.Control(name: "servo.angle", value: .nan)]
+        let message = try parse(UIBatch().json(time: 0, pcbs: [], pins: nil, controls: controls))
+        let pairs = try XCTUnwrap(message["controls"] as? [[Any]])
+        XCTAssertEqual(pairs[0][0] as? String, "sensor.temperature")
+        XCTAssertEqual(JSON.number(pairs[0][1]), 21.5)
+        XCTAssertTrue(pairs[1][1] is JSON.Null)
+    }
+
     func testPageCommandsBecomeInboxCommands() {
         XCTAssertEqual(try UICommand.parse(#"{"serial":"hi\n"}"#).get(), .serialInput(Array("hi\n".utf8)))
         XCTAssertEqual(try UICommand.parse(#"{"reset":true}"#).get(), .reset)

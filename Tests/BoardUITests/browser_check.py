@@ -2,6 +2,7 @@
 
 usage: browser_check.py server URL FORWARD_PORT SCREENSHOT   (sketches/hello_server.lua)
        browser_check.py serial URL SCREENSHOT                   (the serial-to-LED sketch of the test)
+       browser_check.py bmp280 URL SCREENSHOT                   (sketches/i2c_bmp280.lua)
 Prints one line per check ("ok NAME" or "FAIL NAME: why") and exits 0 when all passed,
 2 when chromium cannot start (the Swift test skips then)."""
 import subprocess
@@ -65,6 +66,17 @@ def serial_checks(page, screenshot):
     page.screenshot(path=screenshot)
 
 
+def bmp280_checks(page, screenshot):
+    check("first reading", lambda t: page.wait_for_function(CONSOLE + ".includes('21.50 C')", timeout=t))
+    check("temperature field", lambda t: page.wait_for_selector(
+        'input[data-control="sensor.temperature"]', timeout=t))
+    page.fill('input[data-control="sensor.temperature"]', "25")
+    page.press('input[data-control="sensor.temperature"]', "Enter")
+    check("the sketch reads the new temperature", lambda t: page.wait_for_function(
+        CONSOLE + ".includes('25.00 C')", timeout=t))
+    page.screenshot(path=screenshot)
+
+
 with sync_playwright() as p:
     try:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
@@ -77,7 +89,9 @@ with sync_playwright() as p:
         "document.getElementById('status').textContent === 'connected'", timeout=t))
     if mode == "server":
         server_checks(page, sys.argv[3], sys.argv[4])
-    else:
+    elif mode == "serial":
         serial_checks(page, sys.argv[3])
+    else:
+        bmp280_checks(page, sys.argv[3])
     browser.close()
 sys.exit(1 if failures else 0)

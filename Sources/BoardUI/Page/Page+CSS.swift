@@ -18,8 +18,9 @@ extension Page {
         #board-panel { grid-row: 1 / span 2; }
         #console { background: #000; height: 300px; overflow: hidden; }
         #console .terminal { font: 13px/1.2 monospace; }
-        #serial-form, #control-form { display: flex; gap: 6px; margin-top: 6px; }
-        #control-form input { min-width: 0; }
+        #serial-form { display: flex; gap: 6px; margin-top: 6px; }
+        #parts label { display: flex; justify-content: space-between; align-items: center; gap: 6px; margin: 4px 0; font: 12px monospace; }
+        #parts input { width: 90px; }
         #serial-input { flex: 1; }
         table { width: 100%; border-collapse: collapse; font: 12px monospace; }
         th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid #29313a; white-space: nowrap; }

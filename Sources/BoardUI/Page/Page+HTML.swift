@@ -26,11 +26,8 @@ extension Page {
           <section id="board-panel">
             <h2>Board</h2>
             <svg id="board" viewBox="0 0 220 330" role="img" aria-label="ESP8266 board"></svg>
-            <form id="control-form" title="Set a part's control (the wiring's parts)">
-              <input id="control" placeholder="part.control" size="11">
-              <input id="control-value" placeholder="value" size="4">
-              <button>Set</button>
-            </form>
+            <h2>Parts <small>the wiring's controls</small></h2>
+            <div id="parts"><small>no parts (a wiring file places them)</small></div>
           </section>
           <section id="console-panel">
             <h2>Serial <small>115200 baud</small></h2>

@@ -31,10 +31,29 @@ extension Page {
           $('serial-input').value = '';
         });
         $('reset').addEventListener('click', () => send({ reset: true }));
-        $('control-form').addEventListener('submit', (e) => {
-          e.preventDefault();
-          send({ control: $('control').value, value: Number($('control-value').value) });
-        });
+
+        // ---- parts: one field per control; Enter (or leaving the field) sets it
+        function showControls(controls) {
+          const box = $('parts');
+          const names = controls.map((c) => c[0]).join(' ');
+          if (box.dataset.names !== names) {
+            box.dataset.names = names;
+            box.innerHTML = '';
+            for (const [name] of controls) {
+              const label = document.createElement('label');
+              label.textContent = name;
+              const input = document.createElement('input');
+              input.type = 'number'; input.step = 'any'; input.dataset.control = name;
+              input.addEventListener('change', () => send({ control: name, value: Number(input.value) }));
+              label.appendChild(input);
+              box.appendChild(label);
+            }
+          }
+          for (const [name, value] of controls) {
+            const input = box.querySelector(`input[data-control="${name}"]`);
+            if (input && document.activeElement !== input) input.value = value;
+          }
+        }
 
         // ---- the board drawing: NodeMCU v2 pin order, LED_BUILTIN (GPIO2, active low)
         const header = [['D0', 16], ['D1', 5], ['D2', 4], ['D3', 0], ['D4', 2], ['D5', 14],
@@ -173,6 +192,7 @@ extension Page {
           }
           showPCBs(msg.pcbs);
           if (msg.pins) { state.pins = msg.pins; drawBoard(); }
+          if (msg.controls) showControls(msg.controls);
         }
         let dirty = false;
         function connect() {
