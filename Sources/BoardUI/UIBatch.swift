@@ -90,12 +90,15 @@ public struct UIBatch: Sendable, Equatable {
 
     public mutating func mark(_ label: String, at time: UInt64) {
         eventCount += 1
-        guard marks.count < Self.maxMarks else {
+        guard canMark else {
             dropped += 1
             return
         }
         marks.append((time, label))
     }
+
+    /// Whether a mark would be kept (build its label only then).
+    public var canMark: Bool { marks.count < Self.maxMarks }
 
     public mutating func segment(_ s: WireSegment) {
         eventCount += 1

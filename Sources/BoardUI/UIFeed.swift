@@ -43,7 +43,9 @@ public final class UIFeed: EventSource {
         self.hostNanos = hostNanos
         lastFlush = hostNanos()
         lastSent = lastFlush
-        let kinds: BoardEvent.Kind = [.serialOut, .frame, .pcb, .heap, .reset, .crash, .wifi, .visit, .control, .pin]
+        // not `.pcb`: watching it makes the network compare its whole pcb table on every
+        // pass; the segments and the table read at each message tell the same story
+        let kinds: BoardEvent.Kind = [.serialOut, .frame, .heap, .reset, .crash, .wifi, .visit, .control, .pin]
         subscription = board.events.subscribe(kinds) { [unowned self] t, event in self.record(event, at: t) }
         board.loop.addSource(self)
     }
@@ -59,8 +61,11 @@ public final class UIFeed: EventSource {
         switch event {
         case .serialOut(let bytes): batch.serial(bytes)
         case .frame(let outbound, let bytes):
-            if let s = WireSegment(frame: bytes, outbound: outbound, time: t) { batch.segment(s) }
-        case .pcb(let p): if let label = Self.markLabel(p) { batch.mark(label, at: t) }
+            guard let s = WireSegment(frame: bytes, outbound: outbound, time: t) else { return }
+            batch.segment(s)
+            if (s.opens && !outbound || s.resets) && batch.canMark {
+                batch.mark(s.resets ? "RST :\(s.sourcePort)→:\(s.destinationPort)" : "SYN :\(s.sourcePort)→:\(s.destinationPort)", at: t)
+            }
         case .heap(let free, let maxBlock): batch.heapSample(free: free, maxBlock: maxBlock, at: t)
         case .reset(let reason): batch.consoleMark(kind: "reset", text: "reboot: \(reason.description)", time: t)
         case .crash(let what): batch.consoleMark(kind: "crash", text: "crash: \(what)", time: t)
@@ -68,20 +73,7 @@ public final class UIFeed: EventSource {
         case .visit(let report): batch.mark("visit: \(report)", at: t)
         case .control(let part, let control, let value): batch.mark("\(part).\(control) = \(value)", at: t)
         case .pin: break  // the pins are read at the flush
-        case .serialIn, .log: break
-        }
-    }
-
-    /// The heap chart's mark for a pcb transition: a connection's start, its
-    /// TIME_WAIT, an abort or reset (freed from a live state), nil for the rest.
-    static func markLabel(_ p: PCBTransition) -> String? {
-        switch (p.from, p.to) {
-        case (nil, "LISTEN"?), (nil, nil): return nil
-        case (nil, _?): return "open :\(p.localPort)-\(p.remotePort)"
-        case (_, "TIME_WAIT"?): return "TIME_WAIT :\(p.remotePort)"
-        case ("TIME_WAIT"?, nil), ("LISTEN"?, nil), ("CLOSED"?, nil), ("LAST_ACK"?, nil): return nil
-        case (let from?, nil): return "freed in \(from) :\(p.remotePort)"
-        default: return nil
+        case .serialIn, .log, .pcb: break
         }
     }
 
@@ -104,6 +96,7 @@ public final class UIFeed: EventSource {
     private func flush(host: UInt64) {
         lastFlush = host
         let pcbs = network.pcbTable()
+        markTimeWaits(pcbs)
         let pins = Self.pins(board.pins)
         let pinsChanged = pins != lastPins
         let controls = plugins.map(Self.controls) ?? []
@@ -118,6 +111,15 @@ public final class UIFeed: EventSource {
         lastPins = pins
         lastControls = controls
         lastPCBs = pcbs
+    }
+
+    /// Marks the pcbs that entered TIME_WAIT since the last message (at this message's time).
+    private func markTimeWaits(_ pcbs: [Network.PCBRow]) {
+        func key(_ r: Network.PCBRow) -> String { "\(r.localPort) \(r.remoteAddress):\(r.remotePort)" }
+        let before = Set(lastPCBs.filter { $0.state == .timeWait }.map(key))
+        for r in pcbs where r.state == .timeWait && batch.canMark && !before.contains(key(r)) {
+            batch.mark("TIME_WAIT :\(r.localPort)→:\(r.remotePort)", at: board.clock.micros)
+        }
     }
 
     static func pins(_ pins: Pins) -> [UIBatch.Pin] {

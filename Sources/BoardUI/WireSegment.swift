@@ -5,9 +5,10 @@ public struct WireSegment: Sendable, Equatable {
     public let time: UInt64
     /// Sent by the board.
     public let outbound: Bool
-    public let source: String
+    /// IPv4 addresses, the first octet in the high byte (formatted only for the page).
+    public let sourceIP: UInt32
     public let sourcePort: UInt16
-    public let destination: String
+    public let destinationIP: UInt32
     public let destinationPort: UInt16
     public let seq: UInt32
     public let ack: UInt32
@@ -32,11 +33,10 @@ public struct WireSegment: Sendable, Equatable {
         let dataOffset = Int(b[tcp + 12] >> 4) * 4
         func u16(_ i: Int) -> UInt16 { UInt16(b[i]) << 8 | UInt16(b[i + 1]) }
         func u32(_ i: Int) -> UInt32 { UInt32(u16(i)) << 16 | UInt32(u16(i + 2)) }
-        func addr(_ i: Int) -> String { "\(b[i]).\(b[i + 1]).\(b[i + 2]).\(b[i + 3])" }
         self.time = time
         self.outbound = outbound
-        source = addr(ip + 12)
-        destination = addr(ip + 16)
+        sourceIP = u32(ip + 12)
+        destinationIP = u32(ip + 16)
         sourcePort = u16(tcp)
         destinationPort = u16(tcp + 2)
         seq = u32(tcp + 4)
@@ -45,6 +45,15 @@ public struct WireSegment: Sendable, Equatable {
         window = u16(tcp + 14)
         length = max(0, total - ihl - dataOffset)
     }
+
+    public var source: String { Self.dotted(sourceIP) }
+    public var destination: String { Self.dotted(destinationIP) }
+
+    static func dotted(_ a: UInt32) -> String { "\(a >> 24).\(a >> 16 & 0xFF).\(a >> 8 & 0xFF).\(a & 0xFF)" }
+
+    /// A connection's first segment (SYN without ACK).
+    public var opens: Bool { flags & 0x12 == 0x02 }
+    public var resets: Bool { flags & 0x04 != 0 }
 
     /// "SYN,ACK", "FIN,ACK", "RST", "ACK", in tcpdump's order.
     public var flagNames: String {
