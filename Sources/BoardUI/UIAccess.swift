@@ -8,13 +8,16 @@ public struct UIAccess: Sendable {
     /// 32 hex digits from the system's random source.
     public let token: String
     /// The host:port forms the server answers to (the bound address; and `localhost`
-    /// when bound to loopback).
+    /// when bound to loopback); empty when bound to every address (0.0.0.0, ::), where
+    /// the machine's own names are not known: any Host then, the token still required.
     public let hosts: Set<String>
 
     public init(token: String = UIAccess.randomToken(), address: String, port: Int) {
         self.token = token
-        var hosts: Set<String> = ["\(address):\(port)"]
-        if address == "127.0.0.1" || address == "::1" { hosts.insert("localhost:\(port)") }
+        let host = address.contains(":") ? "[\(address)]" : address
+        var hosts: Set<String> = ["\(host):\(port)"]
+        if address == "127.0.0.1" || address == "::1" || address == "localhost" { hosts.insert("localhost:\(port)") }
+        if address == "0.0.0.0" || address == "::" { hosts = [] }
         self.hosts = hosts
     }
 
@@ -32,7 +35,7 @@ public struct UIAccess: Sendable {
         let (path, query) = Self.split(uri)
         guard path == "/ws" else { return "no WebSocket at \(path)" }
         guard Self.parameter("token", in: query) == token else { return "missing or wrong token" }
-        guard let host, hosts.contains(host) else { return "unexpected Host \(host ?? "(none)")" }
+        guard let host, hosts.isEmpty || hosts.contains(host) else { return "unexpected Host \(host ?? "(none)")" }
         // a browser always sends Origin on a WebSocket; only the page's own is accepted
         guard let origin, origin == "http://\(host)" else { return "foreign Origin \(origin ?? "(none)")" }
         return nil

@@ -87,14 +87,4 @@ final class UIBatchTests: XCTestCase {
         XCTAssertThrowsError(try UICommand.parse(#"{"stop":true}"#).get(), "the page cannot end the run")
         XCTAssertThrowsError(try UICommand.parse("nonsense").get())
     }
-
-    func testEndpointParsesPortOrAddressAndPort() {
-        XCTAssertEqual(UIEndpoint(parsing: "8266"), UIEndpoint(parsing: "127.0.0.1:8266"))
-        XCTAssertEqual(UIEndpoint(parsing: "0.0.0.0:80")?.address, "0.0.0.0")
-        XCTAssertEqual(UIEndpoint(parsing: "[::1]:80")?.address, "::1")
-        XCTAssertNil(UIEndpoint(parsing: "port"))
-        XCTAssertNil(UIEndpoint(parsing: "70000"))
-        XCTAssertTrue(UIEndpoint(parsing: "8266")!.isLoopback)
-        XCTAssertFalse(UIEndpoint(parsing: "0.0.0.0:8266")!.isLoopback)
-    }
 }
