@@ -44,7 +44,11 @@ public struct UIBatch: Sendable, Equatable {
     public static let maxMarks = 32
     public static let maxSegments = 64
 
-    public private(set) var console: [ConsoleItem] = []
+    /// The console's items; serial text still being gathered is in `pending`.
+    public var console: [ConsoleItem] { pending.isEmpty ? items : items + [.text(String(decoding: pending, as: UTF8.self))] }
+    private var items: [ConsoleItem] = []
+    /// Serial bytes since the last mark (appended in place: a line at a time is cheap).
+    private var pending: [UInt8] = []
     private var consoleBytes = 0
     public private(set) var heap: [(time: UInt64, free: Int, maxBlock: Int)] = []
     public private(set) var marks: [(time: UInt64, label: String)] = []
@@ -65,17 +69,14 @@ public struct UIBatch: Sendable, Equatable {
             return
         }
         consoleBytes += bytes.count
-        let s = String(decoding: bytes, as: UTF8.self)
-        if case .text(let last) = console.last {
-            console[console.count - 1] = .text(last + s)
-        } else {
-            console.append(.text(s))
-        }
+        pending.append(contentsOf: bytes)
     }
 
     public mutating func consoleMark(kind: String, text: String, time: UInt64) {
         eventCount += 1
-        console.append(.mark(kind: kind, text: text))
+        if !pending.isEmpty { items.append(.text(String(decoding: pending, as: UTF8.self))) }
+        pending.removeAll()
+        items.append(.mark(kind: kind, text: text))
         mark(text, at: time)
     }
 

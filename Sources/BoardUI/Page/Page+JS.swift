@@ -206,12 +206,9 @@ extension Page {
           };
           ws.onmessage = (e) => { handle(JSON.parse(e.data)); dirty = true; };
         }
-        // draw the chart and the ladder at most once a frame
-        function frame() {
-          if (dirty) { dirty = false; chart.update('none'); drawLadder(); }
-          requestAnimationFrame(frame);
-        }
-        requestAnimationFrame(frame);
+        // draw the chart and the ladder at most four times a second: a projector needs no
+        // more, and the browser's drawing then leaves the CPU to the board
+        setInterval(() => { if (dirty) { dirty = false; chart.update('none'); drawLadder(); } }, 250);
         connect();
         """#
 }
