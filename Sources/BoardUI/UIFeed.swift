@@ -44,8 +44,9 @@ public final class UIFeed: EventSource {
         lastFlush = hostNanos()
         lastSent = lastFlush
         // not `.pcb`: watching it makes the network compare its whole pcb table on every
-        // pass; the segments and the table read at each message tell the same story
-        let kinds: BoardEvent.Kind = [.serialOut, .frame, .heap, .reset, .crash, .wifi, .visit, .control, .pin]
+        // pass; the segments and the table read at each message tell the same story.
+        // Not `.pin`: the pins are read at each message (a servo's pulses are not news)
+        let kinds: BoardEvent.Kind = [.serialOut, .frame, .heap, .reset, .crash, .wifi, .visit, .control]
         subscription = board.events.subscribe(kinds) { [unowned self] t, event in self.record(event, at: t) }
         board.loop.addSource(self)
     }
@@ -72,8 +73,7 @@ public final class UIFeed: EventSource {
         case .wifi(let what): batch.mark("WiFi \(what)", at: t)
         case .visit(let report): batch.mark("visit: \(report)", at: t)
         case .control(let part, let control, let value): batch.mark("\(part).\(control) = \(value)", at: t)
-        case .pin: break  // the pins are read at the flush
-        case .serialIn, .log, .pcb: break
+        case .serialIn, .log, .pcb, .pin: break
         }
     }
 
