@@ -19,7 +19,9 @@ let package = Package(
         .library(name: "esplua-littlefs", type: .dynamic, targets: ["LittleFSEntry", "PluginExport"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `run --ui`: one static route and one WebSocket beside the board's thread (README)
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // C boundary
@@ -46,10 +48,22 @@ let package = Package(
         .target(name: "BoardTesting", dependencies: ["ArduinoLua", "BoardCore", "BoardNet"]),
         // `esplua test`: specs (busted's vocabulary) that drive boards in board time
         .target(name: "SpecRunner", dependencies: ["ArduinoLua", "BoardCore", "BoardNet", "LuaRuntime", "CLua"]),
+        // The board on a web page (`run --ui`): the only target that sees SwiftNIO
+        .target(
+            name: "BoardUI",
+            dependencies: [
+                "ArduinoLua", "BoardCore", "BoardNet",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            exclude: ["screenshot.png"]
+        ),
         .executableTarget(
             name: "esplua",
             dependencies: [
-                "ArduinoLua", "BoardCore", "BoardNet", "LittleFSCore", "SpecRunner", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "ArduinoLua", "BoardCore", "BoardNet", "BoardUI", "LittleFSCore", "SpecRunner",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
@@ -80,6 +94,7 @@ let package = Package(
         .testTarget(name: "ArduinoLuaTests", dependencies: ["ArduinoLua", "BoardTesting", "BoardCore", "LittleFSCore"]),
         .testTarget(name: "espluaTests", dependencies: ["BoardTesting"]),
         .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner"]),
+        .testTarget(name: "BoardUITests", dependencies: ["BoardUI", "ArduinoLua", "BoardCore", "BoardNet", "BoardTesting"], exclude: ["browser_check.py"]),
         .testTarget(name: "WirePluginTests", dependencies: ["WirePlugin"]),
         .testTarget(name: "SPIPluginTests", dependencies: ["SPIPlugin"]),
         .testTarget(name: "ServoPluginTests", dependencies: ["ServoPlugin"]),

@@ -8,9 +8,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # tshark reads back the pcaps the network tests write; lua-check is luacheck, which `esplua check`
-# runs; xmllint validates `esplua test --junit`; vdeplug joins boards to a VDE network (--net, lab)
+# runs; xmllint validates `esplua test --junit`; vdeplug joins boards to a VDE network (--net, lab);
+# `run --ui` serves term.js and Chart.js from /usr/share/javascript (Debian 12's libjs-xterm ships
+# only a CommonJS stub, so the console is term.js, xterm.js's forerunner); chromium is the browser
+# of the page's test (Playwright drives it)
 packages=(pkg-config liblua5.4-dev libslirp-dev libglib2.0-dev libvdeplug-dev vdeplug curl xz-utils tshark lua-check
-  libxml2-utils)
+  libxml2-utils libjs-term.js libjs-chart.js chromium)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
@@ -25,16 +28,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
-# littlefs-python (PyPI): the oracle the LittleFS tests compare images with
+# littlefs-python (PyPI): the oracle the LittleFS tests compare images with;
+# playwright (PyPI): drives Debian's chromium in the page's test (no browser download)
 venv="$root/.venv"
-if ! "$venv/bin/python" -c "import littlefs" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import littlefs, playwright" 2>/dev/null; then
   echo "setup: installing littlefs-python into .venv" >&2
   if ! python3 -m venv "$venv" 2>/dev/null; then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3-venv >/dev/null
     rm -rf "$venv"
     /usr/bin/python3 -m venv "$venv"
   fi
-  "$venv/bin/pip" install -q --disable-pip-version-check "littlefs-python==0.19.0"
+  # through its python, not its pip script (whose #! names the folder the venv was made in)
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check "littlefs-python==0.19.0" "playwright==1.65.2"
 fi
 
 lwip_dir="$root/Sources/CLwIP"

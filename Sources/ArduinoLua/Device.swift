@@ -100,6 +100,12 @@ public final class Device {
             self.log("esplua: world: \(r)")
         }
         network.onSketchOutOfMemory = { [unowned self] size in self.context.outOfMemory(size: size) }
+        // the inbox's `reset`: the reset button, as on a board (the sketch unwinds, the board boots)
+        board.loop.commandHandlers.append { [unowned self] command in
+            guard case .reset = command else { return false }
+            self.context.requestStop(.restart(.externalSystem))
+            return true
+        }
         // Calibrate so getFreeHeap() at setup() matches the measured board, with
         // lwIP's boot-time allocations (timers, DNS pcb) already inside.
         board.heap.calibrate(freeBytes: options.board.freeHeapAtBoot)

@@ -91,7 +91,7 @@ enum ESPBindings {
                     "restart",
                     { call in
                         // system_restart() then esp_suspend(): nothing more of the sketch runs
-                        ctx.requestStop(.restart)
+                        ctx.requestStop(.restart(.softRestart))
                         return call.isYieldable ? LuaCall.yield : 0
                     }
                 ),

@@ -5,7 +5,8 @@ import LuaRuntime
 /// Why the sketch's coroutine was asked to stop.
 enum StopRequest {
     case runEnded
-    case restart
+    /// `ESP.restart()` (`.softRestart`) or the reset button (`.externalSystem`).
+    case restart(ResetReason)
     case crash(Crash, String?)
 }
 

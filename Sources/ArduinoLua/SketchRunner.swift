@@ -72,10 +72,10 @@ final class SketchRunner {
             if crash == nil { crash = runPasses() }
             guard let (c, message) = crash else {
                 // the run ended (or the sketch asked for a restart)
-                if case .restart = context.stop ?? .runEnded {
+                if case .restart(let why) = context.stop ?? .runEnded {
                     crashLoop = nil
                     teardown()
-                    reason = .softRestart
+                    reason = why
                     continue
                 }
                 return .finished
@@ -118,7 +118,7 @@ final class SketchRunner {
         // the sketch's top level: globals, requires
         passesThisBoot = 0
         if let err = state.protectedCall() {
-            if case .runEnded = context.stop ?? .restart { return .success(nil) }
+            if case .runEnded = context.stop ?? .restart(.softRestart) { return .success(nil) }
             if case .crash(let c, let m) = context.stop { return .success(m ?? describe(c, err)) }
             if state.outOfMemory { return .success(err) }
             // an error of the top level is the sketch not loading (as a C++ sketch

@@ -11,6 +11,9 @@ public enum BoardCommand: Sendable, Equatable {
     case setControl(part: String, control: String, value: Double)
     /// An Ethernet frame arriving on the board's wire.
     case injectFrame([UInt8])
+    /// Presses the reset button (EXT_RST): the sketch stops where it is and the
+    /// board boots again, reason "External System" (the web page's reset button).
+    case reset
     /// Ends the run (as `--for` does when it elapses).
     case stop
 }

@@ -130,6 +130,7 @@ public final class BoardLoop {
     private var settleRounds = 0
     private var fds: [pollfd] = []
     private var lastHeap = (free: -1, maxBlock: -1)
+    private var lastHeapChanges = -1
     /// Real-time pacing: board time the passes have cost beyond the wall clock.
     private var paceDebt: UInt64 = 0
     /// Passes and waits, for tests and `--netstat` (how much the board slept).
@@ -332,7 +333,9 @@ public final class BoardLoop {
         }
         lastPassEnd = clock.micros
         if clock.mode == .real && lastPassEnd &- cpuMarkAt > busyMicros / 2 { markCPU() }
-        if events.wants(.heap) {
+        // summing the free runs costs more than a pass: only after the heap changed
+        if events.wants(.heap), heap.changes != lastHeapChanges {
+            lastHeapChanges = heap.changes
             let h = (heap.freeBytes, heap.maxFreeBlockSize)
             if h != lastHeap {
                 lastHeap = h

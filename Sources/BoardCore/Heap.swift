@@ -27,6 +27,9 @@ public final class Heap {
     /// The last allocation that failed (size), as umm's `umm_last_fail_alloc_size`.
     public private(set) var lastFailedSize: Int?
     public private(set) var failures = 0
+    /// Counts every change of the free runs (an allocation, a free, a reset): a reader
+    /// that saw the same count needs not sum the runs again (the loop's heap sample).
+    public private(set) var changes = 0
 
     public init(capacity bytes: Int) {
         let blocks = bytes / Heap.blockSize
@@ -61,6 +64,7 @@ public final class Heap {
         } else {
             freeRuns[index] = (start + need, freeRuns[index].count - need)
         }
+        changes &+= 1
         let handle = nextHandle
         nextHandle = nextHandle == Int32.max ? 0 : nextHandle + 1
         live[handle] = Allocation(start: start, blocks: need, requested: bytes, owner: owner)
@@ -70,6 +74,7 @@ public final class Heap {
     /// Frees an allocation made by `allocate`. Unknown handles are ignored.
     public func free(_ handle: Int32) {
         guard let a = live.removeValue(forKey: handle) else { return }
+        changes &+= 1
         insertFree(start: a.start, count: a.blocks)
     }
 
@@ -122,11 +127,13 @@ public final class Heap {
             return
         }
         capacity += delta * Heap.blockSize
+        changes &+= 1
     }
 
     /// Forgets every allocation (power cycle / reboot).
     public func reset() {
         live.removeAll()
+        changes &+= 1
         let blocks = capacity / Heap.blockSize
         freeRuns = blocks > 0 ? [(0, blocks)] : []
         lastFailedSize = nil

@@ -2,6 +2,7 @@ import ArduinoLua
 import ArgumentParser
 import BoardCore
 import BoardNet
+import BoardUI
 import FoundationEssentials
 import Glibc
 
@@ -107,6 +108,13 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("ip"), help: ArgumentHelp("The board's static address on --net (default 10.0.2.15; /24, gateway 10.0.2.2).", valueName: "ADDR"))
     var ip: String?
 
+    @Option(
+        name: .customLong("ui"),
+        help: ArgumentHelp(
+            "Serve the board's web page (serial console, connections, heap, packets, pins) on PORT or ADDR:PORT (127.0.0.1 by default); its URL goes to stderr.",
+            valueName: "[ADDR:]PORT"))
+    var ui: String?
+
     func validate() throws {
         if let ip, ipBits(ip) == nil { throw ValidationError("bad --ip '\(ip)': expected a dotted IPv4 address like 10.0.2.16") }
         if ip != nil && net == nil { throw ValidationError("--ip needs --net (slirp's DHCP gives the address otherwise)") }
@@ -124,6 +132,7 @@ struct Run: ParsableCommand {
         for c in controls where Wiring.Change(parsing: c) == nil {
             throw ValidationError("bad --set '\(c)': expected PART.CONTROL=VALUE or PART.CONTROL=VALUE@TIME, like sensor.temperature=30@10s")
         }
+        if let ui, UIEndpoint(parsing: ui) == nil { throw ValidationError("bad --ui '\(ui)': expected a port like 8266 or ADDR:PORT like 0.0.0.0:8266") }
         if parseBytes(luaMemory) == nil { throw ValidationError("bad --lua-memory '\(luaMemory)': expected bytes like 16M or 512K") }
     }
 
@@ -176,7 +185,9 @@ struct Run: ParsableCommand {
         }
         defer { traceWriter?.close() }
         NetstatOnSignal.install(device)
+        let page = ui.map { startUI(device, $0) }
         let outcome = device.run()
+        page?.stop()
         if netstat { printNetstat(device) }
         if NetstatOnSignal.interrupted != 0 {
             device.shutdown()

@@ -185,4 +185,20 @@ final class SketchBehaviourTests: XCTestCase {
         XCTAssertTrue(run.transcript.hasPrefix("Power On\n"))
         XCTAssertTrue(run.transcript.contains("Software/System restart\n"))
     }
+
+    /// The inbox's `reset` (the page's button) is the RST pin: the board boots again,
+    /// reason "External System" (REASON_EXT_SYS_RST), wherever the sketch was.
+    func testResetCommandRebootsWithExternalSystemReason() throws {
+        let run = try SketchHarness.run(
+            source: """
+                function setup() print(ESP.getResetReason()) end
+                function loop() delay(100) end
+                """, for: seconds(0.5), noReboot: false,
+            prepare: { device in
+                _ = device.board.timers.schedule(at: seconds(0.2)) { device.board.loop.inbox.post(.reset) }
+            })
+        defer { run.finish() }
+        XCTAssertTrue(run.transcript.hasPrefix("Power On\n"), run.transcript)
+        XCTAssertTrue(run.transcript.hasSuffix("External System\n"), run.transcript)
+    }
 }

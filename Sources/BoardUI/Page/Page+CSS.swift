@@ -1,0 +1,46 @@
+extension Page {
+    /// The page's style: a dark dashboard that reads on a projector.
+    static let css = #"""
+        * { box-sizing: border-box; }
+        body { margin: 0; font: 14px/1.35 system-ui, sans-serif; background: #14171c; color: #dde3ea; }
+        header { display: flex; align-items: center; gap: 18px; padding: 8px 16px; background: #1d232b; border-bottom: 1px solid #2c3540; }
+        h1 { font-size: 18px; margin: 0; color: #7fd1ff; }
+        h2 { font-size: 14px; margin: 0 0 6px; color: #9fb3c8; text-transform: uppercase; letter-spacing: .05em; }
+        h2 small { text-transform: none; color: #66788a; letter-spacing: 0; }
+        #clock { font-family: monospace; }
+        #status.up { color: #6ee07a; } #status.down { color: #ff7b72; }
+        button { background: #2d6cdf; color: #fff; border: 0; border-radius: 4px; padding: 4px 12px; cursor: pointer; }
+        #reset { background: #c2410c; margin-left: auto; }
+        input { background: #0e1115; color: #dde3ea; border: 1px solid #34404d; border-radius: 4px; padding: 4px 6px; }
+        main { display: grid; grid-template-columns: 240px minmax(420px, 1fr) minmax(460px, 1fr);
+               grid-template-rows: 380px 300px; gap: 10px; padding: 10px; }
+        section { background: #1a1f26; border: 1px solid #2a323c; border-radius: 6px; padding: 8px; overflow: hidden; }
+        #board-panel { grid-row: 1 / span 2; }
+        #console { background: #000; height: 300px; overflow: hidden; }
+        #console .terminal { font: 13px/1.2 monospace; }
+        #serial-form { display: flex; gap: 6px; margin-top: 6px; }
+        #parts label { display: flex; justify-content: space-between; align-items: center; gap: 6px; margin: 4px 0; font: 12px monospace; }
+        #parts input { width: 90px; }
+        #serial-input { flex: 1; }
+        table { width: 100%; border-collapse: collapse; font: 12px monospace; }
+        th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid #29313a; white-space: nowrap; }
+        th { color: #8aa0b5; font-weight: normal; }
+        tr.changed { animation: flash 1s; }
+        @keyframes flash { from { background: #4a4a10; } to { background: transparent; } }
+        td.state { font-weight: bold; }
+        .s-LISTEN td.state { color: #8aa0b5; } .s-ESTABLISHED td.state { color: #6ee07a; }
+        .s-SYN_RCVD td.state, .s-SYN_SENT td.state { color: #3fb950; }
+        .s-FIN_WAIT_1 td.state, .s-FIN_WAIT_2 td.state, .s-CLOSE_WAIT td.state, .s-LAST_ACK td.state, .s-CLOSING td.state { color: #58a6ff; }
+        .s-TIME_WAIT td.state { color: #e3b341; }
+        #pcb-panel { overflow-y: auto; }
+        #heap-panel { grid-column: 2; }
+        .chart-box { position: relative; height: 255px; }
+        #ladder-panel { grid-column: 3; overflow-y: auto; }
+        #ladder text { font: 11px monospace; fill: #c9d4df; }
+        #ladder .life { stroke: #56636f; stroke-width: 2; }
+        #ladder .seg { stroke: #8b98a5; stroke-width: 1.5; }
+        #ladder .SYN { stroke: #3fb950; fill: #3fb950; } #ladder .FIN { stroke: #58a6ff; fill: #58a6ff; } #ladder .RST { stroke: #ff5c57; fill: #ff5c57; }
+        #ladder text.SYN, #ladder text.FIN, #ladder text.RST { font-weight: bold; stroke: none; }
+        #board text { font: 10px monospace; fill: #dde3ea; }
+        """#
+}

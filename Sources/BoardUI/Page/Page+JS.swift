@@ -1,0 +1,214 @@
+extension Page {
+    /// The page's script: one WebSocket (`/ws?token=…`) brings the board's messages
+    /// (`UIBatch.json`) and takes the page's commands (`UICommand`).
+    static let js = #"""
+        'use strict';
+        const token = new URLSearchParams(location.search).get('token') || '';
+        const $ = (id) => document.getElementById(id);
+        const state = { led: 2, pins: [], pcbs: new Map(), segments: [], heapPoints: 0, ws: null };
+        window.esplua = state;  // for tests and the curious
+
+        // ---- serial console (term.js, the ancestor of xterm.js, from Debian's libjs-term.js)
+        const term = new Terminal({ cols: 80, rows: 18, useStyle: true, screenKeys: false, scrollback: 2000 });
+        term.open($('console'));
+        term.on('data', (d) => send({ serial: d }));
+        function writeConsole(item) {
+          if (item.text !== undefined && item.mark === undefined) {
+            term.write(item.text.replace(/\r?\n/g, '\r\n'));
+          } else {
+            const colour = item.mark === 'crash' ? '1;31' : '1;33';
+            term.write('\r\n\x1b[' + colour + 'm── ' + item.text + ' ──\x1b[0m\r\n');
+          }
+        }
+
+        // ---- commands
+        function send(obj) {
+          if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(obj));
+        }
+        $('serial-form').addEventListener('submit', (e) => {
+          e.preventDefault();
+          send({ serial: $('serial-input').value + '\n' });
+          $('serial-input').value = '';
+        });
+        $('reset').addEventListener('click', () => send({ reset: true }));
+
+        // ---- parts: one field per control; Enter (or leaving the field) sets it
+        function showControls(controls) {
+          const box = $('parts');
+          const names = controls.map((c) => c[0]).join(' ');
+          if (box.dataset.names !== names) {
+            box.dataset.names = names;
+            box.innerHTML = '';
+            for (const [name] of controls) {
+              const label = document.createElement('label');
+              label.textContent = name;
+              const input = document.createElement('input');
+              input.type = 'number'; input.step = 'any'; input.dataset.control = name;
+              input.addEventListener('change', () => send({ control: name, value: Number(input.value) }));
+              label.appendChild(input);
+              box.appendChild(label);
+            }
+          }
+          for (const [name, value] of controls) {
+            const input = box.querySelector(`input[data-control="${name}"]`);
+            if (input && document.activeElement !== input) input.value = value;
+          }
+        }
+
+        // ---- the board drawing: NodeMCU v2 pin order, LED_BUILTIN (GPIO2, active low)
+        const header = [['D0', 16], ['D1', 5], ['D2', 4], ['D3', 0], ['D4', 2], ['D5', 14],
+                        ['D6', 12], ['D7', 13], ['D8', 15], ['RX', 3], ['TX', 1]];
+        const modes = ['IN', 'OUT', 'IN↑', 'OD', 'IN↓'];
+        const svgNS = 'http://www.w3.org/2000/svg';
+        function el(tag, attrs, text) {
+          const e = document.createElementNS(svgNS, tag);
+          for (const k in attrs) e.setAttribute(k, attrs[k]);
+          if (text !== undefined) e.textContent = text;
+          return e;
+        }
+        function drawBoard() {
+          const b = $('board');
+          b.innerHTML = '';
+          b.appendChild(el('rect', { x: 40, y: 10, width: 140, height: 310, rx: 8, fill: '#1f3b5c', stroke: '#4b6a8c' }));
+          b.appendChild(el('rect', { x: 65, y: 20, width: 90, height: 70, rx: 3, fill: '#9aa4ad' }));
+          b.appendChild(el('text', { x: 80, y: 60 }, 'ESP8266'));
+          b.appendChild(el('rect', { x: 95, y: 295, width: 30, height: 18, rx: 2, fill: '#aab' }));
+          const lit = state.pins[state.led] && state.pins[state.led][0] === 1 && state.pins[state.led][1] === 0;
+          b.appendChild(el('circle', { id: 'led', cx: 150, cy: 110, r: 7, fill: lit ? '#4ea8ff' : '#26303a',
+                                       stroke: '#7aa', 'data-lit': lit ? '1' : '0' }));
+          b.appendChild(el('text', { x: 120, y: 130 }, 'LED'));
+          header.forEach(([name, gpio], i) => {
+            const y = 110 + i * 17, p = state.pins[gpio] || [0, 0, -1];
+            const out = p[0] === 1 || p[0] === 3, high = p[1] === 1;
+            const c = el('circle', { cx: 50, cy: y, r: 5, fill: high ? (out ? '#ff6b5e' : '#e3b341') : '#101418',
+                                    stroke: out ? '#ff6b5e' : '#889', class: 'pin', 'data-gpio': gpio });
+            c.appendChild(el('title', {}, `GPIO${gpio} ${modes[p[0]] || '?'} ${high ? 'HIGH' : 'LOW'}` + (p[2] >= 0 ? ` PWM ${p[2]}` : '')));
+            b.appendChild(c);
+            b.appendChild(el('text', { x: 4, y: y + 4 }, name));
+            b.appendChild(el('text', { x: 60, y: y + 4 }, (modes[p[0]] || '?') + ' ' + (high ? 'H' : 'L') + (p[2] >= 0 ? ' ~' + p[2] : '')));
+          });
+        }
+        drawBoard();
+
+        // ---- connection table
+        function showPCBs(rows) {
+          const tbody = document.querySelector('#pcbs tbody');
+          const seen = new Map();
+          tbody.innerHTML = '';
+          for (const r of rows) {
+            const key = r.local + ' ' + r.remote;
+            const tr = document.createElement('tr');
+            tr.className = 's-' + r.state;
+            if (state.pcbs.get(key) !== r.state) tr.classList.add('changed');
+            seen.set(key, r.state);
+            const tw = r.timeWaitMs >= 0 ? (r.timeWaitMs / 1000).toFixed(1) + ' s' : '';
+            for (const [v, cls] of [[r.local], [r.remote], [r.state, 'state'], [r.unsent], [r.unacked], [r.unread], [tw, 'tw']]) {
+              const td = document.createElement('td');
+              td.textContent = v;
+              if (cls) td.className = cls;
+              tr.appendChild(td);
+            }
+            tbody.appendChild(tr);
+          }
+          state.pcbs = seen;
+        }
+
+        // ---- heap chart (Chart.js, from Debian's libjs-chart.js)
+        const chart = new Chart($('heap'), {
+          type: 'line',
+          data: { datasets: [
+            { label: 'free heap', data: [], borderColor: '#6ee07a', pointRadius: 0, borderWidth: 1.5, stepped: true },
+            { label: 'largest block', data: [], borderColor: '#58a6ff', pointRadius: 0, borderWidth: 1.5, stepped: true },
+            { label: 'events', type: 'scatter', data: [], borderColor: '#e3b341', backgroundColor: '#e3b341', pointStyle: 'triangle', pointRadius: 5 },
+          ] },
+          options: {
+            animation: false, maintainAspectRatio: false, parsing: false, normalized: true,
+            scales: { x: { type: 'linear', title: { display: true, text: 'board time (s)', color: '#8aa0b5' }, ticks: { color: '#8aa0b5' }, grid: { color: '#29313a' } },
+                      y: { title: { display: true, text: 'bytes', color: '#8aa0b5' }, ticks: { color: '#8aa0b5' }, grid: { color: '#29313a' } } },
+            plugins: { legend: { labels: { color: '#c9d4df' } },
+                       tooltip: { callbacks: { label: (c) => c.raw.label ? c.raw.label : `${c.dataset.label}: ${c.raw.y}` } } },
+          },
+        });
+        const maxPoints = 1200;
+        // the heap is sampled when it changes; each line is drawn on to the board's present
+        function addHeap(now, samples, marks) {
+          const [free, block, events] = chart.data.datasets;
+          for (const d of [free, block]) if (d.data.length && d.data[d.data.length - 1].now) d.data.pop();
+          for (const [t, f, m] of samples) { free.data.push({ x: t / 1e6, y: f }); block.data.push({ x: t / 1e6, y: m }); }
+          for (const d of [free, block]) {
+            const last = d.data[d.data.length - 1];
+            if (last && last.x < now / 1e6) d.data.push({ x: now / 1e6, y: last.y, now: true });
+          }
+          const top = free.data.length ? free.data[free.data.length - 1].y : 0;
+          for (const [t, label] of marks) events.data.push({ x: t / 1e6, y: top, label: label });
+          for (const d of [free, block, events]) if (d.data.length > maxPoints) d.data.splice(0, d.data.length - maxPoints);
+          state.heapPoints = free.data.length;
+        }
+
+        // ---- packet ladder
+        const maxSegments = 13;
+        function drawLadder() {
+          const svg = $('ladder'), w = Math.max(svg.clientWidth, 360), rowH = 17;
+          svg.innerHTML = '';
+          svg.setAttribute('height', 30 + maxSegments * rowH);
+          const left = 120, right = w - 100;
+          svg.appendChild(el('text', { x: left - 20, y: 14 }, 'board'));
+          svg.appendChild(el('text', { x: right - 20, y: 14 }, 'peers'));
+          svg.appendChild(el('line', { x1: left, y1: 20, x2: left, y2: 30 + maxSegments * rowH, class: 'life' }));
+          svg.appendChild(el('line', { x1: right, y1: 20, x2: right, y2: 30 + maxSegments * rowH, class: 'life' }));
+          state.segments.forEach((s, i) => {
+            const y = 34 + i * rowH;
+            const key = s.flags.includes('RST') ? 'RST' : s.flags.includes('SYN') ? 'SYN' : s.flags.includes('FIN') ? 'FIN' : '';
+            const [x1, x2] = s.out ? [left, right] : [right, left];
+            const g = el('g', { class: 'segment ' + key });
+            g.appendChild(el('title', {}, `${s.src} → ${s.dst}  [${s.flags}] seq=${s.seq} ack=${s.ack} win=${s.win} len=${s.len}`));
+            g.appendChild(el('text', { x: 2, y: y + 4 }, (s.t / 1e6).toFixed(3) + ' s'));
+            g.appendChild(el('line', { x1: x1, y1: y, x2: x2, y2: y, class: 'seg ' + key }));
+            const dir = s.out ? -1 : 1;
+            g.appendChild(el('path', { d: `M${x2} ${y} l${dir * 7} -4 l0 8 z`, class: 'seg ' + key }));
+            const peer = s.out ? s.dst : s.src, port = (s.out ? s.src : s.dst).split(':')[1];
+            g.appendChild(el('text', { x: (left + right) / 2 - 70, y: y - 3, class: key }, `${s.flags}${s.len ? ' len=' + s.len : ''}`));
+            g.appendChild(el('text', { x: right + 10, y: y + 4 }, ':' + peer.split(':')[1] + ' ⇄ :' + port));
+            svg.appendChild(g);
+          });
+        }
+
+        // ---- messages
+        function handle(msg) {
+          if (msg.hello) {
+            $('sketch').textContent = msg.hello.sketch + ' (' + msg.hello.time + ' time)';
+            state.led = msg.hello.led;
+            // a (re)connection replays the past: start from a clean page
+            term.reset();
+            for (const d of chart.data.datasets) d.data = [];
+            state.segments = [];
+            return;
+          }
+          $('clock').textContent = (msg.t / 1e6).toFixed(3) + ' s';
+          for (const item of msg.console) writeConsole(item);
+          addHeap(msg.t, msg.heap, msg.marks);
+          if (msg.segments.length) {
+            state.segments = state.segments.concat(msg.segments).slice(-maxSegments);
+          }
+          showPCBs(msg.pcbs);
+          if (msg.pins) { state.pins = msg.pins; drawBoard(); }
+          if (msg.controls) showControls(msg.controls);
+        }
+        let dirty = false;
+        function connect() {
+          if (!token) { $('status').textContent = 'no token: open the URL esplua printed'; return; }
+          const ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`);
+          state.ws = ws;
+          ws.onopen = () => { $('status').textContent = 'connected'; $('status').className = 'up'; };
+          ws.onclose = () => {
+            $('status').textContent = 'disconnected (the run ended?)'; $('status').className = 'down';
+            setTimeout(connect, 2000);
+          };
+          ws.onmessage = (e) => { handle(JSON.parse(e.data)); dirty = true; };
+        }
+        // draw the chart and the ladder at most four times a second: a projector needs no
+        // more, and the browser's drawing then leaves the CPU to the board
+        setInterval(() => { if (dirty) { dirty = false; chart.update('none'); drawLadder(); } }, 250);
+        connect();
+        """#
+}

@@ -1,0 +1,145 @@
+import BoardCore
+import BoardNet
+import Glibc
+
+/// The page's subscriber on the board (DESIGN.md 15): it records the board's events
+/// into a `UIBatch` and, as one of the loop's sources, hands the batch over as one
+/// JSON message every `interval` of host time (or at once when `maxEvents` wait),
+/// with the connection table and the pins read at that moment. `deliver` must not
+/// block (the hub queues the text for the server's thread): the board never waits
+/// for a browser.
+///
+/// Board thread only.
+public final class UIFeed: EventSource {
+    /// Host time between two messages (ns).
+    public var interval: UInt64 = 100_000_000
+    /// Events after which a batch goes at once.
+    public var maxEvents = 4096
+    /// Host time after which a message goes even with nothing new (the page's clock moves).
+    public var heartbeat: UInt64 = 1_000_000_000
+    private unowned let board: Board
+    private unowned let network: Network
+    private let plugins: PluginHost?
+    private let deliver: (String) -> Void
+    private let hostNanos: () -> UInt64
+    private var batch = UIBatch()
+    private var lastFlush: UInt64
+    private var lastSent: UInt64
+    private var lastPins: [UIBatch.Pin] = []
+    private var lastPCBs: [Network.PCBRow] = []
+    private var lastControls: [UIBatch.Control] = []
+    private var subscription: BoardEvents.Subscription?
+
+    /// Subscribes to `board`'s events. `plugins` places the parts whose controls the page
+    /// shows; `hostNanos` is the host's monotonic clock (a test's own).
+    public init(
+        board: Board, network: Network, plugins: PluginHost? = nil, hostNanos: @escaping () -> UInt64 = UIFeed.monotonicNanos,
+        deliver: @escaping (String) -> Void
+    ) {
+        self.board = board
+        self.network = network
+        self.plugins = plugins
+        self.deliver = deliver
+        self.hostNanos = hostNanos
+        lastFlush = hostNanos()
+        lastSent = lastFlush
+        // not `.pcb`: watching it makes the network compare its whole pcb table on every
+        // pass; the segments and the table read at each message tell the same story.
+        // Not `.pin`: the pins are read at each message (a servo's pulses are not news)
+        let kinds: BoardEvent.Kind = [.serialOut, .frame, .heap, .reset, .crash, .wifi, .visit, .control]
+        subscription = board.events.subscribe(kinds) { [unowned self] t, event in self.record(event, at: t) }
+        board.loop.addSource(self)
+    }
+
+    /// Ends the subscription and leaves the loop.
+    public func cancel() {
+        subscription?.cancel()
+        subscription = nil
+        board.loop.removeSource(self)
+    }
+
+    func record(_ event: BoardEvent, at t: UInt64) {
+        switch event {
+        case .serialOut(let bytes): batch.serial(bytes)
+        case .frame(let outbound, let bytes):
+            guard let s = WireSegment(frame: bytes, outbound: outbound, time: t) else { return }
+            batch.segment(s)
+            if (s.opens && !outbound || s.resets) && batch.canMark {
+                batch.mark(s.resets ? "RST :\(s.sourcePort)→:\(s.destinationPort)" : "SYN :\(s.sourcePort)→:\(s.destinationPort)", at: t)
+            }
+        case .heap(let free, let maxBlock): batch.heapSample(free: free, maxBlock: maxBlock, at: t)
+        case .reset(let reason): batch.consoleMark(kind: "reset", text: "reboot: \(reason.description)", time: t)
+        case .crash(let what): batch.consoleMark(kind: "crash", text: "crash: \(what)", time: t)
+        case .wifi(let what): batch.mark("WiFi \(what)", at: t)
+        case .visit(let report): batch.mark("visit: \(report)", at: t)
+        case .control(let part, let control, let value): batch.mark("\(part).\(control) = \(value)", at: t)
+        case .serialIn, .log, .pcb, .pin: break
+        }
+    }
+
+    // MARK: EventSource
+
+    public func service(now: UInt64) {
+        let host = hostNanos()
+        if host &- lastFlush >= interval || batch.eventCount >= maxEvents { flush(host: host) }
+    }
+
+    public func nextDeadline(now: UInt64) -> UInt64? {
+        // in real time the board wakes for the next message (the TIME_WAIT countdown
+        // moves); in virtual time the passes come fast enough on their own
+        board.clock.mode == .real ? now + interval / 1000 : nil
+    }
+
+    /// Sends what waits (and the tables) now.
+    public func flush() { flush(host: hostNanos()) }
+
+    private func flush(host: UInt64) {
+        lastFlush = host
+        let pcbs = network.pcbTable()
+        markTimeWaits(pcbs)
+        let pins = Self.pins(board.pins)
+        let pinsChanged = pins != lastPins
+        let controls = plugins.map(Self.controls) ?? []
+        let controlsChanged = controls != lastControls
+        // nothing new, nothing to count down and not yet a heartbeat: no message
+        let quiet = batch.isEmpty && !pinsChanged && !controlsChanged && pcbs == lastPCBs && !pcbs.contains(where: { $0.state == .timeWait })
+        if quiet && host &- lastSent < heartbeat { return }
+        lastSent = host
+        deliver(
+            batch.json(time: board.clock.micros, pcbs: pcbs, pins: pinsChanged ? pins : nil, controls: controlsChanged ? controls : nil))
+        batch = UIBatch()
+        lastPins = pins
+        lastControls = controls
+        lastPCBs = pcbs
+    }
+
+    /// Marks the pcbs that entered TIME_WAIT since the last message (at this message's time).
+    private func markTimeWaits(_ pcbs: [Network.PCBRow]) {
+        func key(_ r: Network.PCBRow) -> String { "\(r.localPort) \(r.remoteAddress):\(r.remotePort)" }
+        let before = Set(lastPCBs.filter { $0.state == .timeWait }.map(key))
+        for r in pcbs where r.state == .timeWait && batch.canMark && !before.contains(key(r)) {
+            batch.mark("TIME_WAIT :\(r.localPort)→:\(r.remotePort)", at: board.clock.micros)
+        }
+    }
+
+    static func pins(_ pins: Pins) -> [UIBatch.Pin] {
+        let modes = pins.modes, pwm = pins.pwm
+        return (0..<Pins.count).map { UIBatch.Pin(mode: modes[$0].rawValue, level: pins.currentLevel($0), pwm: pwm[$0]) }
+    }
+
+    /// Every placed part's controls (the names its plugin declares), read now.
+    static func controls(_ plugins: PluginHost) -> [UIBatch.Control] {
+        let declared = plugins.loaded.flatMap { $0.library.parts }
+        return plugins.parts.flatMap { part in
+            (declared.first { $0.name == part.type }?.controls ?? []).compactMap { c in
+                part.get(c).map { UIBatch.Control(name: "\(part.name).\(c)", value: $0) }
+            }
+        }
+    }
+
+    public static func monotonicNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}

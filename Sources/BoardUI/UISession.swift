@@ -1,0 +1,39 @@
+import ArduinoLua
+import BoardCore
+
+/// `esplua run --ui`: a device's page, from start to stop. The feed (board
+/// thread) batches the board's events into messages for the hub; the server (its
+/// own thread) serves the page and carries the page's commands to the inbox.
+public final class UISession {
+    public let server: UIServer
+    public let hub: UIHub
+    private let feed: UIFeed
+
+    /// Serves `device`'s page on `address:port` (0: any free port). Call on the
+    /// board's thread, before the device runs.
+    public init(device: Device, address: String, port: Int, libraryRoot: String = "") throws(UIServer.StartError) {
+        hub = UIHub(hello: Self.hello(device))
+        server = try UIServer(
+            address: address, port: port, hub: hub, inbox: device.board.loop.inbox, libraryRoot: libraryRoot,
+            log: { writeStandardError($0 + "\n") })
+        feed = UIFeed(board: device.board, network: device.network, plugins: device.plugins, deliver: { [hub] in hub.publish($0) })
+    }
+
+    /// Sends what is left, then closes the page's connections (the board's thread).
+    public func stop() {
+        feed.flush()
+        feed.cancel()
+        server.stop()
+    }
+
+    /// `{"hello":{"sketch":…,"time":"real","led":2}}`: what every browser learns first.
+    static func hello(_ device: Device) -> String {
+        var w = JSONWriter()
+        w.raw("{\"hello\":{\"sketch\":")
+        w.string(String(device.options.sketchPath.split(separator: "/").last ?? ""))
+        w.raw(",\"time\":")
+        w.string(device.board.clock.mode == .real ? "real" : "virtual")
+        w.raw(",\"led\":2}}")  // LED_BUILTIN: GPIO2 on the ESP-12 boards (active low)
+        return w.text
+    }
+}

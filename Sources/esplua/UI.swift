@@ -1,0 +1,19 @@
+import ArduinoLua
+import BoardCore
+import BoardUI
+
+/// `run --ui [ADDR:]PORT`: serves the device's page and prints its URL (with the
+/// token that lets the page command the board) on stderr.
+func startUI(_ device: Device, _ spec: String) -> UISession {
+    let endpoint = UIEndpoint(parsing: spec)!  // validated
+    let session: UISession
+    do { session = try UISession(device: device, address: endpoint.address, port: endpoint.port) } catch {
+        fail("esplua: \(error)")
+    }
+    writeStandardError("esplua: the board's page: \(session.server.url)\n")
+    if !endpoint.isLoopback {
+        writeStandardError(
+            "esplua: warning: the page is served on \(endpoint.address), not only to this machine; anyone with the URL can type into the board\n")
+    }
+    return session
+}

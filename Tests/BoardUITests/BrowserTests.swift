@@ -1,0 +1,126 @@
+import Foundation
+import XCTest
+
+/// The page in a real browser: Debian's chromium driven by Playwright (PyPI, in
+/// the project's .venv; `.ci/setup.sh` installs both) against `esplua run … --ui`.
+/// The checks are in `browser_check.py`; each test leaves a screenshot in /tmp.
+final class BrowserTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let screenshot = "/tmp/esplua-ui.png"
+    private var board: Process?
+
+    override func tearDown() {
+        if let board, board.isRunning {
+            board.interrupt()
+            board.waitUntilExit()
+        }
+    }
+
+    /// `hello_server.lua` with a curl through the forward: the serial text, the TIME_WAIT
+    /// row with its countdown, the SYN in the ladder, the heap chart; then Reset.
+    func testPageShowsSerialTimeWaitAndSYNOfACurl() throws {
+        let forwardPort = try freePort()
+        let url = try startBoard(["sketches/hello_server.lua", "--forward", "\(forwardPort):80"])
+        let report = try browserCheck(["server", url, String(forwardPort), Self.screenshot])
+        let checks = ["serial line", "curl", "TIME_WAIT row with a countdown", "SYN in the ladder", "heap chart has points", "reset button reboots the board"]
+        for name in checks { XCTAssertTrue(report.contains("ok \(name)\n"), "\(name): \(report)") }
+    }
+
+    /// A line typed on the page reaches `Serial.readStringUntil`, and the LED drawn follows GPIO2.
+    func testTypedLineReachesTheSketchAndTheLEDFollows() throws {
+        let sketch = FileManager.default.temporaryDirectory.appendingPathComponent("ui-serial-\(getpid()).lua")
+        try """
+        function setup()
+          Serial.begin(115200)
+          pinMode(LED_BUILTIN, OUTPUT)
+          digitalWrite(LED_BUILTIN, HIGH)  -- active low: dark
+          print("ready")
+        end
+        function loop()
+          if Serial.available() > 0 then
+            local line = Serial.readStringUntil("\\n")
+            print("got " .. line)
+            digitalWrite(LED_BUILTIN, line == "on" and LOW or HIGH)
+          end
+          delay(10)
+        end
+        """.write(to: sketch, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: sketch) }
+        let url = try startBoard([sketch.path])
+        let report = try browserCheck(["serial", url, "/tmp/esplua-ui-led.png"])
+        for name in ["sketch ready", "LED dark", "typed line reaches the sketch", "LED lit"] {
+            XCTAssertTrue(report.contains("ok \(name)\n"), "\(name): \(report)")
+        }
+    }
+
+    /// A part's control set on the page (the BMP280's temperature) changes what the sketch reads.
+    func testControlFieldSetsTheSensorTheSketchReads() throws {
+        let url = try startBoard(["sketches/i2c_bmp280.lua"])
+        let report = try browserCheck(["bmp280", url, "/tmp/esplua-ui-parts.png"])
+        for name in ["first reading", "temperature field", "the sketch reads the new temperature"] {
+            XCTAssertTrue(report.contains("ok \(name)\n"), "\(name): \(report)")
+        }
+    }
+
+    // MARK: helpers
+
+    /// Starts `esplua run ARGS --ui 127.0.0.1:PORT` (skips without chromium or the
+    /// .venv) and returns the URL it printed on stderr, token included.
+    private func startBoard(_ args: [String]) throws -> String {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") else { throw XCTSkip("no /usr/bin/chromium (make setup installs it)") }
+        guard FileManager.default.isExecutableFile(atPath: Self.root.appendingPathComponent(".venv/bin/python").path) else {
+            throw XCTSkip("no .venv (make setup makes it)")
+        }
+        let uiPort = try freePort()
+        let p = Process()
+        p.executableURL = Self.root.appendingPathComponent(".build/debug/esplua")
+        p.arguments = ["run"] + args + ["--ui", "127.0.0.1:\(uiPort)", "--for", "120s"]
+        p.currentDirectoryURL = Self.root
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        board = p
+        var stderr = ""
+        let deadline = Date().addingTimeInterval(15)
+        while !(stderr.contains("?token=") && stderr.hasSuffix("\n")), Date() < deadline, p.isRunning {
+            stderr += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        let line = try XCTUnwrap(stderr.split(separator: "\n").first { $0.contains("the board's page: ") }, stderr)
+        let url = String(line.split(separator: " ").last!)
+        XCTAssertTrue(url.hasPrefix("http://127.0.0.1:\(uiPort)/?token="), url)
+        return url
+    }
+
+    /// Runs browser_check.py; its report, or a skip when chromium cannot start.
+    private func browserCheck(_ args: [String]) throws -> String {
+        let check = Process()
+        check.executableURL = Self.root.appendingPathComponent(".venv/bin/python")
+        check.arguments = [Self.root.appendingPathComponent("Tests/BoardUITests/browser_check.py").path] + args
+        let out = Pipe()
+        check.standardOutput = out
+        check.standardError = out
+        try check.run()
+        let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        check.waitUntilExit()
+        if check.terminationStatus == 2 { throw XCTSkip("chromium cannot start here: \(report)") }
+        XCTAssertEqual(check.terminationStatus, 0, report)
+        return report
+    }
+
+    /// A port nobody listens on now.
+    private func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        XCTAssertTrue(ok)
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
