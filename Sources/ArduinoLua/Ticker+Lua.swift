@@ -20,12 +20,15 @@ enum TickerBindings {
 
     static func register(in state: LuaState, ctx: SketchContext) {
         let board = ctx.board
+        // unowned(unsafe): the state owns these closures, and its lua_close runs the __gc that
+        // calls unref while the state is being destroyed (valid memory, a safe unowned would trap)
+        unowned(unsafe) let unownedState = state
         func ticker(_ call: LuaCall) throws(LuaError) -> Handle {
             try call.object(1, Handle.self, class: className)
         }
-        func unref(_ h: Handle) {
-            if let f = h.fn { state.unref(f) }
-            if let a = h.arg { state.unref(a) }
+        func unref(_ h: Handle) {  // (the state held unowned: a closure it keeps must not keep it)
+            if let f = h.fn { unownedState.unref(f) }
+            if let a = h.arg { unownedState.unref(a) }
             h.fn = nil
             h.arg = nil
         }
