@@ -6,7 +6,26 @@ import LuaRuntime
 // lwip.allocations() -> count, bytes   what lwIP holds on the heap now (ESP8266 sizes)
 // tcp_kill_timewait()  frees the oldest TIME_WAIT pcb (no RST)   -> true if one was freed
 // tcpCleanup()         frees every TIME_WAIT pcb (the core FAQ's helper) -> count
-enum LwIPBindings {
+public enum LwIPBindings {
+    /// The connection table as Lua sees it (`lwip.pcbs()`, a spec's `b:pcbs()`): an
+    /// array of rows with the fields named in the README.
+    public static func pushPCBTable(_ rows: [Network.PCBRow], _ call: LuaCall) {
+        call.newTable(arrayCapacity: rows.count)
+        for (i, r) in rows.enumerated() {
+            call.newTable(arrayCapacity: 0)
+            call.setField("state", r.state.description)
+            call.setField("localIP", r.localAddress)
+            call.setField("localPort", Int(r.localPort))
+            call.setField("remoteIP", r.remoteAddress)
+            call.setField("remotePort", Int(r.remotePort))
+            call.setField("unacked", r.unacked)
+            call.setField("unsent", r.unsent)
+            call.setField("unread", r.unread)
+            call.setField("timeWaitMs", r.timeWaitMillisLeft)
+            call.setIndex(i + 1)
+        }
+    }
+
     static func register(in state: LuaState, ctx: SketchContext) {
         let network = ctx.network
         state.setLibrary(
@@ -22,21 +41,7 @@ enum LwIPBindings {
                 (
                     "pcbs",
                     { call in
-                        let rows = network.pcbTable()
-                        call.newTable(arrayCapacity: rows.count)
-                        for (i, r) in rows.enumerated() {
-                            call.newTable(arrayCapacity: 0)
-                            call.setField("state", r.state.description)
-                            call.setField("localIP", r.localAddress)
-                            call.setField("localPort", Int(r.localPort))
-                            call.setField("remoteIP", r.remoteAddress)
-                            call.setField("remotePort", Int(r.remotePort))
-                            call.setField("unacked", r.unacked)
-                            call.setField("unsent", r.unsent)
-                            call.setField("unread", r.unread)
-                            call.setField("timeWaitMs", r.timeWaitMillisLeft)
-                            call.setIndex(i + 1)
-                        }
+                        pushPCBTable(network.pcbTable(), call)
                         return 1
                     }
                 ),

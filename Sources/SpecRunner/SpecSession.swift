@@ -333,21 +333,7 @@ public final class SpecSession {
                             call.setIndex(i + 1)
                         }
                     case "pcbs":
-                        let rows = device.network.pcbTable()
-                        call.newTable(arrayCapacity: rows.count)
-                        for (i, r) in rows.enumerated() {
-                            call.newTable(arrayCapacity: 0)
-                            call.setField("state", r.state.description)
-                            call.setField("localIP", r.localAddress)
-                            call.setField("localPort", Int(r.localPort))
-                            call.setField("remoteIP", r.remoteAddress)
-                            call.setField("remotePort", Int(r.remotePort))
-                            call.setField("unacked", r.unacked)
-                            call.setField("unsent", r.unsent)
-                            call.setField("unread", r.unread)
-                            call.setField("timeWaitMs", r.timeWaitMillisLeft)
-                            call.setIndex(i + 1)
-                        }
+                        LwIPBindings.pushPCBTable(device.network.pcbTable(), call)
                     case "frames":
                         call.newTable(arrayCapacity: b.segments.count)
                         for (i, s) in b.segments.enumerated() {
