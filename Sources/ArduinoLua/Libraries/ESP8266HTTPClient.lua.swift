@@ -3,11 +3,6 @@ extension LuaLibraries {
     /// ESP8266HTTPClient.cpp and .h) in Lua, call for call over the WiFiClient
     /// binding. Line numbers below are of those files.
     static let httpClient = #"""
-        local heap = ...
-        local millis, yield, type, tostring, tonumber, error = millis, yield, type, tostring, tonumber, error
-        -- the sandbox's setmetatable refuses __gc to sketches; this library (installed before it) keeps Lua's
-        local setmetatable = setmetatable
-        local sfind, ssub, slower, sformat, sbyte = string.find, string.sub, string.lower, string.format, string.byte
 
         -- ESP8266HTTPClient.h:45-58, 66-125, 143-147
         local HTTPCLIENT_DEFAULT_TCP_TIMEOUT = 5000
@@ -36,31 +31,7 @@ extension LuaLibraries {
         local TE_IDENTITY, TE_CHUNKED = 0, 1
 
         local function stringBytes(n) if n < 11 then return 0 end return (n + 16) & ~15 end
-        local function badArg(n, fname, msg) error(sformat("bad argument #%d to '%s' (%s)", n, fname, msg), 3) end
-        local function checkString(v, n, fname)
-          if type(v) == "number" then return tostring(v) end
-          if type(v) ~= "string" then badArg(n, fname, "string expected, got " .. (v == nil and "no value" or type(v))) end
-          return v
-        end
-        local function trim(s) return (string.match(s, "^%s*(.-)%s*$")) end
-        local function release(client) getmetatable(client).__close(client) end
 
-        local b64chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-        local function base64(s)
-          local out = {}
-          for i = 1, #s, 3 do
-            local a, b, c = sbyte(s, i, i + 2)
-            local n = (a << 16) | ((b or 0) << 8) | (c or 0)
-            local q = {}
-            for k = 1, 4 do
-              local idx = (n >> (6 * (4 - k))) & 63
-              q[k] = ssub(b64chars, idx + 1, idx + 1)
-            end
-            if not b then q[3], q[4] = "=", "=" elseif not c then q[4] = "=" end
-            out[#out + 1] = table.concat(q)
-          end
-          return table.concat(out)
-        end
 
         local HTTP = {}
         HTTP.__index = HTTP

@@ -5,11 +5,6 @@ extension LuaLibraries {
     /// bindings, so a request makes the same ClientContext calls (and the same
     /// segments) as the C++ library. Line numbers below are of those files.
     static let webServer = #"""
-        local heap = ...
-        local millis, yield, type, tostring, tonumber, error = millis, yield, type, tostring, tonumber, error
-        -- the sandbox's setmetatable refuses __gc to sketches; this library (installed before it) keeps Lua's
-        local setmetatable = setmetatable
-        local sfind, ssub, slower, sformat, schar, sbyte = string.find, string.sub, string.lower, string.format, string.char, string.byte
 
         -- ESP8266WebServer.h:47-51, 61-68
         HTTP_ANY, HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE, HTTP_OPTIONS = 0, 1, 2, 3, 4, 5, 6, 7
@@ -29,15 +24,7 @@ extension LuaLibraries {
         local ARG_BYTES = 24            -- RequestArgument: two Strings
         local function argsBytes(n) return 4 + ARG_BYTES * n end   -- new[] keeps its count
 
-        local function badArg(n, fname, msg) error(sformat("bad argument #%d to '%s' (%s)", n, fname, msg), 3) end
-        local function checkString(v, n, fname)
-          if type(v) == "number" then return tostring(v) end
-          if type(v) ~= "string" then badArg(n, fname, "string expected, got " .. (v == nil and "no value" or type(v))) end
-          return v
-        end
 
-        -- WiFiClient's destructor (ClientContext::unref): close, free the context
-        local function release(client) getmetatable(client).__close(client) end
 
         local function elapsed(since) return (millis() - since) & 0xFFFFFFFF end
 
@@ -129,22 +116,6 @@ extension LuaLibraries {
           return args
         end
 
-        local b64chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-        local function base64(s)
-          local out = {}
-          for i = 1, #s, 3 do
-            local a, b, c = sbyte(s, i, i + 2)
-            local n = (a << 16) | ((b or 0) << 8) | (c or 0)
-            local q = {}
-            for k = 1, 4 do
-              local idx = (n >> (6 * (4 - k))) & 63
-              q[k] = ssub(b64chars, idx + 1, idx + 1)
-            end
-            if not b then q[3], q[4] = "=", "=" elseif not c then q[4] = "=" end
-            out[#out + 1] = table.concat(q)
-          end
-          return table.concat(out)
-        end
 
         local WebServer = {}
         WebServer.__index = WebServer

@@ -39,7 +39,7 @@ enum LuaLibraries {
             _ = state.run("package.loaded.\(privateName) = nil", name: "=esplua")
             state.setGlobalNil(privateName)
         }
-        do { try state.load(Array(source.utf8), name: name) } catch {
+        do { try state.load(Array((common + source).utf8), name: name) } catch {
             ctx.log("esplua: internal library \(name) does not load: \(error)")
             return
         }
@@ -48,4 +48,42 @@ enum LuaLibraries {
     }
 
     private static let privateName = "__esplua_heap"
+
+    /// What every library chunk starts with: its private heap table, Lua's own
+    /// functions held before the sandbox's wrappers, and the helpers they share.
+    static let common = #"""
+        local heap = ...
+        local millis, yield, type, tostring, tonumber, error = millis, yield, type, tostring, tonumber, error
+        -- the sandbox's setmetatable refuses __gc to sketches; these libraries (installed before it) keep Lua's
+        local setmetatable = setmetatable
+        local sfind, ssub, slower, sformat, schar, sbyte = string.find, string.sub, string.lower, string.format, string.char, string.byte
+
+        local function badArg(n, fname, msg) error(sformat("bad argument #%d to '%s' (%s)", n, fname, msg), 3) end
+        local function checkString(v, n, fname)
+          if type(v) == "number" then return tostring(v) end
+          if type(v) ~= "string" then badArg(n, fname, "string expected, got " .. (v == nil and "no value" or type(v))) end
+          return v
+        end
+        local function trim(s) return (string.match(s, "^%s*(.-)%s*$")) end
+        -- WiFiClient's destructor (ClientContext::unref): close, free the context
+        local function release(client) getmetatable(client).__close(client) end
+
+        local b64chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        local function base64(s)
+          local out = {}
+          for i = 1, #s, 3 do
+            local a, b, c = sbyte(s, i, i + 2)
+            local n = (a << 16) | ((b or 0) << 8) | (c or 0)
+            local q = {}
+            for k = 1, 4 do
+              local idx = (n >> (6 * (4 - k))) & 63
+              q[k] = ssub(b64chars, idx + 1, idx + 1)
+            end
+            if not b then q[3], q[4] = "=", "=" elseif not c then q[4] = "=" end
+            out[#out + 1] = table.concat(q)
+          end
+          return table.concat(out)
+        end
+
+        """#
 }
