@@ -43,7 +43,7 @@ soak: setup
 # assertions on; findings land in .build-fuzz/findings/TARGET/ (make one a regression input
 # in Tests/FuzzTargetsTests/corpus/TARGET/, which `make test` replays)
 FUZZ_SECONDS ?= 120
-FUZZ_TARGETS ?= frames filter world wiring littlefs
+FUZZ_TARGETS ?= frames filter world wiring lab littlefs
 FUZZ_FLAGS = -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address \
 	-Xcc -DESPLUA_LWIP_ASSERT -Xswiftc -use-ld=lld
 fuzz: setup

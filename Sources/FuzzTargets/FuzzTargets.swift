@@ -14,7 +14,8 @@ import LittleFSCore
 public enum FuzzTargets {
     /// The targets by name, as `make fuzz` and the corpus folders name them.
     public static let all: [(name: String, run: @Sendable ([UInt8]) -> String?)] = [
-        ("frames", frames), ("filter", filter), ("world", world), ("wiring", wiring), ("littlefs", littlefs),
+        ("frames", frames), ("filter", filter), ("world", world), ("wiring", wiring), ("lab", lab),
+        ("littlefs", littlefs),
     ]
 
     // MARK: frames
@@ -177,6 +178,17 @@ public enum FuzzTargets {
     /// A wiring file: parses or says why not.
     public static func wiring(_ data: [UInt8]) -> String? {
         do { _ = try Wiring.parse(data, name: "fuzz.wiring.json") } catch {
+            if error.description.isEmpty { return "an empty error message" }
+        }
+        return nil
+    }
+
+    /// A lab file: parses or says why not (every sketch it names counts as readable).
+    public static func lab(_ data: [UInt8]) -> String? {
+        do {
+            let lab = try LabFile.parse(data, folder: "/lab") { _ in true }
+            if lab.boards.isEmpty { return "a lab with no board" }
+        } catch {
             if error.description.isEmpty { return "an empty error message" }
         }
         return nil

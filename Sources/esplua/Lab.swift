@@ -58,57 +58,16 @@ struct Lab: ParsableCommand {
     func run() throws {
         guard let data = FileManager.default.contents(atPath: lab) else { fail("esplua: cannot read the lab file '\(lab)'") }
         let base = lab.contains("/") ? String(lab[..<lab.lastIndex(of: "/")!]) : "."
-        func relative(_ p: String) -> String { p.hasPrefix("/") ? p : Path.join(base, p) }
-        let root: [String: Any]
+        let file: LabFile
         do {
-            guard let r = try JSON.parse(Array(data)) as? [String: Any] else { fail("esplua: \(lab): the lab must be a JSON object") }
-            root = r
-        } catch { fail("esplua: \(lab): not valid JSON (\(error.description))") }
-        let known: Set = ["boards", "forwards", "link", "comment"]
-        if let bad = root.keys.sorted().first(where: { !known.contains($0) }) {
-            fail("esplua: \(lab): unknown key '\(bad)' (expected boards, forwards, link)")
+            file = try LabFile.parse(Array(data), folder: base) { FileManager.default.isReadableFile(atPath: $0) }
+        } catch { fail("esplua: \(lab): \(error)") }
+        if file.link != "ideal" {
+            writeStandardError("esplua: lab: link profile '\(file.link)' is not built yet: the boards' links are ideal (no latency, airtime or loss)\n")
         }
-        if let link = root["link"] as? String, link != "ideal" {
-            writeStandardError("esplua: lab: link profile '\(link)' is not built yet: the boards' links are ideal (no latency, airtime or loss)\n")
-        }
-        guard let items = root["boards"] as? [Any], !items.isEmpty else { fail("esplua: \(lab): boards must be a non-empty array") }
-        guard items.count <= 240 else { fail("esplua: \(lab): at most 240 boards (10.0.2.15 to 10.0.2.254)") }
-        var boards: [Board] = []
-        for (i, item) in items.enumerated() {
-            guard let b = item as? [String: Any], let name = b["name"] as? String, let sketch = b["sketch"] as? String else {
-                fail("esplua: \(lab): boards[\(i)] needs a name and a sketch")
-            }
-            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
-                fail("esplua: \(lab): boards[\(i)].name must be letters, digits and '-' (it is the board's DNS name)")
-            }
-            guard !boards.contains(where: { $0.name == name }) else { fail("esplua: \(lab): two boards are named '\(name)'") }
-            let path = relative(sketch)
-            guard FileManager.default.isReadableFile(atPath: path) else { fail("esplua: \(lab): boards[\(i)].sketch: cannot open '\(path)'") }
-            var extra: [String] = []
-            for key in ["wiring", "world", "flash"] {
-                if let v = b[key] as? String { extra += ["--\(key)", relative(v)] }
-            }
-            boards.append(Board(name: name, sketch: path, address: "10.0.2.\(15 + i)", extra: extra))
-        }
-        var hosts: [String: String] = [:]
-        for b in boards {
-            hosts[b.name.lowercased()] = b.address
-            hosts[b.name.lowercased() + ".lab"] = b.address
-        }
-        var forwards: [(Forward, String)] = []
-        for (i, item) in ((root["forwards"] as? [Any]) ?? []).enumerated() {
-            // [udp:][ADDR:]HOST:BOARD:PORT
-            guard let text = item as? String else { fail("esplua: \(lab): forwards[\(i)] must be a string like \"8080:server:80\"") }
-            var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count >= 3, let board = boards.first(where: { $0.name == parts[parts.count - 2] }) else {
-                fail("esplua: \(lab): forwards[\(i)] '\(text)': expected HOST:BOARD:PORT with a board's name, like 8080:server:80")
-            }
-            parts.remove(at: parts.count - 2)
-            guard let f = Forward(parsing: parts.joined(separator: ":")) else {
-                fail("esplua: \(lab): forwards[\(i)] '\(text)': expected HOST:BOARD:PORT, like 8080:server:80")
-            }
-            forwards.append((f, board.address))
-        }
+        var boards = file.boards.map { Board(name: $0.name, sketch: $0.sketch, address: $0.address, extra: $0.options) }
+        let hosts = file.hosts
+        let forwards = file.forwards.map { ($0.forward, $0.address) }
 
         // the switch
         let dir = Path.join(FileManager.default.temporaryDirectory.path, "esplua-lab-\(getpid())")

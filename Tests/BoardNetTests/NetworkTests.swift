@@ -164,3 +164,34 @@ final class HostSocket {
     }
     func close() { if !closed { closed = true; _ = Glibc.close(fd) } }
 }
+
+/// The lab file (`esplua lab`): the README's minimal form, and a malformed one named.
+final class LabFileTests: XCTestCase {
+    func testTheMinimalFormGivesAddressesNamesAndForwards() throws {
+        let text =
+            #"{ "boards": [ { "name": "server", "sketch": "server.lua" }, { "name": "client", "sketch": "client.lua" } ], "forwards": [ "8080:server:80" ] }"#
+        let lab = try LabFile.parse(Array(text.utf8), folder: "/labs/one") { _ in true }
+        XCTAssertEqual(lab.boards.map(\.sketch), ["/labs/one/server.lua", "/labs/one/client.lua"])
+        XCTAssertEqual(lab.boards.map(\.address), ["10.0.2.15", "10.0.2.16"])
+        XCTAssertEqual(lab.hosts["server.lab"], "10.0.2.15")
+        XCTAssertEqual(lab.forwards.map(\.address), ["10.0.2.15"])
+        XCTAssertEqual(lab.forwards.first?.forward.hostPort, 8080)
+        XCTAssertEqual(lab.link, "ideal")
+    }
+
+    func testAMalformedLabNamesTheField() {
+        let cases: [(String, String)] = [
+            (#"{ "boards": [] }"#, "boards must be a non-empty array"),
+            (#"{ "boards": [ { "name": "a b", "sketch": "s.lua" } ] }"#, "boards[0].name must be letters"),
+            (#"{ "boards": [ { "name": "a", "sketch": "s.lua", "flash": 3 } ] }"#, "boards[0].flash must be a file name"),
+            (#"{ "boards": [ { "name": "a", "sketch": "s.lua" } ], "forwards": [ "8080:nobody:80" ] }"#, "forwards[0] '8080:nobody:80'"),
+            (#"{ "boards": [ { "name": "a", "sketch": "s.lua" } ], "link": 5 }"#, "link must be a string"),
+            (#"{ "board": [] }"#, "unknown key 'board'"),
+        ]
+        for (text, expected) in cases {
+            XCTAssertThrowsError(try LabFile.parse(Array(text.utf8), folder: ".") { _ in true }) {
+                XCTAssertTrue("\($0)".contains(expected), "\(text): \($0)")
+            }
+        }
+    }
+}

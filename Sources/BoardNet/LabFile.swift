@@ -1,0 +1,90 @@
+import BoardCore
+
+/// A lab file (`esplua lab LAB.json`): the boards, each a sketch with its own files
+/// and an address on the lab's LAN, and the host's forwards to them by name.
+/// Parsed from bytes, so a malformed file is a message naming the field (and the
+/// parser can be fuzzed: Sources/FuzzTargets).
+public struct LabFile: Sendable {
+    public struct Board: Sendable, Equatable {
+        public var name: String
+        /// The sketch's path, relative paths taken from the lab file's folder.
+        public var sketch: String
+        /// 10.0.2.15 and up, in the file's order.
+        public var address: String
+        /// `run` options for the board's own files: --wiring, --world, --flash.
+        public var options: [String]
+    }
+
+    public var boards: [Board] = []
+    /// Each host forward with the address of the board it reaches.
+    public var forwards: [(forward: Forward, address: String)] = []
+    /// The link profile named in the file ("ideal" if none).
+    public var link = "ideal"
+
+    /// Every board's DNS names (`server`, `server.lab`) and address.
+    public var hosts: [String: String] {
+        var hosts: [String: String] = [:]
+        for b in boards {
+            hosts[b.name.lowercased()] = b.address
+            hosts[b.name.lowercased() + ".lab"] = b.address
+        }
+        return hosts
+    }
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Parses the JSON form; `folder` is the lab file's (for relative paths) and
+    /// `readable` says whether a sketch file can be opened.
+    public static func parse(_ data: [UInt8], folder: String, readable: (String) -> Bool) throws(Invalid) -> LabFile {
+        func bad(_ why: String) -> Invalid { Invalid(description: why) }
+        func relative(_ p: String) -> String { p.hasPrefix("/") ? p : Path.join(folder, p) }
+        let value: Any
+        do { value = try JSON.parse(data) } catch { throw bad("not valid JSON (\(error.description))") }
+        guard let root = value as? [String: Any] else { throw bad("the lab must be a JSON object") }
+        let known: Set = ["boards", "forwards", "link", "comment"]
+        if let k = root.keys.sorted().first(where: { !known.contains($0) }) {
+            throw bad("unknown key '\(k)' (expected boards, forwards, link)")
+        }
+        var lab = LabFile()
+        if let link = root["link"] {
+            guard let l = link as? String else { throw bad("link must be a string, like \"ideal\"") }
+            lab.link = l
+        }
+        guard let items = root["boards"] as? [Any], !items.isEmpty else { throw bad("boards must be a non-empty array") }
+        guard items.count <= 240 else { throw bad("at most 240 boards (10.0.2.15 to 10.0.2.254)") }
+        for (i, item) in items.enumerated() {
+            guard let b = item as? [String: Any], let name = b["name"] as? String, let sketch = b["sketch"] as? String else {
+                throw bad("boards[\(i)] needs a name and a sketch")
+            }
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                throw bad("boards[\(i)].name must be letters, digits and '-' (it is the board's DNS name)")
+            }
+            guard !lab.boards.contains(where: { $0.name == name }) else { throw bad("two boards are named '\(name)'") }
+            let path = relative(sketch)
+            guard readable(path) else { throw bad("boards[\(i)].sketch: cannot open '\(path)'") }
+            var options: [String] = []
+            for key in ["wiring", "world", "flash"] {
+                guard let v = b[key] else { continue }
+                guard let s = v as? String else { throw bad("boards[\(i)].\(key) must be a file name") }
+                options += ["--\(key)", relative(s)]
+            }
+            lab.boards.append(Board(name: name, sketch: path, address: "10.0.2.\(15 + i)", options: options))
+        }
+        for (i, item) in ((root["forwards"] as? [Any]) ?? []).enumerated() {
+            // [udp:][ADDR:]HOST:BOARD:PORT
+            guard let text = item as? String else { throw bad("forwards[\(i)] must be a string like \"8080:server:80\"") }
+            var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count >= 3, let board = lab.boards.first(where: { $0.name == parts[parts.count - 2] }) else {
+                throw bad("forwards[\(i)] '\(text)': expected HOST:BOARD:PORT with a board's name, like 8080:server:80")
+            }
+            parts.remove(at: parts.count - 2)
+            guard let f = Forward(parsing: parts.joined(separator: ":")) else {
+                throw bad("forwards[\(i)] '\(text)': expected HOST:BOARD:PORT, like 8080:server:80")
+            }
+            lab.forwards.append((f, board.address))
+        }
+        return lab
+    }
+}
