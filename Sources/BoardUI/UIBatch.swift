@@ -52,7 +52,7 @@ public struct UIBatch: Sendable, Equatable {
     private var consoleBytes = 0
     public private(set) var heap: [(time: UInt64, free: Int, maxBlock: Int)] = []
     public private(set) var marks: [(time: UInt64, label: String)] = []
-    public private(set) var segments: [WireSegment] = []
+    public private(set) var segments: [TCPSegment] = []
     /// Serial bytes, marks and segments left out of this batch.
     public private(set) var dropped = 0
     /// Events recorded (the feed flushes early when many wait).
@@ -101,7 +101,7 @@ public struct UIBatch: Sendable, Equatable {
     /// Whether a mark would be kept (build its label only then).
     public var canMark: Bool { marks.count < Self.maxMarks }
 
-    public mutating func segment(_ s: WireSegment) {
+    public mutating func segment(_ s: TCPSegment) {
         eventCount += 1
         if segments.count == Self.maxSegments {
             segments.removeFirst()
@@ -161,7 +161,7 @@ public struct UIBatch: Sendable, Equatable {
             w.string("\(s.destination):\(s.destinationPort)")
             w.raw(",\"flags\":")
             w.string(s.flagNames)
-            w.raw(",\"seq\":\(s.seq),\"ack\":\(s.ack),\"win\":\(s.window),\"len\":\(s.length)}")
+            w.raw(",\"seq\":\(s.seq),\"ack\":\(s.ackNumber),\"win\":\(s.window),\"len\":\(s.payload)}")
         }
         w.raw("],\"pcbs\":[")
         for (i, r) in pcbs.enumerated() {

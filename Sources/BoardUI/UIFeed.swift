@@ -62,10 +62,10 @@ public final class UIFeed: EventSource {
         switch event {
         case .serialOut(let bytes): batch.serial(bytes)
         case .frame(let outbound, let bytes):
-            guard let s = WireSegment(frame: bytes, outbound: outbound, time: t) else { return }
+            guard let s = TCPSegment(frame: bytes, outbound: outbound, time: t) else { return }
             batch.segment(s)
-            if (s.opens && !outbound || s.resets) && batch.canMark {
-                batch.mark(s.resets ? "RST :\(s.sourcePort)→:\(s.destinationPort)" : "SYN :\(s.sourcePort)→:\(s.destinationPort)", at: t)
+            if (s.opens && !outbound || s.rst) && batch.canMark {
+                batch.mark(s.rst ? "RST :\(s.sourcePort)→:\(s.destinationPort)" : "SYN :\(s.sourcePort)→:\(s.destinationPort)", at: t)
             }
         case .heap(let free, let maxBlock): batch.heapSample(free: free, maxBlock: maxBlock, at: t)
         case .reset(let reason): batch.consoleMark(kind: "reset", text: "reboot: \(reason.description)", time: t)

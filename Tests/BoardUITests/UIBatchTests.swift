@@ -1,4 +1,5 @@
 import BoardCore
+import BoardNet
 import BoardTesting
 import XCTest
 
@@ -57,9 +58,9 @@ final class UIBatchTests: XCTestCase {
             from: ("10.0.2.15", 80), to: ("10.0.2.2", 54321), seq: 5, ack: 1001, flags: 0x19, window: 5744, payload: Array("hi".utf8))
         var batch = UIBatch()
         for (frame, out) in [(syn, false), (data, true)] {
-            frame.withUnsafeBytes { if let s = WireSegment(frame: $0, outbound: out, time: 7) { batch.segment(s) } }
+            frame.withUnsafeBytes { if let s = TCPSegment(frame: $0, outbound: out, time: 7) { batch.segment(s) } }
         }
-        Array("not a frame".utf8).withUnsafeBytes { XCTAssertNil(WireSegment(frame: $0, outbound: true, time: 0)) }
+        Array("not a frame".utf8).withUnsafeBytes { XCTAssertNil(TCPSegment(frame: $0, outbound: true, time: 0)) }
         let segments = try XCTUnwrap(try parse(batch.json(time: 0, pcbs: [], pins: nil))["segments"] as? [[String: Any]])
         XCTAssertEqual(segments.count, 2)
         XCTAssertEqual(segments[0]["flags"] as? String, "SYN")
