@@ -22,9 +22,8 @@ public enum APIHelp {
         "bitWrite": "use Lua's bit operators & | ~ << >>", "bit": "use 1 << n", "lowByte": "use x & 0xFF",
         "highByte": "use (x >> 8) & 0xFF",
         "analogReference": "", "analogWriteResolution": "", "analogWriteMode": "",
-        "attachInterrupt": "", "attachInterruptArg": "", "detachInterrupt": "", "digitalPinToInterrupt": "",
-        "interrupts": "", "noInterrupts": "", "micros64": "", "optimistic_yield": "use yield()", "tone": "", "noTone": "", "pulseIn": "", "pulseInLong": "",
-        "shiftOut": "", "shiftIn": "",
+        "attachInterruptArg": "use attachInterrupt(pin, function() ... end, mode): a Lua function keeps its own values",
+        "optimistic_yield": "use yield()",
         "configTime": "", "setTZ": "", "getLocalTime": "", "time": "",
         // libraries
         "ESP8266WiFiMulti": "use WiFi.begin(ssid, pass)", "WiFiClientSecure": "", "MDNS": "", "SPIFFS": "use LittleFS (require(\"LittleFS\"))", "SD": "",

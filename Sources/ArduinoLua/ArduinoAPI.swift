@@ -16,6 +16,8 @@ enum ArduinoAPI {
             sandbox(state, sketchDirectory: sketchDirectory)
             let luaNames = state.globalNames()
             GPIOBindings.register(in: state, ctx: ctx)
+            InterruptBindings.register(in: state, ctx: ctx)
+            AdvancedIOBindings.register(in: state, ctx: ctx)
             TimeBindings.register(in: state, ctx: ctx)
             WMathBindings.register(in: state, ctx: ctx)
             SerialBindings.register(in: state, ctx: ctx)

@@ -176,8 +176,9 @@ enum DeviceSetup {
             let apply = {
                 if !set(change.part, change.control, change.value) { log("esplua: \(change.part) has no control '\(change.control)'") }
             }
-            // at 0 the part starts that way; later changes come in the board's loop
-            if change.at == 0 { apply() } else { _ = board.timers.schedule(at: change.at, apply) }
+            // at 0 the part starts that way; later changes come at their time, even while
+            // the sketch computes (the world does not wait for a delay())
+            if change.at == 0 { apply() } else { _ = board.timers.schedule(at: change.at, hardware: true, apply) }
         }
         // the inbox's `setControl` commands (the dashboard, a test)
         board.loop.commandHandlers.append { command in

@@ -114,6 +114,7 @@ final class LuaPluginRegistrar: PluginModuleRegistrar {
             let pc = LuaPluginCall(call: call, firstArgument: 2, registrar: self)
             let box = PluginHost.CallBox(pc)
             let p = construct(pluginState, box.pointer)
+            if let (i, m) = pc.argumentError { throw .argument(i, m) }
             if let err = pc.error { throw .runtime(err) }
             guard let p else { throw .runtime("\(className)() failed") }
             call.pushObject(Object(pointer: p, cls: cls, state: pluginState), class: className)
@@ -130,6 +131,7 @@ final class LuaPluginRegistrar: PluginModuleRegistrar {
         let pc = LuaPluginCall(call: call, firstArgument: firstArgument, registrar: self)
         let box = PluginHost.CallBox(pc)
         let n = fn(pluginState, object, box.pointer)
+        if let (i, m) = pc.argumentError { throw .argument(i, m) }
         if let err = pc.error { throw .runtime(err) }
         if ctx.unwindIfStopping(call) != 0 { return LuaCall.yield }
         return max(0, min(n, Int32(pc.pushed)))
@@ -148,6 +150,9 @@ final class LuaPluginCall: PluginCall {
     unowned let registrar: LuaPluginRegistrar
     private(set) var pushed = 0
     private(set) var error: String?
+    /// An argument error: the Lua stack index (a method's object is 1, Lua's own
+    /// luaL_argerror then counts from the first argument after it) and the message.
+    private(set) var argumentError: (Int32, String)?
 
     init(call: LuaCall, firstArgument: Int32, registrar: LuaPluginRegistrar) {
         self.call = call
@@ -183,7 +188,11 @@ final class LuaPluginCall: PluginCall {
     func setField(_ key: String, bytes: UnsafeRawBufferPointer) { call.push(rawBytes: bytes); call.setFieldFromTop(key) }
     func setField(_ key: String, boolean: Bool) { call.setField(key, boolean) }
     func fail(_ message: String) -> Int32 {
-        if error == nil { error = message }
+        if error == nil && argumentError == nil { error = message }
+        return -1
+    }
+    func failArgument(_ i: Int, _ message: String) -> Int32 {
+        if error == nil && argumentError == nil { argumentError = (index(max(1, i)), message) }
         return -1
     }
 }

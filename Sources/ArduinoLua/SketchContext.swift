@@ -21,6 +21,8 @@ final class SketchContext {
     unowned(unsafe) let network: Network
     unowned(unsafe) let plugins: PluginHost
     let callbacks: LuaCallbacks
+    /// The sketch's interrupt handlers (attachInterrupt).
+    let isr: ISRRunner
     /// esplua's own messages.
     let log: (String) -> Void
     /// Keeps the plugin registrar of the current Lua state alive.
@@ -56,6 +58,12 @@ final class SketchContext {
         self.plugins = plugins
         self.log = log
         callbacks = LuaCallbacks(loop: board.loop)
+        isr = ISRRunner(board: board)
+        isr.isStopping = { [unowned self] in self.stop != nil }
+        isr.onError = { [unowned self] err in self.callbacks.onError?(err) }
+        isr.onWatchdog = { [unowned self] bite in
+            self.requestStop(.crash(bite == .softWatchdog ? .softWatchdog : .hardwareWatchdog, nil))
+        }
     }
 
     var loop: BoardLoop { board.loop }

@@ -103,6 +103,7 @@ final class SketchRunner {
         lua = state
         context.callbacks.state = state
         context.callbacks.mainThread = state.L
+        context.isr.state = state
         let dir = Path.directory(of: options.sketchPath)
         ArduinoAPI.install(in: state, ctx: context, sketchDirectory: dir.isEmpty ? "." : dir)
         options.prepareLua?(state)
@@ -138,6 +139,7 @@ final class SketchRunner {
         state.push(kind: .poll) { _ in LuaCall.yield }
         if let err = state.protectedCall(nargs: 3, nresults: 1) { return .failure(.loadFailed("internal: \(err)")) }
         thread = LuaThread(state: state)
+        context.isr.sketchThread = thread?.co
         return .success(nil)
     }
 
@@ -220,13 +222,16 @@ final class SketchRunner {
     func teardown() {
         context.callbacks.removeAll()
         context.callbacks.state = nil
+        context.isr.clear()
         context.network.reset()
         thread = nil
         lua = nil
     }
 
-    /// The hook (every 1000 Lua instructions): charges CPU time, bites with the
-    /// watchdog, ends the run. Returns true to stop the sketch.
+    /// The hook (every 1000 Lua instructions, or before the next one when an
+    /// interrupt latched): charges CPU time, bites with the watchdog, lets in what
+    /// happened outside the CPU meanwhile (parts' timers, the waveform generator,
+    /// interrupts), ends the run. Returns true to stop the sketch.
     private func instructionsRan(_ n: Int) -> Bool {
         if context.stop != nil { return true }
         if let state = lua, state.outOfMemory {
@@ -240,6 +245,7 @@ final class SketchRunner {
             return true
         }
         if board.loop.isStopping { context.requestStop(.runEnded); return true }
-        return false
+        board.serviceHardware()
+        return context.stop != nil
     }
 }

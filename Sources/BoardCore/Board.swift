@@ -24,6 +24,10 @@ public final class Board {
     public let timers = Timers()
     public let heap: Heap
     public let pins = Pins()
+    /// GPIO interrupts (attachInterrupt); their handlers run through `loop.interruptService`.
+    public private(set) lazy var interrupts = Interrupts(pins: pins)
+    /// tone()/noTone(): the waveform generator's square waves.
+    public private(set) lazy var tone = Tone(pins: pins, timers: timers, clock: clock)
     public let uart: UART
     public let watchdog = Watchdog()
     public let i2c = I2CBus()
@@ -80,6 +84,14 @@ public final class Board {
         return watchdog.check(now: clock.refresh())
     }
 
+    /// While the sketch computes: what happens outside the CPU's program up to now
+    /// (parts' timers, the waveform generator; `Timers`' hardware timers), then the
+    /// interrupts it latched. Called between two Lua instructions and by busy waits.
+    public func serviceHardware() {
+        timers.fireHardwareDue(now: clock.micros)
+        if interrupts.canRun { loop.interruptService?() }
+    }
+
     // MARK: boot
 
     /// Power-on or reboot: pins to their boot state, watchdogs armed, millis() from 0.
@@ -88,6 +100,8 @@ public final class Board {
         if bootCount > 0 { for h in rebootHandlers { h() } }
         bootCount += 1
         resetReason = reason
+        tone.reset()
+        interrupts.reset()
         pins.reset()
         clock.bootedAt = clock.micros
         watchdog.reset(now: clock.micros)

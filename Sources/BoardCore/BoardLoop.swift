@@ -97,6 +97,10 @@ public final class BoardLoop {
     /// The core's scheduled functions: queued Lua callbacks (WiFi events, Ticker).
     /// `pending` is asked on every pass; `run` runs them on the blocked thread.
     public var scheduled: (pending: () -> Bool, run: () -> Void)?
+    /// Runs the latched GPIO interrupts' handlers (`Board.interrupts`), set by the
+    /// sketch's runner; called after every background pass (an edge a timer or a
+    /// command made while the sketch waits) and between Lua instructions.
+    public var interruptService: (() -> Void)?
     /// Asked at a yield point whose stretch made no active call: did the sketch
     /// still work (the Lua VM allocated memory)? Then it is not idle.
     public var sketchWorked: (() -> Bool)?
@@ -333,6 +337,7 @@ public final class BoardLoop {
         }
         lastPassEnd = clock.micros
         if clock.mode == .real && lastPassEnd &- cpuMarkAt > busyMicros / 2 { markCPU() }
+        interruptService?()
         // summing the free runs costs more than a pass: only after the heap changed
         if events.wants(.heap), heap.changes != lastHeapChanges {
             lastHeapChanges = heap.changes

@@ -12,6 +12,18 @@ public final class UART {
     public private(set) var overrun = false
     /// The board's event stream (serial bytes out and in are published there).
     unowned(unsafe) var events: BoardEvents?  // owned by the same Board, gone with it
+    /// Who hears TX besides the sink (a part on the UART), in the order they came.
+    private var taps: [(id: Int, fn: (UnsafeRawBufferPointer) -> Void)] = []
+    private var nextTap = 1
+
+    /// Calls `fn` with every byte run the sketch transmits; returns an id for `untap`.
+    public func tap(_ fn: @escaping (UnsafeRawBufferPointer) -> Void) -> Int {
+        defer { nextTap += 1 }
+        taps.append((nextTap, fn))
+        return nextTap
+    }
+
+    public func untap(_ id: Int) { taps.removeAll { $0.id == id } }
 
     public init(sink: @escaping (UnsafeRawBufferPointer) -> Void) {
         self.sink = sink
@@ -27,11 +39,14 @@ public final class UART {
 
     private func transmit(_ bytes: UnsafeRawBufferPointer) {
         sink(bytes)
+        for t in taps { t.fn(bytes) }
         if let e = events, e.wants(.serialOut) { e.publish(.serialOut(bytes)) }
     }
 
     /// Bytes arriving on RX; beyond the RX buffer they are lost (overrun), as on the chip.
-    public func receive<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+    /// Returns how many were kept.
+    @discardableResult
+    public func receive<C: Collection>(_ bytes: C) -> Int where C.Element == UInt8 {
         var accepted: [UInt8] = []
         for b in bytes {
             if rx.count - rxHead >= rxCapacity { overrun = true; continue }
@@ -39,6 +54,7 @@ public final class UART {
             accepted.append(b)
         }
         if let e = events, e.wants(.serialIn), !accepted.isEmpty { accepted.withUnsafeBytes { e.publish(.serialIn($0)) } }
+        return accepted.count
     }
 
     /// Room left in the RX buffer (stdin is read no faster than the sketch makes room).

@@ -166,7 +166,14 @@ static int g_hook_count;
 
 static void count_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
-    if (!g_hook(L, g_hook_count)) return;
+    int n = g_hook_count;
+    if (lua_gethookcount(L) != g_hook_count) {
+        /* asked to fire soon (or unwinding): back to the usual count; the
+           instructions since the last firing are not known, count one */
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, g_hook_count);
+        n = 1;
+    }
+    if (!g_hook(L, n)) return;
     if (lua_isyieldable(L)) {
         lua_yield(L, 0);   /* allowed from count hooks with no values */
         return;
@@ -175,6 +182,10 @@ static void count_hook(lua_State *L, lua_Debug *ar) {
        again on the next instructions until the sketch is back where it can yield. */
     lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
     luaL_error(L, "sketch stopped by the board");
+}
+
+void clua_hook_soon(lua_State *L) {
+    if (g_hook) lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
 }
 
 void clua_set_hook(lua_State *L, clua_hook_fn fn, int count) {

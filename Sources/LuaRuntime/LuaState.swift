@@ -376,6 +376,10 @@ public final class LuaState {
         clua_set_hook(L, luaHook, interval)
     }
 
+    /// Makes the hook fire on `thread` before its next instruction (then every
+    /// `interval` again): an interrupt that came during a call runs right after it.
+    public func hookSoon(thread: OpaquePointer) { clua_hook_soon(thread) }
+
     /// The string at `index`, if it is a string or a number (numbers are converted).
     public func string(at index: Int32) -> String? { LuaState.string(L, at: index) }
 

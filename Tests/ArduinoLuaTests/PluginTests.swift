@@ -11,7 +11,9 @@ final class PluginTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// Compiles the C demo plugin into a fresh folder; `abi` overrides the ABI it claims.
-    func buildDemo(abi: String? = nil, name: String = "libesplua-demo.so") throws -> String {
+    /// `header10` builds the 1.0 demo kept in Fixtures/abi-1.0 against the 1.0 header kept beside it.
+    func buildDemo(abi: String? = nil, name: String = "libesplua-demo.so", header10: Bool = false) throws -> String {
+        let fixture = Self.root.appendingPathComponent("Tests/ArduinoLuaTests/Fixtures/abi-1.0")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("plugins-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let p = Process()
@@ -19,10 +21,13 @@ final class PluginTests: XCTestCase {
         p.arguments =
             [
                 "-shared", "-fPIC", "-std=c11", "-Wall", "-Wextra", "-Werror",
-                "-I", Self.root.appendingPathComponent("Sources/CPluginABI/include").path,
+                "-I", header10 ? fixture.path : Self.root.appendingPathComponent("Sources/CPluginABI/include").path,
             ]
             + (abi.map { ["-DDEMO_ABI=\($0)"] } ?? [])
-            + [Self.root.appendingPathComponent("plugins/Demo/demo.c").path, "-o", "\(dir)/\(name)"]
+            + [
+                header10 ? fixture.appendingPathComponent("demo.c").path : Self.root.appendingPathComponent("plugins/Demo/demo.c").path,
+                "-o", "\(dir)/\(name)",
+            ]
         try p.run()
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0, "cc failed")
@@ -36,32 +41,50 @@ final class PluginTests: XCTestCase {
         }
     }
 
+    static let demoSketch = """
+        local Demo = require("Demo")
+        function setup()
+          print(Demo.version(), Demo.add(2, 3), DEMO_ANSWER)
+          local heap = ESP.getFreeHeap()
+          local c = Counter(10); c:inc(); c:inc()
+          print("counter", c:value(), heap - ESP.getFreeHeap())
+          print(pcall(Demo.add, "x"))
+          pinMode(0, INPUT_PULLUP)
+          for pin = 12, 15 do pinMode(pin, OUTPUT) end
+          digitalWrite(12, HIGH); digitalWrite(14, HIGH)
+          print("button", digitalRead(0)); delay(2000); print("button", digitalRead(0))
+        end
+        function loop() delay(1000) end
+        """
+    static let demoWiring = """
+        { "parts": [ { "name": "btn", "part": "button", "pin": 0 }, { "name": "bar", "part": "ledbar", "first": 12, "count": 4 } ],
+          "schedule": [ { "at": "1s", "set": "btn.pressed", "value": 1 } ] }
+        """
+
     func testACPluginBuiltOutsideSwiftPMProvidesAModuleAClassAndParts() throws {
         let dir = try buildDemo()
-        let r = try run(
-            """
-            local Demo = require("Demo")
-            function setup()
-              print(Demo.version(), Demo.add(2, 3), DEMO_ANSWER)
-              local heap = ESP.getFreeHeap()
-              local c = Counter(10); c:inc(); c:inc()
-              print("counter", c:value(), heap - ESP.getFreeHeap())
-              print(pcall(Demo.add, "x"))
-              pinMode(0, INPUT_PULLUP)
-              for pin = 12, 15 do pinMode(pin, OUTPUT) end
-              digitalWrite(12, HIGH); digitalWrite(14, HIGH)
-              print("button", digitalRead(0)); delay(2000); print("button", digitalRead(0))
-            end
-            function loop() delay(1000) end
-            """, plugins: [dir],
-            wiring: """
-                { "parts": [ { "name": "btn", "part": "button", "pin": 0 }, { "name": "bar", "part": "ledbar", "first": 12, "count": 4 } ],
-                  "schedule": [ { "at": "1s", "set": "btn.pressed", "value": 1 } ] }
-                """)
+        let r = try run(Self.demoSketch, plugins: [dir], wiring: Self.demoWiring)
         defer { r.finish() }
-        XCTAssertEqual(r.transcript, "demo 1.0\t5\t42\ncounter\t12\t24\nfalse\tDemo.add expects two integers\nbutton\t1\nbutton\t0\n", r.log.joined())
+        // 1.1's arg_error: the message Lua's own luaL_argerror makes
+        XCTAssertEqual(
+            r.transcript,
+            "demo 1.1\t5\t42\ncounter\t12\t24\nfalse\tbad argument #1 to 'Demo.add' (integer expected)\nbutton\t1\nbutton\t0\n",
+            r.log.joined())
         XCTAssertEqual(r.device.plugins.part(named: "bar")?.get("value"), 0b0101, "LEDs on pins 12 and 14")
         XCTAssertEqual(r.device.plugins.part(named: "btn")?.get("pressed"), 1)
+        XCTAssertEqual(r.device.plugins.loaded.first?.library.abi, 0x0001_0001)
+    }
+
+    func testAPluginBuiltAgainstThe10HeaderStillLoadsUnder11() throws {
+        // Fixtures/abi-1.0: the header and demo.c as ABI 1.0 shipped them; 1.1 only appended
+        let dir = try buildDemo(header10: true)
+        let lib = try PluginLibrary(path: dir + "/libesplua-demo.so")
+        XCTAssertEqual(lib.abi, 0x0001_0000)
+        let r = try run(Self.demoSketch, plugins: [dir], wiring: Self.demoWiring)
+        defer { r.finish() }
+        XCTAssertEqual(
+            r.transcript, "demo 1.0\t5\t42\ncounter\t12\t24\nfalse\tDemo.add expects two integers\nbutton\t1\nbutton\t0\n", r.log.joined())
+        XCTAssertEqual(r.device.plugins.part(named: "bar")?.get("value"), 0b0101)
     }
 
     func testAPluginBuiltForAnotherABIIsRefusedWithOneClearSentence() throws {
@@ -69,14 +92,14 @@ final class PluginTests: XCTestCase {
         let path = dir + "/libesplua-demo.so"
         XCTAssertThrowsError(try PluginLibrary(path: path)) { error in
             XCTAssertEqual(
-                "\(error)", "the plugin \(path) was built for plugin ABI 2.0, but this esplua provides ABI 1.0 (rebuild it against this esplua_plugin.h)")
+                "\(error)", "the plugin \(path) was built for plugin ABI 2.0, but this esplua provides ABI 1.1 (rebuild it against this esplua_plugin.h)")
         }
         let r = try run("local Demo = require('Demo')\nfunction setup() end\nfunction loop() end", plugins: [dir])
         defer { r.finish() }
         // an error of the sketch's top level is a load error (the sketch does not start)
         guard case .loadFailed(let message) = r.outcome else { return XCTFail("\(r.outcome)") }
         XCTAssertTrue(message.contains("module 'Demo' not found"), message)
-        XCTAssertTrue(message.contains("was built for plugin ABI 2.0, but this esplua provides ABI 1.0"), message)
+        XCTAssertTrue(message.contains("was built for plugin ABI 2.0, but this esplua provides ABI 1.1"), message)
     }
 
     func testALibraryThatIsNotAPluginIsNamed() throws {

@@ -1,6 +1,7 @@
 /*
  * demo.c - an esplua plugin in plain C: a push button, an LED bar, and a tiny
- * Lua module. It is the example of the README and the ABI test of the suite.
+ * Lua module. It is the example of the README and the ABI test of the suite,
+ * written against plugin ABI 1.1 (ESPLUA_PLUGIN_EXPORT, arg_error, named levels).
  *
  *   cc -shared -fPIC -std=c11 -I<esplua>/Sources/CPluginABI/include demo.c -o libesplua-demo.so
  *   esplua run sketch.lua --plugin-path .
@@ -18,7 +19,7 @@
 #define DEMO_ABI ESPLUA_PLUGIN_ABI   /* the test builds a copy with another ABI to see it refused */
 #endif
 
-const uint32_t esplua_plugin_abi = DEMO_ABI;
+ESPLUA_PLUGIN_EXPORT const uint32_t esplua_plugin_abi = DEMO_ABI;
 
 typedef struct demo { const esplua_host *host; esplua_board *board; } demo;
 
@@ -36,7 +37,7 @@ static void *button_create(void *state, esplua_board *board, const esplua_config
     button *b = calloc(1, sizeof *b);
     b->d = d;
     b->pin = (int)pin;
-    d->host->pin_drive(board, b->pin, -1);
+    d->host->pin_drive(board, b->pin, ESPLUA_RELEASE);
     return b;
 }
 
@@ -47,7 +48,7 @@ static int button_set(void *state, void *part, const char *control, double value
     button *b = part;
     if (strcmp(control, "pressed") != 0) return -1;
     b->pressed = value != 0;
-    d->host->pin_drive(d->board, b->pin, b->pressed ? 0 : -1);
+    d->host->pin_drive(d->board, b->pin, b->pressed ? ESPLUA_LOW : ESPLUA_RELEASE);
     return 0;
 }
 
@@ -104,7 +105,7 @@ static int ledbar_set(void *state, void *part, const char *control, double value
 static int demo_version(void *state, void *self, esplua_call *call) {
     demo *d = state;
     (void)self;
-    d->host->ret_string(call, "demo 1.0", 8);
+    d->host->ret_string(call, "demo 1.1", 8);
     return 1;
 }
 
@@ -112,8 +113,9 @@ static int demo_add(void *state, void *self, esplua_call *call) {
     demo *d = state;
     int64_t a, b;
     (void)self;
-    if (d->host->arg_integer(call, 1, &a) || d->host->arg_integer(call, 2, &b))
-        return d->host->error(call, "Demo.add expects two integers");
+    /* arg_error (1.1) raises "bad argument #n to 'add' (...)", as Lua's own functions do */
+    if (d->host->arg_integer(call, 1, &a)) return d->host->arg_error(call, 1, "integer expected");
+    if (d->host->arg_integer(call, 2, &b)) return d->host->arg_error(call, 2, "integer expected");
     d->host->ret_integer(call, a + b);
     return 1;
 }
@@ -124,7 +126,7 @@ static void *counter_new(void *state, esplua_call *call) {
     demo *d = state;
     int64_t start = 0;
     if (d->host->arg_count(call) >= 1 && d->host->arg_integer(call, 1, &start)) {
-        d->host->error(call, "Counter(start): start must be an integer");
+        d->host->arg_error(call, 1, "integer expected");
         return NULL;
     }
     counter *c = calloc(1, sizeof *c);
@@ -170,12 +172,13 @@ static const esplua_part_type demo_parts[] = {
     { NULL, NULL, NULL, NULL, NULL, NULL, NULL, { 0 } } };
 
 static const esplua_plugin_info info = {
-    "Demo", "1.0.0", "a button, an LED bar and a small Lua module, in plain C", demo_modules, demo_parts, { 0 } };
+    "Demo", "1.1.0", "a button, an LED bar and a small Lua module, in plain C", demo_modules, demo_parts, { 0 } };
 
-const esplua_plugin_info *esplua_plugin_describe(void) { return &info; }
+ESPLUA_PLUGIN_EXPORT const esplua_plugin_info *esplua_plugin_describe(void) { return &info; }
 
-int esplua_plugin_init(const esplua_host *host, esplua_board *board, void **state) {
-    if (host->size < sizeof(esplua_host)) return -1;   /* an older host without our functions */
+ESPLUA_PLUGIN_EXPORT int esplua_plugin_init(const esplua_host *host, esplua_board *board, void **state) {
+    /* arg_error is 1.1's: refuse a 1.0 host rather than call past its table */
+    if (host->size < sizeof(esplua_host) || !ESPLUA_HOST_HAS(host, 1, 1)) return -1;
     demo *d = calloc(1, sizeof *d);
     d->host = host;
     d->board = board;
@@ -183,4 +186,4 @@ int esplua_plugin_init(const esplua_host *host, esplua_board *board, void **stat
     return 0;
 }
 
-void esplua_plugin_destroy(void *state) { free(state); }
+ESPLUA_PLUGIN_EXPORT void esplua_plugin_destroy(void *state) { free(state); }

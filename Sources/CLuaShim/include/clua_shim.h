@@ -135,6 +135,9 @@ clua_object *clua_newobject(lua_State *L, void *object, const void *type, lua_In
 /** Returns 0 to continue, 1 to stop the sketch (yield out, or raise if it cannot yield). */
 typedef int (*clua_hook_fn)(lua_State *L, int instructions);
 void clua_set_hook(lua_State *L, clua_hook_fn fn, int count);
+/** The hook fires on thread `L` before its next instruction (an interrupt came in
+    during a C call), then every `count` again. */
+void clua_hook_soon(lua_State *L);
 
 /* ---- protected calls ---- */
 /** lua_pcall with a traceback message handler. On error the message (with

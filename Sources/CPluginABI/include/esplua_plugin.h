@@ -7,18 +7,43 @@
  * crosses this header: the host hands the plugin a table of functions, the
  * plugin hands back static descriptions, and everything else is an opaque handle.
  *
- * A plugin exports exactly these symbols (extern "C", default visibility):
- *
- *   const uint32_t esplua_plugin_abi;                 ESPLUA_PLUGIN_ABI, as built
- *   const esplua_plugin_info *esplua_plugin_describe(void);
- *   int  esplua_plugin_init(const esplua_host *host, esplua_board *board, void **state);
- *   void esplua_plugin_destroy(void *state);
+ * A plugin exports exactly the four symbols declared at the end of this header
+ * under ESPLUA_PLUGIN_EXPORT (extern "C", default visibility): its ABI, describe,
+ * init and destroy. Defining them in a file that includes this header lets the
+ * compiler check their types.
  *
  * Versioning: the host loads a plugin whose ABI has the host's major version and
  * a minor version not above the host's. Minor versions only append: new host
- * functions go at the end of esplua_host (check `size` before calling them),
- * new fields take `reserved` slots. A plugin must never write to host memory it
- * did not get from the host.
+ * functions take `reserved` slots at the end of esplua_host (a plugin that uses
+ * one checks `host->abi` first: ESPLUA_HOST_HAS(host, 1, 1)), new fields of the
+ * plugin's structs take their `reserved` slots. A plugin must never write to host
+ * memory it did not get from the host.
+ *   1.0  the first contract
+ *   1.1  arg_error; adc_set; uart_write, uart_listen, uart_unlisten; the pin
+ *        modes and levels as constants; ESPLUA_PLUGIN_EXPORT prototypes
+ *
+ * Lifetimes (what a pointer or handle is good for):
+ *   - esplua_host *host: valid from init until destroy returns; keep it.
+ *   - esplua_board *board: the same; pass it back to host functions.
+ *   - esplua_call *call: valid only during the call of the esplua_function or
+ *     constructor it was passed to; so are the bytes arg_string returns.
+ *   - esplua_config *config: valid only during esplua_part_type.create; so are
+ *     the strings config_string returns (copy what you keep).
+ *   - What the plugin describes (esplua_plugin_info and everything it points
+ *     to: names, methods, part types) must stay valid and unchanged until the
+ *     library is unloaded: make it static.
+ *   - The plugin state from init lives until destroy; a part's state from
+ *     create until its type's destroy; an object's from its constructor until
+ *     its class's destroy (the sketch dropped it, or the board rebooted).
+ *   - Handles (timers, listeners, heap charges) are valid until cancelled or
+ *     released, or until the timer has fired; cancelling a spent one is harmless.
+ *   - Data passed to a listener (uart_listen's bytes) is valid only during it.
+ * Which calls when:
+ *   - register_module: during init (a module a sketch requires is registered
+ *     then); log, micros and the config_* calls: any time they have their arguments.
+ *   - arg_*, ret_*, set_field_*, error, arg_error: only inside a call, on its `call`.
+ *   - Everything else (pins, buses, timers, flash, heap, adc, uart): from init on,
+ *     including inside timers, listeners and calls.
  *
  * Threading: one board is one thread. Every call into a plugin happens on the
  * board's thread, inside the board's event loop; a plugin must not block and
@@ -38,8 +63,18 @@ extern "C" {
 #endif
 
 #define ESPLUA_PLUGIN_ABI_MAJOR 1u
-#define ESPLUA_PLUGIN_ABI_MINOR 0u
+#define ESPLUA_PLUGIN_ABI_MINOR 1u
 #define ESPLUA_PLUGIN_ABI ((ESPLUA_PLUGIN_ABI_MAJOR << 16) | ESPLUA_PLUGIN_ABI_MINOR)
+/* Whether a host offers what ABI major.minor added (1.1: host->arg_error, ...). */
+#define ESPLUA_HOST_HAS(host, major, minor) \
+    ((host)->abi >> 16 == (major) && ((host)->abi & 0xffffu) >= (minor))
+
+/* What a plugin exports: default visibility, C linkage (see the end of this header). */
+#ifdef __cplusplus
+#define ESPLUA_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
+#else
+#define ESPLUA_PLUGIN_EXPORT __attribute__((visibility("default")))
+#endif
 
 /* ---- opaque handles ------------------------------------------------------ */
 
@@ -148,10 +183,21 @@ typedef struct esplua_spi_device {
 #define ESPLUA_LOG_WARN   1
 #define ESPLUA_LOG_ERROR  2
 
-/* Pin modes as the host reports them (the Arduino values). */
-#define ESPLUA_PIN_INPUT         0
-#define ESPLUA_PIN_OUTPUT        1
-#define ESPLUA_PIN_INPUT_PULLUP  2
+/* Pin modes as pin_mode reports them: the Arduino values (Arduino.h). */
+#define ESPLUA_PIN_INPUT              0x00
+#define ESPLUA_PIN_OUTPUT             0x01
+#define ESPLUA_PIN_INPUT_PULLUP       0x02
+#define ESPLUA_PIN_OUTPUT_OPEN_DRAIN  0x03   /* 1.1 */
+#define ESPLUA_PIN_INPUT_PULLDOWN_16  0x04   /* 1.1: GPIO16 only */
+/* Levels (pin_level, pin_drive, pin_write) and pin_drive's "let go". 1.1 */
+#define ESPLUA_LOW      0
+#define ESPLUA_HIGH     1
+#define ESPLUA_RELEASE  (-1)
+/* GPIO numbers of note. 1.1 */
+#define ESPLUA_PIN_COUNT  17                 /* GPIO 0-16; 6-11 are the flash's */
+#define ESPLUA_A0         17                 /* the ADC: analogRead(A0), see adc_set */
+/* UARTs for uart_write / uart_listen. 1.1 */
+#define ESPLUA_UART0  0                      /* Serial: RX GPIO3, TX GPIO1 */
 
 /* ---- the host ------------------------------------------------------------- */
 
@@ -239,10 +285,36 @@ typedef struct esplua_host {
     int (*config_number)(const esplua_config *config, const char *key, double *value);
     int (*config_string)(const esplua_config *config, const char *key, const char **value);
 
-    void *reserved[16];
+    /* ---- 1.1 (check ESPLUA_HOST_HAS(host, 1, 1) before using these) ---- */
+
+    /* raises "bad argument #index to 'name' (message)", as Lua's luaL_argerror
+       names the function the sketch called; return its value from the function */
+    int (*arg_error)(esplua_call *call, int index, const char *message);
+    /* what analogRead(A0) reads from now on: 0..1023 (0-1.0 V at the chip's ADC
+       pin; a NodeMCU's divider makes that 0-3.3 V at its A0); clamped */
+    void (*adc_set)(esplua_board *board, int value);
+    /* bytes a part sends to the board's UART `port`: they arrive in the sketch's
+       RX buffer (Serial.read); returns how many fit (the rest is lost, as on the chip) */
+    int (*uart_write)(esplua_board *board, int port, const uint8_t *data, size_t length);
+    /* hears what the sketch transmits on UART `port` (Serial.print ...) */
+    esplua_handle (*uart_listen)(esplua_board *board, int port,
+                                 void (*fn)(void *ctx, const uint8_t *data, size_t length, uint64_t at_us), void *ctx);
+    void (*uart_unlisten)(esplua_board *board, esplua_handle listener);
+
+    void *reserved[11];
 } esplua_host;
 
 /* ---- what a plugin exports -------------------------------------------------- */
+
+/* The plugin's ABI: define it as ESPLUA_PLUGIN_ABI (the header it was built with). */
+ESPLUA_PLUGIN_EXPORT extern const uint32_t esplua_plugin_abi;
+/* Static descriptions of the plugin's modules and parts (see Lifetimes). */
+ESPLUA_PLUGIN_EXPORT const esplua_plugin_info *esplua_plugin_describe(void);
+/* Starts the plugin on a board: keep host and board, set *state, return 0 (or
+   non-zero to refuse: the host reports it). Register modules here. */
+ESPLUA_PLUGIN_EXPORT int esplua_plugin_init(const esplua_host *host, esplua_board *board, void **state);
+/* The board is done with the plugin: its parts and objects are destroyed already. */
+ESPLUA_PLUGIN_EXPORT void esplua_plugin_destroy(void *state);
 
 /* The host's own ABI (esplua's side only). */
 uint32_t esplua_host_abi(void);
