@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "esplua-spi", type: .dynamic, targets: ["SPIEntry", "PluginExport"]),
         .library(name: "esplua-servo", type: .dynamic, targets: ["ServoEntry", "PluginExport"]),
         .library(name: "esplua-littlefs", type: .dynamic, targets: ["LittleFSEntry", "PluginExport"]),
+        .library(name: "esplua-parts", type: .dynamic, targets: ["PartsPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -80,6 +81,8 @@ let package = Package(
         .target(name: "LittleFSCore", path: "plugins/LittleFS/Sources/LittleFSCore"),
         .target(name: "LittleFSPlugin", dependencies: ["CPluginABI", "PluginKit", "LittleFSCore"], path: "plugins/LittleFS/Sources/LittleFSPlugin"),
         .target(name: "LittleFSEntry", dependencies: ["LittleFSPlugin"], path: "plugins/LittleFS/Sources/LittleFSEntry"),
+        // button, buzzer, potentiometer, UART devices: plain C against the 1.1 header (exports its own ABI symbol)
+        .target(name: "PartsPlugin", dependencies: ["CPluginABI"], path: "plugins/Parts", linkerSettings: [.linkedLibrary("m")]),
 
         // `make fuzz`: what libFuzzer's inputs meet (frames, files, images); the tests replay the corpus
         .target(name: "FuzzTargets", dependencies: ["ArduinoLua", "BoardCore", "BoardNet", "BoardTesting", "LittleFSCore"]),
@@ -91,14 +94,16 @@ let package = Package(
         .testTarget(name: "BoardCoreTests", dependencies: ["BoardCore"]),
         .testTarget(name: "BoardNetTests", dependencies: ["BoardNet", "BoardCore", "CLwIP"]),
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime"]),
-        .testTarget(name: "ArduinoLuaTests", dependencies: ["ArduinoLua", "BoardTesting", "BoardCore", "LittleFSCore"]),
+        // Fixtures: the 1.0 plugin header and demo, compiled by the tests with cc
+        .testTarget(name: "ArduinoLuaTests", dependencies: ["ArduinoLua", "BoardTesting", "BoardCore", "LittleFSCore"], exclude: ["Fixtures"]),
         .testTarget(name: "espluaTests", dependencies: ["BoardTesting"]),
         .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner"]),
         .testTarget(name: "BoardUITests", dependencies: ["BoardUI", "ArduinoLua", "BoardCore", "BoardNet", "BoardTesting"], exclude: ["browser_check.py"]),
         .testTarget(name: "WirePluginTests", dependencies: ["WirePlugin"]),
         .testTarget(name: "SPIPluginTests", dependencies: ["SPIPlugin"]),
         .testTarget(name: "ServoPluginTests", dependencies: ["ServoPlugin"]),
-        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "BoardTesting", "BoardCore", "BoardNet", "LittleFSCore"], resources: [.copy("corpus")]),
+        .testTarget(
+            name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "BoardTesting", "BoardCore", "BoardNet", "LittleFSCore"], resources: [.copy("corpus")]),
         .testTarget(name: "LittleFSCoreTests", dependencies: ["LittleFSCore"], exclude: ["oracle.py"]),
     ]
 )
