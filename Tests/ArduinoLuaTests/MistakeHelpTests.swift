@@ -12,13 +12,13 @@ final class MistakeHelpTests: XCTestCase {
         try SketchHarness.run(source: source, for: seconds(duration), noReboot: noReboot, configure: configure)
     }
 
-    /// `tone()` is Arduino.h:258 in core 3.1.2; esplua has none: the message says so,
+    /// `analogWriteMode()` is Arduino.h:175 in core 3.1.2; esplua has none: the message says so,
     /// with the sketch's line and where the reference is.
     func testCallingAMissingGlobalNamesItAndTheReference() throws {
-        let r = try run("function setup() end\nfunction loop() local v = tone(5, 440) end")
+        let r = try run("function setup() end\nfunction loop() local v = analogWriteMode(5, 128, true) end")
         defer { r.finish() }
         let line = r.log.first ?? ""
-        XCTAssertTrue(line.contains("/sketch.lua:2: attempt to call a nil value (global 'tone'): tone is in the ESP8266 core but not in esplua (yet)"), line)
+        XCTAssertTrue(line.contains("/sketch.lua:2: attempt to call a nil value (global 'analogWriteMode'): analogWriteMode is in the ESP8266 core but not in esplua (yet)"), line)
         XCTAssertTrue(line.contains("README.md"), line)
     }
 
@@ -87,10 +87,10 @@ final class MistakeHelpTests: XCTestCase {
     /// An error in the top level (not in setup/loop): the sketch does not load, as a
     /// C++ sketch that does not compile; one message, no dump.
     func testAnErrorInTheMainChunkIsALoadError() throws {
-        let r = try run("local x = tone(1)\nfunction setup() end\nfunction loop() end", noReboot: false)
+        let r = try run("local x = analogWriteMode(1)\nfunction setup() end\nfunction loop() end", noReboot: false)
         defer { r.finish() }
         guard case .loadFailed(let m) = r.outcome else { return XCTFail("\(r.outcome)") }
-        XCTAssertTrue(m.contains("/sketch.lua:1: attempt to call a nil value (global 'tone'): tone is in the ESP8266 core"), m)
+        XCTAssertTrue(m.contains("/sketch.lua:1: attempt to call a nil value (global 'analogWriteMode'): analogWriteMode is in the ESP8266 core"), m)
         XCTAssertFalse(m.contains("traceback"), m)
         XCTAssertEqual(r.transcript, "")
     }
@@ -98,10 +98,10 @@ final class MistakeHelpTests: XCTestCase {
     /// A board reboots forever (core_esp8266_postmortem.cpp ends in a reset); esplua
     /// stops after the third crash alike with no loop() pass between: three dumps.
     func testTheSameCrashInSetupThreeTimesStopsTheRun() throws {
-        let r = try run("function setup() Serial.println('boot'); tone(1) end\nfunction loop() end", for: 60, noReboot: false)
+        let r = try run("function setup() Serial.println('boot'); analogWriteMode(1) end\nfunction loop() end", for: 60, noReboot: false)
         defer { r.finish() }
         guard case .crashLoop(let line) = r.outcome else { return XCTFail("\(r.outcome)") }
-        XCTAssertTrue(line.contains("/sketch.lua:1: attempt to call a nil value (global 'tone')"), line)
+        XCTAssertTrue(line.contains("/sketch.lua:1: attempt to call a nil value (global 'analogWriteMode')"), line)
         XCTAssertTrue(line.contains("the same crash at each of 3 boots"), line)
         XCTAssertTrue(line.contains("--reboot-forever"), line)
         XCTAssertEqual(r.transcript.components(separatedBy: "Exception (28):").count - 1, 3)
@@ -110,7 +110,7 @@ final class MistakeHelpTests: XCTestCase {
     }
 
     func testRebootForeverKeepsRebootingAsABoard() throws {
-        let r = try run("function setup() tone(1) end\nfunction loop() end", for: 2, noReboot: false) { $0.rebootForever = true }
+        let r = try run("function setup() analogWriteMode(1) end\nfunction loop() end", for: 2, noReboot: false) { $0.rebootForever = true }
         defer { r.finish() }
         XCTAssertEqual(r.outcome, .finished)
         XCTAssertGreaterThan(r.transcript.components(separatedBy: "Exception (28):").count - 1, 10)
@@ -120,7 +120,7 @@ final class MistakeHelpTests: XCTestCase {
     /// sketch that fails now and then keeps running.
     func testCrashesAfterLoopPassesKeepRebooting() throws {
         let r = try run(
-            "function setup() end\nlocal n = 0\nfunction loop() n = n + 1; delay(10); if n == 3 then tone(1) end end",
+            "function setup() end\nlocal n = 0\nfunction loop() n = n + 1; delay(10); if n == 3 then analogWriteMode(1) end end",
             for: 2, noReboot: false)
         defer { r.finish() }
         XCTAssertEqual(r.outcome, .finished)
