@@ -18,7 +18,9 @@ final class MistakeHelpTests: XCTestCase {
         let r = try run("function setup() end\nfunction loop() local v = analogWriteMode(5, 128, true) end")
         defer { r.finish() }
         let line = r.log.first ?? ""
-        XCTAssertTrue(line.contains("/sketch.lua:2: attempt to call a nil value (global 'analogWriteMode'): analogWriteMode is in the ESP8266 core but not in esplua (yet)"), line)
+        XCTAssertTrue(
+            line.contains(
+                "/sketch.lua:2: attempt to call a nil value (global 'analogWriteMode'): analogWriteMode is in the ESP8266 core but not in esplua (yet)"), line)
         XCTAssertTrue(line.contains("README.md"), line)
     }
 
