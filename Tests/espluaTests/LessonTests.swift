@@ -142,6 +142,14 @@ final class PluginSketchTests: EspluaTestCase {
         XCTAssertTrue(r.stderr.contains("servo on GPIO2: pulse 2000 us at 2.082 s, turning to 180 degrees (there at 2.232 s)"), r.stderr)
     }
 
+    /// The Parts plugin's button, pressed by its schedule with a bouncing contact: an
+    /// interrupt (CHANGE, debounced in the handler) counts each press once while
+    /// loop() computes for 0.2 s without yielding; a count is reported at the end
+    /// of the pass in which it came.
+    func testButtonCounter() throws {
+        try assertGolden("button_counter", for: "5s")
+    }
+
     /// A log in littlefs that survives reboots (ESP.restart) and, with --flash, runs.
     func testLittleFSLogSurvivesRebootsAndRuns() throws {
         try assertGolden("littlefs_log", for: "8s")
