@@ -85,10 +85,12 @@ public final class Board {
     }
 
     /// While the sketch computes: what happens outside the CPU's program up to now
-    /// (parts' timers, the waveform generator; `Timers`' hardware timers), then the
-    /// interrupts it latched. Called between two Lua instructions and by busy waits.
+    /// (parts' timers, the waveform generator; `Timers`' hardware timers; a control
+    /// the page set, serial input), then the interrupts it latched. Called between
+    /// two Lua instructions and by busy waits.
     public func serviceHardware() {
         timers.fireHardwareDue(now: clock.micros)
+        loop.performWorldCommands()
         if interrupts.canRun { loop.interruptService?() }
     }
 

@@ -57,6 +57,25 @@ public final class BoardInbox: Sendable {
         }
     }
 
+    /// Takes the waiting commands that are the world's doing (a part's control,
+    /// bytes on Serial's RX: hardware that does not wait for the sketch to yield),
+    /// leaving the others, in order, for the loop (the board's thread).
+    func drainWorld() -> [BoardCommand] {
+        let taken: [BoardCommand] = queue.withLock { q in
+            var world: [BoardCommand] = [], rest: [BoardCommand] = []
+            for c in q {
+                switch c {
+                case .setControl, .serialInput: world.append(c)
+                default: rest.append(c)
+                }
+            }
+            q = rest
+            count.subtract(world.count, ordering: .relaxed)
+            return world
+        }
+        return taken
+    }
+
     /// Whether no command waits (one atomic load: checked on every pass).
     var isEmpty: Bool { count.load(ordering: .acquiring) == 0 }
 }

@@ -361,6 +361,18 @@ public final class BoardLoop {
         }
     }
 
+    /// While the sketch computes: the inbox's commands that are the world's doing (a
+    /// part's control from the page, serial input) are carried out now; the others
+    /// (frames, reset, stop) wait for the next pass. The eventfd stays as it was,
+    /// so an idle wait still wakes for what is left.
+    public func performWorldCommands() {
+        guard !inbox.isEmpty else { return }
+        for c in inbox.drainWorld() {
+            perform(c)
+            eventCount &+= 1
+        }
+    }
+
     /// A source did something the sketch may see (the network handed a frame to lwIP).
     @inline(__always) public func noteEvent() { eventCount &+= 1 }
 

@@ -72,6 +72,34 @@ final class PartsTests: XCTestCase {
         XCTAssertEqual(r.transcript, "1\n0\n", r.log.joined())
     }
 
+    func testAPressFromThePageReachesTheHandlerWhileLoopComputes() throws {
+        // the page posts {"control": "btn.pressed", "value": 1} to the board's inbox; here
+        // it is posted at 1 s of board time, while loop() spins for 3 s without a yield
+        let r = try SketchHarness.run(
+            source: """
+                local at
+                function setup()
+                  pinMode(D3, INPUT_PULLUP)
+                  attachInterrupt(D3, function() at = millis() end, FALLING)
+                end
+                local reported = false
+                function loop()
+                  local t0 = millis()
+                  while millis() - t0 < 3000 do end
+                  if at and not reported then print(at); reported = true end
+                  delay(10)
+                end
+                """, for: seconds(4), files: ["sketch.wiring.json": #"{ "parts": [ { "name": "btn", "part": "button", "pin": 0 } ] }"#],
+            prepare: { d in
+                let inbox = d.board.loop.inbox
+                d.board.timers.schedule(at: 1_000_000, hardware: true) {
+                    inbox.post(.setControl(part: "btn", control: "pressed", value: 1))
+                }
+            })
+        defer { r.finish() }
+        XCTAssertEqual(r.transcript, "1000\n", r.log.joined())
+    }
+
     func testTheBuzzerReportsTheFrequencyOfTone() throws {
         var heard: [Double] = []
         let r = try SketchHarness.run(
