@@ -22,6 +22,18 @@ public enum APIDocs {
         analogWrite	analogWrite(pin, value)
         analogWriteRange	analogWriteRange(range)
         analogWriteFreq	analogWriteFreq(hz)
+        attachInterrupt	attachInterrupt(pin, fn, RISING|FALLING|CHANGE|ONLOW|ONHIGH)
+        detachInterrupt	detachInterrupt(pin)
+        digitalPinToInterrupt	digitalPinToInterrupt(pin) -> pin or NOT_AN_INTERRUPT
+        interrupts	interrupts()
+        noInterrupts	noInterrupts()
+        tone	tone(pin, frequency [, duration_ms])
+        noTone	noTone(pin)
+        pulseIn	pulseIn(pin, HIGH|LOW [, timeout_us]) -> µs or 0
+        pulseInLong	pulseInLong(pin, HIGH|LOW [, timeout_us]) -> µs or 0
+        shiftOut	shiftOut(dataPin, clockPin, MSBFIRST|LSBFIRST, value)
+        shiftIn	shiftIn(dataPin, clockPin, MSBFIRST|LSBFIRST) -> 0..255
+        micros64	micros64() -> µs since boot (64-bit)
         millis	millis() -> ms since boot (32-bit)
         micros	micros() -> µs since boot (32-bit)
         delay	delay(ms)

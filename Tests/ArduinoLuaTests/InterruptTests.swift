@@ -151,6 +151,24 @@ final class InterruptTests: XCTestCase {
         XCTAssertEqual(r.transcript.split(separator: "\n").first, "true\t0", r.transcript + r.log.joined())
     }
 
+    func testAHandlerThatNeverReturnsIsBittenByTheWatchdog() throws {
+        // the handler's own coroutine carries the instruction hook: board time passes
+        // in it and the watchdog bites, where a handler run inside the hook could not be stopped
+        let r = try SketchHarness.run(
+            source: """
+                function setup()
+                  pinMode(D5, OUTPUT)
+                  attachInterrupt(D5, function() while true do end end, RISING)
+                  digitalWrite(D5, HIGH)
+                end
+                function loop() delay(1000) end
+                """, for: seconds(20))
+        defer { r.finish() }
+        guard case .crashed(let c) = r.outcome else { return XCTFail("\(r.outcome)") }
+        XCTAssertTrue([Crash.softWatchdog, .hardwareWatchdog].contains(c), "\(c)")
+        XCTAssertTrue(r.transcript.contains("WDT reset"), r.transcript)
+    }
+
     func testAnErrorInAHandlerCrashesTheBoard() throws {
         let r = try SketchHarness.run(
             source: """
