@@ -100,6 +100,26 @@ final class PartsTests: XCTestCase {
         XCTAssertEqual(r.transcript, "1000\n", r.log.joined())
     }
 
+    func testAJumperLoopsAnOutputBackToAnInterruptPin() throws {
+        // the sketch's own write on D1 reaches D2 through the wire; D2's handler runs
+        // before the statement after the write, as an ISR interrupts the code
+        let r = try run(
+            """
+            local hits = 0
+            function setup()
+              pinMode(D1, OUTPUT); pinMode(D2, INPUT)
+              attachInterrupt(D2, function() hits = hits + 1 end, CHANGE)
+              digitalWrite(D1, HIGH); local a = hits
+              digitalWrite(D1, LOW); local b = hits
+              print(a, b, digitalRead(D2))
+            end
+            function loop() delay(1000) end
+            """,
+            wiring: #"{ "parts": [ { "name": "wire", "part": "jumper", "from": 5, "to": 4 } ] }"#, for: seconds(0.2))
+        defer { r.finish() }
+        XCTAssertEqual(r.transcript, "1\t2\t0\n", r.log.joined())
+    }
+
     func testTheBuzzerReportsTheFrequencyOfTone() throws {
         var heard: [Double] = []
         let r = try SketchHarness.run(

@@ -9,6 +9,7 @@
  *                  analogRead(A0)
  *   uart-echo      a device on Serial's TX/RX that answers every line it receives
  *   gps            a GPS module on Serial's RX: an NMEA $GPRMC/$GPGGA pair each second
+ *   jumper         a wire from one pin to another: the second follows the first
  *
  * Every part's timers are the host's (board time, even while the sketch computes).
  */
@@ -453,6 +454,52 @@ static int gps_get(void *state, void *part, const char *control, double *value) 
     return 0;
 }
 
+/* ---- jumper ------------------------------------------------------------------
+   A wire from pin "from" to pin "to": "to" follows the level "from" shows (the
+   sketch driving it, or a part), so an output can drive an input's interrupt. */
+
+typedef struct jumper { parts *p; int from, to; esplua_handle listener; } jumper;
+
+static void jumper_edge(void *ctx, int pin, int level, uint64_t at_us) {
+    (void)pin; (void)at_us;
+    jumper *j = ctx;
+    j->p->host->pin_drive(j->p->board, j->to, level ? ESPLUA_HIGH : ESPLUA_LOW);
+}
+
+static void *jumper_create(void *state, esplua_board *board, const esplua_config *config) {
+    parts *p = state;
+    int64_t from, to;
+    if (p->host->config_integer(config, "from", &from) != 0 || p->host->config_integer(config, "to", &to) != 0
+        || from < 0 || from > 16 || to < 0 || to > 16 || from == to) {
+        p->host->log(board, ESPLUA_LOG_ERROR, "jumper: \"from\" and \"to\" (two GPIOs 0-16) are needed");
+        return NULL;
+    }
+    jumper *j = calloc(1, sizeof *j);
+    j->p = p;
+    j->from = (int)from;
+    j->to = (int)to;
+    j->listener = p->host->pin_listen(board, j->from, jumper_edge, j);
+    p->host->pin_drive(board, j->to, p->host->pin_level(board, j->from));
+    return j;
+}
+
+static void jumper_destroy(void *state, void *part) {
+    parts *p = state;
+    jumper *j = part;
+    p->host->pin_unlisten(p->board, j->listener);
+    free(j);
+}
+
+static int jumper_set(void *state, void *part, const char *control, double value) {
+    (void)state; (void)part; (void)control; (void)value;
+    return -1;
+}
+
+static int jumper_get(void *state, void *part, const char *control, double *value) {
+    (void)state; (void)part; (void)control; (void)value;
+    return -1;
+}
+
 /* ---- the plugin --------------------------------------------------------------- */
 
 static const char *const button_controls[] = { "pressed", "presses", NULL };
@@ -472,10 +519,12 @@ static const esplua_part_type part_types[] = {
       echo_create, echo_destroy, echo_set, echo_get, { 0 } },
     { "gps", "a GPS module on Serial's RX: NMEA sentences once a second", gps_controls,
       gps_create, gps_destroy, gps_set, gps_get, { 0 } },
+    { "jumper", "a wire from pin \"from\" to pin \"to\"", NULL,
+      jumper_create, jumper_destroy, jumper_set, jumper_get, { 0 } },
     { NULL, NULL, NULL, NULL, NULL, NULL, NULL, { 0 } } };
 
 static const esplua_plugin_info info = {
-    "Parts", "1.0.0", "a button, a buzzer, a potentiometer and UART devices", NULL, part_types, { 0 } };
+    "Parts", "1.0.0", "a button, a buzzer, a potentiometer, UART devices and a jumper wire", NULL, part_types, { 0 } };
 
 ESPLUA_PLUGIN_EXPORT const esplua_plugin_info *esplua_plugin_describe(void) { return &info; }
 
