@@ -86,10 +86,18 @@ final class ISRRunner {
                 }
                 state.pushRef(ref)
                 let handler = LuaThread(state: state)
-                switch handler.resume() {
+                board.loop.canSuspend = false
+                let outcome = handler.resume()
+                board.loop.canSuspend = true
+                switch outcome {
                 case .finished, .yielded: break  // yielded: the hook stopped the board inside it
                 case .failed(let message, _):
                     onError?(message)
+                    return
+                }
+                // a handler that spun (delay) to where the dog bites may end before its next hook
+                if !isStopping(), let bite = board.spendCPU(micros: 0) {
+                    onWatchdog?(bite)
                     return
                 }
                 if isStopping() { return }

@@ -7,9 +7,8 @@ import LuaRuntime
 // yield()     one pass of background work
 // micros64() -> µs since boot (64-bit)
 // In an interrupt handler (ISR.swift) the core's code runs in SYS context, where it
-// cannot suspend: yield() panics (core_esp8266_main.cpp l.185-193, 3.1.2) and delay(ms)
-// spins until ms passed (esp_delay's loop, coredecls.h l.67-71, with esp_suspend a
-// no-op, core_esp8266_main.cpp l.127-131): no background, no watchdog feeding.
+// cannot suspend: yield() panics (core_esp8266_main.cpp l.185-193, 3.1.2) and delay(ms),
+// as every blocking call, spins (BoardLoop.canSuspend): no background, no watchdog feeding.
 enum TimeBindings {
     static func register(in state: LuaState, ctx: SketchContext) {
         let board = ctx.board
@@ -24,7 +23,6 @@ enum TimeBindings {
         let isr = ctx.isr
         state.setGlobal("delay", kind: .poll) { call throws(LuaError) in
             let ms = try call.integer(1)
-            if isr.inHandler { return busyWait(UInt64(max(0, ms)) * 1000, call) }
             if ms <= 0 { return ctx.yieldNow(call) }
             return ctx.delay(micros: UInt64(ms) * 1000, call)
         }

@@ -190,6 +190,7 @@ public final class BoardLoop {
     public func espDelay(_ timeout: UInt64, while blocked: () -> Bool = { true }) {
         let start = clock.refresh()
         let deadline = min(start > UInt64.max - timeout ? UInt64.max : start + timeout, endAt)
+        if !canSuspend { return spin(until: deadline, while: blocked) }
         watchdog.feed(now: start)
         idleStretches = 0
         // a blocking call right after activity (a flush after a write) usually waits
@@ -210,6 +211,7 @@ public final class BoardLoop {
     /// `yield()` / `delay(0)`: one background pass (and, after idle stretches, a
     /// sleep until the next event).
     public func yield() {
+        guard canSuspend else { return }  // esp_yield in SYS: esp_suspend does nothing
         watchdog.feed(now: clock.refresh())
         let flags = activity.pointee
         activity.pointee = 0
@@ -230,6 +232,27 @@ public final class BoardLoop {
     @inline(__always)
     public func optimisticYield(_ us: UInt64) {
         if clock.micros &- lastYield > us || pollingIdly { yield() }
+    }
+
+    /// Whether the sketch's code can suspend (`cont_can_suspend(g_pcont)`): false
+    /// while an interrupt handler runs (SYS context). Then `esp_delay` cannot
+    /// suspend either (core_esp8266_main.cpp l.127-131, 3.1.2): `espDelay` spins
+    /// (`spin`) and `yield`/`optimisticYield` do nothing; the `yield()` the sketch
+    /// calls panics (the Lua side's).
+    public var canSuspend = true
+
+    /// `esp_delay`'s loop (coredecls.h l.67-71) when it cannot suspend: board time
+    /// passes until `deadline` or until `blocked()` no longer holds, with the world's
+    /// events (hardware timers) but no background pass and no watchdog feeding; it
+    /// stops where the watchdog would bite, for the next instruction hook to bite.
+    private func spin(until deadline: UInt64, while blocked: () -> Bool) {
+        let end = min(deadline, watchdog.deadline())
+        while clock.micros < end && blocked() && !isStopping {
+            var step = end - clock.micros
+            if let t = timers.nextHardwareDue { step = min(step, t > clock.micros ? t - clock.micros : 0) }
+            if step > 0 { clock.busyWait(step) }
+            timers.fireHardwareDue(now: clock.micros)
+        }
     }
 
     /// The end of a `loop()` pass (the core's loop_wrapper: loop_end, esp_schedule):

@@ -151,6 +151,25 @@ final class InterruptTests: XCTestCase {
         XCTAssertEqual(r.transcript.split(separator: "\n").first, "true\t0", r.transcript + r.log.joined())
     }
 
+    func testALongDelayInAHandlerStarvesTheWatchdog() throws {
+        // delay() in SYS does not suspend, so nothing feeds the dog: 4 s in a handler bite,
+        // though loop() itself yields every 10 ms
+        let r = try SketchHarness.run(
+            source: """
+                function setup()
+                  pinMode(D5, OUTPUT)
+                  attachInterrupt(D5, function() delay(4000) end, RISING)
+                end
+                function loop() digitalWrite(D5, HIGH); digitalWrite(D5, LOW); delay(10) end
+                """, for: seconds(10))
+        defer { r.finish() }
+        guard case .crashed(let c) = r.outcome else { return XCTFail("\(r.outcome)") }
+        // which dog bites inside an ISR the core does not document (the soft one is the
+        // SDK's and may need interrupts); esplua's model bites with the soft one at 3.2 s
+        XCTAssertTrue([Crash.softWatchdog, .hardwareWatchdog].contains(c), "\(c)")
+        XCTAssertLessThan(r.device.board.clock.micros, seconds(8.5), "bitten during the handler's delay")
+    }
+
     func testAHandlerThatNeverReturnsIsBittenByTheWatchdog() throws {
         // the handler's own coroutine carries the instruction hook: board time passes
         // in it and the watchdog bites, where a handler run inside the hook could not be stopped
