@@ -39,16 +39,29 @@ public final class Tone {
         return Double(Tone.cyclesPerMicro * 1_000_000) / Double(w.high + w.low)
     }
 
-    /// `tone(pin, frequency, duration)` with an integer frequency (Tone.cpp l.50):
-    /// 0 is `noTone`. A pin above 16 is ignored (l.29).
+    /// `tone(pin, frequency, duration)`: an integral frequency as the core's
+    /// `unsigned int` overload computes it, another as its `double` one; below 1 Hz
+    /// is `noTone` (l.51, l.65). A pin above 16 is ignored (l.29).
     public func start(pin: Int, frequency: Double, durationMillis: UInt64) throws {
         guard pin <= 16 else { return }
         try pins.check(pin)
         if frequency < 1 { return try stop(pin: pin) }
-        let period = UInt64((Double(Tone.cyclesPerMicro * 1_000_000) / frequency).rounded(.towardZero))
+        let cyclesPerSecond = Double(Tone.cyclesPerMicro * 1_000_000)
+        var high: UInt64, low: UInt64
+        if frequency == frequency.rounded(.towardZero) {
+            // tone(pin, unsigned int, ...) (l.50-58): integer division
+            let period = UInt64(cyclesPerSecond) / UInt64(frequency)
+            high = period / 2
+            low = period - high
+        } else {
+            // tone(pin, double, ...) (l.64-72): rounded halves
+            let period = cyclesPerSecond / frequency
+            high = UInt64(period / 2 + 0.5)
+            low = UInt64(period + 0.5) - high
+        }
         let minimum = 25 * Tone.cyclesPerMicro
-        let high = max(period / 2, minimum)
-        let low = max(period - period / 2, minimum)
+        high = max(high, minimum)
+        low = max(low, minimum)
         var end: UInt64?
         if durationMillis > 0 {
             var d = durationMillis * 1000 * Tone.cyclesPerMicro

@@ -132,6 +132,15 @@ final class ToneTests: XCTestCase {
         XCTAssertEqual(fast.count, 41, "an edge every 25 µs")
     }
 
+    func testAFractionalFrequencyRoundsItsHalvesAsTheDoubleOverload() throws {
+        // tone(pin, 440.5): period 181 611.8 cycles, high (uint32_t)(90 805.9 + 0.5) = 90 806,
+        // low (uint32_t)(181 612.3) - 90 806 = 90 806 (Tone.cpp l.68-70): rises 181 612 cycles apart
+        let e = try edges({ try $0.start(pin: 14, frequency: 440.5, durationMillis: 0) }, for: 100_000)
+        let rises = e.filter(\.0).map(\.1)
+        XCTAssertEqual(rises.last, (rises.count > 0 ? UInt64(rises.count - 1) : 0) * 181_612 / 80)
+        XCTAssertEqual(rises.count, 45)
+    }
+
     func testADurationEndsOnAWholePeriodLow() throws {
         // 1 kHz for 3 ms: 3 periods (l.43-45), then the pin stays LOW
         var tone: Tone?
