@@ -210,7 +210,8 @@ public final class BoardLoop {
 
     /// `yield()` / `delay(0)`: one background pass (and, after idle stretches, a
     /// sleep until the next event).
-    public func yield() {
+    /// `until`: an idle wait never sleeps past it (a busy wait with a deadline of its own).
+    public func yield(until limit: UInt64 = .max) {
         guard canSuspend else { return }  // esp_yield in SYS: esp_suspend does nothing
         watchdog.feed(now: clock.refresh())
         let flags = activity.pointee
@@ -220,7 +221,7 @@ public final class BoardLoop {
         runScheduled()
         // something came in during this yield (a frame reached lwIP, a timer fired):
         // the sketch has not seen it yet, even if the poll that yielded found nothing
-        settleIdle(eventCount == before ? flags : flags | Activity.active)
+        settleIdle(eventCount == before ? flags : flags | Activity.active, until: limit)
         watchdog.feed(now: clock.micros)
         lastYield = clock.micros
     }
@@ -230,8 +231,8 @@ public final class BoardLoop {
     /// stretches in a row, no activity since): it would only spin until then, and
     /// the next event is what it waits for. The wait itself is the yield's (`settleIdle`).
     @inline(__always)
-    public func optimisticYield(_ us: UInt64) {
-        if clock.micros &- lastYield > us || pollingIdly { yield() }
+    public func optimisticYield(_ us: UInt64, until limit: UInt64 = .max) {
+        if clock.micros &- lastYield > us || pollingIdly { yield(until: limit) }
     }
 
     /// Whether the sketch's code can suspend (`cont_can_suspend(g_pcont)`): false
@@ -267,7 +268,7 @@ public final class BoardLoop {
 
     // MARK: idle
 
-    private func settleIdle(_ flags: UInt32) {
+    private func settleIdle(_ flags: UInt32, until limit: UInt64 = .max) {
         guard !pacing else { return }
         let now = clock.micros
         let idle =
@@ -285,7 +286,7 @@ public final class BoardLoop {
         if clock.mode == .real && now < spinUntil { return }
         let cap = flags & Activity.readMillis != 0 ? (now / 1000 + 1) * 1000 : now + 1_000_000
         idleWaits &+= 1
-        waitForEvent(until: min(cap, endAt))
+        waitForEvent(until: min(cap, endAt, limit))
         backgroundPass()
         runScheduled()
         // something happened (or time passed): the sketch gets two stretches to see it

@@ -24,7 +24,8 @@ extension Board {
                 step = min(step, 5000)
                 if step > 0 { clock.busyWait(step) }
                 serviceHardware()
-                loop.optimisticYield(5000)
+                // an idle board sleeps to its next event, but not past the timeout
+                loop.optimisticYield(5000, until: start &+ timeout &+ 1)
             }
             return true
         }

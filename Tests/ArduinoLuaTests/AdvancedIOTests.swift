@@ -15,7 +15,7 @@ final class AdvancedIOTests: XCTestCase {
                   pinMode(D6, INPUT)
                   print(pulseIn(D6, HIGH))
                   local t0 = micros()
-                  print(pulseIn(D6, HIGH, 20000), micros() - t0 >= 20000)
+                  print(pulseIn(D6, HIGH, 20000), micros() - t0 >= 20000 and micros() - t0 < 20100)
                   print(pulseIn(D6, LOW, 20000))
                 end
                 function loop() delay(1000) end
