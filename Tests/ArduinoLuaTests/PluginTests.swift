@@ -16,18 +16,16 @@ final class PluginTests: XCTestCase {
         let fixture = Self.root.appendingPathComponent("Tests/ArduinoLuaTests/Fixtures/abi-1.0")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("plugins-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let include = header10 ? fixture.path : Self.root.appendingPathComponent("Sources/CPluginABI/include").path
+        let source = header10 ? fixture.appendingPathComponent("demo.c").path : Self.root.appendingPathComponent("plugins/Demo/demo.c").path
+        var arguments: [String] = ["-shared", "-fPIC", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", include]
+        if let abi { arguments.append("-DDEMO_ABI=\(abi)") }
+        // 1.1: ESPLUA_PLUGIN_EXPORT exports the entry points even when everything else is hidden
+        if !header10 { arguments.append("-fvisibility=hidden") }
+        arguments += [source, "-o", "\(dir)/\(name)"]
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
-        p.arguments =
-            [
-                "-shared", "-fPIC", "-std=c11", "-Wall", "-Wextra", "-Werror",
-                "-I", header10 ? fixture.path : Self.root.appendingPathComponent("Sources/CPluginABI/include").path,
-            ]
-            + (abi.map { ["-DDEMO_ABI=\($0)"] } ?? [])
-            + [
-                header10 ? fixture.appendingPathComponent("demo.c").path : Self.root.appendingPathComponent("plugins/Demo/demo.c").path,
-                "-o", "\(dir)/\(name)",
-            ]
+        p.arguments = arguments
         try p.run()
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0, "cc failed")

@@ -69,11 +69,15 @@ extern "C" {
 #define ESPLUA_HOST_HAS(host, major, minor) \
     ((host)->abi >> 16 == (major) && ((host)->abi & 0xffffu) >= (minor))
 
-/* What a plugin exports: default visibility, C linkage (see the end of this header). */
+/* What a plugin exports: default visibility, C linkage (see the end of this header).
+   ESPLUA_PLUGIN_EXPORT_DATA declares the data symbol without defining it (C++'s
+   linkage specification makes it a declaration, C needs `extern`). */
 #ifdef __cplusplus
 #define ESPLUA_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
+#define ESPLUA_PLUGIN_EXPORT_DATA ESPLUA_PLUGIN_EXPORT
 #else
 #define ESPLUA_PLUGIN_EXPORT __attribute__((visibility("default")))
+#define ESPLUA_PLUGIN_EXPORT_DATA extern ESPLUA_PLUGIN_EXPORT
 #endif
 
 /* ---- opaque handles ------------------------------------------------------ */
@@ -307,7 +311,7 @@ typedef struct esplua_host {
 /* ---- what a plugin exports -------------------------------------------------- */
 
 /* The plugin's ABI: define it as ESPLUA_PLUGIN_ABI (the header it was built with). */
-ESPLUA_PLUGIN_EXPORT extern const uint32_t esplua_plugin_abi;
+ESPLUA_PLUGIN_EXPORT_DATA const uint32_t esplua_plugin_abi;
 /* Static descriptions of the plugin's modules and parts (see Lifetimes). */
 ESPLUA_PLUGIN_EXPORT const esplua_plugin_info *esplua_plugin_describe(void);
 /* Starts the plugin on a board: keep host and board, set *state, return 0 (or
