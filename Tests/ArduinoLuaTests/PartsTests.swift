@@ -160,6 +160,26 @@ final class PartsTests: XCTestCase {
         XCTAssertEqual(r.transcript, "256\n1023\n512\n", r.log.joined())
     }
 
+    func testAnLDROnA0FollowsTheLight() throws {
+        // GL5528-like: 10 kΩ at 10 lux, gamma 0.7, over a 10 kΩ resistor to GND:
+        // 1023 · 10k / (10k + 10k · (lux/10)^-0.7): 10 lux → 511.5, 100 lux → 852.8, 1000 lux → 983.8
+        let r = try run(
+            """
+            function setup()
+              for i = 1, 4 do print(analogRead(A0)); delay(1000) end
+            end
+            function loop() delay(1000) end
+            """,
+            wiring: #"""
+                { "parts": [ { "name": "ldr", "part": "ldr" } ],
+                  "schedule": [ { "at": "0.5s", "set": "ldr.lux", "value": 10 }, { "at": "1.5s", "set": "ldr.lux", "value": 100 },
+                                { "at": "2.5s", "set": "ldr.lux", "value": 1000 } ] }
+                """#,
+            for: seconds(4.2))
+        defer { r.finish() }
+        XCTAssertEqual(r.transcript, "0\n512\n853\n984\n", r.log.joined())
+    }
+
     func testAUARTEchoAnswersTheSketchsSerialLines() throws {
         let r = try run(
             """

@@ -7,6 +7,7 @@
  *                  reports its frequency
  *   potentiometer  a pot (or any voltage divider) on A0: its position moves
  *                  analogRead(A0)
+ *   ldr            a light-dependent resistor in a divider on A0: lux moves analogRead(A0)
  *   uart-echo      a device on Serial's TX/RX that answers every line it receives
  *   gps            a GPS module on Serial's RX: an NMEA $GPRMC/$GPGGA pair each second
  *   jumper         a wire from one pin to another: the second follows the first
@@ -293,6 +294,62 @@ static int pot_get(void *state, void *part, const char *control, double *value) 
     return 0;
 }
 
+/* ---- ldr ---------------------------------------------------------------------
+   A photoresistor from 3.3 V to A0 and a fixed "resistor" (10 kΩ) from A0 to GND,
+   on a NodeMCU (its divider maps 0-3.3 V to 0-1023). The LDR's resistance follows
+   the usual power law of a CdS cell: R = "r10" (its resistance at 10 lux, 10 kΩ
+   for a GL5528) * (lux / 10) ^ -"gamma" (0.7), so
+   analogRead(A0) = round(1023 * resistor / (resistor + R)). Control "lux". */
+
+typedef struct ldr { parts *p; double lux, resistor, r10, gamma; } ldr;
+
+static void ldr_apply(ldr *l) {
+    double r = l->lux <= 0 ? INFINITY : l->r10 * pow(l->lux / 10, -l->gamma);
+    double v = isinf(r) ? 0 : l->resistor / (l->resistor + r);
+    l->p->host->adc_set(l->p->board, (int)lround(v * 1023));
+}
+
+static void *ldr_create(void *state, esplua_board *board, const esplua_config *config) {
+    parts *p = state;
+    if (!ESPLUA_HOST_HAS(p->host, 1, 1)) {
+        p->host->log(board, ESPLUA_LOG_ERROR, "ldr: this esplua has no ADC for parts (plugin ABI 1.1)");
+        return NULL;
+    }
+    ldr *l = calloc(1, sizeof *l);
+    l->p = p;
+    l->resistor = 10000;
+    l->r10 = 10000;
+    l->gamma = 0.7;
+    p->host->config_number(config, "resistor", &l->resistor);
+    p->host->config_number(config, "r10", &l->r10);
+    p->host->config_number(config, "gamma", &l->gamma);
+    if (l->resistor <= 0 || l->r10 <= 0 || l->gamma <= 0) {
+        p->host->log(board, ESPLUA_LOG_ERROR, "ldr: \"resistor\", \"r10\" and \"gamma\" must be positive");
+        free(l);
+        return NULL;
+    }
+    ldr_apply(l);
+    return l;
+}
+
+static void ldr_destroy(void *state, void *part) { (void)state; free(part); }
+
+static int ldr_set(void *state, void *part, const char *control, double value) {
+    (void)state;
+    ldr *l = part;
+    if (strcmp(control, "lux") != 0) return -1;
+    l->lux = value < 0 ? 0 : value;
+    ldr_apply(l);
+    return 0;
+}
+
+static int ldr_get(void *state, void *part, const char *control, double *value) {
+    (void)state;
+    if (strcmp(control, "lux") != 0) return -1;
+    *value = ((ldr *)part)->lux;
+    return 0;
+}
+
 /* ---- uart-echo ---------------------------------------------------------------
    A device on UART0 (its RX on the board's TX, its TX on the board's RX) that
    answers each line it receives with "prefix" + the line (default "echo: "),
@@ -506,6 +563,7 @@ static const char *const button_controls[] = { "pressed", "presses", NULL };
 static const char *const buzzer_controls[] = { "frequency", NULL };
 static const char *const pot_controls[] = { "position", NULL };
 static const char *const echo_controls[] = { "lines", NULL };
+static const char *const ldr_controls[] = { "lux", NULL };
 static const char *const gps_controls[] = { "latitude", "longitude", "sentences", NULL };
 
 static const esplua_part_type part_types[] = {
@@ -515,6 +573,8 @@ static const esplua_part_type part_types[] = {
       buzzer_create, buzzer_destroy, buzzer_set, buzzer_get, { 0 } },
     { "potentiometer", "a potentiometer on A0: position 0..1 moves analogRead(A0)", pot_controls,
       pot_create, pot_destroy, pot_set, pot_get, { 0 } },
+    { "ldr", "a photoresistor in a divider on A0: lux moves analogRead(A0)", ldr_controls,
+      ldr_create, ldr_destroy, ldr_set, ldr_get, { 0 } },
     { "uart-echo", "a device on Serial that answers each line it receives", echo_controls,
       echo_create, echo_destroy, echo_set, echo_get, { 0 } },
     { "gps", "a GPS module on Serial's RX: NMEA sentences once a second", gps_controls,
@@ -524,7 +584,7 @@ static const esplua_part_type part_types[] = {
     { NULL, NULL, NULL, NULL, NULL, NULL, NULL, { 0 } } };
 
 static const esplua_plugin_info info = {
-    "Parts", "1.0.0", "a button, a buzzer, a potentiometer, UART devices and a jumper wire", NULL, part_types, { 0 } };
+    "Parts", "1.0.0", "a button, a buzzer, a potentiometer, an LDR, UART devices and a jumper wire", NULL, part_types, { 0 } };
 
 ESPLUA_PLUGIN_EXPORT const esplua_plugin_info *esplua_plugin_describe(void) { return &info; }
 
