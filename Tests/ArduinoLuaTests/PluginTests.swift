@@ -85,6 +85,42 @@ final class PluginTests: XCTestCase {
         XCTAssertEqual(r.device.plugins.part(named: "bar")?.get("value"), 0b0101)
     }
 
+    func testTheHostTableKeptItsSizeAndLayoutFrom10() throws {
+        // 1.1 took reserved slots: a 1.0 plugin's `host->size >= sizeof(esplua_host)` check
+        // still passes, and every 1.0 entry is where the 1.0 header says
+        func layout(_ include: String) throws -> String {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("layout-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let program = """
+                #include <stdio.h>
+                #include <stddef.h>
+                #include "esplua_plugin.h"
+                int main(void) {
+                    printf("%zu %zu %zu %zu\\n", sizeof(esplua_host), offsetof(esplua_host, log),
+                           offsetof(esplua_host, error), offsetof(esplua_host, config_string));
+                    return 0;
+                }
+                """
+            try program.write(toFile: dir + "/layout.c", atomically: true, encoding: .utf8)
+            let cc = Process()
+            cc.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
+            cc.arguments = ["-std=c11", "-I", include, dir + "/layout.c", "-o", dir + "/layout"]
+            try cc.run()
+            cc.waitUntilExit()
+            let run = Process()
+            run.executableURL = URL(fileURLWithPath: dir + "/layout")
+            let out = Pipe()
+            run.standardOutput = out
+            try run.run()
+            run.waitUntilExit()
+            return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        }
+        let v10 = try layout(Self.root.appendingPathComponent("Tests/ArduinoLuaTests/Fixtures/abi-1.0").path)
+        let v11 = try layout(Self.root.appendingPathComponent("Sources/CPluginABI/include").path)
+        XCTAssertFalse(v10.isEmpty)
+        XCTAssertEqual(v10, v11)
+    }
+
     func testAPluginBuiltForAnotherABIIsRefusedWithOneClearSentence() throws {
         let dir = try buildDemo(abi: "0x00020000")
         let path = dir + "/libesplua-demo.so"
