@@ -71,6 +71,8 @@ public final class SecureClient {
     /// `_recvapp_buf`/`_recvapp_len`.
     private var recvapp: UnsafeMutableBufferPointer<UInt8>?
     private var released = false
+    /// The first bytes from the server (its ServerHello), for `getMFLNStatus`.
+    private var serverHello: [UInt8] = []
 
     public enum MakeError: Error { case outOfMemory(Int) }
 
@@ -179,6 +181,7 @@ public final class SecureClient {
     /// core's `new` aborts (the ClientContext, `make_shared` of the contexts).
     public func connect(address: UInt32, port: UInt16, host: String?) throws(ConnectError) -> Bool {
         freeSSL()
+        tcp.timeoutMillis = timeoutMillis  // WiFiClient::connect hands _timeout (15 s here) to the ClientContext
         let ok: Bool
         do { ok = try tcp.connect(address: address, port: port) } catch { throw .outOfMemory(TCPClient.contextBytes) }
         guard ok else { return false }
@@ -230,6 +233,7 @@ public final class SecureClient {
         }
         guard let client else { freeSSL(); return false }
         engine = cbr_client_engine(client)
+        serverHello = []
         let ok = waitForHandshake()
         // the session is validated: the X.509 context goes (cpp:1205-1207)
         if let x = x509Charge { heap.free(x) }
@@ -306,6 +310,7 @@ public final class SecureClient {
                 var len = 0
                 guard let buf = br_ssl_engine_recvrec_buf(engine, &len) else { return false }
                 let got = tcp.read(max: len)
+                if !handshakeDone && serverHello.count < 512 { serverHello += got.prefix(512 - serverHello.count) }
                 got.withUnsafeBufferPointer { buf.update(from: $0.baseAddress!, count: got.count) }
                 br_ssl_engine_recvrec_ack(engine, got.count)
                 noWork = 0
@@ -392,6 +397,24 @@ public final class SecureClient {
         return out
     }
 
+    /// `Stream::timedRead()`: a byte, or nil once `timeoutMillis` passed without one
+    /// (the core keeps trying until the timeout even on a closed connection).
+    public func timedRead() -> UInt8? {
+        let clock = network.board.clock, loop = network.board.loop
+        let deadline = clock.micros + timeoutMillis * 1000
+        while true {
+            let got = read(max: 1)
+            if let b = got?.first { return b }
+            let now = clock.micros
+            guard now < deadline, !loop.isStopping else { return nil }
+            if got == nil {
+                loop.espDelay(deadline - now)
+                return nil
+            }
+            loop.espDelay(deadline - now) { self.tcp.available == 0 && self.tcp.tcpState == .established }
+        }
+    }
+
     /// `peek()` (cpp:444-455).
     public func peek() -> UInt8? {
         guard engine != nil, pollRecvBuffer() > 0, let r = recvapp, r.count > 0 else { return nil }
@@ -415,10 +438,28 @@ public final class SecureClient {
         return ok
     }
 
-    /// `getMFLNStatus()`: connected and the server accepted the fragment length.
+    /// `getMFLNStatus()`: connected and the server accepted the fragment length. The
+    /// core's BearSSL fork records that in `max_frag_len_negotiated` when the ServerHello
+    /// carries the extension; BearSSL 0.6 does not, so the ServerHello is read here.
     public var mflnStatus: Bool {
-        guard connected, let engine else { return false }
-        return cbr_engine_mfln_negotiated(engine) != 0
+        guard connected else { return false }
+        return SecureClient.serverHelloHasMaxFragmentLength(serverHello)
+    }
+
+    /// Whether a ServerHello (at the start of `b`, one record) lists extension 1.
+    static func serverHelloHasMaxFragmentLength(_ b: [UInt8]) -> Bool {
+        guard b.count > 43, b[0] == 22, b[5] == 2 else { return false }
+        var i = 5 + 4 + 2 + 32
+        i += 1 + Int(b[i])  // session id
+        i += 2 + 1  // cipher suite, compression
+        guard i + 2 <= b.count else { return false }
+        let end = min(b.count, i + 2 + (Int(b[i]) << 8 | Int(b[i + 1])))
+        i += 2
+        while i + 4 <= end {
+            if b[i] == 0 && b[i + 1] == 1 { return true }
+            i += 4 + (Int(b[i + 2]) << 8 | Int(b[i + 3]))
+        }
+        return false
     }
 
     /// `getLastSSLError()` (cpp:1347-1434): the code and the core's text.

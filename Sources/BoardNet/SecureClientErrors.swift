@@ -1,5 +1,6 @@
 import CBearSSL
 import CBearSSLShim
+import Glibc
 
 extension SecureClient {
     /// `getLastSSLError`'s texts (WiFiClientSecureBearSSL.cpp:1367-1426); 0 has no case there,

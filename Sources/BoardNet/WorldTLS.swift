@@ -72,6 +72,26 @@ final class TLSSession {
     private let server: OpaquePointer
     private var engine: UnsafeMutablePointer<br_ssl_engine_context> { cbr_server_engine(server) }
     private var closing = false
+    private var helloSent = false
+
+    /// BearSSL packs its first flight (ServerHello, Certificate, …) into one record;
+    /// OpenSSL, and so most servers, send each handshake message in a record of its own,
+    /// and the core's `probeMaxFragmentLength` reads the ServerHello only when it is
+    /// alone in its record (WiFiClientSecureBearSSL.cpp:1580-1584). The first record is
+    /// plain text, so it is split at the end of the ServerHello: the bytes to send and
+    /// how many of the engine's it stands for; nil if there is nothing to split.
+    private func splitServerHello(_ b: UnsafeBufferPointer<UInt8>) -> (bytes: [UInt8], consumed: Int)? {
+        guard b.count >= 9, b[0] == 22, b[5] == 2 else { return nil }
+        let recordLen = Int(b[3]) << 8 | Int(b[4])
+        let helloLen = 4 + (Int(b[6]) << 16 | Int(b[7]) << 8 | Int(b[8]))
+        guard 5 + recordLen <= b.count, helloLen < recordLen else { return nil }
+        let rest = recordLen - helloLen
+        var out: [UInt8] = [b[0], b[1], b[2], UInt8(helloLen >> 8), UInt8(helloLen & 0xff)]
+        out += b[5..<(5 + helloLen)]
+        out += [b[0], b[1], b[2], UInt8(rest >> 8), UInt8(rest & 0xff)]
+        out += b[(5 + helloLen)..<(5 + recordLen)]
+        return (out, 5 + recordLen)
+    }
 
     init?(identity: TLSIdentity) {
         guard let s = cbr_server_new(identity.chain, identity.key) else { return nil }
@@ -92,7 +112,19 @@ final class TLSSession {
             if st & UInt32(BR_SSL_CLOSED) != 0 { return false }
             if st & UInt32(BR_SSL_SENDREC) != 0 {
                 var len = 0
-                let buf = br_ssl_engine_sendrec_buf(engine, &len)
+                let buf = br_ssl_engine_sendrec_buf(engine, &len)!
+                if !helloSent, let split = splitServerHello(UnsafeBufferPointer(start: buf, count: len)) {
+                    helloSent = true
+                    var off = 0
+                    while off < split.bytes.count {
+                        let n = split.bytes.withUnsafeBytes { send(fd, $0.baseAddress! + off, split.bytes.count - off, Int32(MSG_NOSIGNAL)) }
+                        if n <= 0 { return false }
+                        off += n
+                    }
+                    br_ssl_engine_sendrec_ack(engine, split.consumed)
+                    progress = true
+                    continue
+                }
                 let n = send(fd, buf, len, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
                 if n > 0 {
                     br_ssl_engine_sendrec_ack(engine, n)

@@ -403,7 +403,3 @@ br_ssl_engine_context *cbr_server_engine(cbr_server *s) { return &s->sc.eng; }
 void cbr_server_free(cbr_server *s) { free(s); }
 
 int cbr_engine_last_error(const br_ssl_engine_context *eng) { return br_ssl_engine_last_error(eng); }
-
-/* The core's BearSSL fork answers br_ssl_engine_get_mfln_negotiated(); in BearSSL 0.6 the
-   client records the length the server's ServerHello echoed in peer_log_max_frag_len. */
-int cbr_engine_mfln_negotiated(const br_ssl_engine_context *eng) { return eng->peer_log_max_frag_len != 0; }

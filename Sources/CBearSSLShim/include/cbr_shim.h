@@ -53,8 +53,7 @@ cbr_server *cbr_server_new(const cbr_x509_list *chain, const cbr_private_key *ke
 br_ssl_engine_context *cbr_server_engine(cbr_server *s);
 void cbr_server_free(cbr_server *s);
 
-/* br_ssl_engine_last_error, br_ssl_engine_get_mfln_negotiated (static inline in the header). */
+/* br_ssl_engine_last_error (static inline in the header). */
 int cbr_engine_last_error(const br_ssl_engine_context *eng);
-int cbr_engine_mfln_negotiated(const br_ssl_engine_context *eng);
 
 #endif
