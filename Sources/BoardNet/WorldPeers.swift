@@ -371,6 +371,8 @@ final class WorldPeers {
         var closeWhenFlushed = false
         /// A TLS service's engine for this connection.
         var tls: TLSSession?
+        /// The service is done (its FIN sent): input is read and dropped until the device closes.
+        var draining = false
         init(service: World.Service, fd: Int32) { self.service = service; self.fd = fd }
 
         /// What the service answers to text from the device: an echo, or its reply once.
@@ -401,11 +403,23 @@ final class WorldPeers {
         guard c.fd >= 0 else { return }
         if let tls = c.tls {
             if !tls.pump(fd: c.fd, pending: &c.pending, close: { c.closeWhenFlushed }, answer: c.answer) {
-                Glibc.close(c.fd)
-                c.fd = -1
+                // the TLS session is over: FIN to the device, and what it still sends (an
+                // alert, a record) is read and dropped until it closes, so that slirp never
+                // writes to a closed socket (SIGPIPE)
+                shutdown(c.fd, Int32(SHUT_WR))
                 c.tls = nil
+                c.draining = true
             }
             return
+        }
+        if c.draining {
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = buf.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                if n > 0 { continue }
+                if n == 0 || errno != EAGAIN { Glibc.close(c.fd); c.fd = -1 }
+                return
+            }
         }
         if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
             var buf = [UInt8](repeating: 0, count: 4096)

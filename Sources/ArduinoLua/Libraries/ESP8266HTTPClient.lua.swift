@@ -142,7 +142,8 @@ extension LuaLibraries {
           if type(client) ~= "userdata" or type(client.connect) ~= "function" then
             badArg(1, "begin", "WiFiClient expected, got " .. type(client))
           end
-          if client:connected() or type(client.setInsecure) == "function" then return client, false end
+          local mt = getmetatable(client)
+          if client:connected() or (mt and mt.__name == "WiFiClientSecure") then return client, false end
           return WiFiClient(), true
         end
 
