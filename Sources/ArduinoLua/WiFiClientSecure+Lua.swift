@@ -7,7 +7,8 @@ import LuaRuntime
 // client:connect(host, port) -> true/false (TCP, then the TLS handshake)
 // client:getLastSSLError() -> code, text   client:getMFLNStatus() -> bool
 // WiFiClientSecure.probeMaxFragmentLength(host, port, len) -> bool (also client:probeMaxFragmentLength)
-// client:connected() client:available() client:availableForWrite() client:read([n]) client:peek()
+// client:read() -> byte or -1   client:read(n) -> string, or nil once closed with nothing left
+// client:connected() client:available() client:availableForWrite() client:peek()
 // client:readString() client:readStringUntil(c) client:print(x) client:println([x]) client:write(s|byte)
 // client:flush([ms]) client:stop([ms]) client:status() client:remoteIP() client:remotePort()
 // client:localIP() client:localPort() client:setNoDelay(bool) client:setTimeout(ms)
@@ -147,7 +148,9 @@ enum WiFiClientSecureBindings {
                         guard let b = c.read(max: 1)?.first else { call.push(-1); return 1 }
                         call.markActive(); call.push(Int(b)); return 1
                     }
-                    let got = c.read(max: max(0, try call.integer(2))) ?? []
+                    // read(buf, n) (cpp:354-391): nil where the core returns -1 (no session, or
+                    // closed with nothing left), "" where it returns 0 (connected, nothing yet)
+                    guard let got = c.read(max: max(0, try call.integer(2))) else { call.pushNil(); return 1 }
                     if !got.isEmpty { call.markActive() }
                     call.push(bytes: got); return 1
                 }
