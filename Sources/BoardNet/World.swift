@@ -62,6 +62,10 @@ public struct World: Sendable, Equatable {
     public struct TLS: Sendable, Equatable {
         public var cert: String?
         public var key: String?
+        public init(cert: String? = nil, key: String? = nil) {
+            self.cert = cert
+            self.key = key
+        }
     }
 
     /// A client on the host that visits the device: scripted, in board time.

@@ -267,4 +267,22 @@ final class WiFiClientSecureTests: XCTestCase {
         defer { r.finish() }
         XCTAssertEqual(r.transcript, "true\n200\thello\n")
     }
+
+    // The world file's TLS services: {} (a certificate made at start), or both cert and
+    // key; a half-given pair, a non-object and a missing file are one clear sentence each
+    func testTheWorldFileDeclaresTLSServices() throws {
+        let ok = try World(json: Data(#"{ "services": [ { "name": "s.world", "port": 443, "tls": {} } ] }"#.utf8))
+        XCTAssertEqual(ok.services.first?.tls, World.TLS(cert: nil, key: nil))
+        XCTAssertThrowsError(try World(json: Data(#"{ "services": [ { "port": 443, "tls": { "cert": "c.pem" } } ] }"#.utf8))) {
+            XCTAssertEqual("\($0)", "world: services[0].tls needs both cert and key, or neither")
+        }
+        XCTAssertThrowsError(try World(json: Data(#"{ "services": [ { "port": 443, "tls": true } ] }"#.utf8))) {
+            XCTAssertEqual("\($0)", "world: services[0].tls must be an object ({} or cert and key)")
+        }
+        let world = #"{ "services": [ { "name": "s.world", "port": 443, "tls": { "cert": "missing.pem", "key": "missing.key" } } ] }"#
+        XCTAssertThrowsError(try SketchHarness.run(source: "function setup() end function loop() end", for: seconds(1), world: world)) {
+            XCTAssertTrue("\($0)".contains("cannot read the TLS certificate"), "\($0)")
+            XCTAssertTrue("\($0)".contains("missing.pem"), "\($0)")
+        }
+    }
 }
