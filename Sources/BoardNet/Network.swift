@@ -401,6 +401,7 @@ public final class Network: EventSource, HostIO {
         servers.removeAll()
         for s in secureClients.values { s.forget() }
         secureClients.removeAll()
+        if let s = bearSSLStack.charge { board.heap.free(s) }
         bearSSLStack = (0, nil)
     }
 

@@ -499,18 +499,14 @@ public final class SecureClient {
         network.secureClients.removeValue(forKey: ObjectIdentifier(self))
     }
 
-    /// Reboot: the heap is new; drop host memory without freeing charges.
+    /// Reboot: everything the sketch held goes, as the board's RAM does (the
+    /// connection itself is forgotten with the network's other contexts).
     func forget() {
         released = true
-        if let c = client { cbr_client_free(c) }
-        client = nil
-        engine = nil
-        if let a = anchors { cbr_x509_list_free(a) }
-        anchors = nil
-        sslCharges = []
+        freeSSL()
+        dropAnchors()
+        for h in contextCharges { heap.free(h) }
         contextCharges = []
-        x509Charge = nil
-        anchorsCharge = nil
     }
 
     deinit {

@@ -285,4 +285,24 @@ final class WiFiClientSecureTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("missing.pem"), "\($0)")
         }
     }
+
+    // Two default sessions: the second gets its buffers but leaves ~1.8 KB, too little for
+    // lwIP's pbufs of the server's flight, so its handshake times out (15 s, cpp:73); a third
+    // connect() crashes: make_shared<br_ssl_client_context> (cpp:1130) is the core's
+    // operator new, which aborts on OOM (reference §5, abi.cpp). After the reset nothing of
+    // TLS is left on the heap.
+    func testAThirdSessionCrashesTheBoardAndTheResetGivesTheHeapBack() throws {
+        let r = try run(
+            """
+            a = WiFiClientSecure(); a:setInsecure(); print(a:connect("secure.world", 443))
+            b = WiFiClientSecure(); b:setInsecure(); print(b:connect("secure.world", 443), ESP.getFreeHeap() < 2048)
+            c = WiFiClientSecure(); c:setInsecure(); print(c:connect("secure.world", 443))
+            """, for: 40)
+        defer { r.finish() }
+        XCTAssertTrue(r.transcript.hasPrefix("true\nfalse\ttrue\nUser exception (panic/abort/assert)"), r.transcript)
+        XCTAssertTrue(r.transcript.contains("Unhandled C++ exception: OOM"), r.transcript)
+        XCTAssertTrue(r.transcript.contains("(3420)\n"), r.transcript)
+        let tls: Set = ["BearSSL stack", "WiFiClientSecureCtx", "br_ssl_client_context", "_iobuf_in", "_iobuf_out", "x509 context"]
+        XCTAssertEqual(r.device.board.heap.liveAllocations.filter { tls.contains($0.owner) }.count, 0)
+    }
 }
