@@ -305,4 +305,52 @@ final class WiFiClientSecureTests: XCTestCase {
         let tls: Set = ["BearSSL stack", "WiFiClientSecureCtx", "br_ssl_client_context", "_iobuf_in", "_iobuf_out", "x509 context"]
         XCTAssertEqual(r.device.board.heap.liveAllocations.filter { tls.contains($0.owner) }.count, 0)
     }
+
+    // The BearSSL contexts are charged at their size on a 32-bit target: clang compiles
+    // BearSSL's own headers for armv7 (ILP32, 8-byte uint64_t alignment, as Xtensa) and
+    // asserts sizeof against the charges (HeapCost); the core's insecure context is its
+    // struct (cpp:665-674) over BearSSL 0.6's decoder
+    func testBearSSLContextsAreChargedAtTheir32BitSizes() throws {
+        let clang = ["/opt/swift/usr/bin/clang", "/usr/bin/clang"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let clang, FileManager.default.fileExists(atPath: "/usr/include/bearssl.h") else { throw XCTSkip("clang or bearssl.h missing") }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("esplua-sizeof-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: "\(dir)/inc", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // only BearSSL's headers and a string.h stub: the host's libc headers are not for armv7
+        try FileManager.default.createSymbolicLink(atPath: "\(dir)/inc/bearssl.h", withDestinationPath: "/usr/include/bearssl.h")
+        try FileManager.default.createSymbolicLink(atPath: "\(dir)/inc/bearssl", withDestinationPath: "/usr/include/bearssl")
+        try "#include <stddef.h>\nvoid *memcpy(void *, const void *, size_t); void *memset(void *, int, size_t); size_t strlen(const char *);\n"
+            .write(toFile: "\(dir)/inc/string.h", atomically: true, encoding: .utf8)
+        let cost = SecureClient.HeapCost.self
+        try """
+        #include <bearssl.h>
+        #include <stdbool.h>
+        struct br_x509_insecure_context {
+            const br_x509_class *vtable; bool done_cert; const uint8_t *match_fingerprint; br_sha1_context sha1_cert;
+            bool allow_self_signed; br_sha256_context sha256_subject; br_sha256_context sha256_issuer; br_x509_decoder_context ctx;
+        };
+        _Static_assert(sizeof(br_ssl_client_context) + 12 == \(cost.clientContext), "br_ssl_client_context");
+        _Static_assert(sizeof(br_x509_minimal_context) + 12 == \(cost.x509Minimal), "br_x509_minimal_context");
+        _Static_assert(sizeof(struct br_x509_insecure_context) + 12 == \(cost.x509Insecure), "br_x509_insecure_context");
+        _Static_assert(sizeof(void *) == 4, "32-bit");
+        """.write(toFile: "\(dir)/sizes.c", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: clang)
+        p.arguments = ["--target=armv7-none-eabi", "-ffreestanding", "-nostdinc", "-isystem", "\(dir)/inc", "-fsyntax-only", "\(dir)/sizes.c"]
+        // clang's own stddef.h, stdint.h, stdbool.h
+        let resource = Process()
+        resource.executableURL = URL(fileURLWithPath: clang)
+        resource.arguments = ["-print-resource-dir"]
+        let out = Pipe()
+        resource.standardOutput = out
+        try resource.run()
+        resource.waitUntilExit()
+        let res = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        p.arguments! += ["-isystem", "\(res)/include"]
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
 }
