@@ -180,8 +180,10 @@ public final class SecureClient {
     /// connection (`WiFiClient::connect`), then `_connectSSL(host)`. Throws where the
     /// core's `new` aborts (the ClientContext, `make_shared` of the contexts).
     public func connect(address: UInt32, port: UInt16, host: String?) throws(ConnectError) -> Bool {
-        freeSSL()
-        tcp.timeoutMillis = timeoutMillis  // WiFiClient::connect hands _timeout (15 s here) to the ClientContext
+        // WiFiClient::connect stops a previous connection (the virtual stop(): _freeSSL, which
+        // sets 15 s), then hands _timeout to the new ClientContext (WiFiClient.cpp:145-170)
+        if tcp.hasContext { freeSSL() }
+        tcp.timeoutMillis = timeoutMillis
         let ok: Bool
         do { ok = try tcp.connect(address: address, port: port) } catch { throw .outOfMemory(TCPClient.contextBytes) }
         guard ok else { return false }
