@@ -1,6 +1,6 @@
 // swift-tools-version: 6.0
 // The dependency graph is the architecture (shared/DESIGN.md):
-//   BoardCore (no Lua, no lwIP) <- BoardNet (lwIP, slirp, VDE) <- ArduinoLua (Lua + board) <- esplua (CLI)
+//   BoardCore (no Lua, no lwIP) <- BoardNet (lwIP, slirp, VDE, BearSSL) <- ArduinoLua (Lua + board) <- esplua (CLI)
 //   LuaRuntime (Lua only)       <- ArduinoLua
 import PackageDescription
 
@@ -30,6 +30,10 @@ let package = Package(
         .target(name: "CLuaShim", dependencies: ["CLua"]),
         .systemLibrary(name: "CSlirp", providers: [.apt(["libslirp-dev"])]),
         .systemLibrary(name: "CVDEPlug", providers: [.apt(["libvdeplug-dev"])]),
+        // BearSSL 0.6 (the engine the core's WiFiClientSecure uses); no pkg-config file
+        .systemLibrary(name: "CBearSSL", providers: [.apt(["libbearssl-dev"])]),
+        // the core's insecure X.509 class, PEM decoding, client/server set-up (cbr_ prefix)
+        .target(name: "CBearSSLShim", dependencies: ["CBearSSL"]),
         // lwIP 2.1.3 from Debian's source package (fetched by `make setup` into
         // upstream/ and include/lwip, include/netif), built with our lwipopts.h.
         .target(
@@ -43,7 +47,7 @@ let package = Package(
         // The plugin contract: one header (include/esplua_plugin.h)
         .target(name: "CPluginABI"),
         .target(name: "BoardCore", dependencies: ["CPluginABI"], swiftSettings: fast),
-        .target(name: "BoardNet", dependencies: ["BoardCore", "CLwIP", "CSlirp", "CVDEPlug"], swiftSettings: fast),
+        .target(name: "BoardNet", dependencies: ["BoardCore", "CLwIP", "CSlirp", "CVDEPlug", "CBearSSL", "CBearSSLShim"], swiftSettings: fast),
         .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShim"], swiftSettings: fast),
         .target(name: "ArduinoLua", dependencies: ["BoardCore", "BoardNet", "LuaRuntime"], swiftSettings: fast),
         .target(name: "BoardTesting", dependencies: ["ArduinoLua", "BoardCore", "BoardNet"]),

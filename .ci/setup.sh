@@ -11,9 +11,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # runs; xmllint validates `esplua test --junit`; vdeplug joins boards to a VDE network (--net, lab);
 # `run --ui` serves term.js and Chart.js from /usr/share/javascript (Debian 12's libjs-xterm ships
 # only a CommonJS stub, so the console is term.js, xterm.js's forerunner); chromium is the browser
-# of the page's test (Playwright drives it)
+# of the page's test (Playwright drives it); libbearssl-dev is WiFiClientSecure's TLS engine and
+# openssl makes the world's TLS service certificates
 packages=(pkg-config liblua5.4-dev libslirp-dev libglib2.0-dev libvdeplug-dev vdeplug curl xz-utils tshark lua-check
-  libxml2-utils libjs-term.js libjs-chart.js chromium)
+  libxml2-utils libjs-term.js libjs-chart.js chromium libbearssl-dev openssl)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi

@@ -146,6 +146,26 @@ public enum APIDocs {
         WiFiClient:setNoDelay	client:setNoDelay(bool)
         WiFiClient:getNoDelay	client:getNoDelay()
         WiFiClient:setTimeout	client:setTimeout(ms)
+        WiFiClientSecure	WiFiClientSecure()
+        WiFiClientSecure.probeMaxFragmentLength	WiFiClientSecure.probeMaxFragmentLength(host, port, len) -> bool
+        WiFiClientSecure:connect	client:connect(host, port) -> true/false
+        WiFiClientSecure:setInsecure	client:setInsecure()
+        WiFiClientSecure:setFingerprint	client:setFingerprint(hex) -> bool
+        WiFiClientSecure:setTrustAnchors	client:setTrustAnchors(pem) -> bool
+        WiFiClientSecure:setBufferSizes	client:setBufferSizes(recv, xmit)
+        WiFiClientSecure:setX509Time	client:setX509Time(unix_s)
+        WiFiClientSecure:probeMaxFragmentLength	client:probeMaxFragmentLength(host, port, len) -> bool
+        WiFiClientSecure:getLastSSLError	client:getLastSSLError() -> code, text
+        WiFiClientSecure:getMFLNStatus	client:getMFLNStatus() -> bool
+        WiFiClientSecure:connected	client:connected() -> bool
+        WiFiClientSecure:available	client:available() -> n
+        WiFiClientSecure:read	client:read() -> byte or -1  |  client:read(n) -> string or nil
+        WiFiClientSecure:readString	client:readString() -> string
+        WiFiClientSecure:readStringUntil	client:readStringUntil(char) -> string
+        WiFiClientSecure:print	client:print(x) -> bytes written
+        WiFiClientSecure:println	client:println([x]) -> bytes written
+        WiFiClientSecure:write	client:write(s|byte) -> bytes written
+        WiFiClientSecure:stop	client:stop([ms]) -> bool
         WiFiUDP	WiFiUDP()
         WiFiUDP:begin	udp:begin(port) -> true/false
         WiFiUDP:stop	udp:stop()

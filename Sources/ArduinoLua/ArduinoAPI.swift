@@ -25,6 +25,7 @@ enum ArduinoAPI {
             WiFiBindings.register(in: state, ctx: ctx)
             WiFiServerBindings.register(in: state, ctx: ctx)
             WiFiClientBindings.register(in: state, ctx: ctx)
+            WiFiClientSecureBindings.register(in: state, ctx: ctx)
             WiFiUDPBindings.register(in: state, ctx: ctx)
             LwIPBindings.register(in: state, ctx: ctx)
             PluginBindings.register(in: state, ctx: ctx)

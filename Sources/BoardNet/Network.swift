@@ -54,6 +54,10 @@ public final class Network: EventSource, HostIO {
     var clients: [ObjectIdentifier: TCPClient] = [:]
     var clientSequence = 0
     var servers: [ObjectIdentifier: TCPServer] = [:]
+    /// WiFiClientSecure objects (their BearSSL state in host memory), forgotten at reboot.
+    var secureClients: [ObjectIdentifier: SecureClient] = [:]
+    /// The core's BearSSL second stack: references and its heap charge (StackThunk.cpp:56-96).
+    var bearSSLStack: (refs: Int, charge: Int32?) = (0, nil)
     /// Sketch-side allocations that failed (the core's `new` aborts): the runner crashes the sketch.
     public var onSketchOutOfMemory: ((Int) -> Void)?
     /// The pcb table at the last pass, for `.pcb` events (only kept while someone watches).
@@ -395,6 +399,10 @@ public final class Network: EventSource, HostIO {
         udpContexts.removeAll()
         for s in servers.values { s.forget() }
         servers.removeAll()
+        for s in secureClients.values { s.forget() }
+        secureClients.removeAll()
+        if let s = bearSSLStack.charge { board.heap.free(s) }
+        bearSSLStack = (0, nil)
     }
 
     /// Forgets everything the sketch held (reboot): connections, servers, the station.

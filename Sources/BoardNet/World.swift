@@ -10,7 +10,8 @@ import FoundationEssentials
 /// ```json
 /// { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks", "channel": 6, "rssi": -52 } ],
 ///   "hosts":    { "api.example": "10.0.2.2" },
-///   "services": [ { "name": "echo.world", "port": 7, "reply": "echo" } ],
+///   "services": [ { "name": "echo.world", "port": 7, "reply": "echo" },
+///                 { "name": "secure.world", "port": 443, "reply": "HTTP/1.1 200 OK…", "tls": {} } ],
 ///   "visitors": [ { "port": 80, "at": "3s", "every": "1s", "count": 8,
 ///                   "send": "GET / HTTP/1.0\r\n\r\n", "close": "after-device" } ] }
 /// ```
@@ -51,6 +52,20 @@ public struct World: Sendable, Equatable {
         public var reply: String
         /// Close after replying (FIN from the service). Echo services wait for the device.
         public var closeAfterReply: Bool
+        /// Set: the service speaks TLS (BearSSL's server engine, in this process).
+        public var tls: TLS? = nil
+    }
+
+    /// A TLS service's certificate chain and key (PEM files, relative to the world
+    /// file). Without them esplua makes a self-signed RSA certificate for the
+    /// service's name with `openssl` when the world starts.
+    public struct TLS: Sendable, Equatable {
+        public var cert: String?
+        public var key: String?
+        public init(cert: String? = nil, key: String? = nil) {
+            self.cert = cert
+            self.key = key
+        }
     }
 
     /// A client on the host that visits the device: scripted, in board time.
@@ -85,7 +100,16 @@ public struct World: Sendable, Equatable {
 
     public static func load(path: String) throws(LoadError) -> World {
         guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path) }
-        do { return try World(parsing: data) } catch { throw .invalid(path, error.why) }
+        var world: World
+        do { world = try World(parsing: data) } catch { throw .invalid(path, error.why) }
+        // a TLS service's files are relative to the world file
+        let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        func resolve(_ p: String?) -> String? { p.map { $0.hasPrefix("/") ? $0 : dir + "/" + $0 } }
+        for i in world.services.indices where world.services[i].tls != nil {
+            world.services[i].tls!.cert = resolve(world.services[i].tls!.cert)
+            world.services[i].tls!.key = resolve(world.services[i].tls!.key)
+        }
+        return world
     }
 
     struct Invalid: Error { let why: String }
@@ -146,9 +170,17 @@ public struct World: Sendable, Equatable {
                     throw Invalid(why: "\(f.path).address must be in 10.0.2.0/24 and not 10.0.2.2, .3 or .15 (the host, DNS and the device)")
                 }
                 let reply = try f.optionalString("reply") ?? "echo"
-                let svc = Service(
+                var svc = Service(
                     name: try f.optionalString("name"), address: address, port: try f.port("port"),
                     reply: reply, closeAfterReply: try f.optionalBool("closeAfterReply") ?? (reply != "echo"))
+                if let tls = f.dict["tls"] {
+                    let t = Fields(tls, "\(f.path).tls")
+                    guard tls is [String: Any] else { throw Invalid(why: "\(f.path).tls must be an object ({} or cert and key)") }
+                    svc.tls = TLS(cert: try t.optionalString("cert"), key: try t.optionalString("key"))
+                    guard (svc.tls!.cert == nil) == (svc.tls!.key == nil) else {
+                        throw Invalid(why: "\(f.path).tls needs both cert and key, or neither")
+                    }
+                }
                 if let n = svc.name { self.hosts[n.lowercased()] = address }
                 self.services.append(svc)
             }

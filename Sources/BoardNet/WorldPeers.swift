@@ -21,6 +21,8 @@ final class WorldPeers {
     private var plans: [(visitor: World.Visitor, index: Int, hostPort: UInt16, started: Int)] = []
     private var visits: [Visit] = []
     private var listeners: [(fd: Int32, service: World.Service, path: String)] = []
+    /// TLS services' certificates and keys, by listener socket.
+    private var identities: [Int32: TLSIdentity] = [:]
     /// Visitors' source ports (as slirp passes them on to the device) to which the
     /// device sent an RST: slirp turns the device's RST into a plain close of the
     /// host socket, so the visitor learns it here.
@@ -73,6 +75,12 @@ final class WorldPeers {
             guard ok else { Glibc.close(fd); throw .worldFailed("cannot listen on \(path)") }
             setNonBlocking(fd)
             listeners.append((fd, s, path))
+            if let tls = s.tls {
+                do { identities[fd] = try TLSIdentity(tls: tls, name: s.name ?? s.address, directory: dir) } catch {
+                    Glibc.close(fd)
+                    throw error
+                }
+            }
             try slirp.addUnixService(path: path, address: s.address, port: s.port)
         }
     }
@@ -84,7 +92,16 @@ final class WorldPeers {
         serviceConnections.removeAll()
         for l in listeners { Glibc.close(l.fd); unlink(l.path) }
         listeners.removeAll()
-        if let d = directory { rmdir(d) }
+        identities.removeAll()
+        if let d = directory {
+            // generated certificates
+            for s in world.services where s.tls != nil && s.tls!.cert == nil {
+                let name = s.name ?? s.address
+                unlink("\(d)/\(name).cert.pem")
+                unlink("\(d)/\(name).key.pem")
+            }
+            rmdir(d)
+        }
         directory = nil
         plans.removeAll()
     }
@@ -352,7 +369,20 @@ final class WorldPeers {
         var pending: [UInt8] = []
         var replied = false
         var closeWhenFlushed = false
+        /// A TLS service's engine for this connection.
+        var tls: TLSSession?
+        /// The service is done (its FIN sent): input is read and dropped until the device closes.
+        var draining = false
         init(service: World.Service, fd: Int32) { self.service = service; self.fd = fd }
+
+        /// What the service answers to text from the device: an echo, or its reply once.
+        func answer(_ bytes: [UInt8]) -> [UInt8] {
+            if service.reply == "echo" { return bytes }
+            guard !replied else { return [] }
+            replied = true
+            closeWhenFlushed = service.closeAfterReply
+            return Array(service.reply.utf8)
+        }
     }
 
     private func acceptService(_ listener: Int32, _ s: World.Service) {
@@ -360,24 +390,43 @@ final class WorldPeers {
             let fd = accept(listener, nil, nil)
             guard fd >= 0 else { return }
             setNonBlocking(fd)
-            serviceConnections.append(ServiceConnection(service: s, fd: fd))
+            let c = ServiceConnection(service: s, fd: fd)
+            if let identity = identities[listener] {
+                guard let session = TLSSession(identity: identity) else { Glibc.close(fd); continue }
+                c.tls = session
+            }
+            serviceConnections.append(c)
         }
     }
 
     private func serviceIO(_ c: ServiceConnection, _ revents: Int16) {
         guard c.fd >= 0 else { return }
+        if let tls = c.tls {
+            if !tls.pump(fd: c.fd, pending: &c.pending, close: { c.closeWhenFlushed }, answer: c.answer) {
+                // the TLS session is over: FIN to the device, and what it still sends (an
+                // alert, a record) is read and dropped until it closes, so that slirp never
+                // writes to a closed socket (SIGPIPE)
+                shutdown(c.fd, Int32(SHUT_WR))
+                c.tls = nil
+                c.draining = true
+            }
+            return
+        }
+        if c.draining {
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = buf.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                if n > 0 { continue }
+                if n == 0 || errno != EAGAIN { Glibc.close(c.fd); c.fd = -1 }
+                return
+            }
+        }
         if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
             var buf = [UInt8](repeating: 0, count: 4096)
             while c.fd >= 0 {
                 let n = buf.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
                 if n > 0 {
-                    if c.service.reply == "echo" {
-                        c.pending.append(contentsOf: buf[0..<n])
-                    } else if !c.replied {
-                        c.replied = true
-                        c.pending.append(contentsOf: Array(c.service.reply.utf8))
-                        c.closeWhenFlushed = c.service.closeAfterReply
-                    }
+                    c.pending.append(contentsOf: c.answer(Array(buf[0..<n])))
                     continue
                 }
                 if n == 0 || errno != EAGAIN { Glibc.close(c.fd); c.fd = -1; return }

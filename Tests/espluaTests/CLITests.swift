@@ -92,6 +92,13 @@ final class CLITests: EspluaTestCase {
         try assertGolden("http_get", for: "35s")
     }
 
+    /// BearSSL_MaxFragmentLength: a default TLS session takes 27512 B of the heap (the
+    /// 6200 B BearSSL stack, the 16709 B and 597 B buffers, the client context, the
+    /// connection); with MFLN and setBufferSizes(512, 512) 16000 B less.
+    func testHTTPSGetMatchesItsGoldenTranscript() throws {
+        try assertGolden("https_get", for: "8s")
+    }
+
     // MARK: failures a user meets
 
     func testMissingSketchIsOneLineAndExit1() throws {

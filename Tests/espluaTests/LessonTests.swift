@@ -123,6 +123,23 @@ final class LessonTests: EspluaTestCase {
         XCTAssertEqual(rows.dropFirst().map { Int($0[tw]) ?? -1 }.max(), 5, "the cap")
         XCTAssertTrue(rows.dropFirst().contains { $0[1] == "49632" && $0[tw] == "5" })
     }
+
+    /// BearSSL_MaxFragmentLength on the wire, read by tshark's TLS dissector: each
+    /// ClientHello asks for 512-byte fragments (max_fragment_length 1) — the default
+    /// session too, as BearSSL asks for what fits its 597 B output buffer — with the name
+    /// in SNI (connect(name, port), WiFiClientSecureBearSSL.cpp:218-229), the probe's
+    /// without one (cpp:1482-1634); the world's service echoes it in each ServerHello.
+    func testHttpsGetAsksForMFLNOnTheWire() throws {
+        let pcap = tempPath("pcap")
+        defer { try? FileManager.default.removeItem(atPath: pcap) }
+        try lesson("https_get", for: "8s", extra: ["--pcap", pcap])
+        let rows = try tshark(
+            pcap, filter: "tls.handshake.type == 1 || tls.handshake.type == 2",
+            fields: ["tls.handshake.type", "tls.handshake.extensions_server_name", "tls.handshake.max_fragment_length"])
+        XCTAssertEqual(
+            rows,
+            [["1", "api.my-ip.io", "1"], ["2", "", "1"], ["1", "", "1"], ["2", "", "1"], ["1", "api.my-ip.io", "1"], ["2", "", "1"]])
+    }
 }
 
 /// The plugin sketches, with the plugins SwiftPM built beside esplua.
@@ -232,4 +249,5 @@ final class PluginSketchTests: EspluaTestCase {
         XCTAssertTrue(r.stdout.contains("Parts 1.0.0 (ABI 1.1)"), r.stdout)
         XCTAssertTrue(r.stdout.contains("part buzzer:"), r.stdout)
     }
+
 }

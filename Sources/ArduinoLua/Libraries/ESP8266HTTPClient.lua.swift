@@ -135,12 +135,15 @@ extension LuaLibraries {
         end
 
         -- WiFiClient::clone(): the HTTPClient works on its own WiFiClient sharing the given
-        -- one's connection (an unconnected client's clone is a new WiFiClient)
+        -- one's connection (an unconnected client's clone is a new WiFiClient). A
+        -- WiFiClientSecure's clone shares its context (WiFiClientSecureBearSSL.h:263, the
+        -- shared_ptr _ctx): its settings and its connection, so the client itself serves
         local function clone(client)
           if type(client) ~= "userdata" or type(client.connect) ~= "function" then
             badArg(1, "begin", "WiFiClient expected, got " .. type(client))
           end
-          if client:connected() then return client, false end
+          local mt = getmetatable(client)
+          if client:connected() or (mt and mt.__name == "WiFiClientSecure") then return client, false end
           return WiFiClient(), true
         end
 
