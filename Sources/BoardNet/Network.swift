@@ -88,7 +88,13 @@ public final class Network: EventSource, HostIO {
                 throw .linkFailed(url, "--forward and the world's visitors and services need the board's own slirp (without --net)")
             }
             slirp = nil
-            link = try VDEBackend(url: url)
+            if url.hasPrefix("lockstep:") {
+                let l = try LockstepBackend(url: url, clock: board.clock)
+                link = l
+                board.loop.grant = l
+            } else {
+                link = try VDEBackend(url: url)
+            }
             filter = nil
             hostFlows = nil
         } else {
@@ -195,6 +201,7 @@ public final class Network: EventSource, HostIO {
         board.loop.removeSource(self)
         board.loop.removeHostIO(self)
         board.loop.heldToHostPace = nil
+        if board.loop.grant === link as AnyObject { board.loop.grant = nil }
         if Network.active === self { Network.active = nil }
     }
 
@@ -214,6 +221,7 @@ public final class Network: EventSource, HostIO {
     // MARK: event source
 
     public func service(now: UInt64) {
+        link.due(now: now)
         deliverFrame(now: now)
         sys_check_timeouts()
         clwip_enforce_timewait_limit()

@@ -93,4 +93,116 @@ final class VirtualTimeTests: EspluaTestCase {
             }
         }
     }
+
+    /// A lab of three boards in virtual time — a web server, a client fetching
+    /// from it by name, a UDP broadcaster — run twice: the lab's output and each
+    /// board's pcap are byte-identical, and the boards did talk (fetches,
+    /// broadcasts heard, DNS of board names through the gateway).
+    func testALabInVirtualTimeIsByteIdenticalRunToRun() throws {
+        try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("sketches/hello_server.lua").path, toPath: path("server.lua"))
+        try """
+        local udp = WiFiUDP()
+        local n = 0
+        function setup()
+          Serial.begin(115200)
+          WiFi.begin("lab", "password123")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          udp:begin(4210)
+          print("client " .. WiFi.localIP() .. ", server is " .. (WiFi.hostByName("server") or "?"))
+        end
+        function loop()
+          n = n + 1
+          local c = WiFiClient()
+          local tries = 0
+          while not c:connect("server.lab", 80) and tries < 20 do tries = tries + 1; delay(250) end
+          c:print("GET /fetch" .. n .. " HTTP/1.0\\r\\n\\r\\n")
+          local page = ""
+          while c:connected() or c:available() > 0 do
+            local k = c:available()
+            if k > 0 then page = page .. c:read(k) else delay(1) end
+          end
+          print(millis() .. " fetched " .. n .. ": " .. (page:match("Hello[^\\n]*") or "nothing"))
+          c:stop()
+          local k = udp:parsePacket()
+          while k > 0 do print("heard " .. udp:read(k) .. " from " .. udp:remoteIP()); k = udp:parsePacket() end
+          delay(700)
+        end
+        """.write(toFile: path("client.lua"), atomically: true, encoding: .utf8)
+        try """
+        local udp = WiFiUDP()
+        local n = 0
+        function setup()
+          WiFi.begin("lab", "password123")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          udp:begin(4210)
+        end
+        function loop()
+          n = n + 1
+          udp:beginPacket("255.255.255.255", 4210); udp:write("tick " .. n .. " at " .. millis()); udp:endPacket()
+          delay(400)
+        end
+        """.write(toFile: path("talker.lua"), atomically: true, encoding: .utf8)
+        try
+            #"{ "boards": [ { "name": "server", "sketch": "server.lua" }, { "name": "client", "sketch": "client.lua" }, { "name": "talker", "sketch": "talker.lua" } ] }"#
+            .write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
+        var outputs: [String] = []
+        var pcaps: [[String: Data]] = []
+        for run in 1...2 {
+            let dir = path("run\(run)")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let r = try esplua(["lab", path("lab.json"), "--time", "virtual", "--for", "4s", "--pcap", dir])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            outputs.append(r.stdout)
+            var files: [String: Data] = [:]
+            for b in ["server", "client", "talker"] { files[b] = FileManager.default.contents(atPath: dir + "/\(b).pcap") }
+            pcaps.append(files)
+        }
+        XCTAssertEqual(outputs[0], outputs[1])
+        XCTAssertEqual(pcaps[0].count, 3)
+        for b in ["server", "client", "talker"] {
+            XCTAssertGreaterThan(pcaps[0][b]?.count ?? 0, 500, b)
+            XCTAssertEqual(pcaps[0][b], pcaps[1][b], "\(b).pcap differs between runs")
+        }
+        for line in [
+            "client | client 10.0.2.16, server is 10.0.2.15", "server | #1 GET /fetch1 HTTP/1.0 -> 200",
+            "client | 2160 fetched 1: Hello from esplua!", "client | 3110 fetched 2: Hello from esplua!",
+            "client | heard tick 1 at 1660 from 10.0.2.17", "client | heard tick 4 at 2860 from 10.0.2.17",
+        ] {
+            XCTAssertTrue(outputs[0].contains(line), "\(line) in:\n\(outputs[0])")
+        }
+    }
+
+    /// In virtual time a lab does not reach the host's programs: forwards are
+    /// refused at the start, and a board's connection through the NAT is dropped
+    /// with a message saying why, once.
+    func testALabInVirtualTimeRefusesHostPeersSayingWhy() throws {
+        try """
+        function setup()
+          WiFi.begin("lab", "password123")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          local c = WiFiClient()
+          print("connect to the host: " .. tostring(c:connect("10.0.2.2", 8000)))
+          print("lookup outside the lab: " .. tostring(WiFi.hostByName("example.com")))
+        end
+        function loop() delay(1000) end
+        """.write(toFile: path("nat.lua"), atomically: true, encoding: .utf8)
+        try #"{ "boards": [ { "name": "nat", "sketch": "nat.lua" } ] }"#.write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
+        var r = try esplua(["lab", path("lab.json"), "--time", "virtual", "--for", "40s"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "nat | connect to the host: false\nnat | lookup outside the lab: nil\n")
+        for message in [
+            "esplua: lab: nat: TCP to 10.0.2.2:8000 is dropped: in virtual time a lab does not reach this host's programs",
+            "esplua: lab: nat: DNS lookup of a name outside the lab is dropped",
+        ] {
+            XCTAssertEqual(r.stderr.components(separatedBy: message).count - 1, 1, r.stderr)
+        }
+        try #"{ "boards": [ { "name": "nat", "sketch": "nat.lua" } ], "forwards": [ "8080:nat:80" ] }"#
+            .write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
+        r = try esplua(["lab", path("lab.json"), "--time", "virtual", "--for", "1s"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("forwards need --time real: in virtual time the lab's clock does not follow the host's"), r.stderr)
+        r = try esplua(["run", "sketches/blink.lua", "--net", "lockstep:3"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("--net lockstep: is a lab's link in virtual time"), r.stderr)
+    }
 }
