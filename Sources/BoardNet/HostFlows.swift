@@ -12,7 +12,8 @@ import BoardCore
 ///   is outstanding until it is reset or both sides have sent their FIN;
 /// - a UDP datagram the board sends (a DNS query slirp forwards to the host's
 ///   resolver, a request to a host program) is outstanding until a datagram
-///   comes back from where it went, or for `udpHoldMicros` of board time.
+///   comes back from where it went, or for `udpHoldMicros` of board time;
+///   an answer to a peer that spoke first is not a question.
 ///
 /// Not counted: world services and visitors (peers in this process: they answer
 /// within slirp's calls, so virtual time keeps its determinism with them), DHCP
@@ -35,6 +36,9 @@ final class HostFlows {
     private var tcp: [TCPKey: TCPFlow] = [:]
     /// Board time until which each UDP exchange is held.
     private var udp: [UDPKey: UInt64] = [:]
+    /// UDP peers that spoke first (a host program or a visitor through a
+    /// forward): the board's datagrams to them are answers, not questions.
+    private var answered: Set<UDPKey> = []
     /// How long a datagram without an answer holds the clock (board time).
     var udpHoldMicros: UInt64 = 3_000_000
 
@@ -60,6 +64,7 @@ final class HostFlows {
     func forget() {
         tcp.removeAll()
         udp.removeAll()
+        answered.removeAll()
     }
 
     /// A frame the board sent towards slirp.
@@ -78,7 +83,9 @@ final class HostFlows {
             }
         } else {
             guard p.destinationPort != 67, p.sourcePort != 68 else { return }  // DHCP: slirp's own
-            udp[UDPKey(boardPort: p.sourcePort, remote: p.destination, remotePort: p.destinationPort)] = now + udpHoldMicros
+            let key = UDPKey(boardPort: p.sourcePort, remote: p.destination, remotePort: p.destinationPort)
+            guard !answered.contains(key) else { return }
+            udp[key] = now + udpHoldMicros
         }
     }
 
@@ -94,8 +101,9 @@ final class HostFlows {
                 f.hostFin = true
                 tcp[key] = f.boardFin ? nil : f
             }
-        } else if !udp.isEmpty {
-            udp[UDPKey(boardPort: p.destinationPort, remote: p.source, remotePort: p.sourcePort)] = nil
+        } else {
+            let key = UDPKey(boardPort: p.destinationPort, remote: p.source, remotePort: p.sourcePort)
+            if udp.removeValue(forKey: key) == nil && answered.count < 4096 { answered.insert(key) }
         }
     }
 
