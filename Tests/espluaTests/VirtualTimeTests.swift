@@ -205,4 +205,31 @@ final class VirtualTimeTests: EspluaTestCase {
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("--net lockstep: is a lab's link in virtual time"), r.stderr)
     }
+
+    /// Idle stretches are jumped for all boards at once: twenty minutes of two
+    /// idle boards take a few thousand windows, not the 24 million 50 µs windows
+    /// of a conductor that stepped through them (counted, not timed: `--netstat`
+    /// prints the conductor's figures).
+    func testALabJumpsIdleStretchesForAllBoardsAtOnce() throws {
+        try """
+        function setup()
+          WiFi.begin("lab", "password123")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+        end
+        local last = 0
+        function loop()
+          if millis() - last >= 600000 then last = millis(); print("at " .. millis() // 60000 .. " min") end
+          delay(1000)
+        end
+        """.write(toFile: path("idle.lua"), atomically: true, encoding: .utf8)
+        try #"{ "boards": [ { "name": "a", "sketch": "idle.lua" }, { "name": "b", "sketch": "idle.lua" } ] }"#
+            .write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
+        let r = try esplua(["lab", path("lab.json"), "--time", "virtual", "--for", "20m", "--netstat"], timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "a | at 10 min\nb | at 10 min\n")
+        let figures = try XCTUnwrap(r.stderr.split(separator: "\n").first { $0.hasPrefix("esplua: lab: ") && $0.contains(" windows, ") }, r.stderr)
+        let windows = Int(figures.dropFirst("esplua: lab: ".count).prefix { $0.isNumber }) ?? .max
+        XCTAssertLessThan(windows, 20 * 60 * 20, String(figures))
+        XCTAssertTrue(figures.contains("1200.000 s of board time"), String(figures))
+    }
 }
