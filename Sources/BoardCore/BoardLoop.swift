@@ -404,6 +404,8 @@ public final class BoardLoop {
                     if !g.sync(now: clock.micros, next: next) { stopRequested = true }
                     next = nextEvent(until: deadline)
                 }
+                // the conductor went away: time stops where it was granted
+                if stopRequested { return }
             }
             if let held = heldToHostPace, held() {
                 next = hostPaced(next)
