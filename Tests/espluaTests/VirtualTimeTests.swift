@@ -94,6 +94,52 @@ final class VirtualTimeTests: EspluaTestCase {
         }
     }
 
+    /// A question by datagram to a host program that answers after 300 ms (as
+    /// the host's DNS resolver answers a lookup slirp forwards): the board polls
+    /// for the answer for one second of board time, and gets it every time.
+    func testADatagramToASlowHostProgramGetsItsAnswerInVirtualTime() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { throw XCTSkip("python3 is not installed") }
+        try """
+        import socket, time
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+        print(s.getsockname()[1], flush=True)
+        while True:
+            data, addr = s.recvfrom(100); time.sleep(0.3); s.sendto(b"answer to " + data, addr)
+        """.write(toFile: path("slow_udp.py"), atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = [path("slow_udp.py")]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        defer { p.terminate() }
+        var line = ""
+        while !line.contains("\n") { line += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self) }
+        let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines))!
+        try """
+        local udp = WiFiUDP()
+        function setup()
+          WiFi.begin("net", "password")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          udp:begin(4000)
+          for i = 1, 3 do
+            udp:beginPacket("10.0.2.2", \(port)); udp:write("q" .. i); udp:endPacket()
+            local t0, got = millis(), "nothing"
+            while millis() - t0 < 1000 do
+              local n = udp:parsePacket()
+              if n > 0 then got = udp:read(n); break end
+              delay(10)
+            end
+            print(got)
+          end
+        end
+        function loop() delay(1000) end
+        """.write(toFile: path("ask.lua"), atomically: true, encoding: .utf8)
+        let r = try esplua(["run", path("ask.lua"), "--time", "virtual", "--for", "10s"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "answer to q1\nanswer to q2\nanswer to q3\n")
+    }
+
     /// A lab of three boards in virtual time — a web server, a client fetching
     /// from it by name, a UDP broadcaster — run twice: the lab's output and each
     /// board's pcap are byte-identical, and the boards did talk (fetches,
