@@ -163,18 +163,7 @@ struct Lab: ParsableCommand {
                 boards[i].status = st
             }
         }
-        var crashed: [String] = []
-        for b in boards {
-            let st = b.status ?? 0
-            let exited = st & 0x7f == 0
-            if exited && (st >> 8) & 0xff == 0 { continue }
-            if !exited && stopping { continue }  // ended by Ctrl-C
-            crashed.append(exited ? "\(b.name) (exit status \((st >> 8) & 0xff))" : "\(b.name) (signal \(st & 0x7f))")
-        }
-        if !crashed.isEmpty {
-            writeStandardError("esplua: lab: \(crashed.joined(separator: ", ")) ended with an error\n")
-            throw ExitCode(1)
-        }
+        try Lab.reportCrashes(boards.map { ($0.name, $0.status ?? 0) }, interrupted: stopping)
     }
 
     private func emit(_ toStderr: Bool, _ text: String) {
@@ -229,21 +218,26 @@ extension Lab {
             writeStandardError("esplua: lab: \(b.name) is \(b.address), running \(b.sketch) in virtual time\n")
         }
         let conductor = LabConductor(nodes: nodes, gateway: gateway)
-        let started = BoardClockWall.now()
+        let started = HostClock.now()
         conductor.run { Lab.interrupted != 0 }
         if netstat {
             let board = Format.fixed(Double(conductor.lastWindow) / 1_000_000, decimals: 3)
-            let host = Format.fixed(Double(BoardClockWall.now() - started) / 1_000_000, decimals: 3)
+            let host = Format.fixed(Double(HostClock.now() - started) / 1_000_000, decimals: 3)
             writeStandardError(
                 "esplua: lab: \(conductor.windows) windows, \(conductor.grants) grants to boards; \(board) s of board time in \(host) s of host time\n")
         }
+        try Lab.reportCrashes(conductor.nodes.map { ($0.name, $0.status ?? 0) }, interrupted: Lab.interrupted != 0)
+    }
+
+    /// Names on stderr the boards that ended with an error (a non-zero exit, a
+    /// signal other than the Ctrl-C that ended the lab) and exits 1 if any did.
+    static func reportCrashes(_ boards: [(name: String, status: Int32)], interrupted: Bool) throws {
         var crashed: [String] = []
-        for b in conductor.nodes {
-            let st = b.status ?? 0
+        for (name, st) in boards {
             let exited = st & 0x7f == 0
             if exited && (st >> 8) & 0xff == 0 { continue }
-            if !exited && Lab.interrupted != 0 { continue }  // ended by Ctrl-C
-            crashed.append(exited ? "\(b.name) (exit status \((st >> 8) & 0xff))" : "\(b.name) (signal \(st & 0x7f))")
+            if !exited && interrupted { continue }  // ended by Ctrl-C
+            crashed.append(exited ? "\(name) (exit status \((st >> 8) & 0xff))" : "\(name) (signal \(st & 0x7f))")
         }
         if !crashed.isEmpty {
             writeStandardError("esplua: lab: \(crashed.joined(separator: ", ")) ended with an error\n")
@@ -253,7 +247,7 @@ extension Lab {
 }
 
 /// The host's monotonic clock (µs), for the lab's figures.
-enum BoardClockWall {
+enum HostClock {
     static func now() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)

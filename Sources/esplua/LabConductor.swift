@@ -95,8 +95,8 @@ final class LabConductor {
         }
     }
 
-    /// Runs the lab to its end; `interrupted` is polled (Ctrl-C). Returns the
-    /// boards' wait statuses.
+    /// Runs the lab to its end (every board's process ended; their wait statuses
+    /// are in `nodes`); `interrupted` is polled (Ctrl-C: every board is sent SIGTERM).
     func run(interrupted: () -> Bool) {
         var stopping = false
         while nodes.contains(where: \.alive) {

@@ -101,7 +101,7 @@ struct Run: ParsableCommand {
     @Option(
         name: .customLong("net"),
         help: ArgumentHelp(
-            "Join a VDE network instead of the board's own slirp: vde:///path (a switch), tap://NAME (a TAP device), vxvde:// (a LAN across machines).",
+            "Join a VDE network instead of the board's own slirp: vde:///path (a switch), tap://NAME (a TAP device), vxvde:// (a LAN across machines); lockstep:FD is a lab's link in virtual time (esplua lab sets it).",
             valueName: "URL"))
     var net: String?
 
