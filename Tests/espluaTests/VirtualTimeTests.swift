@@ -18,29 +18,14 @@ final class VirtualTimeTests: EspluaTestCase {
 
     func path(_ name: String) -> String { work.appendingPathComponent(name).path }
 
-    /// A Python HTTP server on 127.0.0.1 that answers each request after 300 ms
-    /// (a slow host program); returns it and its port.
-    func slowHostServer() throws -> (Process, Int) {
+    /// Starts a Python program on the host that prints the port it bound on its
+    /// first line; returns it and the port.
+    func hostProgram(_ name: String, _ script: String) throws -> (Process, Int) {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { throw XCTSkip("python3 is not installed") }
-        try """
-        import http.server, socketserver, sys, time
-        class H(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-            def do_GET(self):
-                time.sleep(0.3)
-                body = ("slow answer for " + self.path + " " + "x" * 2000 + " end\\n").encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            def log_message(self, *a): pass
-        s = socketserver.TCPServer(("127.0.0.1", 0), H)
-        print(s.server_address[1], flush=True)
-        s.serve_forever()
-        """.write(toFile: path("slow.py"), atomically: true, encoding: .utf8)
+        try script.write(toFile: path(name), atomically: true, encoding: .utf8)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = [path("slow.py")]
+        p.arguments = [path(name)]
         let out = Pipe()
         p.standardOutput = out
         try p.run()
@@ -49,9 +34,32 @@ final class VirtualTimeTests: EspluaTestCase {
         return (p, Int(line.trimmingCharacters(in: .whitespacesAndNewlines))!)
     }
 
+    /// A Python HTTP server on 127.0.0.1 that answers each request after 300 ms
+    /// (a slow host program); returns it and its port.
+    func slowHostServer() throws -> (Process, Int) {
+        try hostProgram(
+            "slow.py",
+            """
+            import http.server, socketserver, sys, time
+            class H(http.server.BaseHTTPRequestHandler):
+                protocol_version = "HTTP/1.0"
+                def do_GET(self):
+                    time.sleep(0.3)
+                    body = ("slow answer for " + self.path + " " + "x" * 2000 + " end\\n").encode()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                def log_message(self, *a): pass
+            s = socketserver.TCPServer(("127.0.0.1", 0), H)
+            print(s.server_address[1], flush=True)
+            s.serve_forever()
+            """)
+    }
+
     /// A board in virtual time fetching from a host program that takes 300 ms to
     /// answer: the board's clock is held to the host's pace while the connection
-    /// is open, so a read with the core's default timeout (1 s) gets the whole
+    /// is open, so `readString()` (it reads until its timeout) gets the whole
     /// answer every time — without the hold the clock jumps past the timeout
     /// while the host is still thinking and the read comes back empty.
     func testAFetchFromASlowHostProgramGetsTheWholeAnswerInVirtualTime() throws {
@@ -98,24 +106,16 @@ final class VirtualTimeTests: EspluaTestCase {
     /// the host's DNS resolver answers a lookup slirp forwards): the board polls
     /// for the answer for one second of board time, and gets it every time.
     func testADatagramToASlowHostProgramGetsItsAnswerInVirtualTime() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { throw XCTSkip("python3 is not installed") }
-        try """
-        import socket, time
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
-        print(s.getsockname()[1], flush=True)
-        while True:
-            data, addr = s.recvfrom(100); time.sleep(0.3); s.sendto(b"answer to " + data, addr)
-        """.write(toFile: path("slow_udp.py"), atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = [path("slow_udp.py")]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
+        let (p, port) = try hostProgram(
+            "slow_udp.py",
+            """
+            import socket, time
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+            print(s.getsockname()[1], flush=True)
+            while True:
+                data, addr = s.recvfrom(100); time.sleep(0.3); s.sendto(b"answer to " + data, addr)
+            """)
         defer { p.terminate() }
-        var line = ""
-        while !line.contains("\n") { line += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self) }
-        let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines))!
         try """
         local udp = WiFiUDP()
         function setup()
