@@ -52,7 +52,9 @@ final class LabConductor {
     /// in the order (sender, its sequence), never in the order they happened to
     /// reach this process.
     private var sentFrames: [UInt64]
-    private let window = LabConductor.wireLatencyMicros
+    /// The longest window (µs): no link may deliver a frame sooner than this
+    /// after it was sent.
+    let window: UInt64
     private let width: Int
     /// Windows run, and grants sent to boards (`--netstat` prints them).
     private(set) var windows = 0, grants = 0
@@ -60,8 +62,9 @@ final class LabConductor {
     private(set) var lastWindow: UInt64 = 0
     private var buffer = [UInt8](repeating: 0, count: LockstepMessage.maxSize)
 
-    init(nodes: [Node], gateway: LockstepGateway) {
+    init(nodes: [Node], gateway: LockstepGateway, window: UInt64 = LabConductor.wireLatencyMicros) {
         self.nodes = nodes
+        self.window = window
         self.gateway = gateway
         sentFrames = Array(repeating: 0, count: nodes.count + 1)
         width = nodes.map(\.name.count).max() ?? 0
@@ -89,7 +92,9 @@ final class LabConductor {
         sentFrames[from] += 1
         let order = UInt64(from) << 40 | sentFrames[from]
         for to in targets {
-            for (at, f) in schedule(frame, sentAt: sentAt, from: from, to: to) {
+            for (due, f) in schedule(frame, sentAt: sentAt, from: from, to: to) {
+                // never sooner than a window: it must reach its board in a later window
+                let at = max(due, sentAt + window)
                 if to == nodes.count { gatewayQueue.append((at, order, f)) } else { nodes[to].queue.append((at, order, f)) }
             }
         }
