@@ -41,6 +41,9 @@ final class HostFlows {
     private var answered: Set<UDPKey> = []
     /// How long a datagram without an answer holds the clock (board time).
     var udpHoldMicros: UInt64 = 3_000_000
+    /// Told of the run's first exchange with the host ("TCP to 10.0.2.2:8000").
+    var onFirstExchange: ((String) -> Void)?
+    private var announced = false
 
     init(world: World) {
         var s: Set<UInt64> = []
@@ -77,6 +80,7 @@ final class HostFlows {
                 tcp[key] = nil
             } else if p.flags & 0x12 == 0x02 {
                 tcp[key] = TCPFlow()
+                announce("TCP to \(ipString(p.destination)):\(p.destinationPort)")
             } else if p.flags & 0x01 != 0, var f = tcp[key] {
                 f.boardFin = true
                 tcp[key] = f.hostFin ? nil : f
@@ -86,7 +90,15 @@ final class HostFlows {
             let key = UDPKey(boardPort: p.sourcePort, remote: p.destination, remotePort: p.destinationPort)
             guard !answered.contains(key) else { return }
             udp[key] = now + udpHoldMicros
+            let dns = p.destinationPort == 53 && ipString(p.destination) == SlirpBackend.dns
+            announce(dns ? "a DNS lookup, which the host's resolver answers" : "UDP to \(ipString(p.destination)):\(p.destinationPort)")
         }
+    }
+
+    private func announce(_ what: String) {
+        guard !announced else { return }
+        announced = true
+        onFirstExchange?(what)
     }
 
     /// A frame slirp sent to the board.

@@ -190,6 +190,11 @@ public final class Network: EventSource, HostIO {
         if let hostFlows, board.clock.mode == .virtual {
             let clock = board.clock
             board.loop.heldToHostPace = { hostFlows.active(now: clock.micros) }
+            hostFlows.onFirstExchange = { what in
+                writeStandardError(
+                    "esplua: the board talks to a program on this host (\(what)): while it waits for an answer, board time follows the host's clock, so the answer is not lost to a timeout; such a run is not repeatable to the byte\n"
+                )
+            }
         }
     }
 
