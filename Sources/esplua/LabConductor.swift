@@ -4,10 +4,9 @@ import Glibc
 
 /// The lockstep conductor of a lab run in virtual time (DESIGN.md 14): it grants
 /// every board time in windows no longer than the smallest link latency, and it
-/// is the LAN's switch — each frame a board sends carries its board time, and
-/// the conductor hands it to its destination (by MAC, learnt from the frames'
-/// sources; broadcasts and unknown destinations to every other node) with its
-/// delivery time. Conservative lockstep: a frame sent in the window
+/// is the LAN's switch (`LockstepSwitch`) — each frame a board sends carries its
+/// board time, and the conductor hands it to its destination with its delivery
+/// time. Conservative lockstep: a frame sent in the window
 /// `[start, start + window)` is delivered at `start + window` or later, so it
 /// reaches its board in a later window and no board ever receives a frame from
 /// its past. Idle stretches are jumped for all boards at once: every board
@@ -28,8 +27,6 @@ final class LabConductor {
         var running = true
         var alive = true
         var next: UInt64 = 0
-        /// Frames for the board not yet sent to it: (deliverAt, order, frame).
-        var queue: [(at: UInt64, order: UInt64, frame: [UInt8])] = []
         /// Frames the board sent in this window, routed when the window ends
         /// (boards in file order, so the switch learns in the same order every run).
         var sent: [(sentAt: UInt64, frame: [UInt8])] = []
@@ -44,17 +41,11 @@ final class LabConductor {
 
     var nodes: [Node]
     let gateway: LockstepGateway
-    /// Frames for the gateway: (deliverAt, order, frame).
-    private var gatewayQueue: [(at: UInt64, order: UInt64, frame: [UInt8])] = []
-    /// The switch's table: a MAC's node (`nodes.count` is the gateway).
-    private var macs: [[UInt8]: Int] = [:]
-    /// Frames each node has sent: frames due at the same time are handed over
-    /// in the order (sender, its sequence), never in the order they happened to
-    /// reach this process.
-    private var sentFrames: [UInt64]
-    /// The longest window (µs): no link may deliver a frame sooner than this
-    /// after it was sent.
-    let window: UInt64
+    /// The LAN: boards are nodes 0..<nodes.count, the gateway is `nodes.count`.
+    /// Its `schedule` is where a frame's delivery time is computed (the link shaper's place).
+    var lan: LockstepSwitch
+    /// The longest window (µs): the smallest latency of any link.
+    var window: UInt64 { lan.window }
     private let width: Int
     /// Windows run, and grants sent to boards (`--netstat` prints them).
     private(set) var windows = 0, grants = 0
@@ -64,40 +55,9 @@ final class LabConductor {
 
     init(nodes: [Node], gateway: LockstepGateway, window: UInt64 = LabConductor.wireLatencyMicros) {
         self.nodes = nodes
-        self.window = window
         self.gateway = gateway
-        sentFrames = Array(repeating: 0, count: nodes.count + 1)
+        lan = LockstepSwitch(nodes: nodes.count + 1, window: window)
         width = nodes.map(\.name.count).max() ?? 0
-    }
-
-    /// Where a frame's delivery time is computed: every link is today's ideal
-    /// wire (50 µs). The per-link shaper (`LinkShaper.schedule(frame:at:)`:
-    /// latency, airtime, loss from a seeded generator) plugs in here; none of its
-    /// delays may be shorter than `wireLatencyMicros`, the window.
-    func schedule(_ frame: [UInt8], sentAt: UInt64, from: Int, to: Int) -> [(deliverAt: UInt64, frame: [UInt8])] {
-        [(sentAt + LabConductor.wireLatencyMicros, frame)]
-    }
-
-    /// The switch: `frame`, sent by node `from` at `sentAt`, goes to its destination(s).
-    private func route(_ frame: [UInt8], from: Int, sentAt: UInt64) {
-        guard frame.count >= 14 else { return }
-        let source = Array(frame[6..<12]), destination = Array(frame[0..<6])
-        if source[0] & 1 == 0 { macs[source] = from }
-        let targets: [Int]
-        if destination[0] & 1 == 0, let n = macs[destination] {
-            targets = n == from ? [] : [n]
-        } else {
-            targets = (0...nodes.count).filter { $0 != from && ($0 == nodes.count || nodes[$0].alive) }
-        }
-        sentFrames[from] += 1
-        let order = UInt64(from) << 40 | sentFrames[from]
-        for to in targets {
-            for (due, f) in schedule(frame, sentAt: sentAt, from: from, to: to) {
-                // never sooner than a window: it must reach its board in a later window
-                let at = max(due, sentAt + window)
-                if to == nodes.count { gatewayQueue.append((at, order, f)) } else { nodes[to].queue.append((at, order, f)) }
-            }
-        }
     }
 
     /// Runs the lab to its end (every board's process ended; their wait statuses
@@ -129,7 +89,7 @@ final class LabConductor {
                 }
             }
             for i in nodes.indices {
-                for f in nodes[i].sent { route(f.frame, from: i, sentAt: f.sentAt) }
+                for f in nodes[i].sent { lan.route(f.frame, from: i, sentAt: f.sentAt) }
                 nodes[i].sent.removeAll()
             }
             // what each board wrote before it reported is in its pipes now
@@ -140,23 +100,18 @@ final class LabConductor {
             guard nodes.contains(where: \.alive) else { break }
             // the next window starts at the earliest event of the lab
             var start = gateway.nextDeadline()
-            for n in nodes where n.alive {
-                start = min(start, n.next)
-                if let f = n.queue.map(\.at).min() { start = min(start, f) }
-            }
-            if let f = gatewayQueue.map(\.at).min() { start = min(start, f) }
+            for (i, n) in nodes.enumerated() where n.alive { start = min(start, n.next, lan.earliest(for: i) ?? .max) }
+            start = min(start, lan.earliest(for: nodes.count) ?? .max)
             let until = start + window
             windows += 1
             lastWindow = start
             runGateway(until: until)
             for i in nodes.indices where nodes[i].alive {
-                guard nodes[i].next < until || nodes[i].queue.contains(where: { $0.at < until }) else { continue }
-                nodes[i].queue.sort { ($0.at, $0.order) < ($1.at, $1.order) }
+                guard nodes[i].next < until || (lan.earliest(for: i) ?? .max) < until else { continue }
                 var ok = true
-                for q in nodes[i].queue where ok {
+                for q in lan.take(for: i) where ok {
                     ok = q.frame.withUnsafeBytes { LockstepMessage.send(nodes[i].socket, LockstepMessage.encode(LockstepMessage.frame, q.at, frame: $0)) }
                 }
-                nodes[i].queue.removeAll()
                 if ok && LockstepMessage.send(nodes[i].socket, LockstepMessage.encode(LockstepMessage.grant, until)) {
                     nodes[i].running = true
                     grants += 1
@@ -179,12 +134,12 @@ final class LabConductor {
 
     /// The gateway's events before `until`: frames reaching it, slirp's timers.
     private func runGateway(until: UInt64) {
-        gatewayQueue.sort { ($0.at, $0.order) < ($1.at, $1.order) }
+        var frames = lan.take(for: nodes.count, before: until)[...]
         var out: [(sentAt: UInt64, frame: [UInt8])] = []
         while true {
             let timer = gateway.nextDeadline()
-            if let f = gatewayQueue.first, f.at < until, f.at <= timer {
-                gatewayQueue.removeFirst()
+            if let f = frames.first, f.at <= timer {
+                frames.removeFirst()
                 out += gateway.receive(f.frame, at: f.at)
             } else if timer < until {
                 out += gateway.run(until: timer)
@@ -192,7 +147,7 @@ final class LabConductor {
                 break
             }
         }
-        for o in out { route(o.frame, from: nodes.count, sentAt: o.sentAt) }
+        for o in out { lan.route(o.frame, from: nodes.count, sentAt: o.sentAt) }
     }
 
     /// Reads what board `i` sent on its socket: frames, then DONE.
@@ -219,7 +174,7 @@ final class LabConductor {
     private func ended(_ i: Int) {
         nodes[i].alive = false
         nodes[i].running = false
-        nodes[i].queue.removeAll()
+        lan.remove(i)
         close(nodes[i].socket)
         nodes[i].socket = -1
     }

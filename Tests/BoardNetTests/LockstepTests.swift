@@ -174,3 +174,44 @@ final class LockstepGatewayTests: XCTestCase {
         XCTAssertGreaterThan(gateway.nextDeadline(), gateway.now)
     }
 }
+
+/// The lab's LAN in virtual time: a learning switch whose frames carry their time.
+final class LockstepSwitchTests: XCTestCase {
+    func mac(_ n: UInt8) -> [UInt8] { [0x5C, 0xCF, 0x7F, 0, 2, n] }
+    let broadcast: [UInt8] = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+    func frame(to: [UInt8], from: [UInt8], _ tag: UInt8) -> [UInt8] { to + from + [0x08, 0x00, tag] }
+
+    func testUnknownDestinationsFloodThenTheSwitchLearns() {
+        var lan = LockstepSwitch(nodes: 3, window: 50)
+        lan.route(frame(to: mac(2), from: mac(1), 1), from: 0, sentAt: 1000)
+        XCTAssertEqual(lan.take(for: 1).map(\.at), [1050], "unknown: flooded")
+        XCTAssertEqual(lan.take(for: 2).map(\.at), [1050])
+        XCTAssertTrue(lan.take(for: 0).isEmpty, "never back to the sender")
+        lan.route(frame(to: mac(1), from: mac(2), 2), from: 1, sentAt: 1100)
+        XCTAssertEqual(lan.take(for: 0).map { $0.frame.last }, [2], "learnt from the first frame's source")
+        XCTAssertTrue(lan.take(for: 2).isEmpty)
+        lan.route(frame(to: broadcast, from: mac(1), 3), from: 0, sentAt: 1200)
+        XCTAssertEqual([1, 2].map { lan.take(for: $0).count }, [1, 1])
+        lan.remove(2)
+        lan.route(frame(to: broadcast, from: mac(1), 4), from: 0, sentAt: 1300)
+        XCTAssertEqual(lan.earliest(for: 2), nil, "nothing to a node that ended")
+    }
+
+    func testFramesDueTogetherAreHandedOverBySenderThenSequence() {
+        var lan = LockstepSwitch(nodes: 3, window: 50)
+        lan.route(frame(to: broadcast, from: mac(2), 1), from: 1, sentAt: 100)
+        lan.route(frame(to: broadcast, from: mac(1), 2), from: 0, sentAt: 100)
+        lan.route(frame(to: broadcast, from: mac(1), 3), from: 0, sentAt: 90)
+        lan.route(frame(to: broadcast, from: mac(2), 4), from: 1, sentAt: 100)
+        XCTAssertEqual(lan.take(for: 2).map { $0.frame.last! }, [3, 2, 1, 4])
+    }
+
+    func testTheScheduleDecidesDeliveryButNeverSoonerThanAWindow() {
+        var lan = LockstepSwitch(nodes: 2, window: 50)
+        lan.schedule = { frame, sentAt, _, _ in [(sentAt + 10, frame), (sentAt + 700, frame)] }  // too soon, and a duplicate
+        lan.route(frame(to: broadcast, from: mac(1), 1), from: 0, sentAt: 1000)
+        XCTAssertEqual(lan.earliest(for: 1), 1050)
+        XCTAssertEqual(lan.take(for: 1, before: 1100).map(\.at), [1050])
+        XCTAssertEqual(lan.take(for: 1).map(\.at), [1700])
+    }
+}
