@@ -61,7 +61,9 @@ public protocol HostIO: AnyObject {
 /// for its next event (a frame, a host socket, a timer, lwIP's next timeout, a
 /// command) — at most until the next millisecond if the stretch read `millis()`,
 /// at most a second otherwise; reading `micros()` never counts as idle. In real
-/// time it blocks in `ppoll()`; in virtual time the clock jumps. After an active
+/// time it blocks in `ppoll()`; in virtual time the clock jumps (never past a lab
+/// conductor's horizon, `grant`; no faster than the wall clock while an exchange
+/// with a program on the host is outstanding, `heldToHostPace`). After an active
 /// stretch it keeps going without sleeping for `spinMicros` (real time), so a
 /// request does not pay a wake-up. `pacing` turns all of this off: every pass
 /// costs its board time (10 µs plus 50 ns per Lua instruction), as on a board.
