@@ -61,7 +61,9 @@ public protocol HostIO: AnyObject {
 /// for its next event (a frame, a host socket, a timer, lwIP's next timeout, a
 /// command) — at most until the next millisecond if the stretch read `millis()`,
 /// at most a second otherwise; reading `micros()` never counts as idle. In real
-/// time it blocks in `ppoll()`; in virtual time the clock jumps. After an active
+/// time it blocks in `ppoll()`; in virtual time the clock jumps (never past a lab
+/// conductor's horizon, `grant`; no faster than the wall clock while an exchange
+/// with a program on the host is outstanding, `heldToHostPace`). After an active
 /// stretch it keeps going without sleeping for `spinMicros` (real time), so a
 /// request does not pay a wake-up. `pacing` turns all of this off: every pass
 /// costs its board time (10 µs plus 50 ns per Lua instruction), as on a board.
@@ -121,6 +123,17 @@ public final class BoardLoop {
     public private(set) var catchingUp = false
     /// Board time when the last background pass or wait ended.
     private var lastPassEnd: UInt64 = 0
+    /// Virtual time: whether an exchange with a program on the host is
+    /// outstanding (the network's `HostFlows`: a connection through slirp's NAT,
+    /// a DNS query forwarded to the host's resolver). While it is, board time
+    /// runs no faster than the wall clock (`waitForEvent`), so the host's answer
+    /// arrives at the board time it would on a board, not after its timeouts.
+    public var heldToHostPace: (() -> Bool)?
+    /// The board time and wall clock (ns) when the hold began.
+    private var holdOrigin: (board: UInt64, wall: UInt64)?
+    /// Virtual time in a lab: the conductor that grants board time (`TimeGrant`).
+    /// The board never runs past its horizon without reporting and waiting.
+    public var grant: TimeGrant?
 
     private var idleStretches = 0
     /// Things that happened in background passes (frames into lwIP, timers, commands,
@@ -342,6 +355,7 @@ public final class BoardLoop {
 
     /// One pass of background work (see the type's comment for the order).
     public func backgroundPass() {
+        if let g = grant, clock.micros >= g.horizon { syncBusy(g) }
         let now = clock.refresh()
         if !inbox.isEmpty { for c in inbox.drain() { perform(c); eventCount &+= 1 } }
         if now &- lastPassEnd > busyMicros && sketchKeptCPU() {
@@ -425,7 +439,22 @@ public final class BoardLoop {
                 return
             }
             settleRounds = 0
-            let next = nextEvent(until: deadline)
+            var next = nextEvent(until: deadline)
+            if let g = grant {
+                // a lab's conductor: up to the horizon, then report and wait for the next grant
+                while next >= g.horizon && !stopRequested {
+                    if g.horizon > clock.micros { clock.advance(to: g.horizon) }
+                    if !g.sync(now: clock.micros, next: next) { stopRequested = true }
+                    next = nextEvent(until: deadline)
+                }
+                // the conductor went away: time stops where it was granted
+                if stopRequested { return }
+            }
+            if let held = heldToHostPace, held() {
+                next = hostPaced(next)
+            } else {
+                holdOrigin = nil
+            }
             if next > clock.micros { clock.advance(to: next) }
         case .real:
             // within the spin after activity: look, but do not sleep (a wake-up costs
@@ -435,6 +464,30 @@ public final class BoardLoop {
             markCPU()
         }
         lastPassEnd = clock.micros
+    }
+
+    /// The sketch kept the CPU past the horizon the conductor granted: report
+    /// (nothing to wait for, the board is busy) and wait for the next grant.
+    private func syncBusy(_ g: TimeGrant) {
+        while clock.micros >= g.horizon && !stopRequested {
+            if !g.sync(now: clock.micros, next: clock.micros) { stopRequested = true }
+        }
+    }
+
+    /// Virtual time held to the host's pace (`heldToHostPace`): board time may
+    /// run at most as far past the hold's start as the wall clock has; a wait
+    /// beyond that is spent in `ppoll()` on the host's descriptors (the host's
+    /// answer ends it). Returns the board time to move to.
+    private func hostPaced(_ next: UInt64) -> UInt64 {
+        let origin = holdOrigin ?? (clock.micros, BoardClock.monotonicNanos())
+        holdOrigin = origin
+        func allowed() -> UInt64 { origin.board + (BoardClock.monotonicNanos() &- origin.wall) / 1000 }
+        let limit = allowed()
+        if next > limit {
+            pollHost(timeoutMicros: next - limit)
+            return min(next, max(allowed(), clock.micros))
+        }
+        return next
     }
 
     /// The earliest of `deadline`, the next board timer and every source's next deadline.
@@ -454,6 +507,21 @@ public final class BoardLoop {
     /// before `deadline` (nil: not at all); returns whether any was ready.
     @discardableResult
     private func pollHost(until deadline: UInt64?) -> Bool {
+        pollHost { [self] in
+            guard let deadline else { return 0 }
+            let next = nextEvent(until: deadline), now = clock.micros
+            return next > now ? next - now : 0
+        }
+    }
+
+    /// Polls every host descriptor (and the inbox), waiting at most `timeoutMicros`
+    /// of wall time (virtual time held to the host's pace); returns whether any was ready.
+    @discardableResult
+    private func pollHost(timeoutMicros: UInt64) -> Bool { pollHost { timeoutMicros } }
+
+    /// Gathers the descriptors, then waits at most `timeout()` µs (asked after
+    /// the gathering, when slirp has said what its timers need).
+    private func pollHost(timeout: () -> UInt64) -> Bool {
         lastHostPoll = clock.micros
         fds.removeAll(keepingCapacity: true)
         var ranges: [Range<Int>] = []
@@ -464,11 +532,7 @@ public final class BoardLoop {
             ranges.append(start..<fds.count)
         }
         fds.append(pollfd(fd: inbox.wakeDescriptor, events: Int16(POLLIN), revents: 0))
-        var timeoutMicros: UInt64 = 0
-        if let deadline {
-            let next = nextEvent(until: deadline), now = clock.micros
-            timeoutMicros = next > now ? next - now : 0
-        }
+        let timeoutMicros = timeout()
         var ts = timespec(tv_sec: Int(timeoutMicros / 1_000_000), tv_nsec: Int(timeoutMicros % 1_000_000) * 1000)
         let r = fds.withUnsafeMutableBufferPointer { sys_ppoll($0.baseAddress, nfds_t($0.count), &ts, nil) }
         // what the sources do now (slirp's timers: its delayed ACK) happens at the time they woke
@@ -482,4 +546,17 @@ public final class BoardLoop {
         }
         return ready || !inbox.isEmpty
     }
+}
+
+/// Grants board time in a lab run in virtual time (the lockstep conductor,
+/// DESIGN.md 14): the board may run up to `horizon`; there it reports its time
+/// and its next deadline and waits for the next grant (which brings the frames
+/// other boards sent it meanwhile).
+public protocol TimeGrant: AnyObject {
+    /// Board time (µs) the board may not reach before the next `sync`.
+    var horizon: UInt64 { get }
+    /// Reports `now` and the board time of the board's next event (`next`, or
+    /// `now` while the sketch keeps the CPU) and blocks until the next grant.
+    /// False when the conductor went away: the run ends.
+    func sync(now: UInt64, next: UInt64) -> Bool
 }

@@ -16,7 +16,13 @@ protocol LinkBackend: AnyObject {
     func handle(_ results: UnsafeMutableBufferPointer<pollfd>, failed: Bool) -> Bool
     /// The next board time (µs) the backend needs attention, if any.
     func nextDeadline(now: UInt64) -> UInt64?
+    /// Moves frames whose delivery time has come into `toDevice` (a lab's lockstep link).
+    func due(now: UInt64)
     func close()
+}
+
+extension LinkBackend {
+    func due(now: UInt64) {}
 }
 
 /// A board's addressing on a LAN without slirp (`--net`): static, as

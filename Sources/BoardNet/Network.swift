@@ -38,6 +38,9 @@ public final class Network: EventSource, HostIO {
     let link: LinkBackend
     /// Between slirp and the board (nil on a VDE network or when turned off).
     public let filter: PCFilter?
+    /// The board's outstanding exchanges with host programs through slirp's NAT
+    /// (nil on a VDE network): in virtual time they hold the clock to the host's pace.
+    let hostFlows: HostFlows?
     /// Every frame the board sent into slirp (tests), when set.
     var onSlirpInput: (([UInt8]) -> Void)?
     let netifStorage: UnsafeMutablePointer<CLwIP.netif>
@@ -89,14 +92,22 @@ public final class Network: EventSource, HostIO {
                 throw .linkFailed(url, "--forward and the world's visitors and services need the board's own slirp (without --net)")
             }
             slirp = nil
-            link = try VDEBackend(url: url)
+            if url.hasPrefix("lockstep:") {
+                let l = try LockstepBackend(url: url, clock: board.clock)
+                link = l
+                board.loop.grant = l
+            } else {
+                link = try VDEBackend(url: url)
+            }
             filter = nil
+            hostFlows = nil
         } else {
             let s = try SlirpBackend(clock: board.clock)
             filter = config.pcFilter ? PCFilter(boardMSS: Int(clwip_tcp_mss())) : nil
             s.filter = filter
             slirp = s
             link = s
+            hostFlows = HostFlows(world: config.world)
         }
         netifStorage = .allocate(capacity: 1)
         netifStorage.initialize(to: CLwIP.netif())
@@ -138,12 +149,16 @@ public final class Network: EventSource, HostIO {
             switch me.filter?.fromBoard(buf) ?? .pass {
             case .pass:
                 me.onSlirpInput?(Array(buf))
+                me.hostFlows?.fromBoard(buf, now: me.board.clock.micros)
                 me.link.input(buf)
             case .drop:
                 return
             case .replace(let frame):
                 me.onSlirpInput?(frame)
-                frame.withUnsafeBytes { me.link.input($0) }
+                frame.withUnsafeBytes {
+                    me.hostFlows?.fromBoard($0, now: me.board.clock.micros)
+                    me.link.input($0)
+                }
             }
             me.peers.kick()
         }
@@ -176,6 +191,15 @@ public final class Network: EventSource, HostIO {
             return true
         }
         board.onReboot { [unowned self] in self.reboot() }
+        if let hostFlows, board.clock.mode == .virtual {
+            let clock = board.clock
+            board.loop.heldToHostPace = { hostFlows.active(now: clock.micros) }
+            hostFlows.onFirstExchange = { what in
+                writeStandardError(
+                    "esplua: the board talks to a program on this host (\(what)): while it waits for an answer, board time follows the host's clock, so the answer is not lost to a timeout; such a run is not repeatable to the byte\n"
+                )
+            }
+        }
     }
 
     /// Drops everything lwIP holds for the sketch and closes slirp (host sockets).
@@ -185,6 +209,8 @@ public final class Network: EventSource, HostIO {
         link.close()
         board.loop.removeSource(self)
         board.loop.removeHostIO(self)
+        board.loop.heldToHostPace = nil
+        if board.loop.grant === link as AnyObject { board.loop.grant = nil }
         if Network.active === self { Network.active = nil }
     }
 
@@ -204,6 +230,7 @@ public final class Network: EventSource, HostIO {
     // MARK: event source
 
     public func service(now: UInt64) {
+        link.due(now: now)
         deliverFrame(now: now)
         sys_check_timeouts()
         clwip_enforce_timewait_limit()
@@ -236,6 +263,7 @@ public final class Network: EventSource, HostIO {
             delivered = true
             board.loop.noteEvent()
             f.withUnsafeBytes { buf in
+                hostFlows?.toBoard(buf)
                 if board.events.wants(.frame) { board.events.publish(.frame(outbound: false, buf)) }
                 if netifUp {
                     _ = clwip_netif_input(netifStorage, buf.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt16(buf.count))
@@ -410,6 +438,7 @@ public final class Network: EventSource, HostIO {
 
     func reboot() {
         dropConnections()
+        hostFlows?.forget()
         if netifUp {
             clwip_forget_all(netifStorage)
             netifStorage.initialize(to: CLwIP.netif())

@@ -30,7 +30,11 @@ struct Lab: ParsableCommand {
     @Flag(name: .customLong("netstat"), help: "Each board prints its connection table when it ends (as run --netstat).")
     var netstat = false
 
-    @Option(name: .customLong("time"), help: "real (the only mode of a lab for now).")
+    @Option(
+        name: .customLong("time"),
+        help:
+            "real (board time is wall time; the host's programs are peers) or virtual (the lockstep conductor: deterministic, idle stretches jumped, no host peers)."
+    )
     var time: String = "real"
 
     struct Board {
@@ -45,9 +49,7 @@ struct Lab: ParsableCommand {
     }
 
     func validate() throws {
-        if time != "real" {
-            throw ValidationError("a lab runs in real time: virtual time across boards needs the lockstep conductor, which is not built yet")
-        }
+        guard TimeMode(rawValue: time) != nil else { throw ValidationError("--time must be 'real' or 'virtual', not '\(time)'") }
         if let d = duration, parseDurationMicros(d) == nil {
             throw ValidationError("bad --for '\(d)': expected a duration like 10s, 500ms, 2m or 1h")
         }
@@ -68,6 +70,15 @@ struct Lab: ParsableCommand {
         var boards = file.boards.map { Board(name: $0.name, sketch: $0.sketch, address: $0.address, extra: $0.options) }
         let hosts = file.hosts
         let forwards = file.forwards.map { ($0.forward, $0.address) }
+        if time == "virtual" {
+            guard forwards.isEmpty else {
+                fail(
+                    "esplua: \(lab): forwards need --time real: in virtual time the lab's clock does not follow the host's, so a host program's connection would meet boards that jumped past its timeouts"
+                )
+            }
+            try runLockstep(boards, hosts: hosts)
+            return
+        }
 
         // the switch
         let dir = Path.join(FileManager.default.temporaryDirectory.path, "esplua-lab-\(getpid())")
@@ -152,18 +163,7 @@ struct Lab: ParsableCommand {
                 boards[i].status = st
             }
         }
-        var crashed: [String] = []
-        for b in boards {
-            let st = b.status ?? 0
-            let exited = st & 0x7f == 0
-            if exited && (st >> 8) & 0xff == 0 { continue }
-            if !exited && stopping { continue }  // ended by Ctrl-C
-            crashed.append(exited ? "\(b.name) (exit status \((st >> 8) & 0xff))" : "\(b.name) (signal \(st & 0x7f))")
-        }
-        if !crashed.isEmpty {
-            writeStandardError("esplua: lab: \(crashed.joined(separator: ", ")) ended with an error\n")
-            throw ExitCode(1)
-        }
+        try Lab.reportCrashes(boards.map { ($0.name, $0.status ?? 0) }, interrupted: stopping)
     }
 
     private func emit(_ toStderr: Bool, _ text: String) {
@@ -181,6 +181,80 @@ struct Lab: ParsableCommand {
     }
 }
 
+extension Lab {
+    /// `--time virtual`: the lockstep conductor (`LabConductor`) is the switch and
+    /// the time authority; the gateway runs on its clock; each board is
+    /// `esplua run --net lockstep:3 --time virtual`, its end of a socket pair on
+    /// descriptor 3.
+    func runLockstep(_ boards: [Board], hosts: [String: String]) throws {
+        let gateway: LockstepGateway
+        do { gateway = try LockstepGateway(hosts: hosts) } catch { fail("esplua: lab: \(error)") }
+        defer { gateway.close() }
+        gateway.onRefused = { writeStandardError("esplua: lab: \($0)\n") }
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGINT) { _ in Lab.interrupted = 1 }
+        signal(SIGTERM) { _ in Lab.interrupted = 1 }
+        let me = selfExecutable()
+        var nodes: [LabConductor.Node] = []
+        for b in boards {
+            var pair: [Int32] = [0, 0]
+            guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+                fail("esplua: lab: cannot make a socket pair for \(b.name): \(String(cString: strerror(errno)))")
+            }
+            var args = [me, "run", b.sketch, "--net", "lockstep:3", "--time", "virtual", "--ip", b.address] + b.extra
+            if let duration { args += ["--for", duration] }
+            if let pcapDirectory { args += ["--pcap", Path.join(pcapDirectory, b.name + ".pcap")] }
+            if netstat { args.append("--netstat") }
+            var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
+            pipe(&out)
+            pipe(&err)
+            // one board's pipes and socket are not inherited by the next board
+            for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            let pid = spawn(args, stdout: out[1], stderr: err[1], link: pair[1])
+            close(out[1])
+            close(err[1])
+            close(pair[1])
+            nodes.append(LabConductor.Node(name: b.name, pid: pid, socket: pair[0], out: out[0], err: err[0]))
+            writeStandardError("esplua: lab: \(b.name) is \(b.address), running \(b.sketch) in virtual time\n")
+        }
+        let conductor = LabConductor(nodes: nodes, gateway: gateway)
+        let started = HostClock.now()
+        conductor.run { Lab.interrupted != 0 }
+        if netstat {
+            let board = Format.fixed(Double(conductor.lastWindow) / 1_000_000, decimals: 3)
+            let host = Format.fixed(Double(HostClock.now() - started) / 1_000_000, decimals: 3)
+            writeStandardError(
+                "esplua: lab: \(conductor.windows) windows, \(conductor.grants) grants to boards; \(board) s of board time in \(host) s of host time\n")
+        }
+        try Lab.reportCrashes(conductor.nodes.map { ($0.name, $0.status ?? 0) }, interrupted: Lab.interrupted != 0)
+    }
+
+    /// Names on stderr the boards that ended with an error (a non-zero exit, a
+    /// signal other than the Ctrl-C that ended the lab) and exits 1 if any did.
+    static func reportCrashes(_ boards: [(name: String, status: Int32)], interrupted: Bool) throws {
+        var crashed: [String] = []
+        for (name, st) in boards {
+            let exited = st & 0x7f == 0
+            if exited && (st >> 8) & 0xff == 0 { continue }
+            if !exited && interrupted { continue }  // ended by Ctrl-C
+            crashed.append(exited ? "\(name) (exit status \((st >> 8) & 0xff))" : "\(name) (signal \(st & 0x7f))")
+        }
+        if !crashed.isEmpty {
+            writeStandardError("esplua: lab: \(crashed.joined(separator: ", ")) ended with an error\n")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// The host's monotonic clock (µs), for the lab's figures.
+enum HostClock {
+    static func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
+    }
+}
+
 /// This executable's path (/proc/self/exe).
 func selfExecutable() -> String {
     var buf = [CChar](repeating: 0, count: 4096)
@@ -191,13 +265,18 @@ func selfExecutable() -> String {
 /// Starts `args` with stdout/stderr on the given descriptors (nil: /dev/null);
 /// stdin is /dev/null. The child gets its own process group: a terminal's
 /// Ctrl-C reaches the lab alone, which ends the boards, then the switch.
-func spawn(_ args: [String], stdout: Int32?, stderr: Int32?) -> pid_t {
+/// `link`, if given, becomes the child's descriptor 3 (a lab's lockstep socket).
+func spawn(_ args: [String], stdout: Int32?, stderr: Int32?, link: Int32? = nil) -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     if let stdout { posix_spawn_file_actions_adddup2(&actions, stdout, 1) } else { posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
     if let stderr { posix_spawn_file_actions_adddup2(&actions, stderr, 2) } else { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
+    // dup2 onto itself would keep close-on-exec: move it out of the way first
+    let moved = link.map { $0 == 3 ? fcntl($0, F_DUPFD_CLOEXEC, 10) : $0 }
+    defer { if let link, let moved, moved != link { close(moved) } }
+    if let moved { posix_spawn_file_actions_adddup2(&actions, moved, 3) }
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }

@@ -101,7 +101,7 @@ struct Run: ParsableCommand {
     @Option(
         name: .customLong("net"),
         help: ArgumentHelp(
-            "Join a VDE network instead of the board's own slirp: vde:///path (a switch), tap://NAME (a TAP device), vxvde:// (a LAN across machines).",
+            "Join a VDE network instead of the board's own slirp: vde:///path (a switch), tap://NAME (a TAP device), vxvde:// (a LAN across machines); lockstep:FD is a lab's link in virtual time (esplua lab sets it).",
             valueName: "URL"))
     var net: String?
 
@@ -118,9 +118,12 @@ struct Run: ParsableCommand {
     func validate() throws {
         if let ip, ipBits(ip) == nil { throw ValidationError("bad --ip '\(ip)': expected a dotted IPv4 address like 10.0.2.16") }
         if ip != nil && net == nil { throw ValidationError("--ip needs --net (slirp's DHCP gives the address otherwise)") }
-        if net != nil && time == "virtual" {
+        if let net, net.hasPrefix("lockstep:") != (time == "virtual") {
             throw ValidationError(
-                "--net runs in real time: the other end of a LAN does not follow the board's virtual clock (the lockstep conductor is not built yet)")
+                net.hasPrefix("lockstep:")
+                    ? "--net lockstep: is a lab's link in virtual time (esplua lab --time virtual starts it with --time virtual)"
+                    : "--net runs in real time: the other end of a LAN does not follow the board's virtual clock (boards in virtual time share a LAN in a lab: esplua lab LAB.json --time virtual)"
+            )
         }
         guard TimeMode(rawValue: time) != nil else { throw ValidationError("--time must be 'real' or 'virtual', not '\(time)'") }
         for f in forwards where Forward(parsing: f) == nil {
