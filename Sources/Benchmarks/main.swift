@@ -28,7 +28,8 @@ func report(_ figure: String, _ v: Double, _ unit: String, baseline: Double, _ b
 }
 
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-let exe = root.appendingPathComponent(".build/release/esplua").path
+/// The esplua measured: the release build, or $ESPLUA (e.g. a debug build for a quick look).
+let exe = ProcessInfo.processInfo.environment["ESPLUA"] ?? root.appendingPathComponent(".build/release/esplua").path
 let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("esplua-bench-\(getpid())")
 try? FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
 func sketch(_ name: String, _ text: String, world: String? = nil) -> String {
@@ -460,7 +461,7 @@ func linkRoundTrip(_ link: String) -> (echo: Double, connect: Double)? {
     let r = timeRun(["run", s, "--time", "virtual", "--for", "10s", "--link", link], keepOutput: true)
     let rows = r.output.split(separator: "\n").filter { $0.hasPrefix("rtt ") }.map { $0.split(separator: " ").compactMap { Double($0) } }
     guard rows.count == 21 else { return nil }
-    return (percentile(rows.map { $0[1] / 1000 }, 50), percentile(rows.map { $0[0] / 1000 }, 50))
+    return (percentile(rows.map { $0[1] / 1000 }, 0.5), percentile(rows.map { $0[0] / 1000 }, 0.5))
 }
 
 func runLinkRows() {

@@ -105,8 +105,8 @@ public struct LinkProfile: Sendable, Equatable, CustomStringConvertible {
         p.name = "custom"
         for key in ["latency", "jitter"] {
             guard let v = o[key] else { continue }
-            guard let s = v as? String, let us = parseDurationMicros(s) else {
-                throw bad(".\(key) must be a duration like \"5ms\" or \"800us\"")
+            guard let s = v as? String, let us = parseDurationMicros(s), us <= 60_000_000 else {
+                throw bad(".\(key) must be a duration like \"5ms\" or \"800us\", at most 60s")
             }
             if key == "latency" { p.latencyMicros = us } else { p.jitterMicros = us }
         }
