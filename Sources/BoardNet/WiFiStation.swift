@@ -78,6 +78,9 @@ public final class WiFiStation {
     /// the probes' few hundred ms are not counted). Then `WIFI_EVENT_STAMODE_DISCONNECTED`
     /// with `REASON_BEACON_TIMEOUT` (200, user_interface.h:521).
     public static let beaconTimeoutMicros: UInt64 = 60 * 102_400
+    /// After a scan that did not find the access point, the SDK tries again a second
+    /// later (its log: "no SSID found, reconnect after 1s"; esp8266/Arduino#6622).
+    public static let retryMicros: UInt64 = 1_000_000
 
     /// Time the radio takes for one scan (14 channels at the SDK's ~120 ms each); an estimate.
     public static let scanMicros: UInt64 = 14 * 120_000
@@ -175,6 +178,10 @@ public final class WiFiStation {
     /// flash (`wifi_station_set_config`) or keeps it in RAM only (`…_current`).
     /// Off at boot in core 3.x (ESP8266WiFiGeneric.cpp:88).
     public var persistent = false
+
+    /// `WiFi.setAutoReconnect(b)` (`wifi_station_set_reconnect_policy`, ESP8266WiFiSTA.cpp:482-484):
+    /// whether the SDK looks for the access point again after losing it. On by default.
+    public var autoReconnect = true
 
     /// Where esplua keeps the saved station config: the SDK's system parameter sectors
     /// (0x3FD000, the last 12 KB of a 4 MB flash; eagle.flash.4m2m.ld "wifi"). The
@@ -383,6 +390,7 @@ public final class WiFiStation {
 
     func reset() {
         persistent = false
+        autoReconnect = true
         phase = .idle
         mode = .off
         ssid = ""
@@ -435,26 +443,32 @@ public final class WiFiStation {
         // down, lwIP keeps its pcbs (their retransmissions find no route meanwhile)
         if associated, let o = outage(at: now), now >= o.at + WiFiStation.beaconTimeoutMicros {
             n.linkLost()
+            if autoReconnect {
+                // the SDK scans for the AP again; while it connects, wifi_station_get_connect_status
+                // is STATION_CONNECTING -> WL_DISCONNECTED (ESP8266WiFiSTA.cpp:594-611)
+                phase = .lost(retryAt: now + WiFiStation.scanMicros, status: .disconnected)
+            } else {
+                // the core stops the SDK's connection manager (wifi_station_disconnect,
+                // ESP8266WiFiGeneric.cpp:231-238): STATION_IDLE -> WL_IDLE_STATUS, no retry
+                phase = .idle
+            }
             emit(.disconnected(ssid: ssid, bssid: bssid, reason: DisconnectReason.beaconTimeout.rawValue))
-            // auto-reconnect (the SDK's default): it scans for the AP again; while it
-            // connects, wifi_station_get_connect_status is STATION_CONNECTING -> WL_DISCONNECTED
-            // (ESP8266WiFiSTA.cpp:594-611)
-            phase = .lost(retryAt: now + WiFiStation.scanMicros, status: .disconnected)
             return
         }
         switch phase {
         case .lost(let retryAt, _) where now >= retryAt:
             if outage(at: now) != nil {
                 // not found: STATION_NO_AP_FOUND -> WL_NO_SSID_AVAIL, REASON_NO_AP_FOUND (201), scan again
+                // the SDK tries again a second later ("reconnect after 1s", esp8266/Arduino#6622), a scan each time
+                phase = .lost(retryAt: now + WiFiStation.retryMicros + WiFiStation.scanMicros, status: .noSSIDAvailable)
                 emit(.disconnected(ssid: ssid, bssid: bssid, reason: DisconnectReason.noAPFound.rawValue))
-                phase = .lost(retryAt: now + WiFiStation.scanMicros, status: .noSSIDAvailable)
             } else {
                 phase = .associating(until: now + n.config.associationMicros)
             }
         case .associating(let until) where now >= until:
             if outage(at: now) != nil {
+                phase = .lost(retryAt: now + WiFiStation.retryMicros + WiFiStation.scanMicros, status: .noSSIDAvailable)
                 emit(.disconnected(ssid: ssid, bssid: "00:00:00:00:00:00", reason: DisconnectReason.noAPFound.rawValue))
-                phase = .lost(retryAt: now + WiFiStation.scanMicros, status: .noSSIDAvailable)
                 return
             }
             let w = world

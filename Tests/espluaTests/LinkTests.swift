@@ -120,6 +120,36 @@ final class LinkTests: EspluaTestCase {
         }
     }
 
+    /// Without auto-reconnect the core stops the SDK's connection manager when the
+    /// AP is lost (ESP8266WiFiGeneric.cpp:231-238): `WL_IDLE_STATUS`, no retry, until
+    /// the sketch calls `WiFi.reconnect()`.
+    func testWithoutAutoReconnectTheStationStaysIdle() throws {
+        try """
+        function setup()
+          WiFi.onStationModeDisconnected(function(e) print(string.format("%.3f s disconnected, reason %d", millis() / 1000, e.reason)) end)
+          WiFi.onStationModeGotIP(function(e) print(string.format("%.3f s got IP", millis() / 1000)) end)
+          WiFi.setAutoReconnect(false)
+          print("auto-reconnect " .. tostring(WiFi.getAutoReconnect()))
+          WiFi.begin("classroom", "esp8266rocks")
+        end
+        local asked = false
+        function loop()
+          delay(1000)
+          print(string.format("%.0f s status %d", millis() / 1000, WiFi.status()))
+          if millis() > 16000 and not asked then asked = true; WiFi.reconnect() end
+        end
+        """.write(toFile: path("idle.lua"), atomically: true, encoding: .utf8)
+        let r = try esplua(["run", path("idle.lua"), "--world", "none", "--time", "virtual", "--for", "20s", "--fault", "ap-down@3s+10s"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "auto-reconnect false")
+        XCTAssertTrue(lines.contains("9.144 s disconnected, reason 200"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("reason 201"), "no scans for the AP")
+        for second in [10, 13, 15] { XCTAssertTrue(lines.contains("\(second) s status 0"), "WL_IDLE_STATUS at \(second) s: \(r.stdout)") }
+        XCTAssertEqual(r.stdout.components(separatedBy: "got IP").count - 1, 2, "the first join and after WiFi.reconnect(): \(r.stdout)")
+        XCTAssertTrue(lines.contains("19 s status 3"), r.stdout)
+    }
+
     func testABadLinkOrFaultIsOneClearMessage() throws {
         let sketch = try echoSketch()
         var r = try esplua(["run", sketch, "--link", #"{"latency":"5ms","loss":2}"#])
