@@ -8,11 +8,13 @@ import Glibc
 /// (vdeplug4's `vde_plug null:// switch://`), the gateway (slirp with the
 /// PC-like filter, DNS answering every board's name, forwards by board name) in
 /// this process, and every board as its own `esplua run --net` process; each
-/// board's lines prefixed with its name; Ctrl-C ends all.
+/// board's lines prefixed with its name; Ctrl-C ends all. Each board gets the
+/// lab's link (`--link`, `--seed` plus its index, its `--fault`s).
 ///
 /// ```json
 /// { "boards": [ { "name": "server", "sketch": "server.lua" }, { "name": "client", "sketch": "client.lua" } ],
-///   "forwards": [ "8080:server:80" ] }
+///   "forwards": [ "8080:server:80" ], "link": "wifi", "seed": 1,
+///   "faults": [ { "at": "10s", "board": "client", "ap": "down", "for": "5s" } ] }
 /// ```
 struct Lab: ParsableCommand {
     static let configuration = CommandConfiguration(
