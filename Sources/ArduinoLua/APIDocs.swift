@@ -71,6 +71,8 @@ public enum APIDocs {
         WiFi.isConnected	WiFi.isConnected() -> bool
         WiFi.waitForConnectResult	WiFi.waitForConnectResult([ms]) -> status or -1
         WiFi.reconnect	WiFi.reconnect()
+        WiFi.setAutoReconnect	WiFi.setAutoReconnect(b) -> true
+        WiFi.getAutoReconnect	WiFi.getAutoReconnect() -> bool
         WiFi.disconnect	WiFi.disconnect([wifioff])
         WiFi.localIP	WiFi.localIP() -> "a.b.c.d"
         WiFi.subnetMask	WiFi.subnetMask() -> "a.b.c.d"

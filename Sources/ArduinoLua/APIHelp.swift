@@ -31,7 +31,7 @@ public enum APIHelp {
         "String": "strings are Lua strings", "IPAddress": "addresses are strings, like \"10.0.2.15\"",
         "F": "strings are Lua strings (no PROGMEM)", "PSTR": "strings are Lua strings (no PROGMEM)",
         // ESP8266WiFi
-        "WiFi.config": "", "WiFi.setAutoConnect": "", "WiFi.getAutoConnect": "", "WiFi.setAutoReconnect": "", "WiFi.getAutoReconnect": "",
+        "WiFi.config": "", "WiFi.setAutoConnect": "", "WiFi.getAutoConnect": "",
         "WiFi.broadcastIP": "", "WiFi.setSleepMode": "", "WiFi.getSleepMode": "", "WiFi.setSleep": "", "WiFi.setPhyMode": "",
         "WiFi.getPhyMode": "", "WiFi.setOutputPower": "", "WiFi.forceSleepBegin": "", "WiFi.forceSleepWake": "",
         "WiFi.printDiag": "", "WiFi.scanNetworksAsync": "use WiFi.scanNetworks()", "WiFi.BSSID": "use WiFi.BSSIDstr()",

@@ -3,6 +3,7 @@ import LuaRuntime
 
 // Station:  WiFi.begin(ssid [, pass]) -> status   WiFi.begin() (the saved config)   WiFi.persistent(b) WiFi.getPersistent()   WiFi.status() -> WL_*   WiFi.isConnected() -> bool
 //           WiFi.waitForConnectResult([ms]) -> status or -1   WiFi.reconnect()   WiFi.disconnect([wifioff])
+//           WiFi.setAutoReconnect(b) -> true   WiFi.getAutoReconnect() -> bool
 //           WiFi.localIP() WiFi.subnetMask() WiFi.gatewayIP() WiFi.dnsIP() -> "a.b.c.d"
 //           WiFi.macAddress() WiFi.SSID() WiFi.psk() WiFi.BSSIDstr() WiFi.RSSI() WiFi.channel()
 //           WiFi.hostByName(name [, ms]) -> "a.b.c.d" or nil
@@ -180,6 +181,18 @@ enum WiFiBindings {
                         call.push(wifi.persistent); return 1
                     }
                 ),
+                (
+                    "setAutoReconnect",
+                    { call throws(LuaError) in
+                        wifi.autoReconnect = call.boolean(1); call.push(true); return 1
+                    }
+                ),
+                (
+                    "getAutoReconnect",
+                    { call throws(LuaError) in
+                        call.push(wifi.autoReconnect); return 1
+                    }
+                ),
                 ("hostname", hostname), ("setHostname", hostname), ("getHostname", hostname),
                 (
                     "psk",
@@ -342,7 +355,7 @@ enum WiFiBindings {
             polls: [
                 "status", "isConnected", "localIP", "subnetMask", "gatewayIP", "dnsIP", "macAddress", "psk", "SSID",
                 "RSSI", "channel", "BSSIDstr", "encryptionType", "isHidden", "scanComplete", "getMode", "softAPIP",
-                "softAPmacAddress", "softAPSSID", "softAPPSK", "softAPgetStationNum",
+                "softAPmacAddress", "softAPSSID", "softAPPSK", "softAPgetStationNum", "getAutoReconnect",
             ])
     }
 }

@@ -28,7 +28,8 @@ func report(_ figure: String, _ v: Double, _ unit: String, baseline: Double, _ b
 }
 
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-let exe = root.appendingPathComponent(".build/release/esplua").path
+/// The esplua measured: the release build, or $ESPLUA (e.g. a debug build for a quick look).
+let exe = ProcessInfo.processInfo.environment["ESPLUA"] ?? root.appendingPathComponent(".build/release/esplua").path
 let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("esplua-bench-\(getpid())")
 try? FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
 func sketch(_ name: String, _ text: String, world: String? = nil) -> String {
@@ -60,6 +61,16 @@ if CommandLine.arguments.count >= 2 && CommandLine.arguments[1] == "soak" {
     if r.rssEnd - r.rssEarly > 1024 { failed.append("host RSS grew by \(r.rssEnd - r.rssEarly) KiB (more than 1 MB)") }
     for f in failed { print("soak: FAILED: \(f)") }
     exit(failed.isEmpty ? 0 : 1)
+}
+
+// MARK: 0b. `Benchmarks links`: only the link rows (defined below), as a table
+
+if CommandLine.arguments.count >= 2 && CommandLine.arguments[1] == "links" {
+    runLinkRows()
+    for r in rows { print("| \(r.figure) | \(r.value) | \(r.baseline) | \(r.ratio) |") }
+    for n in notes { print("- \(n)") }
+    try? FileManager.default.removeItem(at: tmp)
+    exit(0)
 }
 
 // MARK: 1. binding overhead
@@ -328,8 +339,7 @@ do {
 // MARK: 3. bulk transfer
 
 /// 1 MiB board -> host and host -> board through forwards, with the esplua at `binary`; MB/s each way.
-func bulkTransfer(_ binary: String) -> (down: Double, up: Double)? {
-    let mib = 1 << 20
+func bulkTransfer(_ binary: String, extra: [String] = [], mib: Int = 1 << 20) -> (down: Double, up: Double)? {
     let bulk = sketch(
         "bulk.lua",
         """
@@ -360,7 +370,7 @@ func bulkTransfer(_ binary: String) -> (down: Double, up: Double)? {
         end
         """)
     let p1 = freePort(), p2 = freePort()
-    guard let p = startEsplua(["run", bulk, "--forward", "\(p1):90", "--forward", "\(p2):91", "--for", "300s"], ready: "ready", binary: binary) else {
+    guard let p = startEsplua(["run", bulk, "--forward", "\(p1):90", "--forward", "\(p2):91", "--for", "300s"] + extra, ready: "ready", binary: binary) else {
         return nil
     }
     defer { p.terminate(); p.waitUntilExit() }
@@ -419,6 +429,58 @@ do {
         "a real board is window-limited: TCP_WND 2144 B (MSS 536) or 5840 B (1460) per round trip; a field figure is ~0.19 MB/s (an 89 KB file in 0.46 s from an ESP8266 web server, Moddable-OpenSource/moddable#209)"
     )
 }
+
+// MARK: 3b. links: round trip and bulk TCP on `ideal` and `wifi`, beside the field
+
+/// Median TCP round trip (ms of board time, virtual time) of one byte echoed by a
+/// world service, and the median connect time (DNS already cached), on `link`.
+func linkRoundTrip(_ link: String) -> (echo: Double, connect: Double)? {
+    let s = sketch(
+        "rtt.lua",
+        """
+        function setup()
+          WiFi.begin("classroom", "esp8266rocks")
+          while WiFi.status() ~= WL_CONNECTED do delay(10) end
+          WiFi.hostByName("echo.world")
+          for i = 1, 21 do
+            local c = WiFiClient()
+            local t = micros()
+            c:connect("echo.world", 7)
+            local t1 = micros()
+            c:setNoDelay(true)
+            c:write("x")
+            while c:available() == 0 do yield() end
+            c:read()
+            print(string.format("rtt %d %d", t1 - t, micros() - t1))
+            c:stop()
+            delay(50)
+          end
+        end
+        function loop() delay(1000) end
+        """, world: #"{ "services": [ { "name": "echo.world", "port": 7, "reply": "echo" } ] }"#)
+    let r = timeRun(["run", s, "--time", "virtual", "--for", "10s", "--link", link], keepOutput: true)
+    let rows = r.output.split(separator: "\n").filter { $0.hasPrefix("rtt ") }.map { $0.split(separator: " ").compactMap { Double($0) } }
+    guard rows.count == 21 else { return nil }
+    return (percentile(rows.map { $0[1] / 1000 }, 0.5), percentile(rows.map { $0[0] / 1000 }, 0.5))
+}
+
+func runLinkRows() {
+    for link in ["ideal", "wifi"] {
+        guard let rtt = linkRoundTrip(link) else { notes.append("the round-trip sketch did not finish on \(link)"); continue }
+        report("link \(link): TCP echo round trip, board time (vs ESP8266 ping on a home AP)", rtt.echo, "ms", baseline: 2.1)
+        report("link \(link): TCP connect, board time (vs the same ping)", rtt.connect, "ms", baseline: 2.1)
+    }
+    for link in ["ideal", "wifi"] {
+        guard let r = bulkTransfer(exe, extra: ["--link", link], mib: 1 << 19) else { notes.append("the bulk sketch did not start on \(link)"); continue }
+        report("link \(link): bulk 512 KiB board -> host, real time (vs field 0.19 MB/s)", r.down, "MB/s", baseline: 0.19)
+        report("link \(link): bulk 512 KiB host -> board, real time (vs field 0.19 MB/s)", r.up, "MB/s", baseline: 0.19)
+    }
+    notes.append(
+        "link rows: ping round trips from a PC to an ESP8266 (NONOS SDK 3.0.3) on a home AP were 1.3–6.3 ms, median about 2.1 ms (espressif/ESP8266_NONOS_SDK#371); the field's bulk figure is an ESP8266 web server sending an 89 KB file in 0.46 s (Moddable-OpenSource/moddable#209). A board's TCP is window-limited: it sends at most TCP_SND_BUF = 2 × 536 B and receives at most TCP_WND = 4 × 536 B per round trip"
+    )
+}
+
+runLinkRows()
 
 // MARK: 4. virtual time
 

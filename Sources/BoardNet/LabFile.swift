@@ -18,8 +18,20 @@ public struct LabFile: Sendable {
     public var boards: [Board] = []
     /// Each host forward with the address of the board it reaches.
     public var forwards: [(forward: Forward, address: String)] = []
-    /// The link profile named in the file ("ideal" if none).
-    public var link = "ideal"
+    /// Every board's link (`ideal` if none): a profile's name or its fields.
+    public var link = LinkProfile.ideal
+    /// The seed of the links' generators (board i gets seed + i): the same lab, the same air.
+    public var seed: UInt64 = 0x8266
+    /// Faults at board times, with the board each is for (nil: every board).
+    public var faults: [(board: String?, fault: LinkFault)] = []
+
+    /// The `run` options that give board `name` (the i-th) its link, seed and faults.
+    public func linkOptions(for name: String) -> [String] {
+        guard let i = boards.firstIndex(where: { $0.name == name }) else { return [] }
+        var options = ["--link", link.json, "--seed", String(seed &+ UInt64(i))]
+        for f in faults where f.board == nil || f.board == name { options += ["--fault", f.fault.argument] }
+        return options
+    }
 
     /// Every board's DNS names (`server`, `server.lab`) and address.
     public var hosts: [String: String] {
@@ -43,14 +55,17 @@ public struct LabFile: Sendable {
         let value: Any
         do { value = try JSON.parse(data) } catch { throw bad("not valid JSON (\(error.description))") }
         guard let root = value as? [String: Any] else { throw bad("the lab must be a JSON object") }
-        let known: Set = ["boards", "forwards", "link", "comment"]
+        let known: Set = ["boards", "forwards", "link", "seed", "faults", "comment"]
         if let k = root.keys.sorted().first(where: { !known.contains($0) }) {
-            throw bad("unknown key '\(k)' (expected boards, forwards, link)")
+            throw bad("unknown key '\(k)' (expected boards, forwards, link, seed, faults)")
         }
         var lab = LabFile()
         if let link = root["link"] {
-            guard let l = link as? String else { throw bad("link must be a string, like \"ideal\"") }
-            lab.link = l
+            do { lab.link = try LinkProfile.parse(value: link) } catch { throw bad(error.description) }
+        }
+        if let seed = root["seed"] {
+            guard !(seed is Bool), let n = JSON.integer(seed), n >= 0 else { throw bad("seed must be a whole number, like 1") }
+            lab.seed = UInt64(n)
         }
         guard let items = root["boards"] as? [Any], !items.isEmpty else { throw bad("boards must be a non-empty array") }
         guard items.count <= 240 else { throw bad("at most 240 boards (10.0.2.15 to 10.0.2.254)") }
@@ -84,6 +99,21 @@ public struct LabFile: Sendable {
                 throw bad("forwards[\(i)] '\(text)': expected HOST:BOARD:PORT, like 8080:server:80")
             }
             lab.forwards.append((f, board.address))
+        }
+        if let faults = root["faults"] {
+            guard let items = faults as? [Any] else { throw bad("faults must be an array, like [{\"at\":\"10s\",\"for\":\"5s\",\"ap\":\"down\"}]") }
+            for (i, item) in items.enumerated() {
+                let f: LinkFault
+                do { f = try LinkFault.parse(value: item, field: "faults[\(i)]") } catch { throw bad(error.description) }
+                var board: String?
+                if let b = (item as? [String: Any])?["board"] {
+                    guard let name = b as? String, lab.boards.contains(where: { $0.name == name }) else {
+                        throw bad("faults[\(i)].board must name a board of the lab")
+                    }
+                    board = name
+                }
+                lab.faults.append((board, f))
+            }
         }
         return lab
     }

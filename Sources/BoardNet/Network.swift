@@ -20,6 +20,13 @@ public struct NetworkConfig: Sendable {
     /// The PC-like filter between slirp and the board (`PCFilter`); off only to
     /// show what slirp alone does (`ESPLUA_PC_FILTER=off`).
     public var pcFilter = getenv("ESPLUA_PC_FILTER").map { String(cString: $0) } != "off"
+    /// What the radio link does to frames (`--link`): `ideal` (none of it) or a
+    /// profile with latency, airtime and loss (`LinkShaper`).
+    public var linkProfile = LinkProfile.ideal
+    /// Seed of the link's generator (`--seed`): the same seed, the same air.
+    public var linkSeed: UInt64 = 0x8266
+    /// Faults at board times (`--fault`): the access point away, the link down, a burst of loss.
+    public var faults: [LinkFault] = []
     public init() {}
 }
 
@@ -75,6 +82,12 @@ public final class Network: EventSource, HostIO {
     /// (returns true), which then never reach slirp. Its own frames come in as
     /// `injectFrame` commands, as slirp's do.
     public var linkPeer: ((UnsafeRawBufferPointer) -> Bool)?
+    /// The link's shaper (nil on an ideal link without faults: frames go at once).
+    public private(set) var shaper: LinkShaper?
+    /// Frames on the air, in arrival order: from the board (to the network) and to it.
+    private var onAir: [(deliverAt: UInt64, toBoard: Bool, frame: [UInt8])] = []
+    /// Frames that arrived for the board, waiting for lwIP (one per pass).
+    private var arrived: [[UInt8]] = []
 
     nonisolated(unsafe) private static var lwipInitialized = false
     /// The live network (lwIP is process-global). Not weak: a weak reference gives
@@ -111,6 +124,9 @@ public final class Network: EventSource, HostIO {
         }
         netifStorage = .allocate(capacity: 1)
         netifStorage.initialize(to: CLwIP.netif())
+        if !config.linkProfile.isIdeal || !config.faults.isEmpty {
+            shaper = LinkShaper(profile: config.linkProfile, seed: config.linkSeed, faults: config.faults)
+        }
         wifi = WiFiStation()
         peers = WorldPeers(world: config.world, clock: board.clock)
         wifi.network = self
@@ -134,33 +150,11 @@ public final class Network: EventSource, HostIO {
             let me = Unmanaged<Network>.fromOpaque(ctx!).takeUnretainedValue()
             let buf = UnsafeRawBufferPointer(start: frame, count: Int(len))
             if me.board.events.wants(.frame) { me.board.events.publish(.frame(outbound: true, buf)) }
-            if let peer = me.linkPeer, peer(buf) {
-                return  // an in-process peer on the link took it (tests, the soak)
-            }
-            guard me.slirp != nil else {
-                me.link.input(buf)
+            if me.shaper != nil {
+                me.putOnAir(Array(buf), toBoard: false)
                 return
             }
-            if let reply = WorldDNS.answer(buf, hosts: me.config.world.hosts) {
-                me.link.toDevice.append(reply)
-                return
-            }
-            me.peers.deviceSent(buf)
-            switch me.filter?.fromBoard(buf) ?? .pass {
-            case .pass:
-                me.onSlirpInput?(Array(buf))
-                me.hostFlows?.fromBoard(buf, now: me.board.clock.micros)
-                me.link.input(buf)
-            case .drop:
-                return
-            case .replace(let frame):
-                me.onSlirpInput?(frame)
-                frame.withUnsafeBytes {
-                    me.hostFlows?.fromBoard($0, now: me.board.clock.micros)
-                    me.link.input($0)
-                }
-            }
-            me.peers.kick()
+            me.transmit(buf)
         }
         clwip_set_hooks(&hooks)
         clwip_seed(config.seed)
@@ -202,6 +196,74 @@ public final class Network: EventSource, HostIO {
         }
     }
 
+    /// A frame from the board leaves for the network: to a raw peer on the link,
+    /// the world's DNS, or slirp through the PC-like filter (or the VDE network).
+    private func transmit(_ buf: UnsafeRawBufferPointer) {
+        if let peer = linkPeer, peer(buf) {
+            return  // an in-process peer on the link took it (tests, the soak)
+        }
+        guard slirp != nil else {
+            link.input(buf)
+            return
+        }
+        if let reply = WorldDNS.answer(buf, hosts: config.world.hosts) {
+            link.toDevice.append(reply)
+            return
+        }
+        peers.deviceSent(buf)
+        switch filter?.fromBoard(buf) ?? .pass {
+        case .pass:
+            onSlirpInput?(Array(buf))
+            hostFlows?.fromBoard(buf, now: board.clock.micros)
+            link.input(buf)
+        case .drop:
+            return
+        case .replace(let frame):
+            onSlirpInput?(frame)
+            frame.withUnsafeBytes {
+                hostFlows?.fromBoard($0, now: board.clock.micros)
+                link.input($0)
+            }
+        }
+        peers.kick()
+    }
+
+    // MARK: the air
+
+    /// A frame goes on the air (`LinkShaper`): it arrives at its time, or never.
+    private func putOnAir(_ frame: [UInt8], toBoard: Bool) {
+        let now = board.clock.micros
+        guard let arrivals = shaper?.schedule(frame: frame, at: now, direction: toBoard ? .toBoard : .fromBoard) else { return }
+        for a in arrivals {
+            // after every frame due no later (stable: same-time frames keep their order)
+            let i = onAir.lastIndex(where: { $0.deliverAt <= a.deliverAt }).map { $0 + 1 } ?? 0
+            onAir.insert((a.deliverAt, toBoard, a.frame), at: i)
+        }
+    }
+
+    /// Frames the network handed over go on the air; frames whose time came arrive.
+    private func moveAir(now: UInt64) {
+        while !link.toDevice.isEmpty {
+            let f = link.toDevice.removeFirst()
+            if f.isEmpty {
+                // a barrier (PCFilter: a FIN split from its ACK) stays behind what is on the air
+                let at = onAir.last(where: { $0.toBoard })?.deliverAt ?? now
+                let i = onAir.lastIndex(where: { $0.deliverAt <= at }).map { $0 + 1 } ?? 0
+                onAir.insert((at, true, []), at: i)
+            } else {
+                putOnAir(f, toBoard: true)
+            }
+        }
+        while let first = onAir.first, first.deliverAt <= now {
+            onAir.removeFirst()
+            if first.toBoard {
+                arrived.append(first.frame)
+            } else {
+                first.frame.withUnsafeBytes { transmit($0) }
+            }
+        }
+    }
+
     /// Drops everything lwIP holds for the sketch and closes slirp (host sockets).
     public func shutdown() {
         reboot()
@@ -231,6 +293,7 @@ public final class Network: EventSource, HostIO {
 
     public func service(now: UInt64) {
         link.due(now: now)
+        if shaper != nil { moveAir(now: now) }
         deliverFrame(now: now)
         sys_check_timeouts()
         clwip_enforce_timewait_limit()
@@ -249,9 +312,11 @@ public final class Network: EventSource, HostIO {
         // once held at a barrier, it delivers nothing more
         if board.loop.catchingUp && now == heldAtBarrier { return }
         var delivered = false
-        while !link.toDevice.isEmpty {
-            if link.toDevice[0].isEmpty {
-                link.toDevice.removeFirst()
+        let shaped = shaper != nil
+        // on a shaped link, what arrived from the air; else what the network handed over
+        while shaped ? !arrived.isEmpty : !link.toDevice.isEmpty {
+            if (shaped ? arrived[0] : link.toDevice[0]).isEmpty {
+                if shaped { arrived.removeFirst() } else { link.toDevice.removeFirst() }
                 if delivered {
                     heldAtBarrier = now
                     return
@@ -259,7 +324,7 @@ public final class Network: EventSource, HostIO {
                 continue
             }
             if delivered && !board.loop.catchingUp { return }
-            let f = link.toDevice.removeFirst()
+            let f = shaped ? arrived.removeFirst() : link.toDevice.removeFirst()
             delivered = true
             board.loop.noteEvent()
             f.withUnsafeBytes { buf in
@@ -273,8 +338,10 @@ public final class Network: EventSource, HostIO {
     }
 
     public func nextDeadline(now: UInt64) -> UInt64? {
-        if !link.toDevice.isEmpty { return now }
+        if !link.toDevice.isEmpty || !arrived.isEmpty { return now }
         var next = link.nextDeadline(now: now) ?? now + 1_000_000
+        // the next frame to come off the air
+        if let f = onAir.first { next = min(next, max(f.deliverAt, now)) }
         let sleep = sys_timeouts_sleeptime()
         if sleep != UInt32.max {
             // lwIP's timers are in ms; wake at the start of the due millisecond
@@ -305,7 +372,7 @@ public final class Network: EventSource, HostIO {
         for p in fds[n...] where p.revents != 0 { ready = true }
         // slirp may have written to a peer's socket, or a peer's socket is ready
         if ready { peers.kick() }
-        return ready || !link.toDevice.isEmpty
+        return ready || !link.toDevice.isEmpty || !arrived.isEmpty
     }
 
     // MARK: connection-table events
@@ -404,6 +471,19 @@ public final class Network: EventSource, HostIO {
         } else {
             _ = dhcp_start(netifStorage)
         }
+    }
+
+    /// The access point is gone: the station netif's link goes down (no route,
+    /// nothing sent), lwIP keeps its pcbs and address.
+    func linkLost() {
+        guard netifUp else { return }
+        netif_set_link_down(netifStorage)
+    }
+
+    /// The access point is back: the link comes up (lwIP confirms a DHCP lease).
+    func linkBack() {
+        guard netifUp else { return }
+        netif_set_link_up(netifStorage)
     }
 
     func bringDown() {

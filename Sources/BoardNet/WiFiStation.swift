@@ -32,7 +32,9 @@ public final class WiFiStation {
     public private(set) var mode: WiFiMode = .off
     public private(set) var ssid = ""
     public private(set) var password = ""
-    private enum Phase { case idle, associating(until: UInt64), dhcp, connected, failed(WLStatus) }
+    /// `lost`: the access point went away (a lab's `ap` fault); the SDK looks for it
+    /// again (auto-reconnect) at `retryAt`, and `WiFi.status()` says `status` meanwhile.
+    private enum Phase { case idle, associating(until: UInt64), dhcp, connected, failed(WLStatus), lost(retryAt: UInt64, status: WLStatus) }
     private var phase: Phase = .idle
     private var accessPoint: World.AccessPoint?
     /// Called on connect / got-IP / disconnect transitions (the SDK's event callback).
@@ -69,6 +71,16 @@ public final class WiFiStation {
             }
         }
     }
+
+    /// How long the station takes to notice that its access point is gone: 60
+    /// beacons missed in a row at the usual 102.4 ms interval, then probe requests
+    /// without answer (Espressif's description of its station, espressif/esp-idf#1076;
+    /// the probes' few hundred ms are not counted). Then `WIFI_EVENT_STAMODE_DISCONNECTED`
+    /// with `REASON_BEACON_TIMEOUT` (200, user_interface.h:521).
+    public static let beaconTimeoutMicros: UInt64 = 60 * 102_400
+    /// After a scan that did not find the access point, the SDK tries again a second
+    /// later (its log: "no SSID found, reconnect after 1s"; esp8266/Arduino#6622).
+    public static let retryMicros: UInt64 = 1_000_000
 
     /// Time the radio takes for one scan (14 channels at the SDK's ~120 ms each); an estimate.
     public static let scanMicros: UInt64 = 14 * 120_000
@@ -107,6 +119,7 @@ public final class WiFiStation {
         case .associating, .dhcp: return .disconnected
         case .connected: return .connected
         case .failed(let s): return s
+        case .lost(_, let s): return s
         }
     }
 
@@ -165,6 +178,10 @@ public final class WiFiStation {
     /// flash (`wifi_station_set_config`) or keeps it in RAM only (`…_current`).
     /// Off at boot in core 3.x (ESP8266WiFiGeneric.cpp:88).
     public var persistent = false
+
+    /// `WiFi.setAutoReconnect(b)` (`wifi_station_set_reconnect_policy`, ESP8266WiFiSTA.cpp:482-484):
+    /// whether the SDK looks for the access point again after losing it. On by default.
+    public var autoReconnect = true
 
     /// Where esplua keeps the saved station config: the SDK's system parameter sectors
     /// (0x3FD000, the last 12 KB of a 4 MB flash; eagle.flash.4m2m.ld "wifi"). The
@@ -373,6 +390,7 @@ public final class WiFiStation {
 
     func reset() {
         persistent = false
+        autoReconnect = true
         phase = .idle
         mode = .off
         ssid = ""
@@ -389,15 +407,70 @@ public final class WiFiStation {
     }
 
     var nextDeadline: UInt64? {
-        if case .associating(let until) = phase { return scanEnds.map { min($0, until) } ?? until }
-        return scanEnds
+        var next = scanEnds
+        func consider(_ t: UInt64) { next = min(next ?? t, t) }
+        switch phase {
+        case .associating(let until): consider(until)
+        case .lost(let retryAt, _): consider(retryAt)
+        case .connected, .dhcp:
+            if let t = beaconLoss(after: network?.board.clock.micros ?? 0) { consider(t) }
+        default: break
+        }
+        return next
+    }
+
+    /// The access point's outage (`ap` fault) under way at `t`, if any.
+    private func outage(at t: UInt64) -> LinkFault? {
+        network?.shaper?.faults.first { $0.kind == .accessPointDown && $0.covers(t) }
+    }
+
+    /// When the station next notices its access point gone (an outage at least
+    /// `beaconTimeoutMicros` long, not yet noticed at `now`).
+    private func beaconLoss(after now: UInt64) -> UInt64? {
+        guard let faults = network?.shaper?.faults else { return nil }
+        return faults.filter { $0.kind == .accessPointDown && $0.duration > WiFiStation.beaconTimeoutMicros }
+            .map { $0.at + WiFiStation.beaconTimeoutMicros }.filter { $0 >= now }.min()
     }
 
     func service(now: UInt64) {
         guard let n = network else { return }
         if let ends = scanEnds, now >= ends { finishScan() }
+        var associated = false
+        if case .connected = phase { associated = true }
+        if case .dhcp = phase { associated = true }
+        // the access point went away long enough ago: beacons lost (ESP8266WiFiGeneric.cpp
+        // hands the SDK's reason to onStationModeDisconnected); the netif's link goes
+        // down, lwIP keeps its pcbs (their retransmissions find no route meanwhile)
+        if associated, let o = outage(at: now), now >= o.at + WiFiStation.beaconTimeoutMicros {
+            n.linkLost()
+            if autoReconnect {
+                // the SDK scans for the AP again; while it connects, wifi_station_get_connect_status
+                // is STATION_CONNECTING -> WL_DISCONNECTED (ESP8266WiFiSTA.cpp:594-611)
+                phase = .lost(retryAt: now + WiFiStation.scanMicros, status: .disconnected)
+            } else {
+                // the core stops the SDK's connection manager (wifi_station_disconnect,
+                // ESP8266WiFiGeneric.cpp:231-238): STATION_IDLE -> WL_IDLE_STATUS, no retry
+                phase = .idle
+            }
+            emit(.disconnected(ssid: ssid, bssid: bssid, reason: DisconnectReason.beaconTimeout.rawValue))
+            return
+        }
         switch phase {
+        case .lost(let retryAt, _) where now >= retryAt:
+            if outage(at: now) != nil {
+                // not found: STATION_NO_AP_FOUND -> WL_NO_SSID_AVAIL, REASON_NO_AP_FOUND (201), scan again
+                // the SDK tries again a second later ("reconnect after 1s", esp8266/Arduino#6622), a scan each time
+                phase = .lost(retryAt: now + WiFiStation.retryMicros + WiFiStation.scanMicros, status: .noSSIDAvailable)
+                emit(.disconnected(ssid: ssid, bssid: bssid, reason: DisconnectReason.noAPFound.rawValue))
+            } else {
+                phase = .associating(until: now + n.config.associationMicros)
+            }
         case .associating(let until) where now >= until:
+            if outage(at: now) != nil {
+                phase = .lost(retryAt: now + WiFiStation.retryMicros + WiFiStation.scanMicros, status: .noSSIDAvailable)
+                emit(.disconnected(ssid: ssid, bssid: "00:00:00:00:00:00", reason: DisconnectReason.noAPFound.rawValue))
+                return
+            }
             let w = world
             if w.describesAccessPoints {
                 guard let ap = w.accessPoints.first(where: { $0.ssid == ssid }) else {
@@ -413,6 +486,9 @@ public final class WiFiStation {
                 accessPoint = ap
             }
             phase = .dhcp
+            // back after an outage: the link comes up and DHCP confirms the lease
+            // (lwIP's dhcp_network_changed: DHCPREQUEST in REBOOTING)
+            if n.netifUp { n.linkBack() }
             n.bringUp(mac: macAddress)
             emit(.connected(ssid: ssid, bssid: bssid, channel: channel))
         case .dhcp where n.dhcpBound:

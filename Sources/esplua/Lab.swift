@@ -8,17 +8,22 @@ import Glibc
 /// (vdeplug4's `vde_plug null:// switch://`), the gateway (slirp with the
 /// PC-like filter, DNS answering every board's name, forwards by board name) in
 /// this process, and every board as its own `esplua run --net` process; each
-/// board's lines prefixed with its name; Ctrl-C ends all.
+/// board's lines prefixed with its name; Ctrl-C ends all. Each board gets the
+/// lab's link (`--link`, `--seed` plus its index, its `--fault`s).
 ///
 /// ```json
 /// { "boards": [ { "name": "server", "sketch": "server.lua" }, { "name": "client", "sketch": "client.lua" } ],
-///   "forwards": [ "8080:server:80" ] }
+///   "forwards": [ "8080:server:80" ], "link": "wifi", "seed": 1,
+///   "faults": [ { "at": "10s", "board": "client", "ap": "down", "for": "5s" } ] }
 /// ```
 struct Lab: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a lab: boards on one LAN (a VDE switch) with a gateway to this host, each board its own process.")
 
-    @Argument(help: "The lab file (JSON): boards (name, sketch, optional wiring, world, flash) and forwards (HOST:BOARD:PORT).")
+    @Argument(
+        help:
+            "The lab file (JSON): boards (name, sketch, optional wiring, world, flash), forwards (HOST:BOARD:PORT), link (ideal, wifi or its fields), seed and faults."
+    )
     var lab: String
 
     @Option(name: .customLong("for"), help: ArgumentHelp("End every board after this much board time (e.g. 30s).", valueName: "DURATION"))
@@ -29,6 +34,9 @@ struct Lab: ParsableCommand {
 
     @Flag(name: .customLong("netstat"), help: "Each board prints its connection table when it ends (as run --netstat).")
     var netstat = false
+
+    @Option(name: .customLong("seed"), help: "Seed of the links' generators (overrides the lab file's seed).")
+    var seed: UInt64?
 
     @Option(
         name: .customLong("time"),
@@ -60,14 +68,14 @@ struct Lab: ParsableCommand {
     func run() throws {
         guard let data = FileManager.default.contents(atPath: lab) else { fail("esplua: cannot read the lab file '\(lab)'") }
         let base = lab.contains("/") ? String(lab[..<lab.lastIndex(of: "/")!]) : "."
-        let file: LabFile
+        var file: LabFile
         do {
             file = try LabFile.parse(Array(data), folder: base) { FileManager.default.isReadableFile(atPath: $0) }
         } catch { fail("esplua: \(lab): \(error)") }
-        if file.link != "ideal" {
-            writeStandardError("esplua: lab: link profile '\(file.link)' is not built yet: the boards' links are ideal (no latency, airtime or loss)\n")
+        if let seed { file.seed = seed }
+        var boards = file.boards.map {
+            Board(name: $0.name, sketch: $0.sketch, address: $0.address, extra: $0.options + file.linkOptions(for: $0.name))
         }
-        var boards = file.boards.map { Board(name: $0.name, sketch: $0.sketch, address: $0.address, extra: $0.options) }
         let hosts = file.hosts
         let forwards = file.forwards.map { ($0.forward, $0.address) }
         if time == "virtual" {
@@ -118,7 +126,7 @@ struct Lab: ParsableCommand {
             close(err[1])
             boards[i].out = out[0]
             boards[i].err = err[0]
-            writeStandardError("esplua: lab: \(boards[i].name) is \(boards[i].address), running \(boards[i].sketch)\n")
+            writeStandardError("esplua: lab: \(boards[i].name) is \(boards[i].address), running \(boards[i].sketch), link \(file.link)\n")
         }
         let width = boards.map(\.name.count).max() ?? 0
         var stopping = false

@@ -109,6 +109,23 @@ struct Run: ParsableCommand {
     var ip: String?
 
     @Option(
+        name: .customLong("link"),
+        help: ArgumentHelp(
+            "The radio link: ideal (no delay or loss), wifi (a typical ESP8266 802.11n link), or JSON like {\"latency\":\"5ms\",\"jitter\":\"1ms\",\"rate\":\"20Mbit\",\"loss\":0.01,\"dup\":0,\"reorder\":0}.",
+            valueName: "PROFILE"))
+    var link: String = "ideal"
+
+    @Option(name: .customLong("seed"), help: "Seed of the link's generator (loss, jitter…): the same seed, the same run.")
+    var seed: UInt64 = 0x8266
+
+    @Option(
+        name: .customLong("fault"),
+        help: ArgumentHelp(
+            "A fault at a board time: ap-down@10s+5s (the access point goes away for 5 s), link-down@3s+2s, loss=0.5@3s+500ms. Repeatable.",
+            valueName: "FAULT"))
+    var faults: [String] = []
+
+    @Option(
         name: .customLong("ui"),
         help: ArgumentHelp(
             "Serve the board's web page (serial console, connections, heap, packets, pins) on PORT or ADDR:PORT (127.0.0.1 by default); its URL goes to stderr.",
@@ -135,6 +152,10 @@ struct Run: ParsableCommand {
         for c in controls where Wiring.Change(parsing: c) == nil {
             throw ValidationError("bad --set '\(c)': expected PART.CONTROL=VALUE or PART.CONTROL=VALUE@TIME, like sensor.temperature=30@10s")
         }
+        do { _ = try LinkProfile.parse(link, field: "--link") } catch { throw ValidationError("\(error)") }
+        for f in faults {
+            do { _ = try LinkFault.parse(f) } catch { throw ValidationError("\(error)") }
+        }
         if let ui, UIEndpoint(parsing: ui) == nil { throw ValidationError("bad --ui '\(ui)': expected a port like 8266 or ADDR:PORT like 0.0.0.0:8266") }
         if parseBytes(luaMemory) == nil { throw ValidationError("bad --lua-memory '\(luaMemory)': expected bytes like 16M or 512K") }
     }
@@ -146,6 +167,9 @@ struct Run: ParsableCommand {
         options.network.timewaitLimit = timewaitLimit
         options.network.link = net
         if let ip { options.network.lanAddress.address = ip }
+        options.network.linkProfile = try! LinkProfile.parse(link)
+        options.network.linkSeed = seed
+        options.network.faults = faults.map { try! LinkFault.parse($0) }
         options.noReboot = noReboot
         options.rebootForever = rebootForever
         options.runFor = duration.flatMap(parseDurationMicros)

@@ -176,7 +176,29 @@ final class LabFileTests: XCTestCase {
         XCTAssertEqual(lab.hosts["server.lab"], "10.0.2.15")
         XCTAssertEqual(lab.forwards.map(\.address), ["10.0.2.15"])
         XCTAssertEqual(lab.forwards.first?.forward.hostPort, 8080)
-        XCTAssertEqual(lab.link, "ideal")
+        XCTAssertEqual(lab.link, .ideal)
+    }
+
+    /// The README's form with a custom link and faults: each board gets them as `run` options.
+    func testLinkSeedAndFaultsReachEachBoard() throws {
+        let text = #"""
+            { "boards": [ { "name": "alice", "sketch": "a.lua" }, { "name": "bob", "sketch": "b.lua" } ],
+              "link": { "latency": "5ms", "jitter": "1ms", "rate": "20Mbit", "loss": 0.01, "dup": 0, "reorder": 0 },
+              "seed": 7,
+              "faults": [ { "at": "10s", "board": "alice", "ap": "down", "for": "5s" }, { "at": "2s", "for": "500ms", "loss": 0.5 } ] }
+            """#
+        let lab = try LabFile.parse(Array(text.utf8), folder: ".") { _ in true }
+        XCTAssertEqual(lab.link.latencyMicros, 5000)
+        XCTAssertEqual(lab.link.rateBitsPerSecond, 20_000_000)
+        XCTAssertEqual(lab.link.loss, 0.01)
+        let alice = lab.linkOptions(for: "alice"), bob = lab.linkOptions(for: "bob")
+        XCTAssertEqual(Array(alice[2...3]), ["--seed", "7"])
+        XCTAssertEqual(Array(bob[2...3]), ["--seed", "8"])
+        XCTAssertEqual(alice.filter { $0.hasPrefix("ap-down") || $0.hasPrefix("loss=") }, ["ap-down@10000000us+5000000us", "loss=0.5@2000000us+500000us"])
+        XCTAssertEqual(bob.filter { $0.hasPrefix("ap-down") || $0.hasPrefix("loss=") }, ["loss=0.5@2000000us+500000us"])
+        // what a board parses back is what the lab said
+        XCTAssertEqual(try LinkProfile.parse(alice[1]), lab.link)
+        XCTAssertEqual(try LinkFault.parse("ap-down@10000000us+5000000us"), LinkFault(at: 10_000_000, duration: 5_000_000, kind: .accessPointDown))
     }
 
     func testAMalformedLabNamesTheField() {
@@ -185,7 +207,19 @@ final class LabFileTests: XCTestCase {
             (#"{ "boards": [ { "name": "a b", "sketch": "s.lua" } ] }"#, "boards[0].name must be letters"),
             (#"{ "boards": [ { "name": "a", "sketch": "s.lua", "flash": 3 } ] }"#, "boards[0].flash must be a file name"),
             (#"{ "boards": [ { "name": "a", "sketch": "s.lua" } ], "forwards": [ "8080:nobody:80" ] }"#, "forwards[0] '8080:nobody:80'"),
-            (#"{ "boards": [ { "name": "a", "sketch": "s.lua" } ], "link": 5 }"#, "link must be a string"),
+            (#"{ "boards": [ { "name": "a", "sketch": "s.lua" } ], "link": 5 }"#, #"link must be "ideal", "wifi" or an object"#),
+            (#"{ "boards": [ { "name": "a", "sketch": "s.lua" } ], "link": "lte" }"#, "link: unknown profile 'lte'"),
+            (#"{ "boards": [ { "name": "a", "sketch": "s.lua" } ], "link": { "latency": 5 } }"#, "link.latency must be a duration"),
+            (#"{ "boards": [ { "name": "a", "sketch": "s.lua" } ], "link": { "rate": "fast" } }"#, "link.rate must be a rate"),
+            (#"{ "boards": [ { "name": "a", "sketch": "s.lua" } ], "link": { "loss": 1.5 } }"#, "link.loss must be a probability"),
+            (#"{ "boards": [ { "name": "a", "sketch": "s.lua" } ], "link": { "lag": "1ms" } }"#, "link: unknown key 'lag'"),
+            (#"{ "boards": [ { "name": "a", "sketch": "s.lua" } ], "seed": -1 }"#, "seed must be a whole number"),
+            (#"{ "boards": [ { "name": "a", "sketch": "s.lua" } ], "faults": [ { "at": "1s", "ap": "down" } ] }"#, "faults[0].for must be a duration"),
+            (#"{ "boards": [ { "name": "a", "sketch": "s.lua" } ], "faults": [ { "at": "1s", "for": "1s" } ] }"#, "faults[0] needs one of"),
+            (
+                #"{ "boards": [ { "name": "a", "sketch": "s.lua" } ], "faults": [ { "at": "1s", "for": "1s", "ap": "down", "board": "b" } ] }"#,
+                "faults[0].board must name a board"
+            ),
             (#"{ "board": [] }"#, "unknown key 'board'"),
         ]
         for (text, expected) in cases {

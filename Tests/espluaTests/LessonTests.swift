@@ -108,6 +108,92 @@ final class LessonTests: EspluaTestCase {
         XCTAssertEqual(try tshark(pcap, filter: "ip.dst == 10.0.2.99", fields: ["frame.number"]).count, 0)
     }
 
+    /// Board time (s) of each row's first field (tshark's frame.time_epoch: the pcap is stamped with board time).
+    func seconds(_ rows: [[String]]) -> [Double] { rows.map { Double($0[0]) ?? -1 } }
+
+    /// Nagle on a wifi link: ten small writes leave as 2 segments (the first, then
+    /// the rest once it is acknowledged); with setNoDelay(true) as 10, at most
+    /// TCP_SND_QUEUELEN = 8 queued before an ACK (the core's lwipopts.h:1333). An
+    /// echo the sketch does not answer is acknowledged on lwIP's next fast timer
+    /// tick (TCP_TMR_INTERVAL 250 ms, tcp_priv.h:120): the delayed ACK.
+    func testNagleAndDelayedAckOnWifi() throws {
+        let pcap = tempPath("pcap")
+        defer { try? FileManager.default.removeItem(atPath: pcap) }
+        _ = try lesson("nagle_wifi", for: "8s", extra: ["--link", "wifi", "--pcap", pcap])
+        let data = try tshark(pcap, filter: "ip.src == 10.0.2.15 && tcp.dstport == 7 && tcp.len > 0", fields: ["frame.time_epoch", "tcp.srcport", "tcp.len"])
+        var ports: [String] = []
+        for d in data where !ports.contains(d[1]) { ports.append(d[1]) }
+        XCTAssertEqual(ports.count, 3)
+        func lens(_ port: String) -> [String] { data.filter { $0[1] == port }.map { $0[2] } }
+        XCTAssertEqual(lens(ports[0]), ["6", "55"], "Nagle: the first write, then the other nine in one segment")
+        XCTAssertEqual(lens(ports[1]), Array(repeating: "6", count: 9) + ["7"], "no delay: a segment per write")
+        XCTAssertEqual(lens(ports[2]), ["6"])
+        // Nagle's second segment leaves when the first one's ACK arrives, a wifi round trip later
+        let first = seconds(data.filter { $0[1] == ports[0] })
+        let ack = try tshark(
+            pcap, filter: "ip.src == 10.0.2.100 && tcp.dstport == \(ports[0]) && tcp.len == 0 && tcp.ack == 7", fields: ["frame.time_epoch"])
+        XCTAssertEqual(seconds(ack).first ?? 0, first[1], accuracy: 1e-6)
+        XCTAssertEqual(first[1] - first[0], 0.0035, accuracy: 0.0015, "one round trip of the wifi link (2–5 ms)")
+        // no delay: eight segments at once, the ninth after an ACK
+        let quick = seconds(data.filter { $0[1] == ports[1] })
+        XCTAssertEqual(quick[7], quick[0], accuracy: 1e-6)
+        XCTAssertGreaterThan(quick[8] - quick[0], 0.002)
+        // the delayed ACK: the echo of round 3 is acknowledged at the next 250 ms tick
+        let echo = seconds(try tshark(pcap, filter: "ip.src == 10.0.2.100 && tcp.dstport == \(ports[2]) && tcp.len > 0", fields: ["frame.time_epoch"]))
+        let boardAcks = seconds(
+            try tshark(pcap, filter: "ip.src == 10.0.2.15 && tcp.srcport == \(ports[2]) && tcp.len == 0 && tcp.flags == 0x010", fields: ["frame.time_epoch"]))
+        let delayed = try XCTUnwrap(boardAcks.first { $0 > echo[0] }) - echo[0]
+        XCTAssertGreaterThan(delayed, 0.010, "not at once")
+        XCTAssertLessThanOrEqual(delayed, 0.250, "within one fast timer period")
+    }
+
+    /// Retransmissions on a lossy link: a lost segment goes again after lwIP's RTO,
+    /// and while the link is down the same segment goes again after 1.5, 3, 6, 12 s:
+    /// the timeout doubles with each retry (tcp.c:1289, rto << tcp_backoff[nrtx]).
+    func testRetransmissionsBackOffOnALossyLink() throws {
+        let pcap = tempPath("pcap")
+        defer { try? FileManager.default.removeItem(atPath: pcap) }
+        _ = try lesson(
+            "lossy_link", for: "40s", extra: ["--link", #"{"like":"wifi","loss":0.05}"#, "--fault", "link-down@8s+20s", "--pcap", pcap])
+        let sent = try tshark(pcap, filter: "ip.src == 10.0.2.15 && tcp.dstport == 7 && tcp.len > 0", fields: ["frame.time_epoch", "tcp.seq"])
+        let bySeq = Dictionary(grouping: sent, by: { $0[1] })
+        // the segment sent just before the link went down, and its retries
+        let stuck = try XCTUnwrap(bySeq.values.max { $0.count < $1.count })
+        let times = seconds(stuck)
+        XCTAssertGreaterThanOrEqual(times.count, 5, "\(stuck)")
+        let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
+        for (a, b) in zip(gaps, gaps.dropFirst()) { XCTAssertEqual(b / a, 2, accuracy: 0.1, "gaps \(gaps)") }
+        // none of the retries during the outage (8 s to 28 s) arrived: the peer's ACK came after the link was back
+        let acks = seconds(
+            try tshark(pcap, filter: "ip.src == 10.0.2.100 && tcp.srcport == 7 && frame.time_epoch > 8 && frame.time_epoch < 28", fields: ["frame.time_epoch"]))
+        XCTAssertEqual(acks, [])
+        XCTAssertGreaterThan(times.last!, 28)
+        // the first line was lost before any round trip was measured: lwIP's initial 3 s RTO (500 ms ticks)
+        let line1 = seconds(try XCTUnwrap(bySeq["1"]))
+        XCTAssertEqual(line1.count, 2)
+        XCTAssertEqual(line1[1] - line1[0], 3, accuracy: 0.5)
+    }
+
+    /// The access point away for 15 s: REASON_BEACON_TIMEOUT about 6.1 s after
+    /// (60 beacons), REASON_NO_AP_FOUND after each scan, back with DHCP confirming
+    /// the lease; the TCP connection survives. The golden transcript has the
+    /// events and WiFi.status() values (ESP8266WiFiSTA.cpp:594-611).
+    func testAccessPointDropsOut() throws {
+        let pcap = tempPath("pcap")
+        defer { try? FileManager.default.removeItem(atPath: pcap) }
+        let r = try lesson("ap_dropout", for: "30s", extra: ["--link", "wifi", "--fault", "ap-down@5s+15s", "--pcap", pcap])
+        XCTAssertTrue(r.stdout.contains(" 11.144 s  disconnected, reason 200, WiFi.status() 7"), r.stdout)
+        // the scan after the AP came back (20 s) finds it at 20.864 s; association takes 1.5 s
+        XCTAssertTrue(r.stdout.contains(" 22.364 s  connected to classroom"), r.stdout)
+        // nothing leaves the board while its link is down (no route), then DHCP confirms the lease
+        let during = try tshark(pcap, filter: "ip.src == 10.0.2.15 && frame.time_epoch > 11.144 && frame.time_epoch < 22.364", fields: ["frame.time_epoch"])
+        XCTAssertEqual(during.count, 0)
+        let dhcp = try tshark(pcap, filter: "dhcp && frame.time_epoch > 20", fields: ["frame.time_epoch", "dhcp.option.dhcp", "ip.src"])
+        XCTAssertEqual(dhcp.map { $0[1] }, ["3", "5"], "DHCPREQUEST, DHCPACK")
+        // the connection survived: no RST or FIN, and its stuck segment got through
+        XCTAssertEqual(try tshark(pcap, filter: "tcp.flags.reset == 1 || tcp.flags.fin == 1", fields: ["frame.number"]).count, 0)
+    }
+
     func testWifiScan() throws { _ = try lesson("wifi_scan", for: "10s") }
     func testSoftAP() throws { _ = try lesson("softap", for: "5s") }
 
