@@ -149,6 +149,35 @@ final class VirtualTimeTests: EspluaTestCase {
     /// board's pcap are byte-identical, and the boards did talk (fetches,
     /// broadcasts heard, DNS of board names through the gateway).
     func testALabInVirtualTimeIsByteIdenticalRunToRun() throws {
+        try writeThreeBoardSketches()
+        let outputs = try runLabTwice(
+            #"{ "boards": [ { "name": "server", "sketch": "server.lua" }, { "name": "client", "sketch": "client.lua" }, { "name": "talker", "sketch": "talker.lua" } ] }"#
+        )
+        for line in [
+            "client | client 10.0.2.16, server is 10.0.2.15", "server | #1 GET /fetch1 HTTP/1.0 -> 200",
+            "client | 2160 fetched 1: Hello from esplua!", "client | 3110 fetched 2: Hello from esplua!",
+            "client | heard tick 1 at 1660 from 10.0.2.17", "client | heard tick 4 at 2860 from 10.0.2.17",
+        ] {
+            XCTAssertTrue(outputs[0].contains(line), "\(line) in:\n\(outputs[0])")
+        }
+    }
+
+    /// The same lab on `wifi` links (each board's shaper in its own process, seeded
+    /// from the lab's seed): still byte-identical run to run, and the air shows —
+    /// the first fetch ends later than on the ideal wire (2160 ms).
+    func testALabOnWifiLinksInVirtualTimeIsByteIdenticalRunToRun() throws {
+        try writeThreeBoardSketches()
+        let outputs = try runLabTwice(
+            #"{ "boards": [ { "name": "server", "sketch": "server.lua" }, { "name": "client", "sketch": "client.lua" }, { "name": "talker", "sketch": "talker.lua" } ], "link": "wifi", "seed": 7 }"#
+        )
+        XCTAssertTrue(outputs[0].contains("server | #1 GET /fetch1 HTTP/1.0 -> 200"), outputs[0])
+        let first = outputs[0].split(separator: "\n").first { $0.contains("fetched 1: Hello") }
+        let ms = first.flatMap { Int($0.split(separator: " ")[2]) }
+        XCTAssertNotNil(ms, outputs[0])
+        XCTAssertGreaterThan(ms ?? 0, 2160, "wifi's air adds milliseconds to the first fetch:\n\(outputs[0])")
+    }
+
+    private func writeThreeBoardSketches() throws {
         try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("sketches/hello_server.lua").path, toPath: path("server.lua"))
         try """
         local udp = WiFiUDP()
@@ -192,9 +221,12 @@ final class VirtualTimeTests: EspluaTestCase {
           delay(400)
         end
         """.write(toFile: path("talker.lua"), atomically: true, encoding: .utf8)
-        try
-            #"{ "boards": [ { "name": "server", "sketch": "server.lua" }, { "name": "client", "sketch": "client.lua" }, { "name": "talker", "sketch": "talker.lua" } ] }"#
-            .write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
+    }
+
+    /// Runs the lab twice in virtual time for 4 s: the same output and the same
+    /// pcap of every board, to the byte.
+    private func runLabTwice(_ json: String) throws -> [String] {
+        try json.write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
         var outputs: [String] = []
         var pcaps: [[String: Data]] = []
         for run in 1...2 {
@@ -213,13 +245,7 @@ final class VirtualTimeTests: EspluaTestCase {
             XCTAssertGreaterThan(pcaps[0][b]?.count ?? 0, 500, b)
             XCTAssertEqual(pcaps[0][b], pcaps[1][b], "\(b).pcap differs between runs")
         }
-        for line in [
-            "client | client 10.0.2.16, server is 10.0.2.15", "server | #1 GET /fetch1 HTTP/1.0 -> 200",
-            "client | 2160 fetched 1: Hello from esplua!", "client | 3110 fetched 2: Hello from esplua!",
-            "client | heard tick 1 at 1660 from 10.0.2.17", "client | heard tick 4 at 2860 from 10.0.2.17",
-        ] {
-            XCTAssertTrue(outputs[0].contains(line), "\(line) in:\n\(outputs[0])")
-        }
+        return outputs
     }
 
     /// In virtual time a lab does not reach the host's programs: forwards are
