@@ -25,7 +25,6 @@ public enum APIHelp {
         "attachInterrupt": "", "attachInterruptArg": "", "detachInterrupt": "", "digitalPinToInterrupt": "",
         "interrupts": "", "noInterrupts": "", "micros64": "", "optimistic_yield": "use yield()", "tone": "", "noTone": "", "pulseIn": "", "pulseInLong": "",
         "shiftOut": "", "shiftIn": "",
-        "configTime": "", "setTZ": "", "getLocalTime": "", "time": "",
         // libraries
         "ESP8266WiFiMulti": "use WiFi.begin(ssid, pass)", "WiFiClientSecure": "", "MDNS": "", "SPIFFS": "use LittleFS (require(\"LittleFS\"))", "SD": "",
         "Serial1": "", "ArduinoOTA": "", "ArduinoWiFiServer": "",

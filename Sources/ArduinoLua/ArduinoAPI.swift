@@ -17,6 +17,7 @@ enum ArduinoAPI {
             let luaNames = state.globalNames()
             GPIOBindings.register(in: state, ctx: ctx)
             TimeBindings.register(in: state, ctx: ctx)
+            TimeOfDayBindings.register(in: state, ctx: ctx)
             WMathBindings.register(in: state, ctx: ctx)
             SerialBindings.register(in: state, ctx: ctx)
             ESPBindings.register(in: state, ctx: ctx)

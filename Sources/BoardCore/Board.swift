@@ -31,6 +31,10 @@ public final class Board {
     /// The flash chip (4 MB, blank) unless the owner installs an image file's.
     public var flash: Flash = try! Flash()
     public private(set) var resetReason: ResetReason = .powerOn
+    /// The time of day (time(), settimeofday, the zone): RAM, cleared at each boot.
+    public private(set) lazy var timeOfDay = TimeOfDay(clock: clock)
+    /// The RTC's user memory: kept across resets, garbage at power-on.
+    public let rtcMemory = RTCMemory()
     /// Board time of the current boot (millis() counts from here).
     public var bootedAt: UInt64 { clock.bootedAt }
     public private(set) var bootCount = 0
@@ -88,6 +92,8 @@ public final class Board {
         if bootCount > 0 { for h in rebootHandlers { h() } }
         bootCount += 1
         resetReason = reason
+        if reason == .powerOn { rtcMemory.powerOn(seed: config.chipId) }
+        timeOfDay.reset()
         pins.reset()
         clock.bootedAt = clock.micros
         watchdog.reset(now: clock.micros)

@@ -43,7 +43,11 @@ public final class Network: EventSource, HostIO {
     let netifStorage: UnsafeMutablePointer<CLwIP.netif>
     public private(set) var netifUp = false
     public let wifi: WiFiStation
+    /// lwIP's SNTP client (`configTime`).
+    public let sntp: SNTPClient
     let peers: WorldPeers
+    /// What the world's syslog sinks received, one line per datagram.
+    public private(set) var syslogLines: [String] = []
     /// Each finished visit of a world visitor, as the visitor saw it.
     public var onVisit: ((VisitReport) -> Void)? {
         get { peers.report }
@@ -81,7 +85,9 @@ public final class Network: EventSource, HostIO {
         self.board = board
         self.config = config
         if let url = config.link {
-            guard config.forwards.isEmpty, config.world.visitors.isEmpty, config.world.services.isEmpty else {
+            guard config.forwards.isEmpty, config.world.visitors.isEmpty, config.world.services.isEmpty,
+                config.world.udpServices.isEmpty
+            else {
                 throw .linkFailed(url, "--forward and the world's visitors and services need the board's own slirp (without --net)")
             }
             slirp = nil
@@ -97,6 +103,7 @@ public final class Network: EventSource, HostIO {
         netifStorage = .allocate(capacity: 1)
         netifStorage.initialize(to: CLwIP.netif())
         wifi = WiFiStation()
+        sntp = SNTPClient(board: board)
         peers = WorldPeers(world: config.world, clock: board.clock)
         wifi.network = self
         Network.active?.shutdown()
@@ -130,6 +137,18 @@ public final class Network: EventSource, HostIO {
                 me.link.toDevice.append(reply)
                 return
             }
+            if !me.config.world.udpServices.isEmpty,
+                let answer = WorldUDP.answer(buf, world: me.config.world, boardMicros: me.board.clock.micros)
+            {
+                switch answer {
+                case .reply(let frame): me.link.toDevice.append(frame)
+                case .log(let line):
+                    me.syslogLines.append(line)
+                    me.board.events.publish(.log("syslog: \(line)"))
+                case .none: break
+                }
+                return
+            }
             me.peers.deviceSent(buf)
             switch me.filter?.fromBoard(buf) ?? .pass {
             case .pass:
@@ -144,6 +163,7 @@ public final class Network: EventSource, HostIO {
             me.peers.kick()
         }
         clwip_set_hooks(&hooks)
+        sntp.attach()
         clwip_seed(config.seed)
         clwip_set_timewait_limit(config.timewaitLimit)
         if !Network.lwipInitialized {
@@ -401,6 +421,7 @@ public final class Network: EventSource, HostIO {
     public func reset() { reboot() }
 
     func reboot() {
+        sntp.reset()
         dropConnections()
         if netifUp {
             clwip_forget_all(netifStorage)
