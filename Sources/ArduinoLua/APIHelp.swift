@@ -45,13 +45,9 @@ public enum APIHelp {
         "Serial.getTimeout": "", "Serial.swap": "", "Serial.setRxBufferSize": "", "Serial.printf_P": "use Serial.printf",
         "Serial.updateBaudRate": "",
         // Esp.h
-        "ESP.deepSleep": "", "ESP.deepSleepInstant": "", "ESP.reset": "use ESP.restart()", "ESP.getVcc": "",
-        "ESP.getFullVersion": "use ESP.getCoreVersion() and ESP.getSdkVersion()", "ESP.getCycleCount": "use micros()",
-        "ESP.getFlashChipSize": "", "ESP.getFlashChipRealSize": "", "ESP.getFlashChipId": "", "ESP.getSketchSize": "",
-        "ESP.getFreeSketchSpace": "", "ESP.rtcUserMemoryRead": "", "ESP.rtcUserMemoryWrite": "",
-        "ESP.getHeapStats": "use ESP.getFreeHeap(), ESP.getMaxFreeBlockSize() and ESP.getHeapFragmentation()",
-        "ESP.eraseConfig": "", "ESP.random": "use random", "ESP.getResetInfo": "use ESP.getResetReason()",
-        "ESP.getBootVersion": "", "ESP.getBootMode": "", "ESP.getFreeContStack": "",
+        "ESP.reset": "use ESP.restart()", "ESP.getCycleCount": "use micros()",
+        "ESP.getFlashChipId": "", "ESP.getHeapStats": "use ESP.getFreeHeap(), ESP.getMaxFreeBlockSize() and ESP.getHeapFragmentation()",
+        "ESP.eraseConfig": "", "ESP.random": "use random", "ESP.getBootVersion": "", "ESP.getBootMode": "", "ESP.getFreeContStack": "",
         // WiFiClient, WiFiServer, WiFiUDP
         "WiFiClient:printf": "use client:print(string.format(fmt, ...))", "WiFiClient:setSync": "", "WiFiClient:getSync": "",
         "WiFiClient:peekBytes": "", "WiFiClient:readBytes": "use client:read(n)", "WiFiClient:readBytesUntil": "use client:readStringUntil(c)",

@@ -82,6 +82,11 @@ final class CLITests: EspluaTestCase {
         XCTAssertTrue(r.stdout.contains("localtime: isdst=1 yday=90 wday=0 year=124 mon=2 mday=31 hour=2 min=0 sec=0"))
     }
 
+    // Five boots counted in RTC memory across four deep sleeps (Esp.cpp:119-192)
+    func testDeepSleepCounterMatchesItsGoldenTranscript() throws {
+        try assertGolden("deep_sleep_counter", for: "60s")
+    }
+
     func testHelloServerMatchesItsGoldenTranscript() throws {
         try assertGolden("hello_server", for: "5s")
     }
