@@ -26,13 +26,13 @@ public enum APIHelp {
         "interrupts": "", "noInterrupts": "", "micros64": "", "optimistic_yield": "use yield()", "tone": "", "noTone": "", "pulseIn": "", "pulseInLong": "",
         "shiftOut": "", "shiftIn": "",
         // libraries
-        "ESP8266WiFiMulti": "use WiFi.begin(ssid, pass)", "WiFiClientSecure": "", "MDNS": "", "SPIFFS": "use LittleFS (require(\"LittleFS\"))", "SD": "",
+        "WiFiClientSecure": "", "MDNS": "", "SPIFFS": "use LittleFS (require(\"LittleFS\"))", "SD": "",
         "Serial1": "", "ArduinoOTA": "", "ArduinoWiFiServer": "",
         "String": "strings are Lua strings", "IPAddress": "addresses are strings, like \"10.0.2.15\"",
         "F": "strings are Lua strings (no PROGMEM)", "PSTR": "strings are Lua strings (no PROGMEM)",
         // ESP8266WiFi
-        "WiFi.config": "", "WiFi.setAutoConnect": "", "WiFi.getAutoConnect": "", "WiFi.setAutoReconnect": "", "WiFi.getAutoReconnect": "",
-        "WiFi.broadcastIP": "", "WiFi.setSleepMode": "", "WiFi.getSleepMode": "", "WiFi.setSleep": "", "WiFi.setPhyMode": "",
+        "WiFi.setAutoConnect": "", "WiFi.getAutoConnect": "",
+        "WiFi.setSleepMode": "", "WiFi.getSleepMode": "", "WiFi.setSleep": "", "WiFi.setPhyMode": "",
         "WiFi.getPhyMode": "", "WiFi.setOutputPower": "", "WiFi.forceSleepBegin": "", "WiFi.forceSleepWake": "",
         "WiFi.printDiag": "", "WiFi.scanNetworksAsync": "use WiFi.scanNetworks()", "WiFi.BSSID": "use WiFi.BSSIDstr()",
         "WiFi.beginSmartConfig": "", "WiFi.beginWPSConfig": "", "WiFi.softAPDhcpServer": "",

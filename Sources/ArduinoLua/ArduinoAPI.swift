@@ -22,6 +22,7 @@ enum ArduinoAPI {
             SerialBindings.register(in: state, ctx: ctx)
             ESPBindings.register(in: state, ctx: ctx)
             WiFiBindings.register(in: state, ctx: ctx)
+            WiFiMultiBindings.register(in: state, ctx: ctx)
             WiFiServerBindings.register(in: state, ctx: ctx)
             WiFiClientBindings.register(in: state, ctx: ctx)
             WiFiUDPBindings.register(in: state, ctx: ctx)

@@ -389,9 +389,30 @@ public final class Network: EventSource, HostIO {
             netif_set_addr(netifStorage, &ip, &mask, &gw)
             var dns = ip_addr_t(addr: ipBits(a.dns) ?? 0)
             dns_setserver(0, &dns)
+        } else if wifi.staticAddress != nil {
+            useStaticAddress()
         } else {
             _ = dhcp_start(netifStorage)
         }
+    }
+
+    /// `WiFi.config`'s address on the station interface, DHCP stopped (`wifi_station_dhcpc_stop`,
+    /// `wifi_set_ip_info`, `dns_setserver`); applied when the interface comes up if it is down.
+    func useStaticAddress() {
+        guard netifUp, let a = wifi.staticAddress else { return }
+        dhcp_stop(netifStorage)
+        var ip = ip4_addr_t(addr: a.ip), mask = ip4_addr_t(addr: a.mask), gw = ip4_addr_t(addr: a.gateway)
+        netif_set_addr(netifStorage, &ip, &mask, &gw)
+        if a.dns1 != 0 { var d = ip_addr_t(addr: a.dns1); dns_setserver(0, &d) }
+        if a.dns2 != 0 { var d = ip_addr_t(addr: a.dns2); dns_setserver(1, &d) }
+    }
+
+    /// `wifi_station_dhcpc_start()`: back to DHCP (`WiFi.config(0, 0, 0)`).
+    func useDHCP() {
+        guard netifUp, slirp != nil, clwip_dhcp_bound(netifStorage) == 0 else { return }
+        var zero = ip4_addr_t(addr: 0)
+        netif_set_addr(netifStorage, &zero, &zero, &zero)
+        _ = dhcp_start(netifStorage)
     }
 
     func bringDown() {
@@ -404,7 +425,9 @@ public final class Network: EventSource, HostIO {
 
     /// The station's address, 0 before DHCP (network byte order).
     var addressBits: UInt32 { netifUp ? clwip_netif_ip(netifStorage) : 0 }
-    var dhcpBound: Bool { netifUp && (slirp == nil || clwip_dhcp_bound(netifStorage) != 0) }
+    var dhcpBound: Bool {
+        netifUp && (slirp == nil || wifi.staticAddress != nil || clwip_dhcp_bound(netifStorage) != 0)
+    }
 
     // MARK: reboot
 

@@ -192,6 +192,71 @@ public final class WiFiStation {
         if flash.eraseSector(WiFiStation.configAddress) { _ = flash.program(WiFiStation.configAddress, record) }
     }
 
+    // MARK: static address
+
+    /// The station's static addressing (`WiFi.config`), nil with DHCP. SDK RAM.
+    public struct StaticAddress: Sendable, Equatable {
+        public var ip: UInt32, gateway: UInt32, mask: UInt32
+        public var dns1: UInt32, dns2: UInt32
+    }
+    public private(set) var staticAddress: StaticAddress?
+
+    /// `WiFi.config(local_ip, arg1, arg2, arg3, dns2)` (ESP8266WiFiSTA.cpp:280-340):
+    /// station mode on; all zero is DHCP again; else the core's argument order
+    /// (ip, gateway, mask, dns1), or Arduino's (ip, dns, gateway[, mask]) when the
+    /// third is not a mask starting with 255 (LwipIntf.cpp:61-96); false when the
+    /// gateway is not in the subnet. The DHCP client stops; the address applies at
+    /// once if the station has one, else when it associates.
+    public func config(ip: UInt32, _ arg1: UInt32, _ arg2: UInt32, _ arg3: UInt32 = 0, dns2: UInt32 = 0) -> Bool {
+        guard let n = network else { return false }
+        if !mode.hasStation { setMode(mode == .accessPoint ? .both : .station) }
+        // (addresses in network byte order: the first octet is the low byte)
+        if ip == 0 && ((arg1 == 0 && arg2 == 0) || (arg2 == 0 && arg3 == 0)) {
+            staticAddress = nil
+            n.useDHCP()
+            return true
+        }
+        var gateway = arg1, mask = arg2, dns1 = arg3
+        if mask & 0xff != 255 {
+            gateway = arg2
+            mask = arg3 & 0xff == 0 ? ipBits("255.255.255.0")! : arg3
+            dns1 = arg1
+        }
+        if gateway != 0 && (ip & mask) != (gateway & mask) { return false }
+        staticAddress = StaticAddress(ip: ip, gateway: gateway, mask: mask, dns1: dns1, dns2: dns2)
+        n.useStaticAddress()
+        return true
+    }
+
+    /// `WiFi.broadcastIP()` (ESP8266WiFiSTA.cpp:542-548): ip | ~mask of the station interface.
+    public var broadcastIP: String {
+        guard let n = network, n.netifUp else { return "255.255.255.255" }
+        return ipString(n.addressBits | ~clwip_netif_mask(n.netif))
+    }
+
+    /// `WiFi.setAutoReconnect(b)` / `getAutoReconnect()`: the SDK's reconnect policy
+    /// (`wifi_station_set_reconnect_policy`, ESP8266WiFiSTA.cpp:443-453), on by
+    /// default. When the access point is lost (`accessPointLost()`), the SDK joins
+    /// again by itself only with it on.
+    public var autoReconnect = true
+
+    /// The joined access point went away (out of range, switched off): the SDK's
+    /// beacon timeout, `WIFI_DISCONNECT_REASON_BEACON_TIMEOUT` (200). The interface
+    /// goes down; with `autoReconnect` the station keeps trying to join again
+    /// (`WL_DISCONNECTED` until it does), without it the status is `WL_CONNECTION_LOST`.
+    public func accessPointLost() {
+        guard case .connected = phase, let n = network else { return }
+        let (s, p) = (ssid, password)
+        leave(reason: .beaconTimeout)
+        if autoReconnect {
+            ssid = s
+            password = p
+            phase = .associating(until: n.board.clock.micros + n.config.associationMicros)
+        } else {
+            phase = .failed(.connectionLost)
+        }
+    }
+
     /// `WiFi.reconnect()`: joins again with the last SSID and password.
     @discardableResult
     public func reconnect() -> Bool {
@@ -373,6 +438,8 @@ public final class WiFiStation {
 
     func reset() {
         persistent = false
+        autoReconnect = true
+        staticAddress = nil
         phase = .idle
         mode = .off
         ssid = ""
