@@ -39,7 +39,7 @@ public enum APIHelp {
         "WiFi.onStationModeDHCPTimeout": "", "WiFi.onStationModeAuthModeChanged": "",
         "WiFi.onSoftAPModeStationConnected": "", "WiFi.onSoftAPModeStationDisconnected": "",
         // HardwareSerial, Stream
-        "Serial.setDebugOutput": "", "Serial.readBytes": "use Serial.read() or Serial.readString()",
+        "Serial.readBytes": "use Serial.read() or Serial.readString()",
         "Serial.readBytesUntil": "use Serial.readStringUntil(c)", "Serial.find": "", "Serial.findUntil": "",
         "Serial.parseInt": "use tonumber(Serial.readStringUntil(\"\\n\"))", "Serial.parseFloat": "use tonumber(Serial.readStringUntil(\"\\n\"))",
         "Serial.getTimeout": "", "Serial.swap": "", "Serial.setRxBufferSize": "", "Serial.printf_P": "use Serial.printf",

@@ -50,6 +50,9 @@ public final class WiFiStation {
 
     /// The SDK's event: to the sketch's handler and the board's event stream.
     private func emit(_ e: WiFiEvent) {
+        if let uart = network?.board.uart, uart.debugOutput {
+            for line in sdkMessages(e) { uart.write(line + "\n") }
+        }
         onEvent?(e)
         if let b = network?.board, b.events.wants(.wifi) { b.events.publish(.wifi(e.description)) }
     }
@@ -66,6 +69,37 @@ public final class WiFiStation {
             case .gotIP(let ip, let mask, let gw): return "got IP \(ip) mask \(mask) gateway \(gw)"
             case .disconnected(let ssid, _, let reason): return "disconnected from \(ssid), reason \(reason)"
             case .modeChanged(let old, let new): return "mode \(old) -> \(new)"
+            }
+        }
+    }
+
+    /// What the SDK prints (os_printf) for an event when `Serial.setDebugOutput(true)`:
+    /// the NONOS SDK 2.2's station messages as boards print them (state numbers are
+    /// the SDK's station states: 0 idle, 2 auth, 3 assoc, 5 run).
+    func sdkMessages(_ e: WiFiEvent) -> [String] {
+        switch e {
+        case .connected(let ssid, _, let channel):
+            return [
+                "scandone", "state: 0 -> 2 (b0)", "state: 2 -> 3 (0)", "state: 3 -> 5 (10)", "add 0", "aid 1", "cnt ", "",
+                "connected with \(ssid), channel \(channel)", "dhcp client start...",
+            ]
+        case .gotIP(let ip, let mask, let gw):
+            return ["ip:\(ip),mask:\(mask),gw:\(gw)"]
+        case .disconnected(let ssid, _, let reason):
+            switch reason {
+            case DisconnectReason.noAPFound.rawValue: return ["scandone", "no \(ssid) found, reconnect after 1s", "reconnect"]
+            case DisconnectReason.beaconTimeout.rawValue:
+                return ["bcn_timout,ap_probe_send_start", "ap_probe_send over, rest wifi status to disassoc", "state: 5 -> 0 (1)", "rm 0"]
+            case DisconnectReason.authFail.rawValue: return ["scandone", "state: 0 -> 2 (b0)", "state: 2 -> 0 (2)", "reconnect"]
+            default: return ["state: 5 -> 0 (0)", "rm 0"]
+            }
+        case .modeChanged(_, let new):
+            let sta = "sta(" + macString.lowercased() + ")", ap = "softAP(" + softAPMacString.lowercased() + ")"
+            switch new {
+            case .station: return ["mode : " + sta]
+            case .accessPoint: return ["mode : " + ap]
+            case .both: return ["mode : \(sta) + \(ap)"]
+            case .off: return []
             }
         }
     }

@@ -136,3 +136,49 @@ final class WiFiExtrasTests: XCTestCase {
         }
     }
 }
+
+/// Serial.setDebugOutput (HardwareSerial.h:200, uart_set_debug) and the ESP queries
+/// of Esp.cpp / Esp-version.cpp that report fixed facts of the emulated board.
+final class ESPExtrasTests: XCTestCase {
+    func testSetDebugOutputShowsTheSDKsWiFiMessages() throws {
+        for on in [true, false] {
+            let r = try SketchHarness.run(
+                source: """
+                    function setup()
+                      Serial.begin(115200)
+                      Serial.setDebugOutput(\(on))
+                      WiFi.begin("net", "password")
+                      while WiFi.status() ~= WL_CONNECTED do delay(100) end
+                      Serial.println("up")
+                    end
+                    function loop() delay(1000) end
+                    """, for: seconds(10))
+            defer { r.finish() }
+            if on {
+                XCTAssertTrue(r.transcript.hasPrefix("mode : sta(5c:cf:7f:97:f7:40)\n"), r.transcript)
+                XCTAssertTrue(r.transcript.contains("\nconnected with net, channel 1\ndhcp client start...\n"), r.transcript)
+                XCTAssertTrue(r.transcript.hasSuffix("ip:10.0.2.15,mask:255.255.255.0,gw:10.0.2.2\nup\r\n"), r.transcript)
+            } else {
+                XCTAssertEqual(r.transcript, "up\r\n")
+            }
+        }
+    }
+
+    func testVccVersionAndSizes() throws {
+        let r = try SketchHarness.run(
+            source: """
+                print(ESP.getVcc(), ESP.getFullVersion())
+                print(ESP.getFlashChipSize(), ESP.getFlashChipRealSize(), ESP.getSketchSize(), ESP.getFreeSketchSpace())
+                function setup() end function loop() end
+                """, for: seconds(0.1))
+        defer { r.finish() }
+        XCTAssertEqual(
+            r.transcript,
+            "65535\tSDK:2.2.2-dev(38a443e)/Core:3.1.2=30102000/lwIP:STABLE-2_1_3_RELEASE/glue:1.2-65-g06164fb/BearSSL:b024386\n"
+                + "4194304\t4194304\t300000\t1794048\n")
+        let v = try SketchHarness.run(
+            source: "ADC_MODE(ADC_VCC)\nprint(ESP.getVcc(), pcall(ADC_MODE, 7))\nfunction setup() end function loop() end", for: seconds(0.1))
+        defer { v.finish() }
+        XCTAssertEqual(v.transcript, "3379\tfalse\tbad argument #1 to 'ADC_MODE' (ADC_VCC or ADC_TOUT expected)\n")
+    }
+}
