@@ -1,5 +1,7 @@
 import ArduinoLua
+import BoardNet
 import BoardTesting
+import Foundation
 import XCTest
 
 /// Network time as the core does it (cores/esp8266/time.cpp): `configTime` starts
@@ -107,6 +109,24 @@ final class NetworkTimeTests: XCTestCase {
             r.transcript,
             "GMT0BST,M3.5.0/1,M10.5.0\tEST5EDT,M3.2.0,M11.1.0\tIST-5:30\tEST5EDT,M3.2.0,M11.1.0\n"
                 + "05:30 IST\tIST-5:30\tfalse\tbad argument #1 to 'TZ' (a zone of the core's TZ.h expected, like \"Europe/London\", got 'Mars/Olympus')\n")
+    }
+
+    func testUDPServicesInTheWorldFileAreChecked() throws {
+        func error(_ json: String) -> String {
+            do { _ = try World(json: Data(json.utf8)); return "" } catch { return error.description }
+        }
+        XCTAssertEqual(
+            error(#"{ "services": [ { "protocol": "udp", "port": 123, "reply": "time" } ] }"#),
+            "world: services[0].reply must be ntp, echo or syslog for a UDP service")
+        XCTAssertEqual(
+            error(#"{ "services": [ { "protocol": "sctp", "port": 9 } ] }"#), "world: services[0].protocol must be tcp or udp")
+        XCTAssertEqual(
+            error(#"{ "services": [ { "protocol": "udp", "port": 123, "reply": "ntp", "epoch": -1 } ] }"#),
+            "world: services[0].epoch must be a Unix time (0 to 2^32-1)")
+        let w = try World(json: Data(#"{ "services": [ { "name": "Time.World", "protocol": "udp", "port": 123, "reply": "ntp" } ] }"#.utf8))
+        XCTAssertEqual(w.udpServices.map(\.kind), [.ntp])
+        XCTAssertEqual(w.services, [])
+        XCTAssertEqual(w.hosts["time.world"], "10.0.2.100")
     }
 
     func testConfigTimeArgumentsAreChecked() throws {
