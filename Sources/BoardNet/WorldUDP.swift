@@ -72,6 +72,7 @@ enum WorldUDP {
         out += [0, 1, 0x08, 0, 6, 4, 0, 2]
         out += mac + u32(target)
         out += Array(f[22..<28]) + Array(f[28..<32])
+        out += [UInt8](repeating: 0, count: 60 - out.count)  // padded to Ethernet's minimum, as slirp's
         return .reply(out)
     }
 
