@@ -48,6 +48,8 @@ public final class Network: EventSource, HostIO {
     let peers: WorldPeers
     /// What the world's syslog sinks received, one line per datagram.
     public private(set) var syslogLines: [String] = []
+    /// Each line a world syslog sink received (`"log.world: <14>…"`).
+    public var onSyslog: ((String) -> Void)?
     /// Each finished visit of a world visitor, as the visitor saw it.
     public var onVisit: ((VisitReport) -> Void)? {
         get { peers.report }
@@ -144,7 +146,7 @@ public final class Network: EventSource, HostIO {
                 case .reply(let frame): me.link.toDevice.append(frame)
                 case .log(let line):
                     me.syslogLines.append(line)
-                    me.board.events.publish(.log("syslog: \(line)"))
+                    me.onSyslog?(line)
                 case .none: break
                 }
                 return

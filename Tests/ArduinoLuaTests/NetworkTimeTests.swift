@@ -93,6 +93,7 @@ final class NetworkTimeTests: XCTestCase {
         defer { r.finish() }
         XCTAssertEqual(r.transcript, "ping\t10.0.2.100\t7\n")
         XCTAssertEqual(r.device.network.syslogLines, ["log.world: <14>esp: hello"])
+        XCTAssertTrue(r.log.contains("esplua: world: syslog log.world: <14>esp: hello"), "\(r.log)")
     }
 
     // TZ.h's strings (cores/esp8266/TZ.h:461, 177, and Kolkata's half hour), by IANA or macro name

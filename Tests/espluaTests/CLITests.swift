@@ -87,6 +87,12 @@ final class CLITests: EspluaTestCase {
         try assertGolden("deep_sleep_counter", for: "60s")
     }
 
+    // The core's WiFiMulti example: the strongest known network of the scan
+    // (ESP8266WiFiMulti.cpp:258-352), then run() keeps it
+    func testWiFiMultiMatchesItsGoldenTranscript() throws {
+        try assertGolden("wifi_multi", for: "12s")
+    }
+
     func testHelloServerMatchesItsGoldenTranscript() throws {
         try assertGolden("hello_server", for: "5s")
     }
