@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "CLwIP",
             exclude: ["upstream/core/memp.c", "upstream/core/pbuf.c", "upstream/COPYING", "upstream/.version"],
-            sources: ["port", "upstream/core", "upstream/netif"],
+            sources: ["port", "upstream/core", "upstream/netif", "upstream/apps/sntp"],
             cSettings: [.headerSearchPath("port"), .unsafeFlags(["-w"])]
         ),
 

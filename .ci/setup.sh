@@ -2,7 +2,8 @@
 # One-time, idempotent set-up for esplua on Debian 12:
 #  1. installs the Debian packages the build needs (only those missing);
 #  2. fetches Debian's `lwip` *source* package and unpacks the parts we compile
-#     (core, IPv4, ethernet, headers) into git-ignored folders of Sources/CLwIP.
+#     (core, IPv4, ethernet, headers, and the SNTP app the core's configTime uses)
+#     into git-ignored folders of Sources/CLwIP.
 # The deb-src entries are derived from this machine's own apt sources, so no
 # mirror is named here. Called by `make setup` (and so by `make run`/`make test`).
 set -euo pipefail
@@ -45,7 +46,7 @@ fi
 
 lwip_dir="$root/Sources/CLwIP"
 stamp="$lwip_dir/upstream/.version"
-if [ -f "$stamp" ] && [ -d "$lwip_dir/include/lwip" ]; then
+if [ -f "$stamp" ] && [ -d "$lwip_dir/include/lwip" ] && [ -f "$lwip_dir/upstream/apps/sntp/sntp.c" ]; then
   exit 0
 fi
 
@@ -75,6 +76,8 @@ rm -rf "$lwip_dir/upstream" "$lwip_dir/include/lwip" "$lwip_dir/include/netif"
 mkdir -p "$lwip_dir/upstream/netif"
 cp -r "$src/core" "$lwip_dir/upstream/core"
 cp "$src/netif/ethernet.c" "$lwip_dir/upstream/netif/"
+mkdir -p "$lwip_dir/upstream/apps"
+cp -r "$src/apps/sntp" "$lwip_dir/upstream/apps/sntp"
 cp -r "$src/include/lwip" "$lwip_dir/include/lwip"
 cp -r "$src/include/netif" "$lwip_dir/include/netif"
 cp "$(dirname "$src")/COPYING" "$lwip_dir/upstream/COPYING" 2>/dev/null || true

@@ -188,5 +188,44 @@ public enum APIDocs {
         lwip.allocations	lwip.allocations() -> count, bytes
         tcp_kill_timewait	tcp_kill_timewait() -> true if one was freed
         tcpCleanup	tcpCleanup() -> count
+        configTime	configTime(tz_sec, dst_sec, server1 [, server2 [, server3]])  |  configTime(TZ, server1 [, server2 [, server3]])
+        setTZ	setTZ(TZ)
+        TZ	TZ("Europe/London") -> POSIX TZ string of the core's TZ.h
+        getenv	getenv("TZ") -> string or nil
+        time	time() -> seconds since 1970
+        gettimeofday	gettimeofday() -> sec, usec
+        settimeofday	settimeofday(sec [, usec]) -> 0
+        settimeofday_cb	settimeofday_cb(fn(fromSNTP))
+        clock_gettime	clock_gettime() -> sec, nsec since boot
+        localtime	localtime([t]) -> tm table
+        gmtime	gmtime([t]) -> tm table
+        getLocalTime	getLocalTime([ms]) -> tm table or false
+        ctime	ctime([t]) -> "Sun Mar 31 02:00:00 2024\n"
+        strftime	strftime(fmt [, t]) -> string
+        sntp_getservername	sntp_getservername(i) -> name or nil
+        sntp_getserver	sntp_getserver(i) -> "a.b.c.d"
+        sntp_getreachability	sntp_getreachability(i) -> bits
+        sntp_enabled	sntp_enabled() -> bool
+        ADC_MODE	ADC_MODE(ADC_VCC|ADC_TOUT)
+        ESP.deepSleep	ESP.deepSleep(us [, mode])
+        ESP.deepSleepInstant	ESP.deepSleepInstant(us [, mode])
+        ESP.getResetInfo	ESP.getResetInfo() -> string
+        ESP.rtcUserMemoryRead	ESP.rtcUserMemoryRead(offset, size) -> string or nil
+        ESP.rtcUserMemoryWrite	ESP.rtcUserMemoryWrite(offset, data) -> bool
+        ESP.getVcc	ESP.getVcc() -> 1/1024 V
+        ESP.getFullVersion	ESP.getFullVersion() -> string
+        ESP.getFlashChipSize	ESP.getFlashChipSize() -> bytes
+        ESP.getFlashChipRealSize	ESP.getFlashChipRealSize() -> bytes
+        ESP.getSketchSize	ESP.getSketchSize() -> bytes
+        ESP.getFreeSketchSpace	ESP.getFreeSketchSpace() -> bytes
+        Serial.setDebugOutput	Serial.setDebugOutput(b)
+        WiFi.config	WiFi.config(ip, gateway, mask [, dns1 [, dns2]]) -> bool
+        WiFi.broadcastIP	WiFi.broadcastIP() -> "a.b.c.255"
+        WiFi.setAutoReconnect	WiFi.setAutoReconnect(b) -> bool
+        WiFi.getAutoReconnect	WiFi.getAutoReconnect() -> bool
+        ESP8266WiFiMulti:addAP	multi:addAP(ssid [, passphrase]) -> bool
+        ESP8266WiFiMulti:existsAP	multi:existsAP(ssid [, passphrase]) -> bool
+        ESP8266WiFiMulti:cleanAPlist	multi:cleanAPlist()
+        ESP8266WiFiMulti:run	multi:run([connectTimeoutMs]) -> WL_CONNECTED|WL_CONNECT_FAILED|WL_NO_SSID_AVAIL
         """
 }

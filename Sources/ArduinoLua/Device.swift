@@ -99,6 +99,10 @@ public final class Device {
             self.board.events.publish(.visit(r.description))
             self.log("esplua: world: \(r)")
         }
+        network.onSyslog = { [unowned self] line in
+            self.board.events.publish(.log("world: syslog \(line)"))
+            self.log("esplua: world: syslog \(line)")
+        }
         network.onSketchOutOfMemory = { [unowned self] size in self.context.outOfMemory(size: size) }
         // the inbox's `reset`: the reset button, as on a board (the sketch unwinds, the board boots)
         board.loop.commandHandlers.append { [unowned self] command in

@@ -7,12 +7,14 @@ import LuaRuntime
 // Serial.read() -> byte or -1           Serial.peek() -> byte or -1
 // Serial.readString() -> string         Serial.readStringUntil(char) -> string
 // Serial.setTimeout(ms)                 Serial.flush()
+// Serial.setDebugOutput(b)              the SDK's messages (WiFi) on Serial
 // Constants: DEC HEX OCT BIN
 enum SerialBindings {
     static func register(in state: LuaState, ctx: SketchContext) {
         let uart = ctx.board.uart
         for (k, v) in [("DEC", 10), ("HEX", 16), ("OCT", 8), ("BIN", 2)] { state.setGlobal(k, integer: v) }
         var timeoutMillis: UInt64 = 1000  // Stream's default
+        uart.debugOutput = false  // a new boot: uart_set_debug(UART_NO)
         func text(_ call: LuaCall, _ i: Int32) throws(LuaError) -> String {
             if call.isNoneOrNil(i + 1) { return try call.printable(i) }
             let f = try call.integer(i + 1)
@@ -32,7 +34,18 @@ enum SerialBindings {
                         uart.begin(baud: try call.optionalInteger(1, default: 115200)); return 0
                     }
                 ),
-                ("end", { _ in 0 }),
+                (
+                    "end",
+                    { _ in
+                        uart.debugOutput = false; return 0  // HardwareSerial::end: debug off if it was this UART's
+                    }
+                ),
+                (
+                    "setDebugOutput",
+                    { call in
+                        uart.debugOutput = call.boolean(1); return 0
+                    }
+                ),
                 (
                     "print",
                     { call throws(LuaError) in

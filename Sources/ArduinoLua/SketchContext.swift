@@ -70,13 +70,35 @@ final class SketchContext {
 
     // MARK: stopping
 
+    /// `ADC_MODE(m)` of this boot: 33 (TOUT, the default) or 255 (VCC).
+    var adcMode = 33
+
+    /// How long the board sleeps before it wakes (`ESP.deepSleep`), with `.restart(.deepSleepAwake)`.
+    private(set) var deepSleepMicros: UInt64 = 0
+
+    /// `ESP.deepSleep(us)`: `system_deep_sleep` then `esp_suspend()` (Esp.cpp:119-131):
+    /// nothing more of the sketch runs; the board wakes through its reset after `us`.
+    func deepSleep(micros: UInt64) {
+        deepSleepMicros = micros
+        if micros == 0 {
+            // 0: no timer wake-up (SDK API reference, system_deep_sleep): asleep until reset
+            log("esplua: ESP.deepSleep(0): the board sleeps until it is reset; the run ends")
+            requestStop(.runEnded)
+            return
+        }
+        requestStop(.restart(.deepSleepAwake))
+    }
+
     func requestStop(_ s: StopRequest) {
         if stop == nil { stop = s }
         board.loop.requestStop()
     }
 
     /// A new boot.
-    func clearStop() { stop = nil }
+    func clearStop() {
+        stop = nil
+        adcMode = 33
+    }
 
     /// A sketch-side allocation failed (the core's `new` aborts): the sketch crashes.
     func outOfMemory(size: Int) { requestStop(.crash(.outOfMemory(size: size), nil)) }

@@ -56,8 +56,10 @@ final class SketchRunner {
         }
         source = Array(bytes)
         var reason = ResetReason.powerOn
+        var info: ResetInfo?
         while true {
-            board.boot(reason: reason)
+            board.boot(reason: reason, info: info)
+            info = nil
             // boot takes its time in both modes (a crash loop must not spin the host)
             board.clock.advance(to: board.clock.micros + options.bootMicros)
             if reason != .powerOn { board.uart.write(Postmortem.romBanner(reason)) }
@@ -76,6 +78,10 @@ final class SketchRunner {
                     crashLoop = nil
                     teardown()
                     reason = why
+                    if why == .deepSleepAwake {
+                        // asleep: nothing runs; virtual time jumps the sleep, real time waits it
+                        board.clock.advance(to: board.clock.micros + context.deepSleepMicros)
+                    }
                     continue
                 }
                 return .finished
@@ -83,7 +89,9 @@ final class SketchRunner {
             let explained = message.map { APIHelp.explain($0, api: lua?.api) }
             if let explained { context.log("esplua: \(explained)") }
             board.events.publish(.crash(c.summary))
-            board.uart.write(Postmortem.dump(c, seed: UInt32(truncatingIfNeeded: board.clock.micros), location: dumpLocation(c, message)))
+            let seed = UInt32(truncatingIfNeeded: board.clock.micros)
+            board.uart.write(Postmortem.dump(c, seed: seed, location: dumpLocation(c, message)))
+            info = ResetInfo(crash: c, seed: seed)
             teardown()
             if options.noReboot { return .crashed(c) }
             if let line = repeatedCrash(c, explained) { return .crashLoop(line) }

@@ -3,10 +3,11 @@ import LuaRuntime
 
 // Station:  WiFi.begin(ssid [, pass]) -> status   WiFi.begin() (the saved config)   WiFi.persistent(b) WiFi.getPersistent()   WiFi.status() -> WL_*   WiFi.isConnected() -> bool
 //           WiFi.waitForConnectResult([ms]) -> status or -1   WiFi.reconnect()   WiFi.disconnect([wifioff])
-//           WiFi.setAutoReconnect(b) -> true   WiFi.getAutoReconnect() -> bool
 //           WiFi.localIP() WiFi.subnetMask() WiFi.gatewayIP() WiFi.dnsIP() -> "a.b.c.d"
 //           WiFi.macAddress() WiFi.SSID() WiFi.psk() WiFi.BSSIDstr() WiFi.RSSI() WiFi.channel()
-//           WiFi.hostByName(name [, ms]) -> "a.b.c.d" or nil
+//           WiFi.hostByName(name [, ms]) -> "a.b.c.d" or nil   WiFi.broadcastIP() -> "a.b.c.255"
+//           WiFi.config(ip, gateway, mask [, dns1 [, dns2]]) -> bool (static address, no DHCP; all "0.0.0.0": DHCP again)
+//           WiFi.setAutoReconnect(b) -> bool   WiFi.getAutoReconnect() -> bool
 //           WiFi.hostname() -> name   WiFi.hostname(name) -> bool (DHCP option 12; also setHostname/getHostname)
 // Modes:    WiFi.mode(m) WiFi.getMode() -> WIFI_*   WiFi.enableSTA(b) WiFi.enableAP(b)
 // Soft-AP:  WiFi.softAP(ssid [, psk [, channel [, hidden [, max]]]]) -> bool   WiFi.softAPIP() -> "192.168.4.1"
@@ -179,6 +180,26 @@ enum WiFiBindings {
                     "getPersistent",
                     { call throws(LuaError) in
                         call.push(wifi.persistent); return 1
+                    }
+                ),
+                (
+                    "config",
+                    { call throws(LuaError) in
+                        // IPAddress arguments as strings; converted here, an unset one is 0.0.0.0
+                        var a: [UInt32] = []
+                        for i: Int32 in 1...5 {
+                            if call.isNoneOrNil(i) { a.append(0); continue }
+                            let text = try call.string(i)
+                            guard let bits = ipBits(text) else { throw .argument(i, "an IPv4 address like \"10.0.2.50\" expected, got '\(text)'") }
+                            a.append(bits)
+                        }
+                        call.push(wifi.config(ip: a[0], a[1], a[2], a[3], dns2: a[4])); return 1
+                    }
+                ),
+                (
+                    "broadcastIP",
+                    { call in
+                        call.push(wifi.broadcastIP); return 1
                     }
                 ),
                 (
@@ -355,7 +376,7 @@ enum WiFiBindings {
             polls: [
                 "status", "isConnected", "localIP", "subnetMask", "gatewayIP", "dnsIP", "macAddress", "psk", "SSID",
                 "RSSI", "channel", "BSSIDstr", "encryptionType", "isHidden", "scanComplete", "getMode", "softAPIP",
-                "softAPmacAddress", "softAPSSID", "softAPPSK", "softAPgetStationNum", "getAutoReconnect",
+                "softAPmacAddress", "softAPSSID", "softAPPSK", "softAPgetStationNum", "broadcastIP", "getAutoReconnect",
             ])
     }
 }

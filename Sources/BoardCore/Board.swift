@@ -8,6 +8,12 @@ public struct BoardConfig: Sendable {
     public var chipId: UInt32 = 0x97_F7_40
     /// Virtual-time cost of one Lua VM instruction, in nanoseconds.
     public var nanosPerInstruction: UInt64 = 50
+    /// The supply voltage `ESP.getVcc()` reads under `ADC_MODE(ADC_VCC)`.
+    public var supplyVolts = 3.3
+    /// `ESP.getSketchSize()`: esplua runs no binary, so a fixed image size stands in
+    /// (about what a WiFi sketch built with core 3.1.2 takes; a multiple of 16 as
+    /// Esp.cpp:603-633 rounds it).
+    public static let sketchImageSize = 300_000
     public init() {}
 }
 
@@ -34,7 +40,13 @@ public final class Board {
     public private(set) lazy var spi = SPIBus(pins: pins)
     /// The flash chip (4 MB, blank) unless the owner installs an image file's.
     public var flash: Flash = try! Flash()
-    public private(set) var resetReason: ResetReason = .powerOn
+    public var resetReason: ResetReason { resetInfo.reason }
+    /// `rst_info` of this boot (`ESP.getResetInfo()`).
+    public private(set) var resetInfo = ResetInfo()
+    /// The time of day (time(), settimeofday, the zone): RAM, cleared at each boot.
+    public private(set) lazy var timeOfDay = TimeOfDay(clock: clock)
+    /// The RTC's user memory: kept across resets, garbage at power-on.
+    public let rtcMemory = RTCMemory()
     /// Board time of the current boot (millis() counts from here).
     public var bootedAt: UInt64 { clock.bootedAt }
     public private(set) var bootCount = 0
@@ -98,10 +110,13 @@ public final class Board {
 
     /// Power-on or reboot: pins to their boot state, watchdogs armed, millis() from 0.
     /// On a reboot the owners registered with `onReboot` release what they held first.
-    public func boot(reason: ResetReason) {
+    /// `info`: the crash registers, when a crash caused the reboot.
+    public func boot(reason: ResetReason, info: ResetInfo? = nil) {
         if bootCount > 0 { for h in rebootHandlers { h() } }
         bootCount += 1
-        resetReason = reason
+        resetInfo = info ?? ResetInfo(reason: reason)
+        if reason == .powerOn { rtcMemory.powerOn(seed: config.chipId) }
+        timeOfDay.reset()
         tone.reset()
         interrupts.reset()
         pins.reset()

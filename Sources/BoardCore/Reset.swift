@@ -32,6 +32,39 @@ public enum ResetReason: Int, Sendable {
     }
 }
 
+/// The SDK's `rst_info` (user_interface.h): the reason and, after a crash, the
+/// exception registers `ESP.getResetInfo()` formats (Esp.cpp:507-516).
+public struct ResetInfo: Sendable, Equatable {
+    public var reason: ResetReason = .powerOn
+    public var exccause = 0
+    public var epc1: UInt32 = 0, epc2: UInt32 = 0, epc3: UInt32 = 0, excvaddr: UInt32 = 0, depc: UInt32 = 0
+
+    public init(reason: ResetReason = .powerOn) { self.reason = reason }
+
+    /// After `crash`, whose dump was printed with `seed` (`Postmortem.dump`).
+    public init(crash: Crash, seed: UInt32) {
+        reason = crash.resetReason
+        switch crash {
+        case .exception(let cause, let epc1, let excvaddr):
+            exccause = cause; self.epc1 = epc1; self.excvaddr = excvaddr
+        case .softWatchdog, .hardwareWatchdog:
+            exccause = 4  // the level-1 interrupt the watchdog raises, as the dump's "Exception (4)"
+            if case .softWatchdog = crash { epc1 = 0x4020_1000 &+ (seed & 0xffc) }
+        default:
+            break
+        }
+    }
+
+    /// `ESP.getResetInfo()` (Esp.cpp:507-516): the registers for the watchdogs and
+    /// exceptions (reasons 1-3), the reason's name otherwise.
+    public var description: String {
+        guard (1...3).contains(reason.rawValue) else { return reason.description }
+        func h(_ v: UInt32) -> String { "0x" + Format.hex(v, digits: 8) }
+        return "Fatal exception:\(exccause) flag:\(reason.rawValue) (\(reason.description)) epc1:\(h(epc1)) epc2:\(h(epc2)) "
+            + "epc3:\(h(epc3)) excvaddr:\(h(excvaddr)) depc:\(h(depc))"
+    }
+}
+
 /// What ended a run of the sketch, in the terms of the core's postmortem
 /// (core_esp8266_postmortem.cpp).
 public enum Crash: Sendable, Equatable {

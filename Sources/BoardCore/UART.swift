@@ -7,6 +7,9 @@ public final class UART {
     private var rxHead = 0
     /// Default RX buffer: 256 bytes (the core's `setRxBufferSize` default); more is dropped.
     public var rxCapacity = 256
+    /// `Serial.setDebugOutput(true)`: the SDK's own messages (`os_printf`) go out on
+    /// this UART (`uart_set_debug`, HardwareSerial.cpp). Off at boot.
+    public var debugOutput = false
     public private(set) var baud = 115200
     public private(set) var begun = false
     public private(set) var overrun = false

@@ -53,7 +53,13 @@ public final class Network: EventSource, HostIO {
     let netifStorage: UnsafeMutablePointer<CLwIP.netif>
     public private(set) var netifUp = false
     public let wifi: WiFiStation
+    /// lwIP's SNTP client (`configTime`).
+    public let sntp: SNTPClient
     let peers: WorldPeers
+    /// What the world's syslog sinks received, one line per datagram.
+    public private(set) var syslogLines: [String] = []
+    /// Each line a world syslog sink received (`"log.world: <14>…"`).
+    public var onSyslog: ((String) -> Void)?
     /// Each finished visit of a world visitor, as the visitor saw it.
     public var onVisit: ((VisitReport) -> Void)? {
         get { peers.report }
@@ -101,7 +107,9 @@ public final class Network: EventSource, HostIO {
         self.board = board
         self.config = config
         if let url = config.link {
-            guard config.forwards.isEmpty, config.world.visitors.isEmpty, config.world.services.isEmpty else {
+            guard config.forwards.isEmpty, config.world.visitors.isEmpty, config.world.services.isEmpty,
+                config.world.udpServices.isEmpty
+            else {
                 throw .linkFailed(url, "--forward and the world's visitors and services need the board's own slirp (without --net)")
             }
             slirp = nil
@@ -128,6 +136,7 @@ public final class Network: EventSource, HostIO {
             shaper = LinkShaper(profile: config.linkProfile, seed: config.linkSeed, faults: config.faults)
         }
         wifi = WiFiStation()
+        sntp = SNTPClient(board: board)
         peers = WorldPeers(world: config.world, clock: board.clock)
         wifi.network = self
         Network.active?.shutdown()
@@ -157,6 +166,7 @@ public final class Network: EventSource, HostIO {
             me.transmit(buf)
         }
         clwip_set_hooks(&hooks)
+        sntp.attach()
         clwip_seed(config.seed)
         clwip_set_timewait_limit(config.timewaitLimit)
         if !Network.lwipInitialized {
@@ -208,6 +218,18 @@ public final class Network: EventSource, HostIO {
         }
         if let reply = WorldDNS.answer(buf, hosts: config.world.hosts) {
             link.toDevice.append(reply)
+            return
+        }
+        if !config.world.udpServices.isEmpty,
+            let answer = WorldUDP.answer(buf, world: config.world, boardMicros: board.clock.micros)
+        {
+            switch answer {
+            case .reply(let frame): link.toDevice.append(frame)
+            case .log(let line):
+                syslogLines.append(line)
+                onSyslog?(line)
+            case .none: break
+            }
             return
         }
         peers.deviceSent(buf)
@@ -468,6 +490,8 @@ public final class Network: EventSource, HostIO {
             netif_set_addr(netifStorage, &ip, &mask, &gw)
             var dns = ip_addr_t(addr: ipBits(a.dns) ?? 0)
             dns_setserver(0, &dns)
+        } else if wifi.staticAddress != nil {
+            useStaticAddress()
         } else {
             _ = dhcp_start(netifStorage)
         }
@@ -486,6 +510,25 @@ public final class Network: EventSource, HostIO {
         netif_set_link_up(netifStorage)
     }
 
+    /// `WiFi.config`'s address on the station interface, DHCP stopped (`wifi_station_dhcpc_stop`,
+    /// `wifi_set_ip_info`, `dns_setserver`); applied when the interface comes up if it is down.
+    func useStaticAddress() {
+        guard netifUp, let a = wifi.staticAddress else { return }
+        dhcp_stop(netifStorage)
+        var ip = ip4_addr_t(addr: a.ip), mask = ip4_addr_t(addr: a.mask), gw = ip4_addr_t(addr: a.gateway)
+        netif_set_addr(netifStorage, &ip, &mask, &gw)
+        if a.dns1 != 0 { var d = ip_addr_t(addr: a.dns1); dns_setserver(0, &d) }
+        if a.dns2 != 0 { var d = ip_addr_t(addr: a.dns2); dns_setserver(1, &d) }
+    }
+
+    /// `wifi_station_dhcpc_start()`: back to DHCP (`WiFi.config(0, 0, 0)`).
+    func useDHCP() {
+        guard netifUp, slirp != nil, clwip_dhcp_bound(netifStorage) == 0 else { return }
+        var zero = ip4_addr_t(addr: 0)
+        netif_set_addr(netifStorage, &zero, &zero, &zero)
+        _ = dhcp_start(netifStorage)
+    }
+
     func bringDown() {
         guard netifUp else { return }
         dropConnections()
@@ -496,7 +539,9 @@ public final class Network: EventSource, HostIO {
 
     /// The station's address, 0 before DHCP (network byte order).
     var addressBits: UInt32 { netifUp ? clwip_netif_ip(netifStorage) : 0 }
-    var dhcpBound: Bool { netifUp && (slirp == nil || clwip_dhcp_bound(netifStorage) != 0) }
+    var dhcpBound: Bool {
+        netifUp && (slirp == nil || wifi.staticAddress != nil || clwip_dhcp_bound(netifStorage) != 0)
+    }
 
     // MARK: reboot
 
@@ -517,6 +562,7 @@ public final class Network: EventSource, HostIO {
     public func reset() { reboot() }
 
     func reboot() {
+        sntp.reset()
         dropConnections()
         hostFlows?.forget()
         if netifUp {

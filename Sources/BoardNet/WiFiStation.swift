@@ -52,6 +52,9 @@ public final class WiFiStation {
 
     /// The SDK's event: to the sketch's handler and the board's event stream.
     private func emit(_ e: WiFiEvent) {
+        if let uart = network?.board.uart, uart.debugOutput {
+            for line in sdkMessages(e) { uart.write(line + "\n") }
+        }
         onEvent?(e)
         if let b = network?.board, b.events.wants(.wifi) { b.events.publish(.wifi(e.description)) }
     }
@@ -81,6 +84,37 @@ public final class WiFiStation {
     /// After a scan that did not find the access point, the SDK tries again a second
     /// later (its log: "no SSID found, reconnect after 1s"; esp8266/Arduino#6622).
     public static let retryMicros: UInt64 = 1_000_000
+
+    /// What the SDK prints (os_printf) for an event when `Serial.setDebugOutput(true)`:
+    /// the NONOS SDK 2.2's station messages as boards print them (state numbers are
+    /// the SDK's station states: 0 idle, 2 auth, 3 assoc, 5 run).
+    func sdkMessages(_ e: WiFiEvent) -> [String] {
+        switch e {
+        case .connected(let ssid, _, let channel):
+            return [
+                "scandone", "state: 0 -> 2 (b0)", "state: 2 -> 3 (0)", "state: 3 -> 5 (10)", "add 0", "aid 1", "cnt ", "",
+                "connected with \(ssid), channel \(channel)", "dhcp client start...",
+            ]
+        case .gotIP(let ip, let mask, let gw):
+            return ["ip:\(ip),mask:\(mask),gw:\(gw)"]
+        case .disconnected(let ssid, _, let reason):
+            switch reason {
+            case DisconnectReason.noAPFound.rawValue: return ["scandone", "no \(ssid) found, reconnect after 1s", "reconnect"]
+            case DisconnectReason.beaconTimeout.rawValue:
+                return ["bcn_timout,ap_probe_send_start", "ap_probe_send over, rest wifi status to disassoc", "state: 5 -> 0 (1)", "rm 0"]
+            case DisconnectReason.authFail.rawValue: return ["scandone", "state: 0 -> 2 (b0)", "state: 2 -> 0 (2)", "reconnect"]
+            default: return ["state: 5 -> 0 (0)", "rm 0"]
+            }
+        case .modeChanged(_, let new):
+            let sta = "sta(" + macString.lowercased() + ")", ap = "softAP(" + softAPMacString.lowercased() + ")"
+            switch new {
+            case .station: return ["mode : " + sta]
+            case .accessPoint: return ["mode : " + ap]
+            case .both: return ["mode : \(sta) + \(ap)"]
+            case .off: return []
+            }
+        }
+    }
 
     /// Time the radio takes for one scan (14 channels at the SDK's ~120 ms each); an estimate.
     public static let scanMicros: UInt64 = 14 * 120_000
@@ -207,6 +241,48 @@ public final class WiFiStation {
         if let saved = savedConfig, saved.ssid == ssid, saved.password == password { return }
         let record = WiFiStation.magic + [UInt8(ssid.utf8.count)] + Array(ssid.utf8) + [UInt8(password.utf8.count)] + Array(password.utf8)
         if flash.eraseSector(WiFiStation.configAddress) { _ = flash.program(WiFiStation.configAddress, record) }
+    }
+
+    // MARK: static address
+
+    /// The station's static addressing (`WiFi.config`), nil with DHCP. SDK RAM.
+    public struct StaticAddress: Sendable, Equatable {
+        public var ip: UInt32, gateway: UInt32, mask: UInt32
+        public var dns1: UInt32, dns2: UInt32
+    }
+    public private(set) var staticAddress: StaticAddress?
+
+    /// `WiFi.config(local_ip, arg1, arg2, arg3, dns2)` (ESP8266WiFiSTA.cpp:280-340):
+    /// station mode on; all zero is DHCP again; else the core's argument order
+    /// (ip, gateway, mask, dns1), or Arduino's (ip, dns, gateway[, mask]) when the
+    /// third is not a mask starting with 255 (LwipIntf.cpp:61-96); false when the
+    /// gateway is not in the subnet. The DHCP client stops; the address applies at
+    /// once if the station has one, else when it associates.
+    public func config(ip: UInt32, _ arg1: UInt32, _ arg2: UInt32, _ arg3: UInt32 = 0, dns2: UInt32 = 0) -> Bool {
+        guard let n = network else { return false }
+        if !mode.hasStation { setMode(mode == .accessPoint ? .both : .station) }
+        // (addresses in network byte order: the first octet is the low byte)
+        if ip == 0 && ((arg1 == 0 && arg2 == 0) || (arg2 == 0 && arg3 == 0)) {
+            staticAddress = nil
+            n.useDHCP()
+            return true
+        }
+        var gateway = arg1, mask = arg2, dns1 = arg3
+        if mask & 0xff != 255 {
+            gateway = arg2
+            mask = arg3 & 0xff == 0 ? ipBits("255.255.255.0")! : arg3
+            dns1 = arg1
+        }
+        if gateway != 0 && (ip & mask) != (gateway & mask) { return false }
+        staticAddress = StaticAddress(ip: ip, gateway: gateway, mask: mask, dns1: dns1, dns2: dns2)
+        n.useStaticAddress()
+        return true
+    }
+
+    /// `WiFi.broadcastIP()` (ESP8266WiFiSTA.cpp:542-548): ip | ~mask of the station interface.
+    public var broadcastIP: String {
+        guard let n = network, n.netifUp else { return "255.255.255.255" }
+        return ipString(n.addressBits | ~clwip_netif_mask(n.netif))
     }
 
     /// `WiFi.reconnect()`: joins again with the last SSID and password.
@@ -391,6 +467,7 @@ public final class WiFiStation {
     func reset() {
         persistent = false
         autoReconnect = true
+        staticAddress = nil
         phase = .idle
         mode = .off
         ssid = ""

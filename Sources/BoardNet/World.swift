@@ -11,7 +11,8 @@ import FoundationEssentials
 /// { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks", "channel": 6, "rssi": -52 } ],
 ///   "hosts":    { "api.example": "10.0.2.2" },
 ///   "services": [ { "name": "echo.world", "port": 7, "reply": "echo" },
-///                 { "name": "secure.world", "port": 443, "reply": "HTTP/1.1 200 OK…", "tls": {} } ],
+///                 { "name": "secure.world", "port": 443, "reply": "HTTP/1.1 200 OK…", "tls": {} },
+///                 { "name": "pool.ntp.org", "protocol": "udp", "port": 123, "reply": "ntp", "epoch": 1510592825 } ],
 ///   "visitors": [ { "port": 80, "at": "3s", "every": "1s", "count": 8,
 ///                   "send": "GET / HTTP/1.0\r\n\r\n", "close": "after-device" } ] }
 /// ```
@@ -20,6 +21,8 @@ public struct World: Sendable, Equatable {
     /// Names the network's DNS server answers itself (besides the services' names).
     public var hosts: [String: String] = [:]
     public var services: [Service] = []
+    /// UDP services (`"protocol": "udp"`): NTP, echo, a syslog sink.
+    public var udpServices: [UDPService] = []
     public var visitors: [Visitor] = []
     /// True when a file described the radio world: unknown SSIDs and wrong passwords then fail.
     public var describesAccessPoints = false
@@ -66,6 +69,18 @@ public struct World: Sendable, Equatable {
             self.cert = cert
             self.key = key
         }
+    }
+
+    /// A UDP service in the world, answered inside esplua (`WorldUDP`) as the
+    /// world's DNS is: it is in the pcap, and deterministic in virtual time.
+    public struct UDPService: Sendable, Equatable {
+        public enum Kind: String, Sendable { case ntp, echo, syslog }
+        public var name: String?
+        public var address: String
+        public var port: UInt16
+        public var kind: Kind
+        /// NTP: the Unix time it tells at board time 0 (its clock runs with board time).
+        public var epoch: UInt64
     }
 
     /// A client on the host that visits the device: scripted, in board time.
@@ -168,6 +183,21 @@ public struct World: Sendable, Equatable {
                     ![2, 3, 15].contains(UInt32(bigEndian: bits) & 0xff)
                 else {
                     throw Invalid(why: "\(f.path).address must be in 10.0.2.0/24 and not 10.0.2.2, .3 or .15 (the host, DNS and the device)")
+                }
+                let proto = try f.optionalString("protocol") ?? "tcp"
+                guard proto == "tcp" || proto == "udp" else { throw Invalid(why: "\(f.path).protocol must be tcp or udp") }
+                if proto == "udp" {
+                    let kindText = try f.optionalString("reply") ?? "echo"
+                    guard let kind = UDPService.Kind(rawValue: kindText) else {
+                        throw Invalid(why: "\(f.path).reply must be ntp, echo or syslog for a UDP service")
+                    }
+                    let epoch = try f.optionalInt("epoch") ?? 0
+                    guard epoch >= 0, epoch < 1 << 32 else { throw Invalid(why: "\(f.path).epoch must be a Unix time (0 to 2^32-1)") }
+                    let svc = UDPService(
+                        name: try f.optionalString("name"), address: address, port: try f.port("port"), kind: kind, epoch: UInt64(epoch))
+                    if let n = svc.name { self.hosts[n.lowercased()] = address }
+                    udpServices.append(svc)
+                    continue
                 }
                 let reply = try f.optionalString("reply") ?? "echo"
                 var svc = Service(

@@ -73,6 +73,26 @@ final class CLITests: EspluaTestCase {
         try assertGolden("blink", for: "60s")
     }
 
+    // The core's NTP-TZ-DST example (libraries/esp8266/examples/NTP-TZ-DST) in Lua: the
+    // hand-set "RTC" time, then the SNTP answer of the world's NTP service starts the
+    // time machine, whose DST flags follow TZ_Europe_London (TZ.h:461) as newlib's would
+    func testNTPTZDSTMatchesItsGoldenTranscript() throws {
+        let r = try assertGolden("ntp_tz_dst", for: "70s")
+        XCTAssertTrue(r.stdout.contains("settimeofday(SNTP): future=  0days: DST=false - Sun Mar 31 00:59:32 2024"))
+        XCTAssertTrue(r.stdout.contains("localtime: isdst=1 yday=90 wday=0 year=124 mon=2 mday=31 hour=2 min=0 sec=0"))
+    }
+
+    // Five boots counted in RTC memory across four deep sleeps (Esp.cpp:119-192)
+    func testDeepSleepCounterMatchesItsGoldenTranscript() throws {
+        try assertGolden("deep_sleep_counter", for: "60s")
+    }
+
+    // The core's WiFiMulti example: the strongest known network of the scan
+    // (ESP8266WiFiMulti.cpp:258-352), then run() keeps it
+    func testWiFiMultiMatchesItsGoldenTranscript() throws {
+        try assertGolden("wifi_multi", for: "12s")
+    }
+
     func testHelloServerMatchesItsGoldenTranscript() throws {
         try assertGolden("hello_server", for: "5s")
     }

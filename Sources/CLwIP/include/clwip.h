@@ -20,6 +20,7 @@
 #include "lwip/udp.h"
 #include "lwip/dns.h"
 #include "lwip/dhcp.h"
+#include "lwip/apps/sntp.h"
 #include "lwip/etharp.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
@@ -141,5 +142,18 @@ static inline uint32_t clwip_tcp_keep_intvl(const struct tcp_pcb *pcb) { return 
 static inline uint32_t clwip_tcp_keep_cnt(const struct tcp_pcb *pcb) { return pcb->keep_cnt; }
 static inline uint32_t clwip_pbuf_ip_src(const ip_addr_t *a) { return ip4_addr_get_u32(a); }
 static inline uint16_t clwip_udp_local_port(const struct udp_pcb *pcb) { return pcb->local_port; }
+
+/* ---- SNTP (lwIP's apps/sntp, port/sntp_glue.c) ------------------------------ */
+
+/** Longest server name configTime keeps (the core keeps any length; 64 covers pool names). */
+#define CLWIP_SNTP_NAME_MAX 63
+/** Where SNTP_SET_SYSTEM_TIME_US delivers a received time (seconds and µs since 1970). */
+void clwip_sntp_set_handler(void *ctx, void (*set_time)(void *ctx, uint32_t sec, uint32_t us));
+/** SNTP_UPDATE_DELAY and SNTP_STARTUP_DELAY_FUNC, in ms (read at each use). */
+void clwip_sntp_set_delays(uint32_t update_ms, uint32_t startup_ms);
+/** sntp_setservername with a copy of `name` (NULL or "" clears the slot). */
+void clwip_sntp_set_server_name(uint8_t idx, const char *name);
+/** sntp_getserver(idx) as an IPv4 address in network byte order, 0 if unset. */
+uint32_t clwip_sntp_server_address(uint8_t idx);
 
 #endif
