@@ -82,6 +82,11 @@ public final class BoardLoop {
     private unowned(unsafe) let heap: Heap
     private unowned(unsafe) let events: BoardEvents
     public let inbox: BoardInbox
+    /// Pause, step and speed of virtual time (`TimeControl`).
+    public let time = TimeControl()
+    /// Called on the board's thread while it is paused: at once, then every 100 ms of
+    /// host time (the web page's feed sends its messages from here).
+    public var whileHeld: [() -> Void] = []
     /// What the sketch did since the last yield point (bits of `Activity`);
     /// bindings and C fast paths OR into it.
     public let activity: UnsafeMutablePointer<UInt32>
@@ -314,8 +319,12 @@ public final class BoardLoop {
 
     /// One pass of background work (see the type's comment for the order).
     public func backgroundPass() {
-        let now = clock.refresh()
+        var now = clock.refresh()
         if !inbox.isEmpty { for c in inbox.drain() { perform(c); eventCount &+= 1 } }
+        if time.engaged && clock.mode == .virtual {
+            governTime()
+            now = clock.micros
+        }
         if now &- lastPassEnd > busyMicros && sketchKeptCPU() {
             // the sketch kept the CPU: what the world did meanwhile is all there now
             catchingUp = true
@@ -365,7 +374,39 @@ public final class BoardLoop {
             endAt = min(endAt, clock.micros)
             return
         }
+        // board time is the host's in real time: pause, step and speed mean nothing there
+        if clock.mode == .virtual, time.perform(command, now: clock.micros, passes: passes) { return }
         for h in commandHandlers where h(command) { return }
+    }
+
+    // MARK: the time authority (virtual time)
+
+    /// Holds while paused (or at a step's end), then keeps board time within the set
+    /// speed: a board ahead of it waits on the host (its descriptors and the inbox
+    /// still served), at most 50 ms at a time so the sources are serviced.
+    private func governTime() {
+        if time.mustHold(now: clock.micros, passes: passes) { hold() }
+        let wait = time.hostWait(toReach: clock.micros, now: clock.micros)
+        if wait > 0 { pollHost(timeoutMicros: min(wait, 50_000)) }
+    }
+
+    /// The board's thread waits for the inbox while paused: board time stands still;
+    /// commands are carried out (a step or resume ends the hold, and so do stop and reset).
+    private func hold() {
+        var lastHeld: UInt64 = 0
+        while time.paused && !isStopping {
+            let host = BoardClock.monotonicNanos()
+            if host &- lastHeld >= 100_000_000 {
+                lastHeld = host
+                for w in whileHeld { w() }
+            }
+            var fd = pollfd(fd: inbox.wakeDescriptor, events: Int16(POLLIN), revents: 0)
+            var ts = timespec(tv_sec: 0, tv_nsec: 100_000_000)
+            _ = sys_ppoll(&fd, 1, &ts, nil)
+            if !inbox.isEmpty { for c in inbox.drain() { perform(c); eventCount &+= 1 } }
+        }
+        time.anchor(clock.micros)
+        for w in whileHeld { w() }
     }
 
     /// Waits until the next event or `deadline`: in real time blocked in `ppoll()`
@@ -384,7 +425,16 @@ public final class BoardLoop {
                 return
             }
             settleRounds = 0
-            let next = nextEvent(until: deadline)
+            var next = nextEvent(until: deadline)
+            if time.engaged {
+                // a step ends where it asked; a speed spreads the jump over host time
+                next = time.limit(next)
+                let wait = time.hostWait(toReach: next, now: clock.micros)
+                if wait > 0 {
+                    pollHost(timeoutMicros: min(wait, 50_000))
+                    next = min(next, max(clock.micros, time.allowed(now: clock.micros)))
+                }
+            }
             if next > clock.micros { clock.advance(to: next) }
         case .real:
             // within the spin after activity: look, but do not sleep (a wake-up costs
@@ -413,6 +463,18 @@ public final class BoardLoop {
     /// before `deadline` (nil: not at all); returns whether any was ready.
     @discardableResult
     private func pollHost(until deadline: UInt64?) -> Bool {
+        var timeoutMicros: UInt64 = 0
+        if let deadline {
+            let next = nextEvent(until: deadline), now = clock.micros
+            timeoutMicros = next > now ? next - now : 0
+        }
+        return pollHost(timeoutMicros: timeoutMicros)
+    }
+
+    /// Polls every host descriptor (and the inbox), waiting at most `timeoutMicros` of
+    /// host time; returns whether any was ready.
+    @discardableResult
+    private func pollHost(timeoutMicros: UInt64) -> Bool {
         lastHostPoll = clock.micros
         fds.removeAll(keepingCapacity: true)
         var ranges: [Range<Int>] = []
@@ -423,11 +485,6 @@ public final class BoardLoop {
             ranges.append(start..<fds.count)
         }
         fds.append(pollfd(fd: inbox.wakeDescriptor, events: Int16(POLLIN), revents: 0))
-        var timeoutMicros: UInt64 = 0
-        if let deadline {
-            let next = nextEvent(until: deadline), now = clock.micros
-            timeoutMicros = next > now ? next - now : 0
-        }
         var ts = timespec(tv_sec: Int(timeoutMicros / 1_000_000), tv_nsec: Int(timeoutMicros % 1_000_000) * 1000)
         let r = fds.withUnsafeMutableBufferPointer { sys_ppoll($0.baseAddress, nfds_t($0.count), &ts, nil) }
         // what the sources do now (slirp's timers: its delayed ACK) happens at the time they woke

@@ -20,6 +20,8 @@ public final class UIFeed: EventSource {
     private unowned let board: Board
     private unowned let network: Network
     private let plugins: PluginHost?
+    private let capture: PcapBuffer?
+    private let luaMemory: (() -> Int?)?
     private let deliver: (String) -> Void
     private let hostNanos: () -> UInt64
     private var batch = UIBatch()
@@ -31,14 +33,18 @@ public final class UIFeed: EventSource {
     private var subscription: BoardEvents.Subscription?
 
     /// Subscribes to `board`'s events. `plugins` places the parts whose controls the page
-    /// shows; `hostNanos` is the host's monotonic clock (a test's own).
+    /// shows; `capture` gets every frame (the page's pcap download); `luaMemory` reads the
+    /// sketch's Lua VM at each message; `hostNanos` is the host's monotonic clock (a test's own).
     public init(
-        board: Board, network: Network, plugins: PluginHost? = nil, hostNanos: @escaping () -> UInt64 = UIFeed.monotonicNanos,
+        board: Board, network: Network, plugins: PluginHost? = nil, capture: PcapBuffer? = nil,
+        luaMemory: (() -> Int?)? = nil, hostNanos: @escaping () -> UInt64 = UIFeed.monotonicNanos,
         deliver: @escaping (String) -> Void
     ) {
         self.board = board
         self.network = network
         self.plugins = plugins
+        self.capture = capture
+        self.luaMemory = luaMemory
         self.deliver = deliver
         self.hostNanos = hostNanos
         lastFlush = hostNanos()
@@ -49,6 +55,8 @@ public final class UIFeed: EventSource {
         let kinds: BoardEvent.Kind = [.serialOut, .frame, .heap, .reset, .crash, .wifi, .visit, .control]
         subscription = board.events.subscribe(kinds) { [unowned self] t, event in self.record(event, at: t) }
         board.loop.addSource(self)
+        // a paused board runs no passes: its messages go from the hold
+        board.loop.whileHeld.append { [weak self] in if let self, self.subscription != nil { self.flush() } }
     }
 
     /// Ends the subscription and leaves the loop.
@@ -62,6 +70,7 @@ public final class UIFeed: EventSource {
         switch event {
         case .serialOut(let bytes): batch.serial(bytes)
         case .frame(let outbound, let bytes):
+            capture?.append(bytes, at: t)
             guard let s = TCPSegment(frame: bytes, outbound: outbound, time: t) else { return }
             batch.segment(s)
             if (s.opens && !outbound || s.rst) && batch.canMark {
@@ -106,7 +115,9 @@ public final class UIFeed: EventSource {
         if quiet && host &- lastSent < heartbeat { return }
         lastSent = host
         deliver(
-            batch.json(time: board.clock.micros, pcbs: pcbs, pins: pinsChanged ? pins : nil, controls: controlsChanged ? controls : nil))
+            batch.json(
+                time: board.clock.micros, pcbs: pcbs, pins: pinsChanged ? pins : nil, controls: controlsChanged ? controls : nil,
+                luaMemory: luaMemory?(), time: Self.timeState(board)))
         batch = UIBatch()
         lastPins = pins
         lastControls = controls
@@ -120,6 +131,13 @@ public final class UIFeed: EventSource {
         for r in pcbs where r.state == .timeWait && batch.canMark && !before.contains(key(r)) {
             batch.mark("TIME_WAIT :\(r.localPort)→:\(r.remotePort)", at: board.clock.micros)
         }
+    }
+
+    /// Virtual time's pause and speed for the page's controls; nil in real time.
+    static func timeState(_ board: Board) -> UIBatch.TimeState? {
+        guard board.clock.mode == .virtual else { return nil }
+        let t = board.loop.time
+        return UIBatch.TimeState(paused: t.paused, speed: t.speed ?? 0)
     }
 
     static func pins(_ pins: Pins) -> [UIBatch.Pin] {

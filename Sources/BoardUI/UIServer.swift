@@ -1,4 +1,5 @@
 import BoardCore
+import BoardNet
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -22,11 +23,12 @@ public final class UIServer: Sendable {
         public let description: String
     }
 
-    /// Binds `address:port` (0: any free port) and serves the page. `log` gets the
+    /// Binds `address:port` (0: any free port) and serves the page. `capture` is served
+    /// as `/capture.pcap` (named `captureName`) to whoever has the token. `log` gets the
     /// server's own messages (a refused command); any thread.
     public init(
-        address: String, port: Int, hub: UIHub, inbox: BoardInbox, libraryRoot: String = "",
-        log: @escaping @Sendable (String) -> Void
+        address: String, port: Int, hub: UIHub, inbox: BoardInbox, capture: PcapBuffer? = nil, captureName: String = "board.pcap",
+        libraryRoot: String = "", log: @escaping @Sendable (String) -> Void
     ) throws(StartError) {
         let assets = UIAssets(libraryRoot: libraryRoot)
         for m in assets.missing { log("esplua: ui: cannot read \(m); the page will lack it") }
@@ -51,7 +53,7 @@ public final class UIServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let http = UIHTTPHandler(assets: assets)
+                    let http = UIHTTPHandler(assets: assets, access: accessBox, capture: capture, captureName: captureName)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withServerUpgrade: (
                             upgraders: [upgrader],
@@ -85,7 +87,7 @@ public final class UIServer: Sendable {
 }
 
 /// The upgrader's view of `UIAccess`, set once the port is bound.
-private final class AccessHolder: Sendable {
+final class AccessHolder: Sendable {
     private let box = NIOLockedValueBox<UIAccess?>(nil)
     var value: UIAccess? {
         get { box.withLockedValue { $0 } }

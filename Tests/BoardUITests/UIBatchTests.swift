@@ -88,4 +88,26 @@ final class UIBatchTests: XCTestCase {
         XCTAssertThrowsError(try UICommand.parse(#"{"stop":true}"#).get(), "the page cannot end the run")
         XCTAssertThrowsError(try UICommand.parse("nonsense").get())
     }
+
+    func testTimeControlsBecomeInboxCommands() {
+        XCTAssertEqual(try UICommand.parse(#"{"pause":true}"#).get(), .pause)
+        XCTAssertEqual(try UICommand.parse(#"{"resume":true}"#).get(), .resume)
+        XCTAssertEqual(try UICommand.parse(#"{"step":{"passes":1}}"#).get(), .step(.passes(1)))
+        XCTAssertEqual(try UICommand.parse(#"{"step":{"ms":2.5}}"#).get(), .step(.micros(2500)))
+        XCTAssertEqual(try UICommand.parse(#"{"speed":10}"#).get(), .setSpeed(10))
+        XCTAssertEqual(try UICommand.parse(#"{"speed":0}"#).get(), .setSpeed(0), "as fast as possible")
+        XCTAssertThrowsError(try UICommand.parse(#"{"step":{"ms":-5}}"#).get())
+        XCTAssertThrowsError(try UICommand.parse(#"{"step":{}}"#).get())
+        XCTAssertThrowsError(try UICommand.parse(#"{"speed":"fast"}"#).get())
+    }
+
+    func testVirtualTimeStateGoesWithTheMessageAndPcbsCarryTheirHeap() throws {
+        let message = try parse(UIBatch().json(time: 1, pcbs: [], pins: nil, luaMemory: 12345, time: .init(paused: true, speed: 10)))
+        XCTAssertEqual(message["paused"] as? Bool, true)
+        XCTAssertEqual(JSON.number(message["speed"]), 10)
+        XCTAssertEqual(JSON.integer(message["lua"]), 12345)
+        let real = try parse(UIBatch().json(time: 1, pcbs: [], pins: nil))
+        XCTAssertNil(real["paused"], "no time controls in real time")
+        XCTAssertNil(real["lua"])
+    }
 }
