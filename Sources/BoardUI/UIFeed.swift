@@ -30,6 +30,7 @@ public final class UIFeed: EventSource {
     private var lastPins: [UIBatch.Pin] = []
     private var lastPCBs: [Network.PCBRow] = []
     private var lastControls: [UIBatch.Control] = []
+    private var lastTime: UIBatch.TimeState?
     private var subscription: BoardEvents.Subscription?
 
     /// Subscribes to `board`'s events. `plugins` places the parts whose controls the page
@@ -111,17 +112,21 @@ public final class UIFeed: EventSource {
         let controls = plugins.map(Self.controls) ?? []
         let controlsChanged = controls != lastControls
         // nothing new, nothing to count down and not yet a heartbeat: no message
-        let quiet = batch.isEmpty && !pinsChanged && !controlsChanged && pcbs == lastPCBs && !pcbs.contains(where: { $0.state == .timeWait })
+        let time = Self.timeState(board)
+        let quiet =
+            batch.isEmpty && !pinsChanged && !controlsChanged && pcbs == lastPCBs && time == lastTime
+            && !pcbs.contains(where: { $0.state == .timeWait })
         if quiet && host &- lastSent < heartbeat { return }
         lastSent = host
         deliver(
             batch.json(
                 time: board.clock.micros, pcbs: pcbs, pins: pinsChanged ? pins : nil, controls: controlsChanged ? controls : nil,
-                luaMemory: luaMemory?(), time: Self.timeState(board)))
+                luaMemory: luaMemory?(), time: time))
         batch = UIBatch()
         lastPins = pins
         lastControls = controls
         lastPCBs = pcbs
+        lastTime = time
     }
 
     /// Marks the pcbs that entered TIME_WAIT since the last message (at this message's time).

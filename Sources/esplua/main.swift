@@ -33,6 +33,13 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("time"), help: "real (board time is wall time) or virtual (deterministic, as fast as possible).")
     var time: String = "real"
 
+    @Option(
+        name: .customLong("speed"),
+        help: ArgumentHelp(
+            "With --time virtual: board time runs at most this many times the host's (1: as a board, to watch; default: as fast as possible). The page (--ui) can change it, pause and step.",
+            valueName: "K"))
+    var speed: Double?
+
     @Option(name: .customLong("for"), help: ArgumentHelp("End the run after this much board time (e.g. 10s, 500ms, 2m).", valueName: "DURATION"))
     var duration: String?
 
@@ -123,6 +130,10 @@ struct Run: ParsableCommand {
                 "--net runs in real time: the other end of a LAN does not follow the board's virtual clock (the lockstep conductor is not built yet)")
         }
         guard TimeMode(rawValue: time) != nil else { throw ValidationError("--time must be 'real' or 'virtual', not '\(time)'") }
+        if let speed {
+            guard time == "virtual" else { throw ValidationError("--speed needs --time virtual (in real time board time is the host's clock)") }
+            guard speed > 0, speed.isFinite else { throw ValidationError("bad --speed '\(speed)': expected a number above 0, like 1 or 10") }
+        }
         for f in forwards where Forward(parsing: f) == nil {
             throw ValidationError("bad --forward '\(f)': expected HOST:DEVICE ports like 8080:80 (or udp:5000:1200)")
         }
@@ -185,6 +196,7 @@ struct Run: ParsableCommand {
         }
         defer { traceWriter?.close() }
         NetstatOnSignal.install(device)
+        if let speed { device.board.loop.inbox.post(.setSpeed(speed)) }
         let page = ui.map { startUI(device, $0) }
         let outcome = device.run()
         page?.stop()

@@ -22,7 +22,10 @@ final class BrowserTests: XCTestCase {
         let forwardPort = try freePort()
         let url = try startBoard(["sketches/hello_server.lua", "--forward", "\(forwardPort):80"])
         let report = try browserCheck(["server", url, String(forwardPort), Self.screenshot])
-        let checks = ["serial line", "curl", "TIME_WAIT row with a countdown", "SYN in the ladder", "heap chart has points", "reset button reboots the board"]
+        let checks = [
+            "serial line", "curl", "TIME_WAIT row with a countdown", "SYN in the ladder", "heap chart has points", "heap charged per pcb",
+            "Lua memory on the chart", "no time controls in real time", "pcap download", "reset button reboots the board",
+        ]
         for name in checks { XCTAssertTrue(report.contains("ok \(name)\n"), "\(name): \(report)") }
     }
 
@@ -49,6 +52,22 @@ final class BrowserTests: XCTestCase {
         let url = try startBoard([sketch.path])
         let report = try browserCheck(["serial", url, "/tmp/esplua-ui-led.png"])
         for name in ["sketch ready", "LED dark", "typed line reaches the sketch", "LED lit"] {
+            XCTAssertTrue(report.contains("ok \(name)\n"), "\(name): \(report)")
+        }
+    }
+
+    /// In virtual time (at 1×) the page pauses the board (its clock stands still), steps
+    /// it by exactly 250 ms, sets 10× and runs it on.
+    func testVirtualTimePausesStepsAndSpeedsUp() throws {
+        let sketch = FileManager.default.temporaryDirectory.appendingPathComponent("ui-virtual-\(getpid()).lua")
+        try """
+        function setup() Serial.begin(115200) end
+        function loop() print("t=" .. millis()); delay(500) end
+        """.write(to: sketch, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: sketch) }
+        let url = try startBoard([sketch.path, "--time", "virtual", "--speed", "1"])
+        let report = try browserCheck(["virtual", url, "/tmp/esplua-ui-virtual.png"])
+        for name in ["time controls shown", "board time runs at 1x", "pause", "paused board time stands still", "step 250 ms", "speed 10x", "runs again"] {
             XCTAssertTrue(report.contains("ok \(name)\n"), "\(name): \(report)")
         }
     }

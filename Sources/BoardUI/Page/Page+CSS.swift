@@ -30,7 +30,7 @@ extension Page {
         #parts input { width: 90px; }
         #serial-input { flex: 1; }
         table { width: 100%; border-collapse: collapse; font: 12px monospace; }
-        th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid #29313a; white-space: nowrap; }
+        th, td { text-align: left; padding: 3px 4px; border-bottom: 1px solid #29313a; white-space: nowrap; }
         th { color: #8aa0b5; font-weight: normal; }
         tr.changed { animation: flash 1s; }
         @keyframes flash { from { background: #4a4a10; } to { background: transparent; } }
