@@ -49,3 +49,32 @@ public final class UISession {
         return w.text
     }
 }
+
+/// A lab board's link to the lab's page (`run --ui-link`): its feed's messages go
+/// up a pipe, the page's commands come down another (`UILabLink`).
+public final class UILinkSession {
+    private let link: UILabLink
+    private let feed: UIFeed
+    private unowned let device: Device
+
+    /// Call on the board's thread, before the device runs.
+    public init(device: Device, out: Int32, input: Int32) {
+        self.device = device
+        let link = UILabLink(out: out, input: input, inbox: device.board.loop.inbox)
+        self.link = link
+        feed = UIFeed(
+            board: device.board, network: device.network, plugins: device.plugins,
+            luaMemory: { [unowned device] in device.luaMemoryUsed }, deliver: { link.send($0) })
+        device.board.loop.addSource(link)
+        device.board.loop.addHostIO(link)
+    }
+
+    /// Sends what is left and leaves the loop.
+    public func stop() {
+        feed.flush()
+        feed.cancel()
+        link.service(now: 0)
+        device.board.loop.removeSource(link)
+        device.board.loop.removeHostIO(link)
+    }
+}

@@ -122,6 +122,12 @@ struct Run: ParsableCommand {
             valueName: "[ADDR:]PORT"))
     var ui: String?
 
+    @Option(
+        name: .customLong("ui-link"),
+        help: ArgumentHelp(
+            "(used by `esplua lab --ui`) Send the page's messages to descriptor OUT, read its commands from IN.", valueName: "OUT:IN", visibility: .hidden))
+    var uiLink: String?
+
     func validate() throws {
         if let ip, ipBits(ip) == nil { throw ValidationError("bad --ip '\(ip)': expected a dotted IPv4 address like 10.0.2.16") }
         if ip != nil && net == nil { throw ValidationError("--ip needs --net (slirp's DHCP gives the address otherwise)") }
@@ -198,8 +204,10 @@ struct Run: ParsableCommand {
         NetstatOnSignal.install(device)
         if let speed { device.board.loop.inbox.post(.setSpeed(speed)) }
         let page = ui.map { startUI(device, $0) }
+        let link = uiLink.map { startUILink(device, $0) }
         let outcome = device.run()
         page?.stop()
+        link?.stop()
         if netstat { printNetstat(device) }
         if NetstatOnSignal.interrupted != 0 {
             device.shutdown()
