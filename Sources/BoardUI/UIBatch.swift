@@ -112,6 +112,12 @@ public struct UIBatch: Sendable, Equatable {
     /// Whether a mark would be kept (build its label only then).
     public var canMark: Bool { marks.count < Self.maxMarks }
 
+    /// Counts `n` items left out before they reached the batch (segments beyond the feed's ring).
+    public mutating func countDropped(_ n: Int) {
+        eventCount += n
+        dropped += n
+    }
+
     public mutating func segment(_ s: TCPSegment) {
         eventCount += 1
         if segments.count == Self.maxSegments {

@@ -32,6 +32,9 @@ public final class UIFeed: EventSource {
     private var lastControls: [UIBatch.Control] = []
     private var lastTime: UIBatch.TimeState?
     private var subscription: BoardEvents.Subscription?
+    /// The latest TCP frames, raw: decoded when a message goes (a busy board's
+    /// thousands of segments a second cost a copy each, not a decode).
+    private var frames = FrameRing(capacity: UIBatch.maxSegments)
 
     /// Subscribes to `board`'s events. `plugins` places the parts whose controls the page
     /// shows; `capture` gets every frame (the page's pcap download); `luaMemory` reads the
@@ -72,9 +75,12 @@ public final class UIFeed: EventSource {
         case .serialOut(let bytes): batch.serial(bytes)
         case .frame(let outbound, let bytes):
             capture?.append(bytes, at: t)
-            guard let s = TCPSegment(frame: bytes, outbound: outbound, time: t) else { return }
-            batch.segment(s)
-            if (s.opens && !outbound || s.rst) && batch.canMark {
+            guard let flags = FrameRing.tcpFlags(bytes) else { return }
+            frames.add(bytes, outbound: outbound, at: t)
+            // a peer's SYN and any RST are marked on the chart
+            if (flags & 0x12 == 0x02 && !outbound || flags & 0x04 != 0) && batch.canMark,
+                let s = TCPSegment(frame: bytes, outbound: outbound, time: t)
+            {
                 batch.mark(s.rst ? "RST :\(s.sourcePort)→:\(s.destinationPort)" : "SYN :\(s.sourcePort)→:\(s.destinationPort)", at: t)
             }
         case .heap(let free, let maxBlock): batch.heapSample(free: free, maxBlock: maxBlock, at: t)
@@ -91,7 +97,7 @@ public final class UIFeed: EventSource {
 
     public func service(now: UInt64) {
         let host = hostNanos()
-        if host &- lastFlush >= interval || batch.eventCount >= maxEvents { flush(host: host) }
+        if host &- lastFlush >= interval || batch.eventCount + frames.added >= maxEvents { flush(host: host) }
     }
 
     public func nextDeadline(now: UInt64) -> UInt64? {
@@ -105,6 +111,7 @@ public final class UIFeed: EventSource {
 
     private func flush(host: UInt64) {
         lastFlush = host
+        frames.drain(into: &batch)
         let pcbs = network.pcbTable()
         markTimeWaits(pcbs)
         let pins = Self.pins(board.pins)
@@ -164,5 +171,52 @@ public final class UIFeed: EventSource {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}
+
+/// The latest `capacity` TCP frames of a batch, copied into slots that keep their
+/// storage from one batch to the next; decoded (`TCPSegment`) only when drained.
+struct FrameRing {
+    private var slots: [(time: UInt64, outbound: Bool, bytes: [UInt8])] = []
+    private let capacity: Int
+    private var next = 0
+    private var count = 0
+    /// Frames added since the last drain (those beyond `capacity` are counted as dropped).
+    private(set) var added = 0
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    mutating func add(_ frame: UnsafeRawBufferPointer, outbound: Bool, at t: UInt64) {
+        added += 1
+        if slots.count < capacity {
+            slots.append((t, outbound, Array(frame)))
+        } else {
+            slots[next].time = t
+            slots[next].outbound = outbound
+            slots[next].bytes.removeAll(keepingCapacity: true)
+            slots[next].bytes.append(contentsOf: frame)
+        }
+        next = (next + 1) % capacity
+        count = min(count + 1, capacity)
+    }
+
+    /// Decodes the kept frames, oldest first, into `batch`; counts the overwritten as dropped.
+    mutating func drain(into batch: inout UIBatch) {
+        if added > count { batch.countDropped(added - count) }
+        let start = (next - count + capacity) % capacity
+        for i in 0..<count {
+            let slot = slots[(start + i) % capacity]
+            let segment = slot.bytes.withUnsafeBytes { TCPSegment(frame: $0, outbound: slot.outbound, time: slot.time) }
+            if let segment { batch.segment(segment) }
+        }
+        count = 0
+        added = 0
+    }
+
+    /// The TCP flags of an Ethernet frame carrying IPv4 TCP, nil for any other frame.
+    static func tcpFlags(_ b: UnsafeRawBufferPointer) -> UInt8? {
+        guard b.count >= 34, b[12] == 0x08, b[13] == 0x00, b[23] == 6 else { return nil }
+        let flagsAt = 14 + Int(b[14] & 0x0F) * 4 + 13
+        return flagsAt < b.count ? b[flagsAt] : nil
     }
 }
