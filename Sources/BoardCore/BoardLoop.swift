@@ -30,7 +30,9 @@ public protocol HostIO: AnyObject {
 /// feeds the dog whenever the sketch's continuation is suspended.
 ///
 /// **One background pass** services, in this order:
-/// 1. the command inbox (serial input, part controls, injected frames, stop);
+/// 1. the command inbox (serial input, part controls, injected frames, stop), then in
+///    virtual time the time authority (`TimeControl`: a paused board holds here, a
+///    board ahead of its set speed waits for the host's time);
 /// 2. host descriptors that are ready now (slirp's sockets, the world's peers,
 ///    stdin), without waiting: every 20 µs of board time in real time, every
 ///    1 ms in virtual time (which also settles host input before the clock jumps);
