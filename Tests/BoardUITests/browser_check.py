@@ -2,6 +2,7 @@
 
 usage: browser_check.py server URL FORWARD_PORT SCREENSHOT   (sketches/hello_server.lua)
        browser_check.py virtual URL SCREENSHOT                  (a sketch in --time virtual --speed 1)
+       browser_check.py lab URL SCREENSHOT                      (esplua lab --ui: a server and a client board)
        browser_check.py serial URL SCREENSHOT                   (the serial-to-LED sketch of the test)
        browser_check.py bmp280 URL SCREENSHOT                   (sketches/i2c_bmp280.lua)
 Prints one line per check ("ok NAME" or "FAIL NAME: why") and exits 0 when all passed,
@@ -106,6 +107,21 @@ def virtual_checks(page, screenshot):
     page.screenshot(path=screenshot)
 
 
+def lab_checks(page, screenshot):
+    check("both boards on the page", lambda t: page.wait_for_function(
+        "['server', 'client'].every(n => document.getElementById('board-' + n))", timeout=t))
+    check("each board's console", lambda t: page.wait_for_function(
+        "window.esplua.boards.server.text.includes('HTTP server on port 80')"
+        " && window.esplua.boards.client.text.includes('fetched')", timeout=t))
+    check("each board's connection table", lambda t: page.wait_for_function(
+        "[...document.querySelectorAll('#board-server tbody tr.s-LISTEN td.heap')].some(td => td.textContent === '40 B')",
+        timeout=t))
+    check("who talks to whom", lambda t: page.wait_for_function(
+        "[...document.querySelectorAll('#talks tbody tr')].some(tr => tr.textContent.includes('server:80')"
+        " && tr.textContent.includes('client:'))", timeout=t))
+    page.screenshot(path=screenshot)
+
+
 def serial_checks(page, screenshot):
     check("sketch ready", lambda t: page.wait_for_function(CONSOLE + ".includes('ready')", timeout=t))
     check("LED dark", lambda t: page.wait_for_function(
@@ -142,6 +158,8 @@ with sync_playwright() as p:
         "document.getElementById('status').textContent === 'connected'", timeout=t))
     if mode == "server":
         server_checks(page, sys.argv[3], sys.argv[4])
+    elif mode == "lab":
+        lab_checks(page, sys.argv[3])
     elif mode == "virtual":
         virtual_checks(page, sys.argv[3])
     elif mode == "serial":
