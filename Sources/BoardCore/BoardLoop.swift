@@ -86,9 +86,9 @@ public final class BoardLoop {
     public let inbox: BoardInbox
     /// Pause, step and speed of virtual time (`TimeControl`).
     public let time = TimeControl()
-    /// Called on the board's thread while it is paused: at once, then every 100 ms of
-    /// host time (the web page's feed sends its messages from here).
-    public var whileHeld: [() -> Void] = []
+    /// Serviced on the board's thread while it is paused: at once, then every 100 ms of
+    /// host time, and when it runs on (the web page's feed sends its messages from here).
+    private var heldWatchers: [EventSource] = []
     /// What the sketch did since the last yield point (bits of `Activity`);
     /// bindings and C fast paths OR into it.
     public let activity: UnsafeMutablePointer<UInt32>
@@ -161,6 +161,9 @@ public final class BoardLoop {
     public func addSource(_ source: EventSource) { sources.append(source) }
     public func removeSource(_ source: EventSource) { sources.removeAll { $0 === source } }
     public func addHostIO(_ io: HostIO) { hostIO.append(io) }
+    /// `watcher` is serviced while the board is paused (`TimeControl`), when no pass runs.
+    public func addHeldWatcher(_ watcher: EventSource) { heldWatchers.append(watcher) }
+    public func removeHeldWatcher(_ watcher: EventSource) { heldWatchers.removeAll { $0 === watcher } }
     public func removeHostIO(_ io: HostIO) { hostIO.removeAll { $0 === io } }
 
     // MARK: stopping
@@ -400,7 +403,7 @@ public final class BoardLoop {
             let host = BoardClock.monotonicNanos()
             if host &- lastHeld >= 100_000_000 {
                 lastHeld = host
-                for w in whileHeld { w() }
+                for w in heldWatchers { w.service(now: clock.micros) }
             }
             var fd = pollfd(fd: inbox.wakeDescriptor, events: Int16(POLLIN), revents: 0)
             var ts = timespec(tv_sec: 0, tv_nsec: 100_000_000)
@@ -408,7 +411,7 @@ public final class BoardLoop {
             if !inbox.isEmpty { for c in inbox.drain() { perform(c); eventCount &+= 1 } }
         }
         time.anchor(clock.micros)
-        for w in whileHeld { w() }
+        for w in heldWatchers { w.service(now: clock.micros) }
     }
 
     /// Waits until the next event or `deadline`: in real time blocked in `ppoll()`

@@ -51,7 +51,7 @@ public final class UIFeed: EventSource {
         self.luaMemory = luaMemory
         self.deliver = deliver
         self.hostNanos = hostNanos
-        lastFlush = hostNanos()
+        lastFlush = board.clock.mode == .real ? board.clock.micros &* 1000 : hostNanos()
         lastSent = lastFlush
         // not `.pcb`: watching it makes the network compare its whole pcb table on every
         // pass; the segments and the table read at each message tell the same story.
@@ -60,7 +60,7 @@ public final class UIFeed: EventSource {
         subscription = board.events.subscribe(kinds) { [unowned self] t, event in self.record(event, at: t) }
         board.loop.addSource(self)
         // a paused board runs no passes: its messages go from the hold
-        board.loop.whileHeld.append { [weak self] in if let self, self.subscription != nil { self.flush() } }
+        board.loop.addHeldWatcher(self)
     }
 
     /// Ends the subscription and leaves the loop.
@@ -68,6 +68,7 @@ public final class UIFeed: EventSource {
         subscription?.cancel()
         subscription = nil
         board.loop.removeSource(self)
+        board.loop.removeHeldWatcher(self)
     }
 
     func record(_ event: BoardEvent, at t: UInt64) {
@@ -96,7 +97,7 @@ public final class UIFeed: EventSource {
     // MARK: EventSource
 
     public func service(now: UInt64) {
-        let host = hostNanos()
+        let host = hostTime()
         if host &- lastFlush >= interval || batch.eventCount + frames.added >= maxEvents { flush(host: host) }
     }
 
@@ -107,7 +108,11 @@ public final class UIFeed: EventSource {
     }
 
     /// Sends what waits (and the tables) now.
-    public func flush() { flush(host: hostNanos()) }
+    public func flush() { flush(host: hostTime()) }
+
+    /// Host time (ns): in real time board time is the host's monotonic clock, read once
+    /// per pass already (no second reading on every pass); in virtual time `hostNanos`.
+    private func hostTime() -> UInt64 { board.clock.mode == .real ? board.clock.micros &* 1000 : hostNanos() }
 
     private func flush(host: UInt64) {
         lastFlush = host

@@ -9,7 +9,13 @@ import XCTest
 /// board's inbox from another thread, as the web page does. Host time is only
 /// bounded loosely (a loaded machine is slow, never fast).
 final class TimeControlTests: XCTestCase {
-    final class Held: @unchecked Sendable { var samples: [(t: UInt64, passes: Int)] = [] }
+    /// Records board time and passes each time the hold services it.
+    final class Held: EventSource, @unchecked Sendable {
+        var samples: [(t: UInt64, passes: Int)] = []
+        weak var loop: BoardLoop?
+        func service(now: UInt64) { samples.append((now, loop?.passes ?? -1)) }
+        func nextDeadline(now: UInt64) -> UInt64? { nil }
+    }
 
     /// Paused, board time stands still while host time passes (the hold reports every
     /// 100 ms); a step of 250 ms lands on exactly 250 ms later (the sketch sleeps in
@@ -20,8 +26,9 @@ final class TimeControlTests: XCTestCase {
         let run = try SketchHarness.run(
             source: "function setup() end\nfunction loop() delay(100) end", for: seconds(60),
             prepare: { device in
-                let loop = device.board.loop, clock = device.board.clock, inbox = loop.inbox
-                loop.whileHeld.append { held.samples.append((clock.micros, loop.passes)) }
+                let loop = device.board.loop, inbox = loop.inbox
+                held.loop = loop
+                loop.addHeldWatcher(held)
                 inbox.post(.pause)
                 Thread {
                     usleep(350_000)
