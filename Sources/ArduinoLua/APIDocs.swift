@@ -184,7 +184,7 @@ public enum APIDocs {
         WiFiUDP:print	udp:print(x)
         WiFiUDP:endPacket	udp:endPacket() -> true/false
         WiFiUDP.stopAll	WiFiUDP.stopAll()
-        lwip.pcbs	lwip.pcbs() -> { {state, localIP, localPort, remoteIP, remotePort, unacked, unsent, unread, timeWaitMs}, … }
+        lwip.pcbs	lwip.pcbs() -> { {state, localIP, localPort, remoteIP, remotePort, unacked, unsent, unread, timeWaitMs, heap}, … }
         lwip.allocations	lwip.allocations() -> count, bytes
         tcp_kill_timewait	tcp_kill_timewait() -> true if one was freed
         tcpCleanup	tcpCleanup() -> count

@@ -122,6 +122,10 @@ public final class Device {
         return runner.run()
     }
 
+    /// Bytes the sketch's Lua VM holds now (capped apart from the 50 KB heap,
+    /// `ESP.getLuaMemory()`), nil before the first boot. The board's thread.
+    public var luaMemoryUsed: Int? { runner?.luaMemoryUsed }
+
     /// Releases the network (host sockets, forwards). The device cannot run again.
     public func shutdown() {
         runner?.teardown()

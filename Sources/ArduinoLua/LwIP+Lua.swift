@@ -2,7 +2,7 @@ import BoardNet
 import LuaRuntime
 
 // lwip.pcbs() -> { {state="TIME_WAIT", localIP=…, localPort=…, remoteIP=…, remotePort=…,
-//                   unacked=…, unsent=…, unread=…, timeWaitMs=…}, … }
+//                   unacked=…, unsent=…, unread=…, timeWaitMs=…, heap=…}, … }
 // lwip.allocations() -> count, bytes   what lwIP holds on the heap now (ESP8266 sizes)
 // tcp_kill_timewait()  frees the oldest TIME_WAIT pcb (no RST)   -> true if one was freed
 // tcpCleanup()         frees every TIME_WAIT pcb (the core FAQ's helper) -> count
@@ -22,6 +22,7 @@ public enum LwIPBindings {
             call.setField("unsent", r.unsent)
             call.setField("unread", r.unread)
             call.setField("timeWaitMs", r.timeWaitMillisLeft)
+            call.setField("heap", r.heap)  // bytes of the emulated heap it holds (Network.PCBRow.heap)
             call.setIndex(i + 1)
         }
     }

@@ -21,6 +21,8 @@ final class SketchRunner {
     private let context: SketchContext
     private var board: Board { context.board }
     private var lua: LuaState?
+    /// Bytes the sketch's Lua VM holds now (its allocator's count), nil before it boots.
+    var luaMemoryUsed: Int? { lua?.memoryUsed }
     private var thread: LuaThread?
     private var source: [UInt8] = []
     /// Lua instructions since the last loop() pass, as board time (pacing in real time).

@@ -28,8 +28,14 @@ func report(_ figure: String, _ v: Double, _ unit: String, baseline: Double, _ b
 }
 
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-/// The esplua measured: the release build, or $ESPLUA (e.g. a debug build for a quick look).
-let exe = ProcessInfo.processInfo.environment["ESPLUA"] ?? root.appendingPathComponent(".build/release/esplua").path
+// $ESPLUA (e.g. a debug build for a quick look), else the esplua built beside this
+// binary (make bench: .build/release), else the package's release build
+let exe =
+    ProcessInfo.processInfo.environment["ESPLUA"]
+    ?? [
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("esplua").path,
+        root.appendingPathComponent(".build/release/esplua").path,
+    ].first { FileManager.default.isExecutableFile(atPath: $0) }!
 let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("esplua-bench-\(getpid())")
 try? FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
 func sketch(_ name: String, _ text: String, world: String? = nil) -> String {
@@ -70,6 +76,13 @@ if CommandLine.arguments.count >= 2 && CommandLine.arguments[1] == "links" {
     for r in rows { print("| \(r.figure) | \(r.value) | \(r.baseline) | \(r.ratio) |") }
     for n in notes { print("- \(n)") }
     try? FileManager.default.removeItem(at: tmp)
+    exit(0)
+}
+
+// `Benchmarks page`: only the page row
+if CommandLine.arguments.count >= 2 && CommandLine.arguments[1] == "page" {
+    pageRow()
+    printTable()
     exit(0)
 }
 
@@ -335,6 +348,145 @@ do {
         "real ESP8266 for comparison: sequential requests to ESP8266WebServer finish in under 40 ms each, i.e. about 25 req/s (esp8266/Arduino#3467, WeMos D1 mini, core 2.3.0)"
     )
 }
+
+// MARK: 2b. HTTP with the web page open
+
+/// Starts `esplua ARGS --ui 127.0.0.1:0`; waits for `ready` on its stdout and returns
+/// the process and the page's URL (from its stderr).
+func startWithPage(_ args: [String], ready: String) -> (Process, String)? {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.standardInput = FileHandle.nullDevice
+    p.arguments = args + ["--ui", "127.0.0.1:0"]
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    do { try p.run() } catch { return nil }
+    var text = "", errText = ""
+    let deadline = now() + 20
+    while !(text.contains(ready) && errText.contains("?token=")) && now() < deadline {
+        text += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        if !errText.contains("?token=") { errText += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self) }
+    }
+    for reader in [out.fileHandleForReading, err.fileHandleForReading] { Thread { while !reader.availableData.isEmpty {} }.start() }
+    guard text.contains(ready), let line = errText.split(separator: "\n").first(where: { $0.contains("?token=") }) else {
+        p.terminate()
+        return nil
+    }
+    return (p, String(line.split(separator: " ").last!))
+}
+
+/// A WebSocket client of the page that reads every message as a browser's network
+/// layer does (and draws nothing): counts messages and bytes until the server closes.
+final class PageWatcher: @unchecked Sendable {
+    private(set) var messages = 0
+    private(set) var bytes = 0
+    private let fd: Int32
+
+    init?(url: String) {
+        let hostPort = url.split(separator: "/")[1]
+        let token = String(url.split(separator: "=").last!)
+        guard let port = UInt16(hostPort.split(separator: ":")[1]) else { return nil }
+        fd = connectTo(port)
+        guard fd >= 0 else { return nil }
+        sendAll(
+            fd,
+            Array(
+                ("GET /ws?token=\(token) HTTP/1.1\r\nHost: \(hostPort)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://\(hostPort)\r\n\r\n").utf8))
+        Thread { [self] in read() }.start()
+    }
+
+    private func read() {
+        var got: [UInt8] = [], upgraded = false
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(fd, &buf, buf.count, 0)
+            if n <= 0 { break }
+            got += buf[0..<n]
+            if !upgraded {
+                guard let i = (0..<max(0, got.count - 3)).first(where: { got[$0..<$0 + 4].elementsEqual([13, 10, 13, 10]) }) else { continue }
+                got.removeFirst(i + 4)
+                upgraded = true
+            }
+            var at = 0
+            while got.count - at >= 2 {
+                var length = Int(got[at + 1] & 0x7F), offset = 2
+                if length == 126 {
+                    guard got.count - at >= 4 else { break }
+                    length = Int(got[at + 2]) << 8 | Int(got[at + 3])
+                    offset = 4
+                } else if length == 127 {
+                    guard got.count - at >= 10 else { break }
+                    length = got[(at + 2)..<(at + 10)].reduce(0) { $0 << 8 | Int($1) }
+                    offset = 10
+                }
+                guard got.count - at >= offset + length else { break }
+                messages += 1
+                bytes += length
+                at += offset + length
+            }
+            got.removeFirst(at)
+        }
+    }
+}
+
+/// The page row: the same sketch, two boards: one without a page, one with its page
+/// served and a WebSocket client reading every message; rounds alternate between them.
+func pageRow() {
+    let requests = 500, rounds = 20
+    let plainPort = freePort(), pagePort = freePort()
+    let sketchPath = root.appendingPathComponent("sketches/hello_server.lua").path
+    if let plain = startEsplua(["run", sketchPath, "--forward", "\(plainPort):80", "--for", "300s"], ready: "HTTP server on port 80"),
+        let (paged, url) = startWithPage(["run", sketchPath, "--forward", "\(pagePort):80", "--for", "300s"], ready: "HTTP server on port 80")
+            .map({ ($0.0, $0.1) }),
+        let watcher = PageWatcher(url: url)
+    {
+        usleep(300_000)  // the watcher has the hello and the past
+        var without: [Double] = [], with: [Double] = []
+        let before = watcher.messages
+        let cpu0 = (cpuSeconds(plain.processIdentifier) ?? 0, cpuSeconds(paged.processIdentifier) ?? 0)
+        let t0 = now()
+        for _ in 0..<rounds {
+            without.append(load(port: plainPort, requests: requests, keepAlive: false).0)
+            with.append(load(port: pagePort, requests: requests, keepAlive: false).0)
+        }
+        let seconds = now() - t0
+        let cpu1 = (cpuSeconds(plain.processIdentifier) ?? 0, cpuSeconds(paged.processIdentifier) ?? 0)
+        let received = watcher.messages - before
+        plain.terminate(); plain.waitUntilExit()
+        paged.terminate(); paged.waitUntilExit()
+        // the rate over all rounds (the machine's load changes from round to round; the
+        // rounds alternate, so both boards meet the same load)
+        func overall(_ rates: [Double]) -> Double { Double(rates.count * requests) / rates.reduce(0) { $0 + Double(requests) / $1 } }
+        let a = overall(without), b = overall(with)
+        let paired = zip(with, without).map { $0 / $1 }.sorted()
+        report("HTTP with the page open and a WebSocket client reading it: requests/s (vs the same board without)", b, "req/s", baseline: a)
+        // CPU per request does not depend on who else holds the cores
+        let total = Double(rounds * requests)
+        report(
+            "HTTP with the page open: esplua's CPU per request (vs the same board without)", (cpu1.1 - cpu0.1) / total * 1000, "ms",
+            baseline: (cpu1.0 - cpu0.0) / total * 1000)
+        notes.append(
+            "page row: hello_server.lua twice, one with --ui and a WebSocket client that reads every message (as a browser's network layer, drawing nothing: chromium's drawing on the same cores is the browser's cost, not esplua's); \(rounds) alternating rounds of \(requests) sequential requests to each board, the rate over all of a board's rounds; the client got \(received) messages (\(watcher.bytes / 1024) KB in all) in \(fmt(seconds, "s")); the median of the rounds' ratios \(String(format: "%.2f", paired[paired.count / 2]))x; all rounds: without \(without.map { String(format: "%.0f", $0) }.joined(separator: ", ")), with \(with.map { String(format: "%.0f", $0) }.joined(separator: ", ")) req/s; CPU: utime + stime of each board process over all rounds, divided by the requests (the page's server thread included)"
+        )
+    } else {
+        notes.append("the page row: a board or its page did not start")
+    }
+}
+
+/// The table so far, then the notes.
+func printTable() {
+    let w0 = max(6, rows.map(\.figure.count).max() ?? 0), w1 = max(6, rows.map(\.value.count).max() ?? 0)
+    let w2 = max(8, rows.map(\.baseline.count).max() ?? 0)
+    func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
+    print("| \(pad("figure", w0)) | \(pad("esplua", w1)) | \(pad("baseline", w2)) | ratio |")
+    print("|\(String(repeating: "-", count: w0 + 2))|\(String(repeating: "-", count: w1 + 2))|\(String(repeating: "-", count: w2 + 2))|-------|")
+    for r in rows { print("| \(pad(r.figure, w0)) | \(pad(r.value, w1)) | \(pad(r.baseline, w2)) | \(r.ratio) |") }
+    for n in notes { print("- \(n)") }
+}
+
+pageRow()
 
 // MARK: 3. bulk transfer
 
@@ -752,10 +904,5 @@ do {
 
 // MARK: the table
 
-let w0 = max(6, rows.map(\.figure.count).max() ?? 0), w1 = max(6, rows.map(\.value.count).max() ?? 0), w2 = max(8, rows.map(\.baseline.count).max() ?? 0)
-func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
-print("| \(pad("figure", w0)) | \(pad("esplua", w1)) | \(pad("baseline", w2)) | ratio |")
-print("|\(String(repeating: "-", count: w0 + 2))|\(String(repeating: "-", count: w1 + 2))|\(String(repeating: "-", count: w2 + 2))|-------|")
-for r in rows { print("| \(pad(r.figure, w0)) | \(pad(r.value, w1)) | \(pad(r.baseline, w2)) | \(r.ratio) |") }
-for n in notes { print("- \(n)") }
+printTable()
 try? FileManager.default.removeItem(at: tmp)

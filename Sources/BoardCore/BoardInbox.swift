@@ -16,6 +16,14 @@ public enum BoardCommand: Sendable, Equatable {
     case reset
     /// Ends the run (as `--for` does when it elapses).
     case stop
+    /// Virtual time: board time stands still until `resume` or `step` (`TimeControl`).
+    case pause
+    /// Virtual time: runs on after a pause.
+    case resume
+    /// Virtual time: runs this far, then pauses.
+    case step(TimeStep)
+    /// Virtual time: board time runs at most this many times the host's (0: as fast as possible).
+    case setSpeed(Double)
 }
 
 /// The board's command inbox: `post` is safe from any thread and wakes a board

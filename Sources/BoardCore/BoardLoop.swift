@@ -30,7 +30,9 @@ public protocol HostIO: AnyObject {
 /// feeds the dog whenever the sketch's continuation is suspended.
 ///
 /// **One background pass** services, in this order:
-/// 1. the command inbox (serial input, part controls, injected frames, stop);
+/// 1. the command inbox (serial input, part controls, injected frames, stop), then in
+///    virtual time the time authority (`TimeControl`: a paused board holds here, a
+///    board ahead of its set speed waits for the host's time);
 /// 2. host descriptors that are ready now (slirp's sockets, the world's peers,
 ///    stdin), without waiting: every 20 µs of board time in real time, every
 ///    1 ms in virtual time (which also settles host input before the clock jumps);
@@ -84,6 +86,11 @@ public final class BoardLoop {
     private unowned(unsafe) let heap: Heap
     private unowned(unsafe) let events: BoardEvents
     public let inbox: BoardInbox
+    /// Pause, step and speed of virtual time (`TimeControl`).
+    public let time = TimeControl()
+    /// Serviced on the board's thread while it is paused: at once, then every 100 ms of
+    /// host time, and when it runs on (the web page's feed sends its messages from here).
+    private var heldWatchers: [EventSource] = []
     /// What the sketch did since the last yield point (bits of `Activity`);
     /// bindings and C fast paths OR into it.
     public let activity: UnsafeMutablePointer<UInt32>
@@ -171,6 +178,9 @@ public final class BoardLoop {
     public func addSource(_ source: EventSource) { sources.append(source) }
     public func removeSource(_ source: EventSource) { sources.removeAll { $0 === source } }
     public func addHostIO(_ io: HostIO) { hostIO.append(io) }
+    /// `watcher` is serviced while the board is paused (`TimeControl`), when no pass runs.
+    public func addHeldWatcher(_ watcher: EventSource) { heldWatchers.append(watcher) }
+    public func removeHeldWatcher(_ watcher: EventSource) { heldWatchers.removeAll { $0 === watcher } }
     public func removeHostIO(_ io: HostIO) { hostIO.removeAll { $0 === io } }
 
     // MARK: stopping
@@ -356,8 +366,12 @@ public final class BoardLoop {
     /// One pass of background work (see the type's comment for the order).
     public func backgroundPass() {
         if let g = grant, clock.micros >= g.horizon { syncBusy(g) }
-        let now = clock.refresh()
+        var now = clock.refresh()
         if !inbox.isEmpty { for c in inbox.drain() { perform(c); eventCount &+= 1 } }
+        if time.engaged && clock.mode == .virtual {
+            governTime()
+            now = clock.micros
+        }
         if now &- lastPassEnd > busyMicros && sketchKeptCPU() {
             // the sketch kept the CPU: what the world did meanwhile is all there now
             catchingUp = true
@@ -420,7 +434,39 @@ public final class BoardLoop {
             endAt = min(endAt, clock.micros)
             return
         }
+        // board time is the host's in real time: pause, step and speed mean nothing there
+        if clock.mode == .virtual, time.perform(command, now: clock.micros, passes: passes) { return }
         for h in commandHandlers where h(command) { return }
+    }
+
+    // MARK: the time authority (virtual time)
+
+    /// Holds while paused (or at a step's end), then keeps board time within the set
+    /// speed: a board ahead of it waits on the host (its descriptors and the inbox
+    /// still served), at most 50 ms at a time so the sources are serviced.
+    private func governTime() {
+        if time.mustHold(now: clock.micros, passes: passes) { hold() }
+        let wait = time.hostWait(toReach: clock.micros, now: clock.micros)
+        if wait > 0 { pollHost(timeoutMicros: min(wait, 50_000)) }
+    }
+
+    /// The board's thread waits for the inbox while paused: board time stands still;
+    /// commands are carried out (a step or resume ends the hold, and so do stop and reset).
+    private func hold() {
+        var lastHeld: UInt64 = 0
+        while time.paused && !isStopping {
+            let host = BoardClock.monotonicNanos()
+            if host &- lastHeld >= 100_000_000 {
+                lastHeld = host
+                for w in heldWatchers { w.service(now: clock.micros) }
+            }
+            var fd = pollfd(fd: inbox.wakeDescriptor, events: Int16(POLLIN), revents: 0)
+            var ts = timespec(tv_sec: 0, tv_nsec: 100_000_000)
+            _ = sys_ppoll(&fd, 1, &ts, nil)
+            if !inbox.isEmpty { for c in inbox.drain() { perform(c); eventCount &+= 1 } }
+        }
+        time.anchor(clock.micros)
+        for w in heldWatchers { w.service(now: clock.micros) }
     }
 
     /// Waits until the next event or `deadline`: in real time blocked in `ppoll()`
@@ -454,6 +500,15 @@ public final class BoardLoop {
                 next = hostPaced(next)
             } else {
                 holdOrigin = nil
+                if time.engaged {
+                    // a step ends where it asked; a speed spreads the jump over host time
+                    next = time.limit(next)
+                    let wait = time.hostWait(toReach: next, now: clock.micros)
+                    if wait > 0 {
+                        pollHost(timeoutMicros: min(wait, 50_000))
+                        next = min(next, max(clock.micros, time.allowed(now: clock.micros)))
+                    }
+                }
             }
             if next > clock.micros { clock.advance(to: next) }
         case .real:

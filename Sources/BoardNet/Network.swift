@@ -621,6 +621,11 @@ public final class Network: EventSource, HostIO {
         public let unread: Int
         public let timeWaitMillisLeft: Int
         public let priority: Int
+        /// Bytes of the emulated heap the connection holds, as the heap charged them
+        /// (umm_malloc's cost of each block at its ESP8266 size): the pcb, its queued
+        /// segments and their pbufs, refused and out-of-order data, and the sketch's
+        /// `ClientContext` with the data it holds unread, if one owns the pcb.
+        public var heap: Int = 0
     }
 
     public func pcbTable() -> [PCBRow] {
@@ -630,13 +635,16 @@ public final class Network: EventSource, HostIO {
             rows = [clwip_pcb_info](repeating: clwip_pcb_info(), count: n)
             n = Int(clwip_pcb_table(&rows, Int32(rows.count)))
         }
+        var contexts: [UnsafeRawPointer: TCPClient] = [:]
+        for c in clients.values { if let pcb = c.pcb { contexts[UnsafeRawPointer(pcb)] = c } }
         return rows.prefix(n).map { r in
             PCBRow(
                 state: TCPState(rawValue: Int(r.state)) ?? .closed,
                 localAddress: ipString(r.local_ip), localPort: r.local_port,
                 remoteAddress: ipString(r.remote_ip), remotePort: r.remote_port,
                 unacked: Int(r.unacked), unsent: Int(r.unsent), unread: Int(r.unread),
-                timeWaitMillisLeft: Int(r.timewait_ms_left), priority: Int(r.prio))
+                timeWaitMillisLeft: Int(r.timewait_ms_left), priority: Int(r.prio),
+                heap: Int(r.heap) + (r.pcb.flatMap { contexts[$0]?.heapHeld } ?? 0))
         }
     }
 

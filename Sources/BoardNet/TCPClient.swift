@@ -45,6 +45,10 @@ public final class TCPClient {
         register()
     }
 
+    /// Heap this context holds: itself (as the heap charged it) and the received
+    /// data it keeps unread.
+    var heapHeld: Int { (charge == nil ? 0 : Heap.cost(of: TCPClient.contextBytes)) + Int(clwip_chain_heap(rx)) }
+
     private func register() {
         network.clients[ObjectIdentifier(self)] = self
     }

@@ -15,6 +15,13 @@ struct JSONWriter {
     }
 
     mutating func string(_ s: String) {
+        // most texts need no escape: appended whole (0xE2 leads U+2028/2029, escaped below)
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x3C || $0 == 0x7F || $0 == 0xE2 }) {
+            text += "\""
+            text += s
+            text += "\""
+            return
+        }
         text += "\""
         for u in s.unicodeScalars {
             switch u {

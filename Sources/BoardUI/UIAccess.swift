@@ -41,6 +41,15 @@ public struct UIAccess: Sendable {
         return nil
     }
 
+    /// Why a download (the pcap) is refused, nil if it may go: the URL's token and a
+    /// Host of this server (a link the page follows carries no Origin).
+    public func downloadRefusal(uri: String, host: String?) -> String? {
+        let (_, query) = Self.split(uri)
+        guard Self.parameter("token", in: query) == token else { return "missing or wrong token" }
+        guard let host, hosts.isEmpty || hosts.contains(host) else { return "unexpected Host \(host ?? "(none)")" }
+        return nil
+    }
+
     /// `/path?query` → (path, query).
     static func split(_ uri: String) -> (String, Substring) {
         guard let q = uri.firstIndex(of: "?") else { return (uri, "") }

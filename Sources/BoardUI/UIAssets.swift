@@ -4,7 +4,10 @@ import Glibc
 /// `Page.js`) and the libraries from Debian's packages, read once from
 /// /usr/share/javascript (`libjs-term.js`, `libjs-chart.js`). No CDN: the page
 /// works in a classroom without internet.
-struct UIAssets: Sendable {
+public struct UIAssets: Sendable {
+    /// Which page `/` is: one board's, or a lab's (every board).
+    public enum Page: Sendable { case board, lab }
+
     struct Asset: Sendable {
         let contentType: String
         let bytes: [UInt8]
@@ -21,11 +24,12 @@ struct UIAssets: Sendable {
         ("/lib/chart.js", "/usr/share/javascript/chart.js/chart.min.js", "libjs-chart.js"),
     ]
 
-    init(libraryRoot: String = "") {
+    init(page: Page = .board, libraryRoot: String = "") {
         var files: [String: Asset] = [
-            "/": Asset(contentType: "text/html; charset=utf-8", bytes: Array(Page.html.utf8)),
-            "/page.css": Asset(contentType: "text/css; charset=utf-8", bytes: Array(Page.css.utf8)),
-            "/page.js": Asset(contentType: "text/javascript; charset=utf-8", bytes: Array(Page.js.utf8)),
+            "/": Asset(contentType: "text/html; charset=utf-8", bytes: Array((page == .lab ? BoardUI.Page.labHTML : BoardUI.Page.html).utf8)),
+            "/page.css": Asset(contentType: "text/css; charset=utf-8", bytes: Array(BoardUI.Page.css.utf8)),
+            "/page.js": Asset(contentType: "text/javascript; charset=utf-8", bytes: Array(BoardUI.Page.js.utf8)),
+            "/lab.js": Asset(contentType: "text/javascript; charset=utf-8", bytes: Array(BoardUI.Page.labJS.utf8)),
         ]
         var missing: [String] = []
         for lib in Self.libraries {

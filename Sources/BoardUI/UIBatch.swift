@@ -39,6 +39,17 @@ public struct UIBatch: Sendable, Equatable {
         }
     }
 
+    /// Virtual time's controls as they stand (`TimeControl`).
+    public struct TimeState: Sendable, Equatable {
+        public var paused: Bool
+        /// Board time per host time; 0: as fast as possible.
+        public var speed: Double
+        public init(paused: Bool, speed: Double) {
+            self.paused = paused
+            self.speed = speed
+        }
+    }
+
     public static let maxConsoleBytes = 64 * 1024
     public static let maxHeap = 64
     public static let maxMarks = 32
@@ -101,6 +112,12 @@ public struct UIBatch: Sendable, Equatable {
     /// Whether a mark would be kept (build its label only then).
     public var canMark: Bool { marks.count < Self.maxMarks }
 
+    /// Counts `n` items left out before they reached the batch (segments beyond the feed's ring).
+    public mutating func countDropped(_ n: Int) {
+        eventCount += n
+        dropped += n
+    }
+
     public mutating func segment(_ s: TCPSegment) {
         eventCount += 1
         if segments.count == Self.maxSegments {
@@ -117,9 +134,14 @@ public struct UIBatch: Sendable, Equatable {
     }
 
     /// The message: `{"t":…,"console":[…],"heap":[[t,free,max]…],"marks":[[t,label]…],
-    /// "segments":[…],"pcbs":[…],"pins":[…],"controls":[["part.control",value]…],"dropped":n}`;
-    /// `pins` and `controls` only when given (they changed). Times are board µs.
-    public func json(time: UInt64, pcbs: [Network.PCBRow], pins: [Pin]?, controls: [Control]? = nil) -> String {
+    /// "segments":[…],"pcbs":[…],"pins":[…],"controls":[["part.control",value]…],"lua":bytes,"dropped":n}`;
+    /// `pins` and `controls` only when given (they changed), `lua` (the sketch's Lua VM
+    /// memory at `time`) when known, `"paused":…,"speed":…` in virtual time. Times are board µs; a pcb's `heap` is the bytes of
+    /// the emulated heap it holds (`Network.PCBRow.heap`).
+    public func json(
+        time: UInt64, pcbs: [Network.PCBRow], pins: [Pin]?, controls: [Control]? = nil, luaMemory: Int? = nil,
+        time timeState: TimeState? = nil
+    ) -> String {
         var w = JSONWriter()
         w.raw("{\"t\":")
         w.number(time)
@@ -172,7 +194,7 @@ public struct UIBatch: Sendable, Equatable {
             w.string("\(r.remoteAddress):\(r.remotePort)")
             w.raw(",\"state\":")
             w.string(r.state.description)
-            w.raw(",\"unsent\":\(r.unsent),\"unacked\":\(r.unacked),\"unread\":\(r.unread)")
+            w.raw(",\"unsent\":\(r.unsent),\"unacked\":\(r.unacked),\"unread\":\(r.unread),\"heap\":\(r.heap)")
             w.raw(",\"timeWaitMs\":\(r.state == .timeWait ? r.timeWaitMillisLeft : -1)}")
         }
         w.raw("]")
@@ -193,6 +215,12 @@ public struct UIBatch: Sendable, Equatable {
                 w.raw(c.value.isFinite ? ",\(c.value)]" : ",null]")
             }
             w.raw("]")
+        }
+        if let luaMemory { w.raw(",\"lua\":\(luaMemory)") }
+        if let timeState {
+            w.raw(",\"paused\":")
+            w.bool(timeState.paused)
+            w.raw(",\"speed\":\(timeState.speed)")
         }
         w.raw(",\"dropped\":\(dropped)}")
         return w.text

@@ -20,6 +20,8 @@ public final class UIFeed: EventSource {
     private unowned let board: Board
     private unowned let network: Network
     private let plugins: PluginHost?
+    private let capture: PcapBuffer?
+    private let luaMemory: (() -> Int?)?
     private let deliver: (String) -> Void
     private let hostNanos: () -> UInt64
     private var batch = UIBatch()
@@ -28,20 +30,28 @@ public final class UIFeed: EventSource {
     private var lastPins: [UIBatch.Pin] = []
     private var lastPCBs: [Network.PCBRow] = []
     private var lastControls: [UIBatch.Control] = []
+    private var lastTime: UIBatch.TimeState?
     private var subscription: BoardEvents.Subscription?
+    /// The latest TCP frames, raw: decoded when a message goes (a busy board's
+    /// thousands of segments a second cost a copy each, not a decode).
+    private var frames = FrameRing(capacity: UIBatch.maxSegments)
 
     /// Subscribes to `board`'s events. `plugins` places the parts whose controls the page
-    /// shows; `hostNanos` is the host's monotonic clock (a test's own).
+    /// shows; `capture` gets every frame (the page's pcap download); `luaMemory` reads the
+    /// sketch's Lua VM at each message; `hostNanos` is the host's monotonic clock (a test's own).
     public init(
-        board: Board, network: Network, plugins: PluginHost? = nil, hostNanos: @escaping () -> UInt64 = UIFeed.monotonicNanos,
+        board: Board, network: Network, plugins: PluginHost? = nil, capture: PcapBuffer? = nil,
+        luaMemory: (() -> Int?)? = nil, hostNanos: @escaping () -> UInt64 = UIFeed.monotonicNanos,
         deliver: @escaping (String) -> Void
     ) {
         self.board = board
         self.network = network
         self.plugins = plugins
+        self.capture = capture
+        self.luaMemory = luaMemory
         self.deliver = deliver
         self.hostNanos = hostNanos
-        lastFlush = hostNanos()
+        lastFlush = board.clock.mode == .real ? board.clock.micros &* 1000 : hostNanos()
         lastSent = lastFlush
         // not `.pcb`: watching it makes the network compare its whole pcb table on every
         // pass; the segments and the table read at each message tell the same story.
@@ -49,6 +59,8 @@ public final class UIFeed: EventSource {
         let kinds: BoardEvent.Kind = [.serialOut, .frame, .heap, .reset, .crash, .wifi, .visit, .control]
         subscription = board.events.subscribe(kinds) { [unowned self] t, event in self.record(event, at: t) }
         board.loop.addSource(self)
+        // a paused board runs no passes: its messages go from the hold
+        board.loop.addHeldWatcher(self)
     }
 
     /// Ends the subscription and leaves the loop.
@@ -56,15 +68,20 @@ public final class UIFeed: EventSource {
         subscription?.cancel()
         subscription = nil
         board.loop.removeSource(self)
+        board.loop.removeHeldWatcher(self)
     }
 
     func record(_ event: BoardEvent, at t: UInt64) {
         switch event {
         case .serialOut(let bytes): batch.serial(bytes)
         case .frame(let outbound, let bytes):
-            guard let s = TCPSegment(frame: bytes, outbound: outbound, time: t) else { return }
-            batch.segment(s)
-            if (s.opens && !outbound || s.rst) && batch.canMark {
+            capture?.append(bytes, at: t)
+            guard let flags = FrameRing.tcpFlags(bytes) else { return }
+            frames.add(bytes, outbound: outbound, at: t)
+            // a peer's SYN and any RST are marked on the chart
+            if (flags & 0x12 == 0x02 && !outbound || flags & 0x04 != 0) && batch.canMark,
+                let s = TCPSegment(frame: bytes, outbound: outbound, time: t)
+            {
                 batch.mark(s.rst ? "RST :\(s.sourcePort)→:\(s.destinationPort)" : "SYN :\(s.sourcePort)→:\(s.destinationPort)", at: t)
             }
         case .heap(let free, let maxBlock): batch.heapSample(free: free, maxBlock: maxBlock, at: t)
@@ -80,8 +97,8 @@ public final class UIFeed: EventSource {
     // MARK: EventSource
 
     public func service(now: UInt64) {
-        let host = hostNanos()
-        if host &- lastFlush >= interval || batch.eventCount >= maxEvents { flush(host: host) }
+        let host = hostTime()
+        if host &- lastFlush >= interval || batch.eventCount + frames.added >= maxEvents { flush(host: host) }
     }
 
     public func nextDeadline(now: UInt64) -> UInt64? {
@@ -91,10 +108,15 @@ public final class UIFeed: EventSource {
     }
 
     /// Sends what waits (and the tables) now.
-    public func flush() { flush(host: hostNanos()) }
+    public func flush() { flush(host: hostTime()) }
+
+    /// Host time (ns): in real time board time is the host's monotonic clock, read once
+    /// per pass already (no second reading on every pass); in virtual time `hostNanos`.
+    private func hostTime() -> UInt64 { board.clock.mode == .real ? board.clock.micros &* 1000 : hostNanos() }
 
     private func flush(host: UInt64) {
         lastFlush = host
+        frames.drain(into: &batch)
         let pcbs = network.pcbTable()
         markTimeWaits(pcbs)
         let pins = Self.pins(board.pins)
@@ -102,15 +124,21 @@ public final class UIFeed: EventSource {
         let controls = plugins.map(Self.controls) ?? []
         let controlsChanged = controls != lastControls
         // nothing new, nothing to count down and not yet a heartbeat: no message
-        let quiet = batch.isEmpty && !pinsChanged && !controlsChanged && pcbs == lastPCBs && !pcbs.contains(where: { $0.state == .timeWait })
+        let time = Self.timeState(board)
+        let quiet =
+            batch.isEmpty && !pinsChanged && !controlsChanged && pcbs == lastPCBs && time == lastTime
+            && !pcbs.contains(where: { $0.state == .timeWait })
         if quiet && host &- lastSent < heartbeat { return }
         lastSent = host
         deliver(
-            batch.json(time: board.clock.micros, pcbs: pcbs, pins: pinsChanged ? pins : nil, controls: controlsChanged ? controls : nil))
+            batch.json(
+                time: board.clock.micros, pcbs: pcbs, pins: pinsChanged ? pins : nil, controls: controlsChanged ? controls : nil,
+                luaMemory: luaMemory?(), time: time))
         batch = UIBatch()
         lastPins = pins
         lastControls = controls
         lastPCBs = pcbs
+        lastTime = time
     }
 
     /// Marks the pcbs that entered TIME_WAIT since the last message (at this message's time).
@@ -120,6 +148,13 @@ public final class UIFeed: EventSource {
         for r in pcbs where r.state == .timeWait && batch.canMark && !before.contains(key(r)) {
             batch.mark("TIME_WAIT :\(r.localPort)→:\(r.remotePort)", at: board.clock.micros)
         }
+    }
+
+    /// Virtual time's pause and speed for the page's controls; nil in real time.
+    static func timeState(_ board: Board) -> UIBatch.TimeState? {
+        guard board.clock.mode == .virtual else { return nil }
+        let t = board.loop.time
+        return UIBatch.TimeState(paused: t.paused, speed: t.speed ?? 0)
     }
 
     static func pins(_ pins: Pins) -> [UIBatch.Pin] {
@@ -141,5 +176,52 @@ public final class UIFeed: EventSource {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}
+
+/// The latest `capacity` TCP frames of a batch, copied into slots that keep their
+/// storage from one batch to the next; decoded (`TCPSegment`) only when drained.
+struct FrameRing {
+    private var slots: [(time: UInt64, outbound: Bool, bytes: [UInt8])] = []
+    private let capacity: Int
+    private var next = 0
+    private var count = 0
+    /// Frames added since the last drain (those beyond `capacity` are counted as dropped).
+    private(set) var added = 0
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    mutating func add(_ frame: UnsafeRawBufferPointer, outbound: Bool, at t: UInt64) {
+        added += 1
+        if slots.count < capacity {
+            slots.append((t, outbound, Array(frame)))
+        } else {
+            slots[next].time = t
+            slots[next].outbound = outbound
+            slots[next].bytes.removeAll(keepingCapacity: true)
+            slots[next].bytes.append(contentsOf: frame)
+        }
+        next = (next + 1) % capacity
+        count = min(count + 1, capacity)
+    }
+
+    /// Decodes the kept frames, oldest first, into `batch`; counts the overwritten as dropped.
+    mutating func drain(into batch: inout UIBatch) {
+        if added > count { batch.countDropped(added - count) }
+        let start = (next - count + capacity) % capacity
+        for i in 0..<count {
+            let slot = slots[(start + i) % capacity]
+            let segment = slot.bytes.withUnsafeBytes { TCPSegment(frame: $0, outbound: slot.outbound, time: slot.time) }
+            if let segment { batch.segment(segment) }
+        }
+        count = 0
+        added = 0
+    }
+
+    /// The TCP flags of an Ethernet frame carrying IPv4 TCP, nil for any other frame.
+    static func tcpFlags(_ b: UnsafeRawBufferPointer) -> UInt8? {
+        guard b.count >= 34, b[12] == 0x08, b[13] == 0x00, b[23] == 6 else { return nil }
+        let flagsAt = 14 + Int(b[14] & 0x0F) * 4 + 13
+        return flagsAt < b.count ? b[flagsAt] : nil
     }
 }

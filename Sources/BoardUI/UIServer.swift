@@ -1,4 +1,5 @@
 import BoardCore
+import BoardNet
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -22,13 +23,35 @@ public final class UIServer: Sendable {
         public let description: String
     }
 
-    /// Binds `address:port` (0: any free port) and serves the page. `log` gets the
-    /// server's own messages (a refused command); any thread.
-    public init(
-        address: String, port: Int, hub: UIHub, inbox: BoardInbox, libraryRoot: String = "",
-        log: @escaping @Sendable (String) -> Void
+    /// Binds `address:port` (0: any free port) and serves a board's page, whose
+    /// commands go to `inbox`. `capture` is served as `/capture.pcap` (named
+    /// `captureName`) to whoever has the token. `log` gets the server's own messages
+    /// (a refused command); any thread.
+    public convenience init(
+        address: String, port: Int, hub: UIHub, inbox: BoardInbox, capture: PcapBuffer? = nil, captureName: String = "board.pcap",
+        libraryRoot: String = "", log: @escaping @Sendable (String) -> Void
     ) throws(StartError) {
-        let assets = UIAssets(libraryRoot: libraryRoot)
+        try self.init(
+            address: address, port: port, hub: hub, page: .board, capture: capture, captureName: captureName, libraryRoot: libraryRoot,
+            log: log,
+            commands: { text in
+                switch UICommand.parse(text) {
+                case .success(let command):
+                    inbox.post(command)
+                    return nil
+                case .failure(let why): return why.description
+                }
+            })
+    }
+
+    /// Binds `address:port` and serves `page` (a board's, or a lab's); each text
+    /// message of the page's WebSocket goes to `commands` (any thread), which returns
+    /// why it refused it, or nil.
+    public init(
+        address: String, port: Int, hub: UIHub, page: UIAssets.Page, capture: PcapBuffer? = nil, captureName: String = "board.pcap",
+        libraryRoot: String = "", log: @escaping @Sendable (String) -> Void, commands: @escaping @Sendable (String) -> String?
+    ) throws(StartError) {
+        let assets = UIAssets(page: page, libraryRoot: libraryRoot)
         for m in assets.missing { log("esplua: ui: cannot read \(m); the page will lack it") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         // the token is fixed once the port is known (the Host check needs it)
@@ -43,7 +66,7 @@ public final class UIServer: Sendable {
             },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(UIWebSocketHandler(hub: hub, inbox: inbox, log: log))
+                    try channel.pipeline.syncOperations.addHandler(UIWebSocketHandler(hub: hub, commands: commands, log: log))
                 }
             })
         let bootstrap = ServerBootstrap(group: group)
@@ -51,7 +74,7 @@ public final class UIServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let http = UIHTTPHandler(assets: assets)
+                    let http = UIHTTPHandler(assets: assets, access: accessBox, capture: capture, captureName: captureName)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withServerUpgrade: (
                             upgraders: [upgrader],
@@ -85,7 +108,7 @@ public final class UIServer: Sendable {
 }
 
 /// The upgrader's view of `UIAccess`, set once the port is bound.
-private final class AccessHolder: Sendable {
+final class AccessHolder: Sendable {
     private let box = NIOLockedValueBox<UIAccess?>(nil)
     var value: UIAccess? {
         get { box.withLockedValue { $0 } }

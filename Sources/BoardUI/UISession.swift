@@ -1,5 +1,6 @@
 import ArduinoLua
 import BoardCore
+import BoardNet
 
 /// `esplua run --ui`: a device's page, from start to stop. The feed (board
 /// thread) batches the board's events into messages for the hub; the server (its
@@ -7,6 +8,8 @@ import BoardCore
 public final class UISession {
     public let server: UIServer
     public let hub: UIHub
+    /// The run's frames, for the page's pcap download.
+    public let capture = PcapBuffer()
     private let feed: UIFeed
 
     /// Serves `device`'s page on `address:port` (0: any free port). Call on the
@@ -14,9 +17,11 @@ public final class UISession {
     public init(device: Device, address: String, port: Int, libraryRoot: String = "") throws(UIServer.StartError) {
         hub = UIHub(hello: Self.hello(device))
         server = try UIServer(
-            address: address, port: port, hub: hub, inbox: device.board.loop.inbox, libraryRoot: libraryRoot,
-            log: { writeStandardError($0 + "\n") })
-        feed = UIFeed(board: device.board, network: device.network, plugins: device.plugins, deliver: { [hub] in hub.publish($0) })
+            address: address, port: port, hub: hub, inbox: device.board.loop.inbox, capture: capture,
+            captureName: Self.captureName(device), libraryRoot: libraryRoot, log: { writeStandardError($0 + "\n") })
+        feed = UIFeed(
+            board: device.board, network: device.network, plugins: device.plugins, capture: capture,
+            luaMemory: { [unowned device] in device.luaMemoryUsed }, deliver: { [hub] in hub.publish($0) })
     }
 
     /// Sends what is left, then closes the page's connections (the board's thread).
@@ -24,6 +29,13 @@ public final class UISession {
         feed.flush()
         feed.cancel()
         server.stop()
+    }
+
+    /// `hello_server.pcap` for `sketches/hello_server.lua`.
+    static func captureName(_ device: Device) -> String {
+        let file = device.options.sketchPath.split(separator: "/").last.map(String.init) ?? "board"
+        let base = file.hasSuffix(".lua") ? String(file.dropLast(4)) : file
+        return String(base.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_" }) + ".pcap"
     }
 
     /// `{"hello":{"sketch":…,"time":"real","led":2}}`: what every browser learns first.
@@ -35,5 +47,34 @@ public final class UISession {
         w.string(device.board.clock.mode == .real ? "real" : "virtual")
         w.raw(",\"led\":2}}")  // LED_BUILTIN: GPIO2 on the ESP-12 boards (active low)
         return w.text
+    }
+}
+
+/// A lab board's link to the lab's page (`run --ui-link`): its feed's messages go
+/// up a pipe, the page's commands come down another (`UILabLink`).
+public final class UILinkSession {
+    private let link: UILabLink
+    private let feed: UIFeed
+    private unowned let device: Device
+
+    /// Call on the board's thread, before the device runs.
+    public init(device: Device, out: Int32, input: Int32) {
+        self.device = device
+        let link = UILabLink(out: out, input: input, inbox: device.board.loop.inbox)
+        self.link = link
+        feed = UIFeed(
+            board: device.board, network: device.network, plugins: device.plugins,
+            luaMemory: { [unowned device] in device.luaMemoryUsed }, deliver: { link.send($0) })
+        device.board.loop.addSource(link)
+        device.board.loop.addHostIO(link)
+    }
+
+    /// Sends what is left and leaves the loop.
+    public func stop() {
+        feed.flush()
+        feed.cancel()
+        link.service(now: 0)
+        device.board.loop.removeSource(link)
+        device.board.loop.removeHostIO(link)
     }
 }

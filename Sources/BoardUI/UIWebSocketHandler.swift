@@ -3,21 +3,21 @@ import NIOCore
 import NIOWebSocket
 
 /// One browser's WebSocket: it joins the hub when added (hello, the past, then
-/// every message) and turns its text messages into board commands posted to the
-/// inbox (`UICommand`). Pings are answered, a close is echoed. Runs on the
-/// connection's event loop; the inbox is the only thing it shares with the board.
+/// every message) and hands its text messages to `commands` (a board's: `UICommand`
+/// posted to its inbox; a lab's: to the board named). Pings are answered, a close is
+/// echoed. Runs on the connection's event loop; `commands` is the only way to a board.
 final class UIWebSocketHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
     private let hub: UIHub
-    private let inbox: BoardInbox
+    private let commands: @Sendable (String) -> String?
     private let log: @Sendable (String) -> Void
     private var text: [UInt8] = []
 
-    init(hub: UIHub, inbox: BoardInbox, log: @escaping @Sendable (String) -> Void) {
+    init(hub: UIHub, commands: @escaping @Sendable (String) -> String?, log: @escaping @Sendable (String) -> Void) {
         self.hub = hub
-        self.inbox = inbox
+        self.commands = commands
         self.log = log
     }
 
@@ -37,10 +37,7 @@ final class UIWebSocketHandler: ChannelInboundHandler {
             guard frame.fin else { return }
             let message = String(decoding: text, as: UTF8.self)
             text.removeAll()
-            switch UICommand.parse(message) {
-            case .success(let command): inbox.post(command)
-            case .failure(let why): log("esplua: ui: a message from the page was refused: \(why)")
-            }
+            if let why = commands(message) { log("esplua: ui: a message from the page was refused: \(why)") }
         case .ping:
             var data = frame.unmaskedData
             let pong = WebSocketFrame(fin: true, opcode: .pong, data: data.readSlice(length: data.readableBytes) ?? ByteBuffer())

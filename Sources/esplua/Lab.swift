@@ -1,6 +1,7 @@
 import ArgumentParser
 import BoardCore
 import BoardNet
+import BoardUI
 import FoundationEssentials
 import Glibc
 
@@ -45,6 +46,13 @@ struct Lab: ParsableCommand {
     )
     var time: String = "real"
 
+    @Option(
+        name: .customLong("ui"),
+        help: ArgumentHelp(
+            "Serve one page for the whole lab (every board's console, connections and heap; who talks to whom) on PORT or ADDR:PORT (127.0.0.1 by default); its URL goes to stderr.",
+            valueName: "[ADDR:]PORT"))
+    var ui: String?
+
     struct Board {
         var name: String
         var sketch: String
@@ -54,12 +62,21 @@ struct Lab: ParsableCommand {
         var out: Int32 = -1, err: Int32 = -1
         var partial: [Int32: [UInt8]] = [:]
         var status: Int32?
+        /// With --ui: the pipe the board's feed writes (read here), the pipe of the page's commands (written here).
+        var feed: Int32 = -1, commands: Int32 = -1
+        var feedPartial: [UInt8] = []
     }
 
     func validate() throws {
         guard TimeMode(rawValue: time) != nil else { throw ValidationError("--time must be 'real' or 'virtual', not '\(time)'") }
         if let d = duration, parseDurationMicros(d) == nil {
             throw ValidationError("bad --for '\(d)': expected a duration like 10s, 500ms, 2m or 1h")
+        }
+        if let ui, UIEndpoint(parsing: ui) == nil { throw ValidationError("bad --ui '\(ui)': expected a port like 8266 or ADDR:PORT like 0.0.0.0:8266") }
+        if ui != nil && time == "virtual" {
+            throw ValidationError(
+                "--ui needs --time real in a lab: the lockstep conductor does not serve the lab's page yet (a single board's page works in virtual time: esplua run SKETCH --time virtual --ui PORT)"
+            )
         }
     }
 
@@ -113,17 +130,54 @@ struct Lab: ParsableCommand {
         signal(SIGINT) { _ in Lab.interrupted = 1 }
         signal(SIGTERM) { _ in Lab.interrupted = 1 }
         let me = selfExecutable()
+        // the page: each board's feed comes up a pipe (the board's fd 3), its commands go down another (fd 4)
+        var childEnds: [[(Int32, Int32)]] = Array(repeating: [], count: boards.count)
+        if ui != nil {
+            for i in boards.indices {
+                var feed: [Int32] = [0, 0], commands: [Int32] = [0, 0]
+                pipe(&feed)
+                pipe(&commands)
+                // above the fds the child gets (3, 4), and not inherited by the other boards
+                let high = [feed[0], feed[1], commands[0], commands[1]].map { fd -> Int32 in
+                    let h = fcntl(fd, F_DUPFD_CLOEXEC, 10)
+                    close(fd)
+                    return h
+                }
+                boards[i].feed = high[0]
+                boards[i].commands = high[3]
+                childEnds[i] = [(high[1], 3), (high[2], 4)]
+            }
+        }
+        let page: UILab? = ui.map { spec in
+            let endpoint = UIEndpoint(parsing: spec)!  // validated
+            let uiBoards = boards.map { UILab.Board(name: $0.name, address: $0.address, sketch: $0.sketch, commands: $0.commands) }
+            let page: UILab
+            do {
+                page = try UILab(
+                    address: endpoint.address, port: endpoint.port, lab: String(lab.split(separator: "/").last ?? ""), gateway: "10.0.2.2",
+                    boards: uiBoards, log: { writeStandardError($0 + "\n") })
+            } catch { fail("esplua: lab: \(error)") }
+            writeStandardError("esplua: lab: the lab's page: \(page.server.url)\n")
+            if !endpoint.isLoopback {
+                writeStandardError(
+                    "esplua: warning: the page is served on \(endpoint.address), not only to this machine; anyone with the URL can type into the boards\n")
+            }
+            return page
+        }
+        defer { page?.stop() }
         for i in boards.indices {
             var args = [me, "run", boards[i].sketch, "--net", "vde://" + sw, "--ip", boards[i].address] + boards[i].extra
             if let duration { args += ["--for", duration] }
             if let pcapDirectory { args += ["--pcap", Path.join(pcapDirectory, boards[i].name + ".pcap")] }
             if netstat { args.append("--netstat") }
+            if ui != nil { args += ["--ui-link", "3:4"] }
             var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
             pipe(&out)
             pipe(&err)
-            boards[i].pid = spawn(args, stdout: out[1], stderr: err[1])
+            boards[i].pid = spawn(args, stdout: out[1], stderr: err[1], extra: childEnds[i])
             close(out[1])
             close(err[1])
+            for (fd, _) in childEnds[i] { close(fd) }
             boards[i].out = out[0]
             boards[i].err = err[0]
             writeStandardError("esplua: lab: \(boards[i].name) is \(boards[i].address), running \(boards[i].sketch), link \(file.link)\n")
@@ -138,13 +192,17 @@ struct Lab: ParsableCommand {
             var extra: [pollfd] = []
             var owners: [(Int, Int32)] = []
             for (i, b) in boards.enumerated() {
-                for fd in [b.out, b.err] where fd >= 0 {
+                for fd in [b.out, b.err, b.feed] where fd >= 0 {
                     extra.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
                     owners.append((i, fd))
                 }
             }
             let results = gateway.step(extra: extra, maxWaitMicros: 100_000)
             for (r, (i, fd)) in zip(results, owners) where r.revents != 0 {
+                if fd == boards[i].feed {
+                    if let page { readFeed(&boards[i], into: page) }
+                    continue
+                }
                 var buf = [UInt8](repeating: 0, count: 4096)
                 let n = read(fd, &buf, buf.count)
                 let name = boards[i].name + String(repeating: " ", count: width - boards[i].name.count)
@@ -172,6 +230,24 @@ struct Lab: ParsableCommand {
             }
         }
         try Lab.reportCrashes(boards.map { ($0.name, $0.status ?? 0) }, interrupted: stopping)
+    }
+
+    /// A board's feed (one message a line) to the lab's page; at its end the pipe closes.
+    private func readFeed(_ board: inout Board, into page: UILab) {
+        var buf = [UInt8](repeating: 0, count: 65536)
+        let n = read(board.feed, &buf, buf.count)
+        if n <= 0 {
+            close(board.feed)
+            board.feed = -1
+            return
+        }
+        board.feedPartial += buf[0..<n]
+        var start = 0
+        while let nl = board.feedPartial[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            page.received(board: board.name, line: String(decoding: board.feedPartial[start..<nl], as: UTF8.self))
+            start = nl + 1
+        }
+        board.feedPartial.removeFirst(start)
     }
 
     private func emit(_ toStderr: Bool, _ text: String) {
@@ -218,7 +294,7 @@ extension Lab {
             pipe(&err)
             // one board's pipes and socket are not inherited by the next board
             for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-            let pid = spawn(args, stdout: out[1], stderr: err[1], link: pair[1])
+            let pid = spawn(args, stdout: out[1], stderr: err[1], extra: [(pair[1], 3)])
             close(out[1])
             close(err[1])
             close(pair[1])
@@ -270,21 +346,22 @@ func selfExecutable() -> String {
     return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
 }
 
-/// Starts `args` with stdout/stderr on the given descriptors (nil: /dev/null);
-/// stdin is /dev/null. The child gets its own process group: a terminal's
-/// Ctrl-C reaches the lab alone, which ends the boards, then the switch.
-/// `link`, if given, becomes the child's descriptor 3 (a lab's lockstep socket).
-func spawn(_ args: [String], stdout: Int32?, stderr: Int32?, link: Int32? = nil) -> pid_t {
+/// Starts `args` with stdout/stderr on the given descriptors (nil: /dev/null) and
+/// each `extra` (fd, as) as the child's descriptor `as` (a lab's lockstep socket on 3,
+/// the page's pipes); stdin is /dev/null. The child gets its own process group: a
+/// terminal's Ctrl-C reaches the lab alone, which ends the boards, then the switch.
+func spawn(_ args: [String], stdout: Int32?, stderr: Int32?, extra: [(Int32, Int32)] = []) -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     if let stdout { posix_spawn_file_actions_adddup2(&actions, stdout, 1) } else { posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
     if let stderr { posix_spawn_file_actions_adddup2(&actions, stderr, 2) } else { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
-    // dup2 onto itself would keep close-on-exec: move it out of the way first
-    let moved = link.map { $0 == 3 ? fcntl($0, F_DUPFD_CLOEXEC, 10) : $0 }
-    defer { if let link, let moved, moved != link { close(moved) } }
-    if let moved { posix_spawn_file_actions_adddup2(&actions, moved, 3) }
+    // dup2 onto itself would keep close-on-exec, and one's source may be another's
+    // target: every source moves out of the way first
+    let moved = extra.map { (fcntl($0.0, F_DUPFD_CLOEXEC, 10), $0.1) }
+    defer { for (fd, _) in moved { close(fd) } }
+    for (fd, target) in moved { posix_spawn_file_actions_adddup2(&actions, fd, target) }
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }

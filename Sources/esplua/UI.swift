@@ -17,3 +17,11 @@ func startUI(_ device: Device, _ spec: String) -> UISession {
     }
     return session
 }
+
+/// `run --ui-link OUT:IN` (a board of `esplua lab --ui`): the board's feed goes to
+/// the lab's page through descriptor OUT, the page's commands come from IN.
+func startUILink(_ device: Device, _ spec: String) -> UILinkSession {
+    let fds = spec.split(separator: ":").compactMap { Int32($0) }
+    guard fds.count == 2 else { fail("esplua: bad --ui-link '\(spec)': expected OUT:IN descriptors") }
+    return UILinkSession(device: device, out: fds[0], input: fds[1])
+}

@@ -33,6 +33,13 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("time"), help: "real (board time is wall time) or virtual (deterministic, as fast as possible).")
     var time: String = "real"
 
+    @Option(
+        name: .customLong("speed"),
+        help: ArgumentHelp(
+            "With --time virtual: board time runs at most this many times the host's (1: as a board, to watch; default: as fast as possible). The page (--ui) can change it, pause and step.",
+            valueName: "K"))
+    var speed: Double?
+
     @Option(name: .customLong("for"), help: ArgumentHelp("End the run after this much board time (e.g. 10s, 500ms, 2m).", valueName: "DURATION"))
     var duration: String?
 
@@ -132,6 +139,12 @@ struct Run: ParsableCommand {
             valueName: "[ADDR:]PORT"))
     var ui: String?
 
+    @Option(
+        name: .customLong("ui-link"),
+        help: ArgumentHelp(
+            "(used by `esplua lab --ui`) Send the page's messages to descriptor OUT, read its commands from IN.", valueName: "OUT:IN", visibility: .hidden))
+    var uiLink: String?
+
     func validate() throws {
         if let ip, ipBits(ip) == nil { throw ValidationError("bad --ip '\(ip)': expected a dotted IPv4 address like 10.0.2.16") }
         if ip != nil && net == nil { throw ValidationError("--ip needs --net (slirp's DHCP gives the address otherwise)") }
@@ -143,6 +156,10 @@ struct Run: ParsableCommand {
             )
         }
         guard TimeMode(rawValue: time) != nil else { throw ValidationError("--time must be 'real' or 'virtual', not '\(time)'") }
+        if let speed {
+            guard time == "virtual" else { throw ValidationError("--speed needs --time virtual (in real time board time is the host's clock)") }
+            guard speed > 0, speed.isFinite else { throw ValidationError("bad --speed '\(speed)': expected a number above 0, like 1 or 10") }
+        }
         for f in forwards where Forward(parsing: f) == nil {
             throw ValidationError("bad --forward '\(f)': expected HOST:DEVICE ports like 8080:80 (or udp:5000:1200)")
         }
@@ -212,9 +229,12 @@ struct Run: ParsableCommand {
         }
         defer { traceWriter?.close() }
         NetstatOnSignal.install(device)
+        if let speed { device.board.loop.inbox.post(.setSpeed(speed)) }
         let page = ui.map { startUI(device, $0) }
+        let link = uiLink.map { startUILink(device, $0) }
         let outcome = device.run()
         page?.stop()
+        link?.stop()
         if netstat { printNetstat(device) }
         if NetstatOnSignal.interrupted != 0 {
             device.shutdown()

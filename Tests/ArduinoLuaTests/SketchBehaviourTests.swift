@@ -5,6 +5,24 @@ import XCTest
 @testable import ArduinoLua
 
 final class SketchBehaviourTests: XCTestCase {
+    /// `lwip.pcbs()` tells the heap each pcb holds, in the figures the heap charged:
+    /// a listening pcb (36 B on the ESP8266) is what `begin()` took from `getFreeHeap()`.
+    func testLwipPcbsTellTheHeapEachHolds() throws {
+        let run = try SketchHarness.run(
+            source: """
+                local server = WiFiServer(80)
+                function setup()
+                  local before = ESP.getFreeHeap()
+                  server:begin()
+                  local took = before - ESP.getFreeHeap()
+                  for _, p in ipairs(lwip.pcbs()) do print(p.state .. " " .. p.localPort .. " holds " .. p.heap .. ", begin took " .. took) end
+                end
+                function loop() delay(100) end
+                """, for: seconds(1))
+        defer { run.finish() }
+        XCTAssertEqual(run.transcript, "LISTEN 80 holds 40, begin took 40\n")
+    }
+
     func testBusyLoopGetsSoftWDTResetAfter3200ms() throws {
         let run = try SketchHarness.run(
             source: """

@@ -22,7 +22,10 @@ final class BrowserTests: XCTestCase {
         let forwardPort = try freePort()
         let url = try startBoard(["sketches/hello_server.lua", "--forward", "\(forwardPort):80"])
         let report = try browserCheck(["server", url, String(forwardPort), Self.screenshot])
-        let checks = ["serial line", "curl", "TIME_WAIT row with a countdown", "SYN in the ladder", "heap chart has points", "reset button reboots the board"]
+        let checks = [
+            "serial line", "curl", "TIME_WAIT row with a countdown", "SYN in the ladder", "heap chart has points", "heap charged per pcb",
+            "Lua memory on the chart", "no time controls in real time", "pcap download", "reset button reboots the board",
+        ]
         for name in checks { XCTAssertTrue(report.contains("ok \(name)\n"), "\(name): \(report)") }
     }
 
@@ -53,6 +56,61 @@ final class BrowserTests: XCTestCase {
         }
     }
 
+    /// In virtual time (at 1×) the page pauses the board (its clock stands still), steps
+    /// it by exactly 250 ms, sets 10× and runs it on.
+    func testVirtualTimePausesStepsAndSpeedsUp() throws {
+        let sketch = FileManager.default.temporaryDirectory.appendingPathComponent("ui-virtual-\(getpid()).lua")
+        try """
+        function setup() Serial.begin(115200) end
+        function loop() print("t=" .. millis()); delay(500) end
+        """.write(to: sketch, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: sketch) }
+        let url = try startBoard([sketch.path, "--time", "virtual", "--speed", "1"])
+        let report = try browserCheck(["virtual", url, "/tmp/esplua-ui-virtual.png"])
+        for name in ["time controls shown", "board time runs at 1x", "pause", "paused board time stands still", "step 250 ms", "speed 10x", "runs again"] {
+            XCTAssertTrue(report.contains("ok \(name)\n"), "\(name): \(report)")
+        }
+    }
+
+    /// `esplua lab --ui`: a server and a client board (which fetches from the server
+    /// every 300 ms) on one page: both consoles, the server's table, and the connection
+    /// between them in "who talks to whom".
+    func testLabPageShowsEveryBoardAndWhoTalksToWhom() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/vde_plug") else { throw XCTSkip("no vde_plug (make setup installs vdeplug)") }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ui-lab-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(
+            atPath: Self.root.appendingPathComponent("sketches/hello_server.lua").path, toPath: dir.appendingPathComponent("server.lua").path)
+        try """
+        function setup()
+          Serial.begin(115200)
+          WiFi.begin("lab", "password123")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+        end
+        function loop()
+          local c = WiFiClient()
+          if c:connect("server.lab", 80) then
+            c:print("GET /from-client HTTP/1.0\\r\\n\\r\\n")
+            local page = ""
+            while c:connected() or c:available() > 0 do
+              local n = c:available()
+              if n > 0 then page = page .. c:read(n) else delay(1) end
+            end
+            print("fetched " .. #page)
+          end
+          delay(300)
+        end
+        """.write(to: dir.appendingPathComponent("client.lua"), atomically: true, encoding: .utf8)
+        try #"{ "boards": [ { "name": "server", "sketch": "server.lua" }, { "name": "client", "sketch": "client.lua" } ] }"#
+            .write(to: dir.appendingPathComponent("lab.json"), atomically: true, encoding: .utf8)
+        let url = try startBoard(["lab", dir.appendingPathComponent("lab.json").path], command: nil, marker: "the lab's page: ")
+        let report = try browserCheck(["lab", url, "/tmp/esplua-ui-lab.png"])
+        for name in ["both boards on the page", "each board's console", "each board's connection table", "who talks to whom"] {
+            XCTAssertTrue(report.contains("ok \(name)\n"), "\(name): \(report)")
+        }
+    }
+
     /// A part's control set on the page (the BMP280's temperature) changes what the sketch reads.
     func testControlFieldSetsTheSensorTheSketchReads() throws {
         let url = try startBoard(["sketches/i2c_bmp280.lua"])
@@ -66,7 +124,7 @@ final class BrowserTests: XCTestCase {
 
     /// Starts `esplua run ARGS --ui 127.0.0.1:PORT` (skips without chromium or the
     /// .venv) and returns the URL it printed on stderr, token included.
-    private func startBoard(_ args: [String]) throws -> String {
+    private func startBoard(_ args: [String], command: String? = "run", marker: String = "the board's page: ") throws -> String {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") else { throw XCTSkip("no /usr/bin/chromium (make setup installs it)") }
         guard FileManager.default.isExecutableFile(atPath: Self.root.appendingPathComponent(".venv/bin/python").path) else {
             throw XCTSkip("no .venv (make setup makes it)")
@@ -74,7 +132,7 @@ final class BrowserTests: XCTestCase {
         let uiPort = try freePort()
         let p = Process()
         p.executableURL = Self.root.appendingPathComponent(".build/debug/esplua")
-        p.arguments = ["run"] + args + ["--ui", "127.0.0.1:\(uiPort)", "--for", "120s"]
+        p.arguments = (command.map { [$0] } ?? []) + args + ["--ui", "127.0.0.1:\(uiPort)", "--for", "120s"]
         p.currentDirectoryURL = Self.root
         let err = Pipe()
         p.standardError = err
@@ -87,7 +145,16 @@ final class BrowserTests: XCTestCase {
         while !(stderr.contains("?token=") && stderr.hasSuffix("\n")), Date() < deadline, p.isRunning {
             stderr += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
         }
-        let line = try XCTUnwrap(stderr.split(separator: "\n").first { $0.contains("the board's page: ") }, stderr)
+        // keep reading its stderr (a full pipe would stall it), into a file beside the screenshots
+        let reader = err.fileHandleForReading, log = "/tmp/esplua-ui-stderr-\(uiPort).txt"
+        FileManager.default.createFile(atPath: log, contents: Data(stderr.utf8))
+        let sink = FileHandle(forWritingAtPath: log)
+        sink?.seekToEndOfFile()
+        Thread {
+            while case let data = reader.availableData, !data.isEmpty { sink?.write(data) }
+            try? sink?.close()
+        }.start()
+        let line = try XCTUnwrap(stderr.split(separator: "\n").first { $0.contains(marker) }, stderr)
         let url = String(line.split(separator: " ").last!)
         XCTAssertTrue(url.hasPrefix("http://127.0.0.1:\(uiPort)/?token="), url)
         return url

@@ -71,6 +71,31 @@ final class UIBatchTests: XCTestCase {
         XCTAssertEqual(JSON.integer(segments[1]["ack"]), 1001)
     }
 
+    /// The feed keeps a batch's TCP frames raw in a ring: the latest 64, oldest first,
+    /// decoded when the message goes; the older ones counted as dropped; other frames ignored.
+    func testTheFrameRingKeepsTheLatestSegmentsInOrder() throws {
+        var ring = FrameRing(capacity: UIBatch.maxSegments)
+        for i in 0..<100 {
+            let frame = EthernetFrames.tcp(from: ("10.0.2.2", 54321), to: ("10.0.2.15", 80), seq: UInt32(i), ack: 0, flags: 0x10, window: 100)
+            frame.withUnsafeBytes { ring.add($0, outbound: false, at: UInt64(i)) }
+        }
+        Array(repeating: UInt8(0), count: 60).withUnsafeBytes { XCTAssertNil(FrameRing.tcpFlags($0), "not IPv4 TCP") }
+        var batch = UIBatch()
+        ring.drain(into: &batch)
+        XCTAssertEqual(batch.segments.map(\.seq), (36..<100).map(UInt32.init))
+        XCTAssertEqual(batch.dropped, 36)
+        var next = UIBatch()
+        ring.drain(into: &next)
+        XCTAssertTrue(next.segments.isEmpty, "a drained ring starts again")
+        let one = EthernetFrames.tcp(from: ("10.0.2.15", 80), to: ("10.0.2.2", 54321), seq: 7, ack: 0, flags: 0x12, window: 100)
+        one.withUnsafeBytes {
+            XCTAssertEqual(FrameRing.tcpFlags($0), 0x12); ring.add($0, outbound: true, at: 1)
+        }
+        ring.drain(into: &next)
+        XCTAssertEqual(next.segments.map(\.seq), [7])
+        XCTAssertEqual(next.dropped, 0)
+    }
+
     func testControlsGoAsNamePairsAndANonFiniteValueAsNull() throws {
         let controls = [UIBatch.Control(name: "sensor.temperature", value: 21.5), UIBatch.Control(name: "servo.angle", value: .nan)]
         let message = try parse(UIBatch().json(time: 0, pcbs: [], pins: nil, controls: controls))
@@ -87,5 +112,27 @@ final class UIBatchTests: XCTestCase {
         XCTAssertThrowsError(try UICommand.parse(#"{"control":"bmp","value":1}"#).get())
         XCTAssertThrowsError(try UICommand.parse(#"{"stop":true}"#).get(), "the page cannot end the run")
         XCTAssertThrowsError(try UICommand.parse("nonsense").get())
+    }
+
+    func testTimeControlsBecomeInboxCommands() {
+        XCTAssertEqual(try UICommand.parse(#"{"pause":true}"#).get(), .pause)
+        XCTAssertEqual(try UICommand.parse(#"{"resume":true}"#).get(), .resume)
+        XCTAssertEqual(try UICommand.parse(#"{"step":{"passes":1}}"#).get(), .step(.passes(1)))
+        XCTAssertEqual(try UICommand.parse(#"{"step":{"ms":2.5}}"#).get(), .step(.micros(2500)))
+        XCTAssertEqual(try UICommand.parse(#"{"speed":10}"#).get(), .setSpeed(10))
+        XCTAssertEqual(try UICommand.parse(#"{"speed":0}"#).get(), .setSpeed(0), "as fast as possible")
+        XCTAssertThrowsError(try UICommand.parse(#"{"step":{"ms":-5}}"#).get())
+        XCTAssertThrowsError(try UICommand.parse(#"{"step":{}}"#).get())
+        XCTAssertThrowsError(try UICommand.parse(#"{"speed":"fast"}"#).get())
+    }
+
+    func testVirtualTimeStateGoesWithTheMessageAndPcbsCarryTheirHeap() throws {
+        let message = try parse(UIBatch().json(time: 1, pcbs: [], pins: nil, luaMemory: 12345, time: .init(paused: true, speed: 10)))
+        XCTAssertEqual(message["paused"] as? Bool, true)
+        XCTAssertEqual(JSON.number(message["speed"]), 10)
+        XCTAssertEqual(JSON.integer(message["lua"]), 12345)
+        let real = try parse(UIBatch().json(time: 1, pcbs: [], pins: nil))
+        XCTAssertNil(real["paused"], "no time controls in real time")
+        XCTAssertNil(real["lua"])
     }
 }

@@ -1,6 +1,8 @@
 """Drives Debian's chromium with Playwright against esplua's page (BrowserTests.swift).
 
 usage: browser_check.py server URL FORWARD_PORT SCREENSHOT   (sketches/hello_server.lua)
+       browser_check.py virtual URL SCREENSHOT                  (a sketch in --time virtual --speed 1)
+       browser_check.py lab URL SCREENSHOT                      (esplua lab --ui: a server and a client board)
        browser_check.py serial URL SCREENSHOT                   (the serial-to-LED sketch of the test)
        browser_check.py bmp280 URL SCREENSHOT                   (sketches/i2c_bmp280.lua)
 Prints one line per check ("ok NAME" or "FAIL NAME: why") and exits 0 when all passed,
@@ -46,11 +48,78 @@ def server_checks(page, forward, screenshot):
         "document.querySelectorAll('#ladder g.segment.SYN').length >= 2", timeout=t))
     check("heap chart has points", lambda t: page.wait_for_function(
         "window.esplua.heapPoints > 0", timeout=t))
+    check("heap charged per pcb", lambda t: page.wait_for_function(
+        """[...document.querySelectorAll('#pcbs tbody tr.s-TIME_WAIT td.heap')].some(td => td.textContent === '192 B')
+           && [...document.querySelectorAll('#pcbs tbody tr.s-LISTEN td.heap')].some(td => td.textContent === '40 B')""",
+        timeout=t))
+    check("Lua memory on the chart", lambda t: page.wait_for_function("window.esplua.luaPoints > 0", timeout=t))
+    check("no time controls in real time", lambda t: page.wait_for_function(
+        "document.getElementById('timectl').hidden && !document.getElementById('realtime').hidden"
+        " && document.getElementById('realtime').title.includes('--time virtual')", timeout=t))
+    check("pcap download", lambda t: pcap_download(page, t))
     page.wait_for_timeout(500)
     page.screenshot(path=screenshot)
     page.click("#reset")
     check("reset button reboots the board", lambda t: page.wait_for_function(
         CONSOLE + ".includes('reboot: External System')", timeout=t))
+
+
+def pcap_download(page, timeout):
+    """The page's pcap link: a pcap file (magic, records) with the SYNs of the two visits to port 80."""
+    with page.expect_download(timeout=timeout) as d:
+        page.click("#pcap")
+    data = open(d.value.path(), "rb").read()
+    assert data[:4] == b"\xd4\xc3\xb2\xa1", "no pcap magic: %r" % data[:4]
+    offset, syns = 24, 0
+    while offset + 16 <= len(data):
+        n = int.from_bytes(data[offset + 8:offset + 12], "little")
+        f = data[offset + 16:offset + 16 + n]
+        offset += 16 + n
+        if len(f) >= 34 and f[12:14] == b"\x08\x00" and f[23] == 6:
+            ip = 14 + (f[14] & 15) * 4
+            if f[ip + 13] & 0x12 == 0x02 and int.from_bytes(f[ip + 2:ip + 4], "big") == 80:
+                syns += 1
+    assert offset == len(data), "a truncated record"
+    assert syns >= 2, "SYNs to port 80: %d" % syns
+
+
+def virtual_checks(page, screenshot):
+    clock = "window.esplua.t"
+    check("time controls shown", lambda t: page.wait_for_function(
+        "!document.getElementById('timectl').hidden && document.getElementById('realtime').hidden", timeout=t))
+    check("board time runs at 1x", lambda t: page.wait_for_function(clock + " > 1500000", timeout=t))
+    page.click("#pause")
+    check("pause", lambda t: page.wait_for_function("window.esplua.paused === true", timeout=t))
+    held = page.evaluate(clock)
+    page.wait_for_timeout(1500)
+    after = page.evaluate(clock)
+    print("ok paused board time stands still" if after == held else
+          "FAIL paused board time stands still: %s then %s" % (held, after), flush=True)
+    page.fill("#step-amount", "250")
+    page.click("#step-ms")
+    check("step 250 ms", lambda t: page.wait_for_function(
+        "%s === %d && window.esplua.paused === true" % (clock, held + 250000), timeout=t))
+    page.select_option("#speed", "10")
+    check("speed 10x", lambda t: page.wait_for_function("window.esplua.speed === 10", timeout=t))
+    page.click("#pause")
+    check("runs again", lambda t: page.wait_for_function(
+        "window.esplua.paused === false && %s > %d" % (clock, held + 1000000), timeout=t))
+    page.screenshot(path=screenshot)
+
+
+def lab_checks(page, screenshot):
+    check("both boards on the page", lambda t: page.wait_for_function(
+        "['server', 'client'].every(n => document.getElementById('board-' + n))", timeout=t))
+    check("each board's console", lambda t: page.wait_for_function(
+        "window.esplua.boards.server.text.includes('HTTP server on port 80')"
+        " && window.esplua.boards.client.text.includes('fetched')", timeout=t))
+    check("each board's connection table", lambda t: page.wait_for_function(
+        "[...document.querySelectorAll('#board-server tbody tr.s-LISTEN td.heap')].some(td => td.textContent === '40 B')",
+        timeout=t))
+    check("who talks to whom", lambda t: page.wait_for_function(
+        "[...document.querySelectorAll('#talks tbody tr')].some(tr => tr.textContent.includes('server:80')"
+        " && tr.textContent.includes('client:'))", timeout=t))
+    page.screenshot(path=screenshot)
 
 
 def serial_checks(page, screenshot):
@@ -89,6 +158,10 @@ with sync_playwright() as p:
         "document.getElementById('status').textContent === 'connected'", timeout=t))
     if mode == "server":
         server_checks(page, sys.argv[3], sys.argv[4])
+    elif mode == "lab":
+        lab_checks(page, sys.argv[3])
+    elif mode == "virtual":
+        virtual_checks(page, sys.argv[3])
     elif mode == "serial":
         serial_checks(page, sys.argv[3])
     else:

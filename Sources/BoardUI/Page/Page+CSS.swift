@@ -8,6 +8,13 @@ extension Page {
         h2 { font-size: 14px; margin: 0 0 6px; color: #9fb3c8; text-transform: uppercase; letter-spacing: .05em; }
         h2 small { text-transform: none; color: #66788a; letter-spacing: 0; }
         #clock { font-family: monospace; }
+        a { color: #7fd1ff; }
+        #timectl { display: inline-flex; align-items: center; gap: 6px; }
+        #timectl[hidden], #realtime[hidden] { display: none; }
+        #step-amount { width: 70px; }
+        #pause.paused { background: #3fb950; }
+        #realtime { color: #66788a; cursor: help; border-bottom: 1px dotted #66788a; }
+        select { background: #0e1115; color: #dde3ea; border: 1px solid #34404d; border-radius: 4px; padding: 3px; }
         #status.up { color: #6ee07a; } #status.down { color: #ff7b72; }
         button { background: #2d6cdf; color: #fff; border: 0; border-radius: 4px; padding: 4px 12px; cursor: pointer; }
         #reset { background: #c2410c; margin-left: auto; }
@@ -23,7 +30,7 @@ extension Page {
         #parts input { width: 90px; }
         #serial-input { flex: 1; }
         table { width: 100%; border-collapse: collapse; font: 12px monospace; }
-        th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid #29313a; white-space: nowrap; }
+        th, td { text-align: left; padding: 3px 4px; border-bottom: 1px solid #29313a; white-space: nowrap; }
         th { color: #8aa0b5; font-weight: normal; }
         tr.changed { animation: flash 1s; }
         @keyframes flash { from { background: #4a4a10; } to { background: transparent; } }

@@ -19,6 +19,16 @@ extension Page {
           <h1>esplua</h1>
           <span id="sketch"></span>
           <span id="clock" title="board time">0.000 s</span>
+          <span id="timectl" hidden>
+            <button id="pause" title="Board time stands still (the page keeps working)">Pause</button>
+            <button id="step-pass" title="Run one loop() pass, then pause">Step pass</button>
+            <button id="step-ms" title="Run this much board time, then pause">Step</button>
+            <input id="step-amount" type="number" value="100" min="1" step="any" title="milliseconds of board time"> ms
+            <select id="speed" title="Board time per host time">
+              <option value="1">1×</option><option value="10">10×</option><option value="0" selected>as fast as possible</option>
+            </select>
+          </span>
+          <span id="realtime" hidden title="This run is in real time (--time real): board time is the host's clock, so it cannot be paused, stepped or sped up. Run with --time virtual for pause, step and speed.">real time: no pause</span>
           <span id="status" class="down">connecting…</span>
           <button id="reset" title="Press the board's RST button">Reset</button>
         </header>
@@ -40,7 +50,7 @@ extension Page {
           <section id="pcb-panel">
             <h2>Connections <small>lwIP pcbs</small></h2>
             <table id="pcbs">
-              <thead><tr><th>Local</th><th>Remote</th><th>State</th><th title="bytes not yet sent">Unsent</th><th title="bytes sent, not acknowledged">Unacked</th><th title="bytes received, not read by the sketch">Unread</th><th title="time left in TIME_WAIT (2 MSL)">TIME_WAIT</th></tr></thead>
+              <thead><tr><th>Local</th><th>Remote</th><th>State</th><th title="bytes not yet sent">Unsent</th><th title="bytes sent, not acknowledged">Unacked</th><th title="bytes received, not read by the sketch">Unread</th><th title="bytes of the 50 KB heap this connection holds: the pcb, its queued segments and pbufs, the sketch's ClientContext and what it keeps unread">Heap</th><th title="time left in TIME_WAIT (2 MSL)">TIME_WAIT</th></tr></thead>
               <tbody></tbody>
             </table>
           </section>
@@ -49,7 +59,7 @@ extension Page {
             <div class="chart-box"><canvas id="heap"></canvas></div>
           </section>
           <section id="ladder-panel">
-            <h2>Packets <small>latest TCP segments</small></h2>
+            <h2>Packets <small>latest TCP segments · <a id="pcap" href="/capture.pcap" download title="every frame of the run so far, stamped with board time (Wireshark)">download the pcap</a></small></h2>
             <svg id="ladder" width="100%" height="100%"></svg>
           </section>
         </main>

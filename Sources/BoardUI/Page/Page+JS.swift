@@ -7,6 +7,7 @@ extension Page {
         const $ = (id) => document.getElementById(id);
         const state = { led: 2, pins: [], pcbs: new Map(), segments: [], heapPoints: 0, ws: null };
         window.esplua = state;  // for tests and the curious
+        $('pcap').href = '/capture.pcap?token=' + encodeURIComponent(token);
 
         // ---- serial console (term.js, the ancestor of xterm.js, from Debian's libjs-term.js)
         const term = new Terminal({ cols: 80, rows: 18, useStyle: true, screenKeys: false, scrollback: 2000 });
@@ -31,6 +32,19 @@ extension Page {
           $('serial-input').value = '';
         });
         $('reset').addEventListener('click', () => send({ reset: true }));
+        // virtual time: pause / run, step a pass or N ms, speed
+        $('pause').addEventListener('click', () => send(state.paused ? { resume: true } : { pause: true }));
+        $('step-pass').addEventListener('click', () => send({ step: { passes: 1 } }));
+        $('step-ms').addEventListener('click', () => send({ step: { ms: Number($('step-amount').value) || 100 } }));
+        $('speed').addEventListener('change', () => send({ speed: Number($('speed').value) }));
+        function showTime(msg) {
+          if (msg.paused === undefined) return;
+          state.paused = msg.paused;
+          state.speed = msg.speed;
+          $('pause').textContent = msg.paused ? 'Run' : 'Pause';
+          $('pause').classList.toggle('paused', msg.paused);
+          if (document.activeElement !== $('speed')) $('speed').value = String(msg.speed);
+        }
 
         // ---- parts: one field per control; Enter (or leaving the field) sets it
         function showControls(controls) {
@@ -102,7 +116,7 @@ extension Page {
             if (state.pcbs.get(key) !== r.state) tr.classList.add('changed');
             seen.set(key, r.state);
             const tw = r.timeWaitMs >= 0 ? (r.timeWaitMs / 1000).toFixed(1) + ' s' : '';
-            for (const [v, cls] of [[r.local], [r.remote], [r.state, 'state'], [r.unsent], [r.unacked], [r.unread], [tw, 'tw']]) {
+            for (const [v, cls] of [[r.local], [r.remote], [r.state, 'state'], [r.unsent], [r.unacked], [r.unread], [r.heap + ' B', 'heap'], [tw, 'tw']]) {
               const td = document.createElement('td');
               td.textContent = v;
               if (cls) td.className = cls;
@@ -120,19 +134,22 @@ extension Page {
             { label: 'free heap', data: [], borderColor: '#6ee07a', pointRadius: 0, borderWidth: 1.5, stepped: true },
             { label: 'largest block', data: [], borderColor: '#58a6ff', pointRadius: 0, borderWidth: 1.5, stepped: true },
             { label: 'events', type: 'scatter', data: [], borderColor: '#e3b341', backgroundColor: '#e3b341', pointStyle: 'triangle', pointRadius: 5 },
+            { label: 'Lua memory', data: [], borderColor: '#d2a8ff', pointRadius: 0, borderWidth: 1.5, borderDash: [4, 3], yAxisID: 'lua' },
           ] },
           options: {
             animation: false, maintainAspectRatio: false, parsing: false, normalized: true,
             scales: { x: { type: 'linear', title: { display: true, text: 'board time (s)', color: '#8aa0b5' }, ticks: { color: '#8aa0b5' }, grid: { color: '#29313a' } },
-                      y: { title: { display: true, text: 'bytes', color: '#8aa0b5' }, ticks: { color: '#8aa0b5' }, grid: { color: '#29313a' } } },
+                      y: { title: { display: true, text: 'heap bytes', color: '#8aa0b5' }, ticks: { color: '#8aa0b5' }, grid: { color: '#29313a' } },
+                      lua: { position: 'right', title: { display: true, text: 'Lua VM bytes (apart from the heap)', color: '#b39ddb' }, ticks: { color: '#b39ddb' }, grid: { display: false } } },
             plugins: { legend: { labels: { color: '#c9d4df' } },
                        tooltip: { callbacks: { label: (c) => c.raw.label ? c.raw.label : `${c.dataset.label}: ${c.raw.y}` } } },
           },
         });
         const maxPoints = 1200;
         // the heap is sampled when it changes; each line is drawn on to the board's present
-        function addHeap(now, samples, marks) {
-          const [free, block, events] = chart.data.datasets;
+        function addHeap(now, samples, marks, lua) {
+          const [free, block, events, luaLine] = chart.data.datasets;
+          if (lua !== undefined) luaLine.data.push({ x: now / 1e6, y: lua });
           for (const d of [free, block]) if (d.data.length && d.data[d.data.length - 1].now) d.data.pop();
           for (const [t, f, m] of samples) { free.data.push({ x: t / 1e6, y: f }); block.data.push({ x: t / 1e6, y: m }); }
           for (const d of [free, block]) {
@@ -141,8 +158,9 @@ extension Page {
           }
           const top = free.data.length ? free.data[free.data.length - 1].y : 0;
           for (const [t, label] of marks) events.data.push({ x: t / 1e6, y: top, label: label });
-          for (const d of [free, block, events]) if (d.data.length > maxPoints) d.data.splice(0, d.data.length - maxPoints);
+          for (const d of [free, block, events, luaLine]) if (d.data.length > maxPoints) d.data.splice(0, d.data.length - maxPoints);
           state.heapPoints = free.data.length;
+          state.luaPoints = luaLine.data.length;
         }
 
         // ---- packet ladder
@@ -177,6 +195,9 @@ extension Page {
         function handle(msg) {
           if (msg.hello) {
             $('sketch').textContent = msg.hello.sketch + ' (' + msg.hello.time + ' time)';
+            state.time = msg.hello.time;
+            $('timectl').hidden = msg.hello.time !== 'virtual';
+            $('realtime').hidden = msg.hello.time === 'virtual';
             state.led = msg.hello.led;
             // a (re)connection replays the past: start from a clean page
             term.reset();
@@ -185,8 +206,10 @@ extension Page {
             return;
           }
           $('clock').textContent = (msg.t / 1e6).toFixed(3) + ' s';
+          state.t = msg.t;
+          showTime(msg);
           for (const item of msg.console) writeConsole(item);
-          addHeap(msg.t, msg.heap, msg.marks);
+          addHeap(msg.t, msg.heap, msg.marks, msg.lua);
           if (msg.segments.length) {
             state.segments = state.segments.concat(msg.segments).slice(-maxSegments);
           }

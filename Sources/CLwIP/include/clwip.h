@@ -97,12 +97,16 @@ typedef struct clwip_pcb_info {
     uint32_t unsent;         /* bytes queued, not yet sent */
     uint32_t unread;         /* bytes received, not yet tcp_recved (TCP_WND - rcv_wnd) */
     uint32_t timewait_ms_left;
+    uint32_t heap;           /* bytes of the emulated heap it holds: the pcb, its queued
+                                segments and their pbufs, refused and out-of-order data */
 } clwip_pcb_info;
 
 /** Fills up to `max` rows (listen, bound, active, TIME_WAIT lists); returns
     the number of pcbs that exist (may exceed max). */
 int clwip_pcb_table(clwip_pcb_info *out, int max);
 int clwip_count_state(enum tcp_state state);
+/** Bytes of the emulated heap a pbuf chain holds (umm_malloc's cost of each pbuf). */
+uint32_t clwip_chain_heap(const struct pbuf *p);
 
 /** Resets lwIP after a board reboot: every pcb is dropped without a segment on
     the wire (the board just stops answering), then the netif is removed. */

@@ -44,8 +44,10 @@ typedef struct alloc_prefix {
     int32_t handle;
     uint32_t charged;
     struct alloc_prefix *prev, *next;
-    uint64_t pad;
+    uint64_t magic; /* PREFIX_MAGIC: the connection table reads a block's charge only from its own */
 } alloc_prefix;
+
+#define PREFIX_MAGIC 0x6573706c75614d4dull
 
 static alloc_prefix *g_live;
 
@@ -64,6 +66,7 @@ void *clwip_heap_malloc(size_t size) {
     }
     p->handle = handle;
     p->charged = charge;
+    p->magic = PREFIX_MAGIC;
     p->prev = NULL;
     p->next = g_live;
     if (g_live) g_live->prev = p;
@@ -87,6 +90,7 @@ void clwip_heap_free(void *ptr) {
     if (p->next) p->next->prev = p->prev;
     g_live_allocs--;
     g_live_bytes -= p->charged;
+    p->magic = 0;
     free(p);
 }
 
@@ -216,6 +220,31 @@ void clwip_enforce_timewait_limit(void) {
 
 /* ---- connection table ---- */
 
+/* What the emulated heap charged for the block lwIP got at `mem`: umm_malloc's
+   cost of its ESP8266 size (a 4-byte header shares the first of its 8-byte
+   blocks: BoardCore's Heap.blocks(for:)). 0 for memory lwIP did not allocate. */
+static uint32_t heap_cost(const void *mem) {
+    if (!mem) return 0;
+    const alloc_prefix *p = ((const alloc_prefix *)mem) - 1;
+    if (p->magic != PREFIX_MAGIC || p->handle == -1) return 0;
+    uint32_t n = p->charged;
+    return (n <= 4 ? 1 : 1 + (n - 4 + 7) / 8) * 8;
+}
+
+static uint32_t chain_cost(const struct pbuf *p) {
+    uint32_t n = 0;
+    for (; p; p = p->next) n += heap_cost(p);
+    return n;
+}
+
+uint32_t clwip_chain_heap(const struct pbuf *p) { return chain_cost(p); }
+
+static uint32_t segments_cost(const struct tcp_seg *s) {
+    uint32_t n = 0;
+    for (; s; s = s->next) n += heap_cost(s) + chain_cost(s->p);
+    return n;
+}
+
 static void fill_row(clwip_pcb_info *r, struct tcp_pcb *pcb) {
     memset(r, 0, sizeof *r);
     r->pcb = pcb;
@@ -223,6 +252,7 @@ static void fill_row(clwip_pcb_info *r, struct tcp_pcb *pcb) {
     r->prio = pcb->prio;
     r->local_ip = ip4_addr_get_u32(&pcb->local_ip);
     r->local_port = pcb->local_port;
+    r->heap = heap_cost(pcb);
     if (pcb->state == LISTEN) return; /* a tcp_pcb_listen has no more fields */
     r->remote_ip = ip4_addr_get_u32(&pcb->remote_ip);
     r->remote_port = pcb->remote_port;
@@ -230,6 +260,10 @@ static void fill_row(clwip_pcb_info *r, struct tcp_pcb *pcb) {
     for (struct tcp_seg *s = pcb->unacked; s; s = s->next) r->unacked += s->len;
     for (struct tcp_seg *s = pcb->unsent; s; s = s->next) r->unsent += s->len;
     r->unread = (uint32_t)(TCP_WND - pcb->rcv_wnd);
+    r->heap += segments_cost(pcb->unsent) + segments_cost(pcb->unacked) + chain_cost(pcb->refused_data);
+#if TCP_QUEUE_OOSEQ
+    r->heap += segments_cost(pcb->ooseq);
+#endif
     if (pcb->state == TIME_WAIT) {
         u32_t elapsed = (u32_t)(tcp_ticks - pcb->tmr) * TCP_SLOW_INTERVAL;
         r->timewait_ms_left = elapsed >= 2 * TCP_MSL ? 0 : 2 * TCP_MSL - elapsed;
