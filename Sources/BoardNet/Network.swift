@@ -15,8 +15,10 @@ public struct NetworkConfig: Sendable {
     public var world = World()
     /// A VDE network to join instead of the board's own slirp (`--net URL`).
     public var link: String?
-    /// The board's static addressing on `link` (no DHCP there).
+    /// The board's addressing on `link`: static, or DHCP from the LAN's server.
     public var lanAddress = LANAddress()
+    /// The station MAC (`--mac`); nil: derived (`WiFiStation.macAddress`).
+    public var mac: [UInt8]?
     /// The PC-like filter between slirp and the board (`PCFilter`); off only to
     /// show what slirp alone does (`ESPLUA_PC_FILTER=off`).
     public var pcFilter = getenv("ESPLUA_PC_FILTER").map { String(cString: $0) } != "off"
@@ -460,7 +462,7 @@ public final class Network: EventSource, HostIO {
         if hostnameBuffer[0] == 0 { _ = setHostname(Array(Network.defaultHostname(mac: mac).utf8)) }
         netifStorage.pointee.hostname = UnsafePointer(hostnameBuffer)  // netif_add cleared it
         netifUp = true
-        if slirp == nil {
+        if slirp == nil && !config.lanAddress.dhcp {
             // a LAN without slirp: static addressing, as `WiFi.config` sets it
             let a = config.lanAddress
             var ip = ip4_addr_t(addr: ipBits(a.address) ?? 0), mask = ip4_addr_t(addr: ipBits(a.netmask) ?? 0)
@@ -496,7 +498,7 @@ public final class Network: EventSource, HostIO {
 
     /// The station's address, 0 before DHCP (network byte order).
     var addressBits: UInt32 { netifUp ? clwip_netif_ip(netifStorage) : 0 }
-    var dhcpBound: Bool { netifUp && (slirp == nil || clwip_dhcp_bound(netifStorage) != 0) }
+    var dhcpBound: Bool { netifUp && ((slirp == nil && !config.lanAddress.dhcp) || clwip_dhcp_bound(netifStorage) != 0) }
 
     // MARK: reboot
 
