@@ -35,6 +35,12 @@ public final class LANDHCP {
 
     public static func text(_ host: UInt8) -> String { "10.0.2.\(host)" }
 
+    /// The last byte of a 10.0.2.x address (0 if it is not one).
+    public static func host(of address: String) -> UInt8 {
+        guard let bits = ipBits(address) else { return 0 }
+        return withUnsafeBytes(of: bits) { $0[3] }
+    }
+
     /// The address for `mac`: its lease, its reservation, or a free one from its hash.
     func address(for mac: [UInt8]) -> UInt8? {
         if let a = leases[mac] ?? reserved[mac] { return a }

@@ -60,6 +60,8 @@ struct Lab: ParsableCommand {
         var name: String
         var sketch: String
         var address: String
+        /// How it gets the address, and its MAC (for the start-up lines).
+        var addressing: String
         var extra: [String]
         var pid: pid_t = 0
         var out: Int32 = -1, err: Int32 = -1
@@ -86,7 +88,8 @@ struct Lab: ParsableCommand {
         if let seed { file.seed = seed }
         var boards = file.boards.map {
             Board(
-                name: $0.name, sketch: $0.sketch, address: $0.isStatic ? $0.address : "DHCP (\($0.address) reserved)",
+                name: $0.name, sketch: $0.sketch, address: $0.isStatic || file.gateway ? $0.address : "on a lease from the joined lab's gateway",
+                addressing: ($0.isStatic ? "static, MAC " : "its DHCP lease, MAC ") + LANDHCP.macText($0.mac),
                 extra: LabFile.addressOptions($0) + $0.options + file.linkOptions(for: $0.name))
         }
         let hosts = file.hosts
@@ -104,6 +107,14 @@ struct Lab: ParsableCommand {
             }
             try runLockstep(boards, hosts: hosts, dhcp: LANDHCP(reservations: file.reservations))
             return
+        }
+        if !file.gateway {
+            let derived = file.boards.filter { $0.mac == [0x5C, 0xCF, 0x7F, 0, 2, LANDHCP.host(of: $0.address)] }.map(\.name)
+            if !derived.isEmpty {
+                writeStandardError(
+                    "esplua: lab: warning: \(derived.joined(separator: ", ")) \(derived.count == 1 ? "has a MAC" : "have MACs") derived from the lab file's order, as the joined lab's boards do: give each a \"mac\" of its own\n"
+                )
+            }
         }
         if !file.gateway && !forwards.isEmpty { fail("esplua: \(lab): forwards need the lab's gateway (\"gateway\": false has none)") }
 
@@ -153,7 +164,8 @@ struct Lab: ParsableCommand {
             close(err[1])
             boards[i].out = out[0]
             boards[i].err = err[0]
-            writeStandardError("esplua: lab: \(boards[i].name) is \(boards[i].address), running \(boards[i].sketch), link \(file.link)\n")
+            writeStandardError(
+                "esplua: lab: \(boards[i].name) is \(boards[i].address), running \(boards[i].sketch), link \(file.link) (\(boards[i].addressing))\n")
         }
         let width = boards.map(\.name.count).max() ?? 0
         var stopping = false
@@ -256,7 +268,7 @@ extension Lab {
             close(err[1])
             close(pair[1])
             nodes.append(LabConductor.Node(name: b.name, pid: pid, socket: pair[0], out: out[0], err: err[0]))
-            writeStandardError("esplua: lab: \(b.name) is \(b.address), running \(b.sketch) in virtual time\n")
+            writeStandardError("esplua: lab: \(b.name) is \(b.address), running \(b.sketch) in virtual time (\(b.addressing))\n")
         }
         let conductor = LabConductor(nodes: nodes, gateway: gateway)
         let started = HostClock.now()

@@ -519,6 +519,8 @@ final class ClassNetworkTests: EspluaTestCase {
         XCTAssertTrue(r.output.contains("lab 1 exit 0\nlab 2 exit 0\n"), r.output)
         XCTAssertTrue(r.output.contains("esplua: lab: the switch is vde://\(sw1), the gateway 10.0.2.2 serves DHCP and DNS"), r.output)
         XCTAssertTrue(r.output.contains("esplua: lab: the switch is vde://\(sw2), no gateway"), r.output)
+        XCTAssertTrue(r.output.contains("esplua: lab: b is on a lease from the joined lab's gateway, running"), r.output)
+        XCTAssertFalse(r.output.contains("warning:"), r.output)
         let lease = r.output.range(of: "b | connected, IP ").map { String(r.output[$0.upperBound...].prefix { $0 != "\n" }) }
         XCTAssertNotNil(lease, r.output)
         XCTAssertNotEqual(lease, "10.0.2.15", "lab 1's gateway leases b an address of its own")
@@ -547,5 +549,23 @@ final class ClassNetworkTests: EspluaTestCase {
         r = try esplua(["lab", path("bad.json"), "--time", "fast"])
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("--time must be 'real' or 'virtual', not 'fast'"), r.stderr)
+        r = try esplua(["run", "sketches/blink.lua", "--net", "vde://\(path("no-switch"))", "--mac", "01:00:5E:00:00:01"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("bad --mac '01:00:5E:00:00:01': expected six hex bytes of a unicast MAC"), r.stderr)
+        try "function setup() end function loop() end".write(toFile: path("x.lua"), atomically: true, encoding: .utf8)
+        try #"{ "boards": [ { "name": "a", "sketch": "x.lua", "mac": "5C:CF:7F:00:00" } ] }"#.write(toFile: path("bad.json"), atomically: true, encoding: .utf8)
+        r = try esplua(["lab", path("bad.json")])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains(#"boards[0].mac (a) must be six hex bytes like "5C:CF:7F:12:34:56""#), r.stderr)
+        try #"{ "boards": [ { "name": "a", "sketch": "x.lua" } ], "gateway": false }"#.write(toFile: path("joined.json"), atomically: true, encoding: .utf8)
+        r = try esplua(["lab", path("joined.json"), "--time", "virtual"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains(#"a lab joined to another ("gateway": false) needs --time real"#), r.stderr)
+        try #"{ "boards": [ { "name": "a", "sketch": "x.lua" } ], "gateway": false, "forwards": [ "8080:a:80" ] }"#
+            .write(toFile: path("joined.json"), atomically: true, encoding: .utf8)
+        r = try esplua(["lab", path("joined.json")])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains(#"forwards need the lab's gateway ("gateway": false has none)"#), r.stderr)
+        XCTAssertTrue(r.stderr.contains(#"warning: a has a MAC derived from the lab file's order, as the joined lab's boards do"#), r.stderr)
     }
 }
