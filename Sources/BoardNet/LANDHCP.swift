@@ -19,6 +19,9 @@ public final class LANDHCP {
     /// MAC → last byte of the address (10.0.2.x).
     private var reserved: [[UInt8]: UInt8]
     public private(set) var leases: [[UInt8]: UInt8] = [:]
+    /// Addresses a client declined (its ARP probe found them in use: a static
+    /// address the server did not know of, as a joined lab's `"ip"`), never offered again.
+    public private(set) var declined: Set<UInt8> = []
     /// Host names the boards sent (lower-cased) → address.
     public private(set) var hostnames: [String: String] = [:]
     /// Told of every lease bound (DHCPACK): the MAC, address and host name.
@@ -43,8 +46,8 @@ public final class LANDHCP {
 
     /// The address for `mac`: its lease, its reservation, or a free one from its hash.
     func address(for mac: [UInt8]) -> UInt8? {
-        if let a = leases[mac] ?? reserved[mac] { return a }
-        let taken = Set(reserved.values).union(leases.values)
+        if let a = leases[mac] ?? reserved[mac], !declined.contains(a) { return a }
+        let taken = Set(reserved.values).union(leases.values).union(declined)
         var h: UInt32 = 2_166_136_261  // FNV-1a
         for b in mac { h = (h ^ UInt32(b)) &* 16_777_619 }
         let span = UInt32(LANDHCP.lastHost - LANDHCP.firstHost) + 1
@@ -101,6 +104,12 @@ public final class LANDHCP {
             }
             onLease?(mac, LANDHCP.text(a), hostname)
             return [reply(to: f, bootp: bootp, type: 5, address: a)]
+        case 4:  // DECLINE: the address is in use
+            if let asked = requested, asked >> 8 == 0x000A_0002 {
+                declined.insert(UInt8(asked & 0xff))
+                if leases[mac] == UInt8(asked & 0xff) { leases[mac] = nil }
+            }
+            return []
         case 7:  // RELEASE
             leases[mac] = nil
             return []

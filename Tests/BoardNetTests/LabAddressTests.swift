@@ -134,6 +134,20 @@ final class LabAddressTests: XCTestCase {
         XCTAssertNil(server.handle(frame: [UInt8](repeating: 0, count: 60)))
     }
 
+    /// A client whose ARP probe finds its offered address in use (a joined lab's
+    /// static board the server does not know) declines it, and gets another.
+    func testADeclinedAddressIsNeverOfferedAgain() {
+        let mac: [UInt8] = [0x5C, 0xCF, 0x7F, 0, 2, 15]
+        let server = LANDHCP(reservations: [(mac, "10.0.2.15")])
+        XCTAssertEqual(exchange(server, mac: mac).ack.yiaddr, [10, 0, 2, 15])
+        XCTAssertEqual(server.handle(frame: Self.dhcp(4, mac: mac, requested: [10, 0, 2, 15])), [])
+        XCTAssertEqual(server.declined, [15])
+        let again = exchange(server, mac: mac).ack
+        XCTAssertEqual(again.type, 5)
+        XCTAssertNotEqual(again.yiaddr, [10, 0, 2, 15])
+        XCTAssertEqual(again.yiaddr[0..<3], [10, 0, 2])
+    }
+
     /// More boards than slirp's 16 leases (a class of 30, and 10 MACs the lab does
     /// not know): every one gets its own address, the same from a fresh server.
     func testThirtyBoardsAndTenStrangersGetDistinctStableLeases() {
