@@ -148,6 +148,21 @@ final class LabAddressTests: XCTestCase {
         XCTAssertEqual(again.yiaddr[0..<3], [10, 0, 2])
     }
 
+    /// The server reads frames from any board of the LAN: truncated and mangled
+    /// DHCP messages (options running past the end, any IHL) are answered or
+    /// ignored, never read out of bounds.
+    func testMangledRequestsNeverCrashTheServer() {
+        let server = LANDHCP(reservations: [])
+        var rng = SystemRandomNumberGenerator()
+        let base = Self.dhcp(3, mac: [0x5C, 0xCF, 0x7F, 1, 2, 3], requested: [10, 0, 2, 15], hostname: "x")
+        for _ in 0..<20_000 {
+            var f = Array(base.prefix(Int.random(in: 250...base.count, using: &rng)))
+            for _ in 0..<Int.random(in: 1...6, using: &rng) { f[Int.random(in: 14..<f.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+            if Bool.random(using: &rng) { f[14] = 0x40 | UInt8.random(in: 5...15, using: &rng) }
+            _ = server.handle(frame: f)
+        }
+    }
+
     /// More boards than slirp's 16 leases (a class of 30, and 10 MACs the lab does
     /// not know): every one gets its own address, the same from a fresh server.
     func testThirtyBoardsAndTenStrangersGetDistinctStableLeases() {
