@@ -119,10 +119,10 @@ struct Lab: ParsableCommand {
         if !file.gateway && !forwards.isEmpty { fail("esplua: \(lab): forwards need the lab's gateway (\"gateway\": false has none)") }
 
         // the switch
+        if let switchPath, access(switchPath, F_OK) == 0 { fail("esplua: lab: --switch \(switchPath) exists already (another lab's switch?)") }
         let dir = Path.join(FileManager.default.temporaryDirectory.path, "esplua-lab-\(getpid())")
         guard mkdir(dir, 0o700) == 0 else { fail("esplua: lab: cannot create \(dir)") }
         let sw = switchPath ?? dir + "/switch"
-        if switchPath != nil, access(sw, F_OK) == 0 { fail("esplua: lab: --switch \(sw) exists already (another lab's switch?)") }
         guard let vdePlug = (["/usr/bin/vde_plug", "/usr/local/bin/vde_plug"] as [String]).first(where: { access($0, X_OK) == 0 }) else {
             fail("esplua: lab: vde_plug is missing (Debian package vdeplug; make setup installs it)")
         }

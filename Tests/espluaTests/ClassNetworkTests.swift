@@ -567,5 +567,9 @@ final class ClassNetworkTests: EspluaTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains(#"forwards need the lab's gateway ("gateway": false has none)"#), r.stderr)
         XCTAssertTrue(r.stderr.contains(#"warning: a has a MAC derived from the lab file's order, as the joined lab's boards do"#), r.stderr)
+        try #"{ "boards": [ { "name": "a", "sketch": "x.lua" } ] }"#.write(toFile: path("joined.json"), atomically: true, encoding: .utf8)
+        r = try esplua(["lab", path("joined.json"), "--switch", work.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("esplua: lab: --switch \(work.path) exists already (another lab's switch?)"), r.stderr)
     }
 }
