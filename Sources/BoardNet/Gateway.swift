@@ -5,7 +5,9 @@ import Glibc
 /// VDE network, so boards on the LAN reach the host (10.0.2.2, NAT) and the host
 /// reaches boards through forwards, with the PC-like filter between slirp and
 /// the boards (ACK before FIN, segments within the boards' MSS, broadcasts kept
-/// on the machine) and DNS (10.0.2.3) answering the boards' names itself.
+/// on the machine), DHCP for any number of boards (`LANDHCP`, in place of
+/// slirp's 16 leases) and DNS (10.0.2.3) answering the boards' names and the
+/// host names they sent in DHCP itself.
 ///
 /// Runs in its own process (the lab's), driven by `step`: one `ppoll` over
 /// slirp's sockets, the LAN and the caller's descriptors.
@@ -14,7 +16,11 @@ public final class Gateway {
     private let slirp: SlirpBackend
     private let lan: VDEBackend
     private let filter = PCFilter()
-    private let hosts: [String: String]
+    private let boardNames: [String: String]
+    /// The boards' names and the DHCP host names (a board's name wins).
+    private var hosts: [String: String]
+    /// The LAN's DHCP server.
+    public let dhcp: LANDHCP
     /// Frames for the LAN held behind a barrier (a FIN after its ACK).
     private var pending: [[UInt8]] = []
     private var holdUntil: UInt64 = 0
@@ -23,12 +29,14 @@ public final class Gateway {
     public var finDelayMicros: UInt64 = 500
 
     /// Joins `url` (a VDE switch); `hosts` are names DNS answers (board names);
-    /// `forwards` reach the given board addresses.
-    public init(url: String, hosts: [String: String], forwards: [(Forward, String)]) throws(NetworkError) {
+    /// `forwards` reach the given board addresses; `dhcp` serves the LAN's leases.
+    public init(url: String, hosts: [String: String], forwards: [(Forward, String)], dhcp: LANDHCP) throws(NetworkError) {
         slirp = try SlirpBackend(clock: clock)
         slirp.filter = filter
         lan = try VDEBackend(url: url)
         self.hosts = hosts
+        boardNames = hosts
+        self.dhcp = dhcp
         for (f, address) in forwards { try slirp.addForward(f, deviceAddress: address) }
     }
 
@@ -59,6 +67,11 @@ public final class Gateway {
         // boards -> slirp (its answers queue in slirp.toDevice)
         for frame in lan.toDevice {
             frame.withUnsafeBytes { buf in
+                if let replies = dhcp.handle(buf) {
+                    for r in replies { r.withUnsafeBytes { lan.input($0) } }
+                    hosts = boardNames.merging(dhcp.hostnames) { board, _ in board }
+                    return
+                }
                 if let reply = WorldDNS.answer(buf, hosts: hosts) {
                     reply.withUnsafeBytes { lan.input($0) }
                     return

@@ -9,8 +9,13 @@ public struct LabFile: Sendable {
         public var name: String
         /// The sketch's path, relative paths taken from the lab file's folder.
         public var sketch: String
-        /// 10.0.2.15 and up, in the file's order.
+        /// Its `"ip"`, or 10.0.2.15 and up in the file's order (skipping the
+        /// `"ip"`s): the DHCP lease reserved for its MAC, or its static address.
         public var address: String
+        /// A static address (`"ip"`) rather than DHCP.
+        public var isStatic: Bool
+        /// Its `"mac"`, or 5C:CF:7F and the low three bytes of `address`.
+        public var mac: [UInt8]
         /// `run` options for the board's own files: --wiring, --world, --flash.
         public var options: [String]
     }
@@ -24,6 +29,19 @@ public struct LabFile: Sendable {
     public var seed: UInt64 = 0x8266
     /// Faults at board times, with the board each is for (nil: every board).
     public var faults: [(board: String?, fault: LinkFault)] = []
+    /// Whether this lab runs its gateway (`"gateway": false`: a lab joined to
+    /// another lab's LAN, whose gateway serves DHCP and DNS for both).
+    public var gateway = true
+
+    /// The `run` options for board `b`'s address and MAC on the LAN.
+    public static func addressOptions(_ b: Board) -> [String] {
+        ["--ip", b.isStatic ? b.address : "dhcp", "--mac", LANDHCP.macText(b.mac)]
+    }
+
+    /// The gateway's DHCP reservations: every DHCP board's MAC and address.
+    public var reservations: [(mac: [UInt8], address: String)] {
+        boards.filter { !$0.isStatic }.map { ($0.mac, $0.address) }
+    }
 
     /// The `run` options that give board `name` (the i-th) its link, seed and faults.
     public func linkOptions(for name: String) -> [String] {
@@ -55,11 +73,15 @@ public struct LabFile: Sendable {
         let value: Any
         do { value = try JSON.parse(data) } catch { throw bad("not valid JSON (\(error.description))") }
         guard let root = value as? [String: Any] else { throw bad("the lab must be a JSON object") }
-        let known: Set = ["boards", "forwards", "link", "seed", "faults", "comment"]
+        let known: Set = ["boards", "forwards", "link", "seed", "faults", "gateway", "comment"]
         if let k = root.keys.sorted().first(where: { !known.contains($0) }) {
-            throw bad("unknown key '\(k)' (expected boards, forwards, link, seed, faults)")
+            throw bad("unknown key '\(k)' (expected boards, forwards, link, seed, faults, gateway)")
         }
         var lab = LabFile()
+        if let g = root["gateway"] {
+            guard let g = g as? Bool else { throw bad("gateway must be true or false") }
+            lab.gateway = g
+        }
         if let link = root["link"] {
             do { lab.link = try LinkProfile.parse(value: link) } catch { throw bad(error.description) }
         }
@@ -69,6 +91,21 @@ public struct LabFile: Sendable {
         }
         guard let items = root["boards"] as? [Any], !items.isEmpty else { throw bad("boards must be a non-empty array") }
         guard items.count <= 240 else { throw bad("at most 240 boards (10.0.2.15 to 10.0.2.254)") }
+        // the static addresses first: the others are numbered around them
+        var statics: [Int: UInt8] = [:]
+        for (i, item) in items.enumerated() {
+            guard let ip = (item as? [String: Any])?["ip"] else { continue }
+            guard let text = ip as? String, let bits = ipBits(text) else {
+                throw bad("boards[\(i)].ip must be an address like \"10.0.2.40\"")
+            }
+            let b = withUnsafeBytes(of: bits) { Array($0) }
+            guard b[0] == 10, b[1] == 0, b[2] == 2, b[3] >= LANDHCP.firstHost, b[3] <= LANDHCP.lastHost else {
+                throw bad("boards[\(i)].ip '\(text)' is outside the lab's LAN: expected 10.0.2.15 to 10.0.2.254")
+            }
+            guard !statics.values.contains(b[3]) else { throw bad("boards[\(i)].ip '\(text)' is another board's address too") }
+            statics[i] = b[3]
+        }
+        var next = LANDHCP.firstHost
         for (i, item) in items.enumerated() {
             guard let b = item as? [String: Any], let name = b["name"] as? String, let sketch = b["sketch"] as? String else {
                 throw bad("boards[\(i)] needs a name and a sketch")
@@ -85,7 +122,28 @@ public struct LabFile: Sendable {
                 guard let s = v as? String else { throw bad("boards[\(i)].\(key) must be a file name") }
                 options += ["--\(key)", relative(s)]
             }
-            lab.boards.append(Board(name: name, sketch: path, address: "10.0.2.\(15 + i)", options: options))
+            let host: UInt8
+            if let s = statics[i] {
+                host = s
+            } else {
+                while statics.values.contains(next) { next += 1 }
+                host = next
+                next += 1
+            }
+            var mac: [UInt8] = [0x5C, 0xCF, 0x7F, 0, 2, host]
+            if let m = b["mac"] {
+                guard let text = m as? String, let bytes = LANDHCP.mac(parsing: text) else {
+                    throw bad("boards[\(i)].mac (\(name)) must be six hex bytes like \"5C:CF:7F:12:34:56\"")
+                }
+                guard bytes[0] & 1 == 0 else { throw bad("boards[\(i)].mac (\(name)) '\(text)' is a multicast address: a board's MAC is unicast") }
+                guard bytes != [0, 0, 0, 0, 0, 0] else { throw bad("boards[\(i)].mac (\(name)) must not be all zeros") }
+                mac = bytes
+            }
+            if let other = lab.boards.first(where: { $0.mac == mac }) {
+                throw bad("boards[\(i)].mac (\(name)) \(LANDHCP.macText(mac)) is \(other.name)'s MAC too")
+            }
+            lab.boards.append(
+                Board(name: name, sketch: path, address: LANDHCP.text(host), isStatic: statics[i] != nil, mac: mac, options: options))
         }
         for (i, item) in ((root["forwards"] as? [Any]) ?? []).enumerated() {
             // [udp:][ADDR:]HOST:BOARD:PORT

@@ -26,11 +26,14 @@ extension LinkBackend {
 }
 
 /// A board's addressing on a LAN without slirp (`--net`): static, as
-/// `WiFi.config(ip, gateway, mask)` sets it — no DHCP server is assumed. The
-/// default is slirp's plan (10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3), so a
-/// board on a TAP device or beside a gateway keeps the addresses it has alone.
+/// `WiFi.config(ip, gateway, mask)` sets it, or DHCP from the LAN's server
+/// (`--ip dhcp`: a lab's gateway, `LANDHCP`). The static default is slirp's
+/// plan (10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3), so a board on a TAP
+/// device without a DHCP server keeps the addresses it has alone.
 public struct LANAddress: Sendable, Equatable {
     public var address: String
+    /// DHCP instead of the static address (`--ip dhcp`).
+    public var dhcp = false
     public var netmask = "255.255.255.0"
     public var gateway = "10.0.2.2"
     public var dns = "10.0.2.3"

@@ -3,8 +3,8 @@ import Glibc
 
 /// The gateway of a lab run in virtual time: libslirp on the conductor's clock
 /// (its `clock_get_ns` and timers read a virtual `BoardClock` the conductor
-/// moves), answering ARP for 10.0.2.2 and 10.0.2.3, and DNS (10.0.2.3) for
-/// every board's name.
+/// moves), answering ARP for 10.0.2.2 and 10.0.2.3, DHCP (`LANDHCP`) and DNS
+/// (10.0.2.3) for every board's name and the host names boards sent in DHCP.
 ///
 /// Nothing reaches this host's programs: their answers would come at wall-clock
 /// times, not at the lab's board times, and a lab in virtual time is
@@ -19,17 +19,22 @@ import Glibc
 public final class LockstepGateway {
     private let clock = BoardClock(mode: .virtual)
     private let slirp: SlirpBackend
-    private let hosts: [String: String]
+    private let boardNames: [String: String]
+    private var hosts: [String: String]
+    /// The LAN's DHCP server.
+    public let dhcp: LANDHCP
     /// Board addresses to names, for the messages.
     private let names: [String: String]
     private var refused: Set<String> = []
     /// Told once per board and destination that the gateway dropped.
     public var onRefused: ((String) -> Void)?
 
-    /// `hosts`: the names DNS answers (board name → address).
-    public init(hosts: [String: String]) throws(NetworkError) {
+    /// `hosts`: the names DNS answers (board name → address); `dhcp` serves the leases.
+    public init(hosts: [String: String], dhcp: LANDHCP) throws(NetworkError) {
         slirp = try SlirpBackend(clock: clock)
         self.hosts = hosts
+        boardNames = hosts
+        self.dhcp = dhcp
         var names: [String: String] = [:]
         for (name, address) in hosts where !name.contains(".") { names[address] = name }
         self.names = names
@@ -61,7 +66,10 @@ public final class LockstepGateway {
     public func receive(_ frame: [UInt8], at t: UInt64) -> [(sentAt: UInt64, frame: [UInt8])] {
         var out = run(until: t)
         frame.withUnsafeBytes { buf in
-            if let reply = WorldDNS.answer(buf, hosts: hosts) {
+            if let replies = dhcp.handle(buf) {
+                for r in replies { out.append((clock.micros, r)) }
+                hosts = boardNames.merging(dhcp.hostnames) { board, _ in board }
+            } else if let reply = WorldDNS.answer(buf, hosts: hosts) {
                 out.append((clock.micros, reply))
             } else if buf.count >= 14, buf[12] == 0x08, buf[13] == 0x06 {
                 slirp.input(buf)  // ARP: who has 10.0.2.2 / 10.0.2.3

@@ -15,8 +15,10 @@ public struct NetworkConfig: Sendable {
     public var world = World()
     /// A VDE network to join instead of the board's own slirp (`--net URL`).
     public var link: String?
-    /// The board's static addressing on `link` (no DHCP there).
+    /// The board's addressing on `link`: static, or DHCP from the LAN's server.
     public var lanAddress = LANAddress()
+    /// The station MAC (`--mac`); nil: derived (`WiFiStation.macAddress`).
+    public var mac: [UInt8]?
     /// The PC-like filter between slirp and the board (`PCFilter`); off only to
     /// show what slirp alone does (`ESPLUA_PC_FILTER=off`).
     public var pcFilter = getenv("ESPLUA_PC_FILTER").map { String(cString: $0) } != "off"
@@ -482,7 +484,7 @@ public final class Network: EventSource, HostIO {
         if hostnameBuffer[0] == 0 { _ = setHostname(Array(Network.defaultHostname(mac: mac).utf8)) }
         netifStorage.pointee.hostname = UnsafePointer(hostnameBuffer)  // netif_add cleared it
         netifUp = true
-        if slirp == nil {
+        if slirp == nil && !config.lanAddress.dhcp {
             // a LAN without slirp: static addressing, as `WiFi.config` sets it
             let a = config.lanAddress
             var ip = ip4_addr_t(addr: ipBits(a.address) ?? 0), mask = ip4_addr_t(addr: ipBits(a.netmask) ?? 0)
@@ -523,7 +525,7 @@ public final class Network: EventSource, HostIO {
 
     /// `wifi_station_dhcpc_start()`: back to DHCP (`WiFi.config(0, 0, 0)`).
     func useDHCP() {
-        guard netifUp, slirp != nil, clwip_dhcp_bound(netifStorage) == 0 else { return }
+        guard netifUp, slirp != nil || config.lanAddress.dhcp, clwip_dhcp_bound(netifStorage) == 0 else { return }
         var zero = ip4_addr_t(addr: 0)
         netif_set_addr(netifStorage, &zero, &zero, &zero)
         _ = dhcp_start(netifStorage)
@@ -540,7 +542,7 @@ public final class Network: EventSource, HostIO {
     /// The station's address, 0 before DHCP (network byte order).
     var addressBits: UInt32 { netifUp ? clwip_netif_ip(netifStorage) : 0 }
     var dhcpBound: Bool {
-        netifUp && (slirp == nil || wifi.staticAddress != nil || clwip_dhcp_bound(netifStorage) != 0)
+        netifUp && ((slirp == nil && !config.lanAddress.dhcp) || wifi.staticAddress != nil || clwip_dhcp_bound(netifStorage) != 0)
     }
 
     // MARK: reboot

@@ -122,10 +122,11 @@ public final class WiFiStation {
 
     private var world: World { network?.config.world ?? World() }
 
-    /// The station MAC: Espressif's OUI 5C:CF:7F and the chip id; on a LAN
-    /// (`--net`) the low three bytes of the board's address instead, so boards
-    /// that share a network differ.
+    /// The station MAC: `--mac` if given (a lab board's `"mac"`), else
+    /// Espressif's OUI 5C:CF:7F and the chip id; on a LAN (`--net`) the low three
+    /// bytes of the board's address instead, so boards that share a network differ.
     public var macAddress: [UInt8] {
+        if let m = network?.config.mac { return m }
         if let n = network, n.config.link != nil, let bits = ipBits(n.config.lanAddress.address) {
             let b = withUnsafeBytes(of: bits) { Array($0) }
             return [0x5C, 0xCF, 0x7F, b[1], b[2], b[3]]

@@ -10,10 +10,14 @@ import Glibc
 /// PC-like filter, DNS answering every board's name, forwards by board name) in
 /// this process, and every board as its own `esplua run --net` process; each
 /// board's lines prefixed with its name; Ctrl-C ends all. Each board gets the
-/// lab's link (`--link`, `--seed` plus its index, its `--fault`s).
+/// lab's link (`--link`, `--seed` plus its index, its `--fault`s), its MAC
+/// (`"mac"` or derived) and DHCP from the gateway (`LANDHCP`: its place in the
+/// file reserves its lease) or its static `"ip"`. `--switch PATH` names the
+/// switch so another lab can join it (`dpipe vde_plug = vde_plug`); that lab
+/// runs with `"gateway": false`, one gateway per LAN.
 ///
 /// ```json
-/// { "boards": [ { "name": "server", "sketch": "server.lua" }, { "name": "client", "sketch": "client.lua" } ],
+/// { "boards": [ { "name": "server", "sketch": "server.lua", "ip": "10.0.2.40" }, { "name": "client", "sketch": "client.lua", "mac": "5C:CF:7F:12:34:56" } ],
 ///   "forwards": [ "8080:server:80" ], "link": "wifi", "seed": 1,
 ///   "faults": [ { "at": "10s", "board": "client", "ap": "down", "for": "5s" } ] }
 /// ```
@@ -23,7 +27,7 @@ struct Lab: ParsableCommand {
 
     @Argument(
         help:
-            "The lab file (JSON): boards (name, sketch, optional wiring, world, flash), forwards (HOST:BOARD:PORT), link (ideal, wifi or its fields), seed and faults."
+            "The lab file (JSON): boards (name, sketch, optional wiring, world, flash, ip, mac), forwards (HOST:BOARD:PORT), link (ideal, wifi or its fields), seed, faults and gateway (false: a lab joined to another's LAN)."
     )
     var lab: String
 
@@ -38,6 +42,13 @@ struct Lab: ParsableCommand {
 
     @Option(name: .customLong("seed"), help: "Seed of the links' generators (overrides the lab file's seed).")
     var seed: UInt64?
+
+    @Option(
+        name: .customLong("switch"),
+        help: ArgumentHelp(
+            "The lab's VDE switch at PATH (default: a temporary folder), named on stderr: another lab joins it with dpipe vde_plug vde://PATH = vde_plug vde://OTHER.",
+            valueName: "PATH"))
+    var switchPath: String?
 
     @Option(
         name: .customLong("time"),
@@ -57,6 +68,8 @@ struct Lab: ParsableCommand {
         var name: String
         var sketch: String
         var address: String
+        /// How it gets the address, and its MAC (for the start-up lines).
+        var addressing: String
         var extra: [String]
         var pid: pid_t = 0
         var out: Int32 = -1, err: Int32 = -1
@@ -91,7 +104,10 @@ struct Lab: ParsableCommand {
         } catch { fail("esplua: \(lab): \(error)") }
         if let seed { file.seed = seed }
         var boards = file.boards.map {
-            Board(name: $0.name, sketch: $0.sketch, address: $0.address, extra: $0.options + file.linkOptions(for: $0.name))
+            Board(
+                name: $0.name, sketch: $0.sketch, address: $0.isStatic || file.gateway ? $0.address : "on a lease from the joined lab's gateway",
+                addressing: ($0.isStatic ? "static, MAC " : "its DHCP lease, MAC ") + LANDHCP.macText($0.mac),
+                extra: LabFile.addressOptions($0) + $0.options + file.linkOptions(for: $0.name))
         }
         let hosts = file.hosts
         let forwards = file.forwards.map { ($0.forward, $0.address) }
@@ -101,14 +117,29 @@ struct Lab: ParsableCommand {
                     "esplua: \(lab): forwards need --time real: in virtual time the lab's clock does not follow the host's, so a host program's connection would meet boards that jumped past its timeouts"
                 )
             }
-            try runLockstep(boards, hosts: hosts)
+            guard file.gateway, switchPath == nil else {
+                fail(
+                    "esplua: \(lab): a lab joined to another (\(switchPath != nil ? "--switch" : "\"gateway\": false")) needs --time real: the other lab's boards do not follow this lab's clock"
+                )
+            }
+            try runLockstep(boards, hosts: hosts, dhcp: LANDHCP(reservations: file.reservations))
             return
         }
+        if !file.gateway {
+            let derived = file.boards.filter { $0.mac == [0x5C, 0xCF, 0x7F, 0, 2, LANDHCP.host(of: $0.address)] }.map(\.name)
+            if !derived.isEmpty {
+                writeStandardError(
+                    "esplua: lab: warning: \(derived.joined(separator: ", ")) \(derived.count == 1 ? "has a MAC" : "have MACs") derived from the lab file's order, as the joined lab's boards do: give each a \"mac\" of its own\n"
+                )
+            }
+        }
+        if !file.gateway && !forwards.isEmpty { fail("esplua: \(lab): forwards need the lab's gateway (\"gateway\": false has none)") }
 
         // the switch
+        if let switchPath, access(switchPath, F_OK) == 0 { fail("esplua: lab: --switch \(switchPath) exists already (another lab's switch?)") }
         let dir = Path.join(FileManager.default.temporaryDirectory.path, "esplua-lab-\(getpid())")
         guard mkdir(dir, 0o700) == 0 else { fail("esplua: lab: cannot create \(dir)") }
-        let sw = dir + "/switch"
+        let sw = switchPath ?? dir + "/switch"
         guard let vdePlug = (["/usr/bin/vde_plug", "/usr/local/bin/vde_plug"] as [String]).first(where: { access($0, X_OK) == 0 }) else {
             fail("esplua: lab: vde_plug is missing (Debian package vdeplug; make setup installs it)")
         }
@@ -118,12 +149,19 @@ struct Lab: ParsableCommand {
             var st: Int32 = 0
             waitpid(switchPid, &st, 0)
             _ = try? FileManager.default.removeItem(atPath: dir)
+            if switchPath != nil { _ = try? FileManager.default.removeItem(atPath: sw) }
         }
         for _ in 0..<100 where access(sw + "/ctl", F_OK) != 0 { usleep(20_000) }
+        writeStandardError(
+            "esplua: lab: the switch is vde://\(sw)\(file.gateway ? ", the gateway 10.0.2.2 serves DHCP and DNS" : ", no gateway (\"gateway\": false): DHCP and DNS come from a joined lab's")\n"
+        )
 
-        let gateway: Gateway
-        do { gateway = try Gateway(url: "vde://" + sw, hosts: hosts, forwards: forwards) } catch { fail("esplua: lab: \(error)") }
-        defer { gateway.close() }
+        var gateway: Gateway?
+        if file.gateway {
+            let dhcp = LANDHCP(reservations: file.reservations)
+            do { gateway = try Gateway(url: "vde://" + sw, hosts: hosts, forwards: forwards, dhcp: dhcp) } catch { fail("esplua: lab: \(error)") }
+        }
+        defer { gateway?.close() }
 
         // the boards
         signal(SIGPIPE, SIG_IGN)
@@ -166,7 +204,7 @@ struct Lab: ParsableCommand {
         }
         defer { page?.stop() }
         for i in boards.indices {
-            var args = [me, "run", boards[i].sketch, "--net", "vde://" + sw, "--ip", boards[i].address] + boards[i].extra
+            var args = [me, "run", boards[i].sketch, "--net", "vde://" + sw] + boards[i].extra
             if let duration { args += ["--for", duration] }
             if let pcapDirectory { args += ["--pcap", Path.join(pcapDirectory, boards[i].name + ".pcap")] }
             if netstat { args.append("--netstat") }
@@ -180,7 +218,8 @@ struct Lab: ParsableCommand {
             for (fd, _) in childEnds[i] { close(fd) }
             boards[i].out = out[0]
             boards[i].err = err[0]
-            writeStandardError("esplua: lab: \(boards[i].name) is \(boards[i].address), running \(boards[i].sketch), link \(file.link)\n")
+            writeStandardError(
+                "esplua: lab: \(boards[i].name) is \(boards[i].address), running \(boards[i].sketch), link \(file.link) (\(boards[i].addressing))\n")
         }
         let width = boards.map(\.name.count).max() ?? 0
         var stopping = false
@@ -197,7 +236,13 @@ struct Lab: ParsableCommand {
                     owners.append((i, fd))
                 }
             }
-            let results = gateway.step(extra: extra, maxWaitMicros: 100_000)
+            let results: [pollfd]
+            if let gateway {
+                results = gateway.step(extra: extra, maxWaitMicros: 100_000)
+            } else {
+                _ = extra.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 100) }
+                results = extra
+            }
             for (r, (i, fd)) in zip(results, owners) where r.revents != 0 {
                 if fd == boards[i].feed {
                     if let page { readFeed(&boards[i], into: page) }
@@ -270,9 +315,9 @@ extension Lab {
     /// the time authority; the gateway runs on its clock; each board is
     /// `esplua run --net lockstep:3 --time virtual`, its end of a socket pair on
     /// descriptor 3.
-    func runLockstep(_ boards: [Board], hosts: [String: String]) throws {
+    func runLockstep(_ boards: [Board], hosts: [String: String], dhcp: LANDHCP) throws {
         let gateway: LockstepGateway
-        do { gateway = try LockstepGateway(hosts: hosts) } catch { fail("esplua: lab: \(error)") }
+        do { gateway = try LockstepGateway(hosts: hosts, dhcp: dhcp) } catch { fail("esplua: lab: \(error)") }
         defer { gateway.close() }
         gateway.onRefused = { writeStandardError("esplua: lab: \($0)\n") }
         signal(SIGPIPE, SIG_IGN)
@@ -285,7 +330,7 @@ extension Lab {
             guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
                 fail("esplua: lab: cannot make a socket pair for \(b.name): \(String(cString: strerror(errno)))")
             }
-            var args = [me, "run", b.sketch, "--net", "lockstep:3", "--time", "virtual", "--ip", b.address] + b.extra
+            var args = [me, "run", b.sketch, "--net", "lockstep:3", "--time", "virtual"] + b.extra
             if let duration { args += ["--for", duration] }
             if let pcapDirectory { args += ["--pcap", Path.join(pcapDirectory, b.name + ".pcap")] }
             if netstat { args.append("--netstat") }
@@ -299,7 +344,7 @@ extension Lab {
             close(err[1])
             close(pair[1])
             nodes.append(LabConductor.Node(name: b.name, pid: pid, socket: pair[0], out: out[0], err: err[0]))
-            writeStandardError("esplua: lab: \(b.name) is \(b.address), running \(b.sketch) in virtual time\n")
+            writeStandardError("esplua: lab: \(b.name) is \(b.address), running \(b.sketch) in virtual time (\(b.addressing))\n")
         }
         let conductor = LabConductor(nodes: nodes, gateway: gateway)
         let started = HostClock.now()

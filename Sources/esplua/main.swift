@@ -112,8 +112,17 @@ struct Run: ParsableCommand {
             valueName: "URL"))
     var net: String?
 
-    @Option(name: .customLong("ip"), help: ArgumentHelp("The board's static address on --net (default 10.0.2.15; /24, gateway 10.0.2.2).", valueName: "ADDR"))
+    @Option(
+        name: .customLong("ip"),
+        help: ArgumentHelp(
+            "The board's address on --net: static (default 10.0.2.15; /24, gateway 10.0.2.2), or dhcp (from the LAN's server, a lab's gateway).",
+            valueName: "ADDR"))
     var ip: String?
+
+    @Option(
+        name: .customLong("mac"),
+        help: ArgumentHelp("The board's station MAC, like 5C:CF:7F:12:34:56 (default: from the chip id, on --net from the address).", valueName: "MAC"))
+    var mac: String?
 
     @Option(
         name: .customLong("link"),
@@ -146,7 +155,10 @@ struct Run: ParsableCommand {
     var uiLink: String?
 
     func validate() throws {
-        if let ip, ipBits(ip) == nil { throw ValidationError("bad --ip '\(ip)': expected a dotted IPv4 address like 10.0.2.16") }
+        if let mac, LANDHCP.mac(parsing: mac) == nil || LANDHCP.mac(parsing: mac)![0] & 1 != 0 {
+            throw ValidationError("bad --mac '\(mac)': expected six hex bytes of a unicast MAC, like 5C:CF:7F:12:34:56")
+        }
+        if let ip, ip != "dhcp", ipBits(ip) == nil { throw ValidationError("bad --ip '\(ip)': expected a dotted IPv4 address like 10.0.2.16") }
         if ip != nil && net == nil { throw ValidationError("--ip needs --net (slirp's DHCP gives the address otherwise)") }
         if let net, net.hasPrefix("lockstep:") != (time == "virtual") {
             throw ValidationError(
@@ -183,7 +195,12 @@ struct Run: ParsableCommand {
         options.network.forwards = forwards.compactMap(Forward.init(parsing:))
         options.network.timewaitLimit = timewaitLimit
         options.network.link = net
-        if let ip { options.network.lanAddress.address = ip }
+        if ip == "dhcp" {
+            options.network.lanAddress.dhcp = true
+        } else if let ip {
+            options.network.lanAddress.address = ip
+        }
+        options.network.mac = mac.flatMap(LANDHCP.mac(parsing:))
         options.network.linkProfile = try! LinkProfile.parse(link)
         options.network.linkSeed = seed
         options.network.faults = faults.map { try! LinkFault.parse($0) }

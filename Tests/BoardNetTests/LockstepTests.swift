@@ -147,7 +147,7 @@ final class LockstepBackendTests: XCTestCase {
 /// clock; the host's programs refused, once per destination, saying why.
 final class LockstepGatewayTests: XCTestCase {
     func testItAnswersARPOnItsClockAndRefusesTheHostsProgramsOnce() throws {
-        let gateway = try LockstepGateway(hosts: ["server": "10.0.2.15", "server.lab": "10.0.2.15"])
+        let gateway = try LockstepGateway(hosts: ["server": "10.0.2.15", "server.lab": "10.0.2.15"], dhcp: LANDHCP(reservations: []))
         defer { gateway.close() }
         var messages: [String] = []
         gateway.onRefused = { messages.append($0) }

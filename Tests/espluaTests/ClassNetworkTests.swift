@@ -277,7 +277,7 @@ final class ClassNetworkTests: EspluaTestCase {
         """.write(toFile: sketch, atomically: true, encoding: .utf8)
         let listener = """
             import socket, sys
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 4210)); s.settimeout(5)
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 4210)); s.settimeout(8)
             out = open(sys.argv[1], "w")
             try:
                 for i in range(6):
@@ -442,7 +442,7 @@ final class ClassNetworkTests: EspluaTestCase {
             .write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
         try """
         import socket, sys
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 4210)); s.settimeout(5)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 4210)); s.settimeout(8)
         try:
             for i in range(2):
                 data, addr = s.recvfrom(100); print("host got " + data.decode() + " from " + addr[0], flush=True)
@@ -453,7 +453,7 @@ final class ClassNetworkTests: EspluaTestCase {
             """
             python3 '\(path("host.py"))' > '\(path("host.txt"))' &
             host=$!
-            "$ESPLUA" lab '\(path("lab.json"))' --for 3s 2> /dev/null
+            "$ESPLUA" lab '\(path("lab.json"))' --for 5s 2> /dev/null
             wait $host
             cat '\(path("host.txt"))'
             """)
@@ -465,6 +465,70 @@ final class ClassNetworkTests: EspluaTestCase {
             XCTAssertTrue(r.output.contains(line), "\(line) in:\n\(r.output)")
         }
     }
+    /// Two labs joined as two machines of a computer room would be: each lab's
+    /// switch at a path (`--switch`), the two switches joined by `dpipe vde_plug
+    /// = vde_plug` (over ssh in a room). The second lab runs without a gateway
+    /// (`"gateway": false`): its board gets its lease from the first lab's DHCP
+    /// server, which records the host name it sent, so board A in lab 1 finds
+    /// board B in lab 2 by that name and fetches from it through the pipe.
+    func testTwoLabsJoinedByDpipeShareOneGateway() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/dpipe") else { throw XCTSkip("dpipe is missing (Debian package vdeplug)") }
+        let server = try String(contentsOf: Self.root.appendingPathComponent("sketches/hello_server.lua"), encoding: .utf8)
+        try server.replacingOccurrences(of: "  WiFi.begin(", with: "  WiFi.hostname(\"boardb\")\n  WiFi.begin(")
+            .write(toFile: path("server.lua"), atomically: true, encoding: .utf8)
+        try """
+        function setup()
+          WiFi.begin("lab", "password123")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          local b, tries = nil, 0
+          while not b and tries < 60 do b = WiFi.hostByName("boardb"); tries = tries + 1; if not b then delay(250) end end
+          print("a " .. WiFi.localIP() .. ", boardb is " .. tostring(b))
+          local c = WiFiClient()
+          tries = 0
+          while not c:connect("boardb", 80) and tries < 20 do tries = tries + 1; delay(250) end
+          c:print("GET /from-lab-1 HTTP/1.0\\r\\n\\r\\n")
+          local page = ""
+          while c:connected() or c:available() > 0 do
+            local n = c:available()
+            if n > 0 then page = page .. c:read(n) else delay(1) end
+          end
+          print("fetched: " .. (page:match("Hello[^\\n]*") or "nothing"))
+          c:stop()
+        end
+        function loop() end
+        """.write(toFile: path("a.lua"), atomically: true, encoding: .utf8)
+        try #"{ "boards": [ { "name": "a", "sketch": "a.lua" } ] }"#.write(toFile: path("lab1.json"), atomically: true, encoding: .utf8)
+        try #"{ "boards": [ { "name": "b", "sketch": "server.lua", "mac": "5C:CF:7F:B0:00:01" } ], "gateway": false }"#
+            .write(toFile: path("lab2.json"), atomically: true, encoding: .utf8)
+        let sw1 = path("sw1"), sw2 = path("sw2")
+        let r = try bash(
+            """
+            "$ESPLUA" lab '\(path("lab1.json"))' --switch '\(sw1)' --for 15s > '\(path("lab1.txt"))' 2> '\(path("lab1-err.txt"))' &
+            lab1=$!
+            "$ESPLUA" lab '\(path("lab2.json"))' --switch '\(sw2)' --for 15s > '\(path("lab2.txt"))' 2> '\(path("lab2-err.txt"))' &
+            lab2=$!
+            \(waitFor("the switch is", in: path("lab1-err.txt")))
+            \(waitFor("the switch is", in: path("lab2-err.txt")))
+            dpipe vde_plug 'vde://\(sw1)' = vde_plug 'vde://\(sw2)' &
+            pipe=$!
+            wait $lab1; echo "lab 1 exit $?"
+            wait $lab2; echo "lab 2 exit $?"
+            kill $pipe 2>/dev/null; wait $pipe 2>/dev/null
+            cat '\(path("lab1.txt"))' '\(path("lab2.txt"))' '\(path("lab1-err.txt"))' '\(path("lab2-err.txt"))'
+            """)
+        XCTAssertTrue(r.output.contains("lab 1 exit 0\nlab 2 exit 0\n"), r.output)
+        XCTAssertTrue(r.output.contains("esplua: lab: the switch is vde://\(sw1), the gateway 10.0.2.2 serves DHCP and DNS"), r.output)
+        XCTAssertTrue(r.output.contains("esplua: lab: the switch is vde://\(sw2), no gateway"), r.output)
+        XCTAssertTrue(r.output.contains("esplua: lab: b is on a lease from the joined lab's gateway, running"), r.output)
+        XCTAssertFalse(r.output.contains("warning:"), r.output)
+        let lease = r.output.range(of: "b | connected, IP ").map { String(r.output[$0.upperBound...].prefix { $0 != "\n" }) }
+        XCTAssertNotNil(lease, r.output)
+        XCTAssertNotEqual(lease, "10.0.2.15", "lab 1's gateway leases b an address of its own")
+        for line in ["a | a 10.0.2.15, boardb is \(lease ?? "?")", "a | fetched: Hello from esplua!", "b | #1 GET /from-lab-1 HTTP/1.0 -> 200"] {
+            XCTAssertTrue(r.output.contains(line), "\(line) in:\n\(r.output)")
+        }
+    }
+
     func testNetOptionsGiveClearErrors() throws {
         var r = try esplua(["run", "sketches/blink.lua", "--ip", "10.0.2.16"])
         XCTAssertEqual(r.status, 2)
@@ -485,5 +549,27 @@ final class ClassNetworkTests: EspluaTestCase {
         r = try esplua(["lab", path("bad.json"), "--time", "fast"])
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("--time must be 'real' or 'virtual', not 'fast'"), r.stderr)
+        r = try esplua(["run", "sketches/blink.lua", "--net", "vde://\(path("no-switch"))", "--mac", "01:00:5E:00:00:01"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("bad --mac '01:00:5E:00:00:01': expected six hex bytes of a unicast MAC"), r.stderr)
+        try "function setup() end function loop() end".write(toFile: path("x.lua"), atomically: true, encoding: .utf8)
+        try #"{ "boards": [ { "name": "a", "sketch": "x.lua", "mac": "5C:CF:7F:00:00" } ] }"#.write(toFile: path("bad.json"), atomically: true, encoding: .utf8)
+        r = try esplua(["lab", path("bad.json")])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains(#"boards[0].mac (a) must be six hex bytes like "5C:CF:7F:12:34:56""#), r.stderr)
+        try #"{ "boards": [ { "name": "a", "sketch": "x.lua" } ], "gateway": false }"#.write(toFile: path("joined.json"), atomically: true, encoding: .utf8)
+        r = try esplua(["lab", path("joined.json"), "--time", "virtual"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains(#"a lab joined to another ("gateway": false) needs --time real"#), r.stderr)
+        try #"{ "boards": [ { "name": "a", "sketch": "x.lua" } ], "gateway": false, "forwards": [ "8080:a:80" ] }"#
+            .write(toFile: path("joined.json"), atomically: true, encoding: .utf8)
+        r = try esplua(["lab", path("joined.json")])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains(#"forwards need the lab's gateway ("gateway": false has none)"#), r.stderr)
+        XCTAssertTrue(r.stderr.contains(#"warning: a has a MAC derived from the lab file's order, as the joined lab's boards do"#), r.stderr)
+        try #"{ "boards": [ { "name": "a", "sketch": "x.lua" } ] }"#.write(toFile: path("joined.json"), atomically: true, encoding: .utf8)
+        r = try esplua(["lab", path("joined.json"), "--switch", work.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("esplua: lab: --switch \(work.path) exists already (another lab's switch?)"), r.stderr)
     }
 }

@@ -155,8 +155,8 @@ final class VirtualTimeTests: EspluaTestCase {
         )
         for line in [
             "client | client 10.0.2.16, server is 10.0.2.15", "server | #1 GET /fetch1 HTTP/1.0 -> 200",
-            "client | 2160 fetched 1: Hello from esplua!", "client | 3110 fetched 2: Hello from esplua!",
-            "client | heard tick 1 at 1660 from 10.0.2.17", "client | heard tick 4 at 2860 from 10.0.2.17",
+            "client | 2810 fetched 1: Hello from esplua!", "client | 3760 fetched 2: Hello from esplua!",
+            "client | heard tick 1 at 2560 from 10.0.2.17", "client | heard tick 4 at 3760 from 10.0.2.17",
         ] {
             XCTAssertTrue(outputs[0].contains(line), "\(line) in:\n\(outputs[0])")
         }
@@ -164,7 +164,8 @@ final class VirtualTimeTests: EspluaTestCase {
 
     /// The same lab on `wifi` links (each board's shaper in its own process, seeded
     /// from the lab's seed): still byte-identical run to run, and the air shows —
-    /// the first fetch ends later than on the ideal wire (2160 ms).
+    /// the first fetch ends later than on the ideal wire (2810 ms: association,
+    /// then DHCP with its ARP probes, then the fetch).
     func testALabOnWifiLinksInVirtualTimeIsByteIdenticalRunToRun() throws {
         try writeThreeBoardSketches()
         let outputs = try runLabTwice(
@@ -174,7 +175,7 @@ final class VirtualTimeTests: EspluaTestCase {
         let first = outputs[0].split(separator: "\n").first { $0.contains("fetched 1: Hello") }
         let ms = first.flatMap { Int($0.split(separator: " ")[2]) }
         XCTAssertNotNil(ms, outputs[0])
-        XCTAssertGreaterThan(ms ?? 0, 2160, "wifi's air adds milliseconds to the first fetch:\n\(outputs[0])")
+        XCTAssertGreaterThan(ms ?? 0, 2810, "wifi's air adds milliseconds to the first fetch:\n\(outputs[0])")
     }
 
     private func writeThreeBoardSketches() throws {
@@ -307,5 +308,95 @@ final class VirtualTimeTests: EspluaTestCase {
         let windows = Int(figures.dropFirst("esplua: lab: ".count).prefix { $0.isNumber }) ?? .max
         XCTAssertLessThan(windows, 20 * 60 * 20, String(figures))
         XCTAssertTrue(figures.contains("1200.000 s of board time"), String(figures))
+    }
+    /// DHCP on a lab's LAN (the gateway's own server, not slirp's 16 leases): 21
+    /// boards in virtual time each get a distinct lease — their place in the lab
+    /// file, the same on a second run — and a board's static `"ip"` is kept; a
+    /// board's pcap shows its DHCP exchange, and the host name a board sent
+    /// (option 12) answers in the lab's DNS.
+    func testTwentyOneBoardsGetDistinctStableDHCPLeasesInVirtualTime() throws {
+        try """
+        function setup()
+          WiFi.begin("lab", "password123")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          print("ip " .. WiFi.localIP() .. " mac " .. WiFi.macAddress())
+        end
+        function loop() delay(1000) end
+        """.write(toFile: path("ip.lua"), atomically: true, encoding: .utf8)
+        try """
+        function setup()
+          WiFi.hostname("kitchen")
+          WiFi.begin("lab", "password123")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          print("ip " .. WiFi.localIP() .. " mac " .. WiFi.macAddress())
+        end
+        function loop() delay(1000) end
+        """.write(toFile: path("kitchen.lua"), atomically: true, encoding: .utf8)
+        try """
+        function setup()
+          WiFi.begin("lab", "password123")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          print("ip " .. WiFi.localIP() .. " mac " .. WiFi.macAddress())
+          delay(3000)
+          print("kitchen is " .. tostring(WiFi.hostByName("kitchen")))
+        end
+        function loop() delay(1000) end
+        """.write(toFile: path("asker.lua"), atomically: true, encoding: .utf8)
+        var boards = [#"{ "name": "asker", "sketch": "asker.lua" }"#, #"{ "name": "fixed", "sketch": "ip.lua", "ip": "10.0.2.200" }"#]
+        boards += (1...18).map { #"{ "name": "b\#($0)", "sketch": "ip.lua" }"# }
+        boards.append(#"{ "name": "k", "sketch": "kitchen.lua", "mac": "02:12:34:56:78:9A" }"#)
+        try #"{ "boards": [ \#(boards.joined(separator: ", ")) ] }"#.write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
+        var outputs: [String] = []
+        for run in 1...2 {
+            let dir = path("run\(run)")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let r = try esplua(["lab", path("lab.json"), "--time", "virtual", "--for", "6s", "--pcap", dir], timeout: 300)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            outputs.append(r.stdout)
+        }
+        XCTAssertEqual(outputs[0], outputs[1], "the same leases on a second run")
+        let addresses = outputs[0].split(separator: "\n").compactMap { line -> String? in
+            guard let r = line.range(of: "| ip ") else { return nil }
+            return String(line[r.upperBound...].prefix { $0 != " " })
+        }
+        XCTAssertEqual(addresses.count, 21, outputs[0])
+        XCTAssertEqual(Set(addresses).count, 21, "distinct leases:\n\(outputs[0])")
+        for line in [
+            "asker | ip 10.0.2.15 mac 5C:CF:7F:00:02:0F", "fixed | ip 10.0.2.200 mac 5C:CF:7F:00:02:C8",
+            "b1    | ip 10.0.2.16 mac 5C:CF:7F:00:02:10", "b18   | ip 10.0.2.33 mac 5C:CF:7F:00:02:21",
+            "k     | ip 10.0.2.34 mac 02:12:34:56:78:9A", "asker | kitchen is 10.0.2.34",
+        ] {
+            XCTAssertTrue(outputs[0].contains(line), "\(line) in:\n\(outputs[0])")
+        }
+        // the DHCP exchange in a board's pcap: DISCOVER, OFFER, REQUEST, ACK (then ARP probes)
+        let types = Self.dhcpMessageTypes(pcap: path("run1/b18.pcap"), mac: [0x5C, 0xCF, 0x7F, 0, 2, 0x21])
+        XCTAssertEqual(Array(types.prefix(4)), [1, 2, 3, 5], "DHCP message types in b18.pcap: \(types)")
+        XCTAssertEqual(
+            Self.dhcpMessageTypes(pcap: path("run1/fixed.pcap"), mac: [0x5C, 0xCF, 0x7F, 0, 2, 0xC8]).filter { $0 == 1 || $0 == 3 }, [],
+            "a static board sends no DHCP")
+    }
+
+    /// The DHCP message types (option 53) of a pcap's frames for client `mac`, in order.
+    static func dhcpMessageTypes(pcap: String, mac: [UInt8]) -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: pcap) else { return [] }
+        let b = [UInt8](data)
+        var types: [UInt8] = []
+        var p = 24
+        while p + 16 <= b.count {
+            let n = Int(b[p + 8]) | Int(b[p + 9]) << 8 | Int(b[p + 10]) << 16 | Int(b[p + 11]) << 24
+            let f = Array(b[(p + 16)..<min(b.count, p + 16 + n)])
+            p += 16 + n
+            guard f.count > 282, f[12] == 8, f[13] == 0, f[23] == 17 else { continue }
+            let udp = 14 + Int(f[14] & 0x0f) * 4
+            let ports = (Int(f[udp]) << 8 | Int(f[udp + 1]), Int(f[udp + 2]) << 8 | Int(f[udp + 3]))
+            guard ports == (68, 67) || ports == (67, 68), Array(f[(udp + 8 + 28)..<(udp + 8 + 34)]) == mac else { continue }
+            var o = udp + 8 + 240
+            while o + 2 < f.count, f[o] != 255 {
+                if f[o] == 0 { o += 1; continue }
+                if f[o] == 53 { types.append(f[o + 2]) }
+                o += 2 + Int(f[o + 1])
+            }
+        }
+        return types
     }
 }
