@@ -91,7 +91,7 @@ final class WiFiExtrasTests: XCTestCase {
             false\tfalse\tbad argument #1 to 'WiFi.config' (an IPv4 address like "10.0.2.50" expected, got 'ten')
 
             """)
-        XCTAssertFalse(r.device.network.wifi.localIP.isEmpty)
+        XCTAssertEqual(r.device.network.wifi.localIP, "10.0.2.51", "a refused config leaves the address as it was")
     }
 
     func testConfigWithZerosGoesBackToDHCP() throws {
