@@ -26,7 +26,7 @@ public enum APIHelp {
         "optimistic_yield": "use yield()",
         "configTime": "", "setTZ": "", "getLocalTime": "", "time": "",
         // libraries
-        "ESP8266WiFiMulti": "use WiFi.begin(ssid, pass)", "WiFiClientSecure": "", "MDNS": "", "SPIFFS": "use LittleFS (require(\"LittleFS\"))", "SD": "",
+        "ESP8266WiFiMulti": "use WiFi.begin(ssid, pass)", "WiFiClientSecure": "", "SPIFFS": "use LittleFS (require(\"LittleFS\"))", "SD": "",
         "Serial1": "", "ArduinoOTA": "", "ArduinoWiFiServer": "",
         "String": "strings are Lua strings", "IPAddress": "addresses are strings, like \"10.0.2.15\"",
         "F": "strings are Lua strings (no PROGMEM)", "PSTR": "strings are Lua strings (no PROGMEM)",

@@ -62,6 +62,14 @@ public final class Network: EventSource, HostIO {
     public var localPortStart: UInt16?
     /// Every UDP context of the sketch, for reboot clean-up.
     var udpContexts: [ObjectIdentifier: UDPContext] = [:]
+    /// The `MDNS` responder, made when the sketch first uses it.
+    public var mdns: MDNSResponder {
+        if let m = mdnsResponder { return m }
+        let m = MDNSResponder(network: self)
+        mdnsResponder = m
+        return m
+    }
+    private var mdnsResponder: MDNSResponder?
     private var hooks = clwip_hooks()
     /// A raw peer on the board's link (a spec's scripted segments, the soak's
     /// client): sees every frame the board sends and takes those meant for it
@@ -124,6 +132,11 @@ public final class Network: EventSource, HostIO {
             }
             guard me.slirp != nil else {
                 me.link.input(buf)
+                return
+            }
+            if WorldMDNS.isMDNS(buf) {
+                // link-local multicast: the world is the whole link (never slirp's NAT)
+                me.link.toDevice += WorldMDNS.answer(buf, responders: me.config.world.mdns)
                 return
             }
             if let reply = WorldDNS.answer(buf, hosts: me.config.world.hosts) {
@@ -377,6 +390,7 @@ public final class Network: EventSource, HostIO {
     func bringDown() {
         guard netifUp else { return }
         dropConnections()
+        mdnsResponder?.netifDown()
         clwip_forget_all(netifStorage)
         netifStorage.initialize(to: CLwIP.netif())
         netifUp = false
@@ -402,6 +416,7 @@ public final class Network: EventSource, HostIO {
 
     func reboot() {
         dropConnections()
+        mdnsResponder?.forget()
         if netifUp {
             clwip_forget_all(netifStorage)
             netifStorage.initialize(to: CLwIP.netif())

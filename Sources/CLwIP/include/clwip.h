@@ -20,6 +20,7 @@
 #include "lwip/udp.h"
 #include "lwip/dns.h"
 #include "lwip/dhcp.h"
+#include "lwip/igmp.h"
 #include "lwip/etharp.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
