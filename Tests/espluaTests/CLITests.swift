@@ -92,6 +92,20 @@ final class CLITests: EspluaTestCase {
         try assertGolden("http_get", for: "35s")
     }
 
+    /// The core's HelloServer, BasicHttpClient and mDNS_Web_Server, line for line
+    /// (TutorialTests checks what they put on the wire).
+    func testHelloServerTutorialMatchesItsGoldenTranscript() throws {
+        try assertGolden("helloserver", for: "12s")
+    }
+
+    func testBasicHttpClientTutorialMatchesItsGoldenTranscript() throws {
+        try assertGolden("basic_http_client", for: "26s")
+    }
+
+    func testMDNSWebServerMatchesItsGoldenTranscript() throws {
+        try assertGolden("mdns_webserver", for: "8s")
+    }
+
     // MARK: failures a user meets
 
     func testMissingSketchIsOneLineAndExit1() throws {
