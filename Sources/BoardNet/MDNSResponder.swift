@@ -88,6 +88,8 @@ public final class MDNSResponder {
     public private(set) var hostname: String?
     private var hostnameCharge: Int32?
     private var hostProbe = Probe()
+    /// The station's address when `update()` last looked (a change restarts probing).
+    private var lastAddress: UInt32 = 0
     /// Newest first, as the core's list (services are added at its head).
     private var services: [Service] = []
     private var query: (domain: String, awaiting: Bool, answers: [Answer], charges: [Int32])?
@@ -138,6 +140,7 @@ public final class MDNSResponder {
     }
 
     private func restart() -> Bool {
+        lastAddress = network.addressBits
         resetProbeStatus(restart: true)
         return allocUDPContext()
     }
@@ -274,6 +277,16 @@ public final class MDNSResponder {
     /// `update()` → `_process(true)` → `_updateProbeStatus` (LEAmDNS_Control.cpp:1375-1530).
     @discardableResult public func update() -> Bool {
         guard pcb != nil else { return false }
+        // the core's netif status callback (LEAmDNS.cpp:92-115) restarts the responder
+        // when the station's address changes: the group is joined, probing starts again
+        let address = network.addressBits
+        if address != lastAddress {
+            lastAddress = address
+            if address != 0 {
+                joinGroup()
+                resetProbeStatus(restart: true)
+            }
+        }
         if !joined { joinGroup() }
         let t = now
         switch hostProbe.status {

@@ -248,6 +248,36 @@ final class MDNSTests: XCTestCase {
         XCTAssertEqual(peer.sent.filter { $0.message.isResponse }.count, 0)
     }
 
+    // MDNS.begin before the station has an address: the core's netif status callback
+    // restarts the responder when it gets one (LEAmDNS.cpp:92-115), so the host is
+    // probed and announced with its address, and answered.
+    func testBeginBeforeWiFiProbesOnceTheAddressComes() throws {
+        var peer: LinkPeer!
+        let r = try SketchHarness.run(
+            source: """
+                function setup()
+                  print(MDNS.begin("esp8266"))
+                  WiFi.begin("net", "password")
+                end
+                function loop() MDNS.update() delay(5) end
+                """, for: seconds(14),
+            prepare: { device in
+                peer = LinkPeer(device)
+                var q = MDNSMessage()
+                q.questions = [.init(name: "esp8266.local", type: MDNSMessage.typeA)]
+                peer.afterFirstAnnouncement = [peer.query(q, from: "10.0.2.50")]
+            })
+        defer { r.finish() }
+        XCTAssertEqual(r.transcript, "true\n")
+        let probes = peer.sent.filter { !$0.message.isResponse }
+        XCTAssertEqual(probes.count, 3)
+        XCTAssertEqual(probes.first?.message.authority.first?.data, .a(ipBits("10.0.2.15")!))
+        let announcements = peer.sent.filter { $0.message.isResponse && $0.message.answers.count == 2 }
+        XCTAssertEqual(announcements.count, 8)
+        let answer = try XCTUnwrap(peer.sent.first { $0.message.isResponse && $0.message.answers.count == 1 })
+        XCTAssertEqual(answer.message.answers[0].data, .a(ipBits("10.0.2.15")!))
+    }
+
     // queryService (LEAmDNS.cpp:689-740): a PTR query for _ipp._tcp.local, multicast,
     // then delay(timeout) (MDNS_QUERYSERVICES_WAIT_TIME = 1000 ms, LEAmDNS.h:169); the
     // world's responder answers and hostname(i)/IP(i)/port(i) read its SRV and A records.
