@@ -21,8 +21,8 @@ import CLwIP
 /// Heap: the pcb and IGMP group are lwIP's (charged by the port); the `UdpContext`,
 /// the host name, each service with its strings and each TXT item are charged
 /// as the core's `new`s (struct sizes estimated from their ESP8266 fields).
-/// Not emulated: conflict resolution after a lost probe, known-answer suppression,
-/// dynamic service queries, IPv6, the soft-AP interface.
+/// Known answers are suppressed as the core does. Not emulated: conflict resolution
+/// after a lost probe (and tiebreaks), dynamic service queries, IPv6, the soft-AP interface.
 public final class MDNSResponder {
     public static let hostTTL: UInt32 = 120
     public static let serviceTTL: UInt32 = 4500
@@ -408,7 +408,7 @@ public final class MDNSResponder {
         return "\(b[3]).\(b[2]).\(b[1]).\(b[0]).in-addr.arpa"
     }
 
-    /// `_parseQuery` (LEAmDNS_Control.cpp:189-690), without known-answer suppression.
+    /// `_parseQuery` (LEAmDNS_Control.cpp:189-690).
     private func parseQuery(_ m: MDNSMessage, from remote: UInt32, port: UInt16) {
         var host: UInt8 = 0
         var unicast = false
@@ -417,6 +417,33 @@ public final class MDNSResponder {
             if hostProbe.status == .done { host |= hostMask(q) }
             for s in services where s.probe.status == .done { s.replyMask |= serviceMask(q, s) }
             if port != MDNSMessage.port || q.unicast { unicast = true }
+        }
+        // known answers (LEAmDNS_Control.cpp:347-585, RFC 6762 §7.1): a record the asker
+        // already holds with at least half its TTL left is not sent again
+        for k in m.answers + m.authority + m.additional where k.type != MDNSMessage.typeANY && k.rclass & 0x7fff != MDNSMessage.typeANY {
+            let q = MDNSMessage.Question(name: k.name, type: k.type)
+            let hostMatch = host & hostMask(q)
+            if hostMatch != 0 && k.ttl >= Self.hostTTL / 2 {
+                if case .ptr(let target) = k.data, MDNSMessage.sameName(target, hostDomain) {
+                    host &= ~Self.flagPTRIP4
+                } else if hostMatch & Self.flagA != 0, case .a(let bits) = k.data, bits == network.addressBits {
+                    host &= ~Self.flagA
+                }
+            }
+            for s in services {
+                let match = s.replyMask & serviceMask(q, s)
+                guard match != 0, k.ttl >= Self.serviceTTL / 2 else { continue }
+                switch k.data {
+                case .ptr(let target):
+                    if match & Self.flagPTRType != 0, MDNSMessage.sameName(target, s.typeDomain) { s.replyMask &= ~Self.flagPTRType }
+                    if match & Self.flagPTRName != 0, MDNSMessage.sameName(target, s.instanceDomain) { s.replyMask &= ~Self.flagPTRName }
+                case .srv(let pri, let weight, let port, let target) where match & Self.flagSRV != 0:
+                    if pri == 0, weight == 0, port == s.port, MDNSMessage.sameName(target, hostDomain) { s.replyMask &= ~Self.flagSRV }
+                case .txt(let items) where match & Self.flagTXT != 0:
+                    if items == s.txts.map({ "\($0.key)=\($0.value)" }) { s.replyMask &= ~Self.flagTXT }
+                default: break
+                }
+            }
         }
         let any = host != 0 || services.contains { $0.replyMask != 0 }
         defer { for s in services { s.replyMask = 0 } }

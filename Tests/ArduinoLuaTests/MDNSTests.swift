@@ -176,9 +176,18 @@ final class MDNSTests: XCTestCase {
             legacy.questions = [.init(name: "esp8266.local", type: MDNSMessage.typeA)]
             var other = MDNSMessage()
             other.questions = [.init(name: "other.local", type: MDNSMessage.typeA)]
+            // known answers (Control.cpp:347-585): the A record held with 60 s (half of 120) left
+            // is not sent again; with 59 s left it is
+            var known = MDNSMessage()
+            known.questions = [.init(name: "esp8266.local", type: MDNSMessage.typeA)]
+            known.answers = [.init(name: "esp8266.local", type: MDNSMessage.typeA, cacheFlush: false, ttl: 60, data: .a(ipBits("10.0.2.15")!))]
+            var stale = known
+            stale.answers[0].ttl = 59
+            stale.id = 7
             return [
                 peer.query(qm, from: "10.0.2.50"), peer.query(qu, from: "10.0.2.51"), peer.query(ptr, from: "10.0.2.50"),
                 peer.query(legacy, from: "10.0.2.52", port: 40000, unicastTo: true), peer.query(other, from: "10.0.2.50"),
+                peer.query(known, from: "10.0.2.53"), peer.query(stale, from: "10.0.2.54", port: 40001, unicastTo: true),
             ]
         }
         defer { r.finish() }
@@ -186,7 +195,8 @@ final class MDNSTests: XCTestCase {
             $0.message.isResponse && !$0.message.answers.contains { $0.name.hasSuffix("in-addr.arpa") || $0.name == "_services._dns-sd._udp.local" }
                 && $0.message.answers.allSatisfy { $0.ttl > 0 }
         }
-        XCTAssertEqual(replies.count, 4, "one reply for each question the board can answer, none for other.local")
+        XCTAssertEqual(replies.count, 5, "one reply for each question the board can answer, none for other.local or a known answer")
+        XCTAssertEqual(replies.filter { $0.destination == "10.0.2.54" }.map(\.message.id), [7], "a known answer with less than half its TTL left")
 
         let qm = try XCTUnwrap(replies.first { $0.destination == "224.0.0.251" && $0.message.answers.map(\.type) == [MDNSMessage.typeA] })
         XCTAssertEqual(qm.port, 5353)
