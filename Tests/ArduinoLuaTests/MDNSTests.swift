@@ -321,6 +321,37 @@ final class MDNSTests: XCTestCase {
         XCTAssertEqual(lines[1], lines[5], "the heap is back after end_()")
     }
 
+    // What the responder holds while it runs: lwIP's udp_pcb (40 B on the ESP8266,
+    // reference §heap) and IGMP group, the core's UdpContext, host name and service;
+    // wrong arguments are Lua errors naming the argument.
+    func testTheResponderIsChargedToTheHeapAndChecksItsArguments() throws {
+        let r = try SketchHarness.run(
+            source: """
+                function setup()
+                  WiFi.begin("net", "password")
+                  while WiFi.status() ~= WL_CONNECTED do delay(100) end
+                  local n0, b0 = lwip.allocations()
+                  local h0 = ESP.getFreeHeap()
+                  MDNS.begin("esp8266")
+                  local n1, b1 = lwip.allocations()
+                  print(n1 - n0, b1 - b0, h0 - ESP.getFreeHeap() > b1 - b0)
+                  MDNS.addService("http", "tcp", 80)
+                  print(MDNS.addService("http", "tcp", 80), MDNS.addService("x", "tcp", 0 + 1))  -- the same one again: false
+                  print(pcall(MDNS.addService, "http", "tcp", 0))
+                  print(MDNS.begin(string.rep("a", 64)))
+                end
+                function loop() delay(1000) end
+                """, for: seconds(4))
+        defer { r.finish() }
+        let lines = r.transcript.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 4, r.transcript)
+        XCTAssertEqual(lines[0], "2\t56\ttrue", "a udp_pcb (40 B) and an igmp_group (16 B), and the core's objects besides")
+        XCTAssertEqual(lines[1], "false\ttrue")
+        XCTAssertTrue(lines[2].hasPrefix("false\t"), lines[2])
+        XCTAssertTrue(lines[2].contains("bad argument #3 to 'MDNS.addService' (port must be 1-65535)"), lines[2])
+        XCTAssertEqual(lines[3], "false", "a label is at most 63 characters (LEAmDNS_Helpers.cpp:357-368)")
+    }
+
     // The world file's mdns entries: fields checked with messages that name them.
     func testTheWorldsMDNSEntriesAreChecked() throws {
         let w = try World(json: Data(#"{ "mdns": [ { "name": "printer", "service": "_ipp._tcp", "port": 631 } ] }"#.utf8))
