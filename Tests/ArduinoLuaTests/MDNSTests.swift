@@ -352,6 +352,34 @@ final class MDNSTests: XCTestCase {
         XCTAssertEqual(lines[3], "false", "a label is at most 63 characters (LEAmDNS_Helpers.cpp:357-368)")
     }
 
+    // A reboot forgets the responder (the core's MDNS object is in RAM): after
+    // ESP.restart() it is not running, and the heap is what the first boot had.
+    func testARebootForgetsTheResponder() throws {
+        let r = try SketchHarness.run(
+            source: """
+                function setup()
+                  WiFi.begin("net", "password")
+                  while WiFi.status() ~= WL_CONNECTED do delay(100) end
+                  print(ESP.getResetReason(), MDNS.isRunning(), ESP.getFreeHeap())
+                  if ESP.getResetReason() ~= "Software/System restart" then
+                    MDNS.begin("esp8266")
+                    MDNS.addService("http", "tcp", 80)
+                    for i = 1, 300 do MDNS.update() delay(10) end
+                    ESP.restart()
+                  end
+                end
+                function loop() delay(1000) end
+                """, for: seconds(12), noReboot: false)
+        defer { r.finish() }
+        // (the boot ROM's banner lines between the two boots have no tab)
+        let lines = r.transcript.split(separator: "\n").filter { $0.contains("\t") }.map { $0.split(separator: "\t").map(String.init) }
+        XCTAssertEqual(lines.count, 2, r.transcript)
+        guard lines.count == 2 else { return }
+        XCTAssertEqual(lines[1][0], "Software/System restart")
+        XCTAssertEqual(lines[1][1], "false")
+        XCTAssertEqual(lines[0][2], lines[1][2])
+    }
+
     // The world file's mdns entries: fields checked with messages that name them.
     func testTheWorldsMDNSEntriesAreChecked() throws {
         let w = try World(json: Data(#"{ "mdns": [ { "name": "printer", "service": "_ipp._tcp", "port": 631 } ] }"#.utf8))
