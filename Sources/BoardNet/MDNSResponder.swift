@@ -335,6 +335,13 @@ public final class MDNSResponder {
         return true
     }
 
+    /// When `update()` next has work (a probe or an announcement due): an idle board
+    /// wakes then, as a board's `loop()` that spins would call `update()` at that moment.
+    var nextDeadline: UInt64? {
+        guard pcb != nil else { return nil }
+        return ([hostProbe.deadline] + services.map(\.probe.deadline)).compactMap { $0 }.min()
+    }
+
     /// `queryService(service, proto, timeout)` (LEAmDNS.cpp:689-740): a PTR query for
     /// `_service._proto.local` sent at once, then `delay(timeout)`; the answers
     /// received meanwhile are kept (until the next query or `removeQuery`). 0 when not running.

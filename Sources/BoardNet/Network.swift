@@ -263,6 +263,8 @@ public final class Network: EventSource, HostIO {
             next = min(next, max(due, now + 1))
         }
         if let w = wifi.nextDeadline { next = min(next, w) }
+        // (a deadline already past waits for the sketch's next update(): nothing to wake for)
+        if let m = mdnsResponder?.nextDeadline, m > now { next = min(next, m) }
         if let p = peers.nextDeadline(now: now) { next = min(next, max(p, now)) }
         return next
     }
