@@ -184,6 +184,20 @@ public enum APIDocs {
         WiFiUDP:print	udp:print(x)
         WiFiUDP:endPacket	udp:endPacket() -> true/false
         WiFiUDP.stopAll	WiFiUDP.stopAll()
+        MDNS.begin	MDNS.begin(hostname) -> bool
+        MDNS.end_	MDNS.end_() -> bool
+        MDNS.close	MDNS.close() -> bool
+        MDNS.isRunning	MDNS.isRunning() -> bool
+        MDNS.setHostname	MDNS.setHostname(name) -> bool
+        MDNS.addService	MDNS.addService(service, proto, port) -> bool  |  MDNS.addService(name, service, proto, port) -> bool
+        MDNS.addServiceTxt	MDNS.addServiceTxt(service, proto, key, value) -> bool
+        MDNS.update	MDNS.update() -> bool
+        MDNS.announce	MDNS.announce() -> bool
+        MDNS.queryService	MDNS.queryService(service, proto [, timeout_ms]) -> n
+        MDNS.hostname	MDNS.hostname(i) -> "name.local"
+        MDNS.IP	MDNS.IP(i) -> "a.b.c.d"
+        MDNS.port	MDNS.port(i) -> port
+        MDNS.removeQuery	MDNS.removeQuery() -> bool
         lwip.pcbs	lwip.pcbs() -> { {state, localIP, localPort, remoteIP, remotePort, unacked, unsent, unread, timeWaitMs, heap}, … }
         lwip.allocations	lwip.allocations() -> count, bytes
         tcp_kill_timewait	tcp_kill_timewait() -> true if one was freed

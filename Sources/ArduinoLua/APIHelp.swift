@@ -25,7 +25,7 @@ public enum APIHelp {
         "attachInterruptArg": "use attachInterrupt(pin, function() ... end, mode): a Lua function keeps its own values",
         "optimistic_yield": "use yield()",
         // libraries
-        "MDNS": "", "SPIFFS": "use LittleFS (require(\"LittleFS\"))", "SD": "",
+        "SPIFFS": "use LittleFS (require(\"LittleFS\"))", "SD": "",
         "Serial1": "", "ArduinoOTA": "", "ArduinoWiFiServer": "",
         "String": "strings are Lua strings", "IPAddress": "addresses are strings, like \"10.0.2.15\"",
         "F": "strings are Lua strings (no PROGMEM)", "PSTR": "strings are Lua strings (no PROGMEM)",

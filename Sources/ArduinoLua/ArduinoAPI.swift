@@ -35,6 +35,7 @@ enum ArduinoAPI {
             EEPROMBindings.register(in: state, ctx: ctx)
             ESP8266WebServerBindings.register(in: state, ctx: ctx)
             ESP8266HTTPClientBindings.register(in: state, ctx: ctx)
+            MDNSBindings.register(in: state, ctx: ctx)
             if let err = state.run(prelude + "\n" + EEPROMBindings.prelude, name: "=esplua") {
                 ctx.log("esplua: internal prelude error: \(err)")
             }

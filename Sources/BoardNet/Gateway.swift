@@ -72,6 +72,8 @@ public final class Gateway {
                     hosts = boardNames.merging(dhcp.hostnames) { board, _ in board }
                     return
                 }
+                // mDNS is link-local (224.0.0.251, never routed, RFC 6762 §11): the boards hear each other on the switch
+                if WorldMDNS.isMDNS(buf) { return }
                 if let reply = WorldDNS.answer(buf, hosts: hosts) {
                     reply.withUnsafeBytes { lan.input($0) }
                     return

@@ -84,6 +84,14 @@ public final class Network: EventSource, HostIO {
     public var localPortStart: UInt16?
     /// Every UDP context of the sketch, for reboot clean-up.
     var udpContexts: [ObjectIdentifier: UDPContext] = [:]
+    /// The `MDNS` responder, made when the sketch first uses it.
+    public var mdns: MDNSResponder {
+        if let m = mdnsResponder { return m }
+        let m = MDNSResponder(network: self)
+        mdnsResponder = m
+        return m
+    }
+    private var mdnsResponder: MDNSResponder?
     private var hooks = clwip_hooks()
     /// A raw peer on the board's link (a spec's scripted segments, the soak's
     /// client): sees every frame the board sends and takes those meant for it
@@ -216,6 +224,11 @@ public final class Network: EventSource, HostIO {
         }
         guard slirp != nil else {
             link.input(buf)
+            return
+        }
+        if WorldMDNS.isMDNS(buf) {
+            // link-local multicast: the world is the whole link (never slirp's NAT)
+            link.toDevice += WorldMDNS.answer(buf, responders: config.world.mdns)
             return
         }
         if let reply = WorldDNS.answer(buf, hosts: config.world.hosts) {
@@ -373,6 +386,8 @@ public final class Network: EventSource, HostIO {
             next = min(next, max(due, now + 1))
         }
         if let w = wifi.nextDeadline { next = min(next, w) }
+        // (a deadline already past waits for the sketch's next update(): nothing to wake for)
+        if let m = mdnsResponder?.nextDeadline, m > now { next = min(next, m) }
         if let p = peers.nextDeadline(now: now) { next = min(next, max(p, now)) }
         return next
     }
@@ -534,6 +549,7 @@ public final class Network: EventSource, HostIO {
     func bringDown() {
         guard netifUp else { return }
         dropConnections()
+        mdnsResponder?.netifDown()
         clwip_forget_all(netifStorage)
         netifStorage.initialize(to: CLwIP.netif())
         netifUp = false
@@ -567,6 +583,7 @@ public final class Network: EventSource, HostIO {
         sntp.reset()
         dropConnections()
         hostFlows?.forget()
+        mdnsResponder?.forget()
         if netifUp {
             clwip_forget_all(netifStorage)
             netifStorage.initialize(to: CLwIP.netif())

@@ -24,6 +24,8 @@ public struct World: Sendable, Equatable {
     /// UDP services (`"protocol": "udp"`): NTP, echo, a syslog sink.
     public var udpServices: [UDPService] = []
     public var visitors: [Visitor] = []
+    /// mDNS responders on the board's link (`WorldMDNS`).
+    public var mdns: [MDNSResponder] = []
     /// True when a file described the radio world: unknown SSIDs and wrong passwords then fail.
     public var describesAccessPoints = false
 
@@ -100,6 +102,18 @@ public struct World: Sendable, Equatable {
         public var stay: UInt64? = nil
     }
 
+    /// A host on the link that answers mDNS queries for one DNS-SD service:
+    /// `name.local` at `address`, instance `name._ipp._tcp.local` on `port`.
+    public struct MDNSResponder: Sendable, Equatable {
+        public var name: String
+        /// `_service._proto`, e.g. `_ipp._tcp`.
+        public var service: String
+        public var port: UInt16
+        public var address: String
+        /// TXT items (`key=value`).
+        public var txt: [String]
+    }
+
     public static let defaultServiceAddress = "10.0.2.100"
 
     public enum LoadError: Error, CustomStringConvertible, Equatable {
@@ -138,9 +152,9 @@ public struct World: Sendable, Equatable {
         let value: Any
         do { value = try JSON.parse(Array(json)) } catch { throw Invalid(why: "not valid JSON (\(error.description))") }
         guard let root = value as? [String: Any] else { throw Invalid(why: "the world must be a JSON object") }
-        let known: Set = ["accessPoints", "hosts", "services", "visitors", "comment"]
+        let known: Set = ["accessPoints", "hosts", "services", "visitors", "mdns", "comment"]
         if let bad = root.keys.sorted().first(where: { !known.contains($0) }) {
-            throw Invalid(why: "unknown key '\(bad)' (expected accessPoints, hosts, services, visitors)")
+            throw Invalid(why: "unknown key '\(bad)' (expected accessPoints, hosts, services, visitors, mdns)")
         }
         if let aps = root["accessPoints"] {
             describesAccessPoints = true
@@ -213,6 +227,30 @@ public struct World: Sendable, Equatable {
                 }
                 if let n = svc.name { self.hosts[n.lowercased()] = address }
                 self.services.append(svc)
+            }
+        }
+        if let mdns = root["mdns"] {
+            for (i, item) in try Self.array(mdns, "mdns").enumerated() {
+                let f = Fields(item, "mdns[\(i)]")
+                let name = try f.string("name")
+                guard (1...63).contains(name.utf8.count), !name.contains(".") else {
+                    throw Invalid(why: "\(f.path).name must be one label of 1 to 63 characters (\"printer\" for printer.local)")
+                }
+                let service = try f.string("service")
+                let parts = service.split(separator: ".", omittingEmptySubsequences: false)
+                guard parts.count == 2, parts.allSatisfy({ $0.hasPrefix("_") && $0.count > 1 }) else {
+                    throw Invalid(why: "\(f.path).service must be like \"_ipp._tcp\"")
+                }
+                let address = try f.optionalString("address") ?? World.defaultServiceAddress
+                guard ipBits(address) != nil else { throw Invalid(why: "\(f.path).address must be a dotted IPv4 address") }
+                var txt: [String] = []
+                if let t = f.dict["txt"] {
+                    guard let items = t as? [Any], let strings = items as? [String] else {
+                        throw Invalid(why: "\(f.path).txt must be an array of \"key=value\" strings")
+                    }
+                    txt = strings
+                }
+                self.mdns.append(MDNSResponder(name: name, service: service, port: try f.port("port"), address: address, txt: txt))
             }
         }
         if let visitors = root["visitors"] {

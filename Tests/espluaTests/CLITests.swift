@@ -372,4 +372,18 @@ final class CLITests: EspluaTestCase {
         XCTAssertEqual(pcbs.count, 1, stderr)
         XCTAssertTrue(pcbs.first?.contains("LISTEN") ?? false, stderr)
     }
+
+    /// The core's HelloServer, BasicHttpClient and mDNS_Web_Server, line for line
+    /// (TutorialTests checks what they put on the wire).
+    func testHelloServerTutorialMatchesItsGoldenTranscript() throws {
+        try assertGolden("helloserver", for: "12s")
+    }
+
+    func testBasicHttpClientTutorialMatchesItsGoldenTranscript() throws {
+        try assertGolden("basic_http_client", for: "26s")
+    }
+
+    func testMDNSWebServerMatchesItsGoldenTranscript() throws {
+        try assertGolden("mdns_webserver", for: "8s")
+    }
 }

@@ -572,4 +572,41 @@ final class ClassNetworkTests: EspluaTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("esplua: lab: --switch \(work.path) exists already (another lab's switch?)"), r.stderr)
     }
+
+    /// mDNS between boards of a lab (RFC 6762 multicast on the switch, LEAmDNS on
+    /// both): one board's `queryService` finds the other's `_http._tcp` service,
+    /// its host name, address and port (LEAmDNS.cpp:689-740).
+    func testABoardsQueryServiceFindsAnotherBoardsServiceInALab() throws {
+        try """
+        function setup()
+          WiFi.begin("lab", "password123")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          MDNS.begin("esp8266")
+          MDNS.addService("http", "tcp", 80)
+          print("responder up")
+        end
+        function loop() MDNS.update() end
+        """.write(toFile: path("responder.lua"), atomically: true, encoding: .utf8)
+        try """
+        function setup()
+          WiFi.begin("lab", "password123")
+          while WiFi.status() ~= WL_CONNECTED do delay(100) end
+          MDNS.begin("finder")
+          delay(3000)  -- the other board probes (about 1 s) before it answers
+          local n = MDNS.queryService("http", "tcp")
+          for i = 0, n - 1 do print("found " .. MDNS.hostname(i) .. " " .. MDNS.IP(i) .. ":" .. MDNS.port(i)) end
+          print("found " .. n)
+        end
+        function loop() MDNS.update() end
+        """.write(toFile: path("finder.lua"), atomically: true, encoding: .utf8)
+        try #"{ "boards": [ { "name": "responder", "sketch": "responder.lua" }, { "name": "finder", "sketch": "finder.lua" } ] }"#
+            .write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
+        let r = try bash(
+            """
+            "$ESPLUA" lab '\(path("lab.json"))' --for 6s 2> /dev/null
+            """)
+        for line in ["responder | responder up", "finder    | found esp8266.local 10.0.2.15:80", "finder    | found 1"] {
+            XCTAssertTrue(r.output.contains(line), "\(line) in:\n\(r.output)")
+        }
+    }
 }

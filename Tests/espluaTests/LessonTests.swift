@@ -226,6 +226,34 @@ final class LessonTests: EspluaTestCase {
             rows,
             [["1", "api.my-ip.io", "1"], ["2", "", "1"], ["1", "", "1"], ["2", "", "1"], ["1", "api.my-ip.io", "1"], ["2", "", "1"]])
     }
+
+    /// mdns_webserver: what the board's LEAmDNS puts on the wire, read by tshark's own
+    /// mDNS dissector (RFC 6762): an IGMP report joining 224.0.0.251 (LEAmDNS.cpp:1318),
+    /// 3 host probes 250 ms apart, then 8 announcements 1 s apart of the A record (TTL
+    /// 120, cache flush) and the reverse PTR, all multicast with IP TTL 255
+    /// (LEAmDNS_Priv.h:130-164, LEAmDNS_Control.cpp:1375-1445).
+    func testMDNSWebServerAnnouncesItselfAsLEAmDNSDoes() throws {
+        let pcap = tempPath("pcap")
+        defer { try? FileManager.default.removeItem(atPath: pcap) }
+        _ = try assertGolden("mdns_webserver", for: "12s", extra: ["--pcap", pcap])
+        let joins = try tshark(pcap, filter: "igmp", fields: ["ip.dst", "igmp.maddr"])
+        XCTAssertEqual(joins.first, ["224.0.0.251", "224.0.0.251"])
+        let probes = try tshark(
+            pcap, filter: "mdns && dns.flags.response == 0 && dns.qry.name == \"esp8266.local\"",
+            fields: ["frame.time_relative", "ip.ttl", "dns.qry.type", "dns.resp.type", "dns.resp.cache_flush"])
+        XCTAssertEqual(probes.count, 3)
+        XCTAssertEqual(probes.map { Array($0[1...]) }, Array(repeating: ["255", "255", "1", "0"], count: 3))
+        let times = probes.compactMap { Double($0[0]) }
+        for (a, b) in zip(times.dropFirst(), times) { XCTAssertEqual(a - b, 0.25, accuracy: 0.011) }
+        let announcements = try tshark(
+            pcap, filter: "mdns && dns.flags.response == 1 && dns.resp.name == \"15.2.0.10.in-addr.arpa\"",
+            fields: ["frame.time_relative", "ip.dst", "ip.ttl", "dns.a", "dns.resp.ttl", "dns.resp.cache_flush"])
+        XCTAssertEqual(announcements.count, 8)
+        XCTAssertEqual(announcements.map { Array($0[1...]) }, Array(repeating: ["224.0.0.251", "255", "10.0.2.15", "120,120", "1,1"], count: 8))
+        let atimes = announcements.compactMap { Double($0[0]) }
+        for (a, b) in zip(atimes.dropFirst(), atimes) { XCTAssertEqual(a - b, 1.0, accuracy: 0.011) }
+        XCTAssertEqual(atimes[0] - times[2], 1.25, accuracy: 0.011)
+    }
 }
 
 /// The plugin sketches, with the plugins SwiftPM built beside esplua.
@@ -335,5 +363,4 @@ final class PluginSketchTests: EspluaTestCase {
         XCTAssertTrue(r.stdout.contains("Parts 1.0.0 (ABI 1.1)"), r.stdout)
         XCTAssertTrue(r.stdout.contains("part buzzer:"), r.stdout)
     }
-
 }

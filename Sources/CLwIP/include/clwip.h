@@ -21,6 +21,7 @@
 #include "lwip/dns.h"
 #include "lwip/dhcp.h"
 #include "lwip/apps/sntp.h"
+#include "lwip/igmp.h"
 #include "lwip/etharp.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
