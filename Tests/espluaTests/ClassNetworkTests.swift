@@ -603,7 +603,7 @@ final class ClassNetworkTests: EspluaTestCase {
             .write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
         let r = try bash(
             """
-            "$ESPLUA" lab '\(path("lab.json"))' --for 6s 2> /dev/null
+            "$ESPLUA" lab '\(path("lab.json"))' --for 10s 2> /dev/null
             """)
         for line in ["responder | responder up", "finder    | found esp8266.local 10.0.2.15:80", "finder    | found 1"] {
             XCTAssertTrue(r.output.contains(line), "\(line) in:\n\(r.output)")
