@@ -119,6 +119,8 @@ static inline uint32_t clwip_netif_ip(const struct netif *nif) { return ip4_addr
 static inline uint32_t clwip_netif_mask(const struct netif *nif) { return ip4_addr_get_u32(netif_ip4_netmask(nif)); }
 static inline uint32_t clwip_netif_gw(const struct netif *nif) { return ip4_addr_get_u32(netif_ip4_gw(nif)); }
 static inline uint32_t clwip_ip_u32(const ip_addr_t *addr) { return ip4_addr_get_u32(addr); }
+/* The destination address of the IP packet lwIP is handing up (valid in a receive callback). */
+static inline uint32_t clwip_current_dest(void) { return ip4_addr_get_u32(ip4_current_dest_addr()); }
 static inline void clwip_ip_set_u32(ip_addr_t *addr, uint32_t v) { ip4_addr_set_u32(addr, v); }
 static inline uint32_t clwip_pcb_remote_ip(const struct tcp_pcb *pcb) { return ip4_addr_get_u32(&pcb->remote_ip); }
 static inline uint32_t clwip_pcb_local_ip(const struct tcp_pcb *pcb) { return ip4_addr_get_u32(&pcb->local_ip); }
