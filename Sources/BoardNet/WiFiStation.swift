@@ -39,7 +39,7 @@ public final class WiFiStation {
     private var accessPoint: World.AccessPoint?
     /// Called on connect / got-IP / disconnect transitions (the SDK's event callback).
     public var onEvent: ((WiFiEvent) -> Void)?
-    private var apNetif: UnsafeMutablePointer<CLwIP.netif>?
+    private(set) var apNetif: UnsafeMutablePointer<CLwIP.netif>?
     public private(set) var softAPSSID = ""
     public private(set) var softAPPSK = ""
     public private(set) var softAPChannel = 1
@@ -234,9 +234,17 @@ public final class WiFiStation {
         default: was = false
         }
         network?.bringDown()
+        leaveCell()
         phase = .idle
         if was { emit(.disconnected(ssid: ssid, bssid: bssid, reason: reason.rawValue)) }
         accessPoint = nil
+    }
+
+    /// The station leaves the lab's cell it joined, if any.
+    private func leaveCell() {
+        guard let n = network, n.inCell else { return }
+        n.inCell = false
+        n.cellLink?.join(nil)
     }
 
     /// `WiFi.mode(m)`.
@@ -291,6 +299,7 @@ public final class WiFiStation {
     public func softAPConfig(ip: String, gateway: String, mask: String) -> Bool {
         guard ipBits(ip) != nil, ipBits(gateway) != nil, ipBits(mask) != nil else { return false }
         softAPAddressConfig = (ip, mask)
+        softAPLeaseConfigured = true
         if mode.hasAccessPoint {
             stopAccessPoint()
             startAccessPoint()
@@ -299,8 +308,33 @@ public final class WiFiStation {
         }
         return apNetif != nil
     }
-    /// Stations joined to the soft-AP: none, the emulated world has no stations.
-    public var softAPStationCount: Int { 0 }
+    /// `WiFi.softAPgetStationNum()`: the stations of other boards joined to this
+    /// board's cell (a lab in virtual time); alone, none (the world has no stations).
+    public var softAPStationCount: Int { apNetif == nil ? 0 : network?.cellLink?.stationCount ?? 0 }
+
+    /// Set by `softAPConfig`: the SDK's DHCP server then leases from the soft-AP's
+    /// address + 99 (ESP8266WiFiAP.cpp:235-247), else from the address after it.
+    private var softAPLeaseConfigured = false
+
+    /// The last byte of the first address the soft-AP's DHCP server leases: without
+    /// `softAPConfig`, `init_dhcps_lease` (LwipDhcpServer.cpp:843-858): the next
+    /// address (192.168.4.2), or 100 below one at .128 or above; with it, + 99.
+    var softAPLeaseStart: Int {
+        let last = Int((ipBits(softAPAddressConfig.ip) ?? 0) >> 24)
+        if softAPLeaseConfigured { return last + 99 }
+        return last >= 0x80 ? last - 100 : last + 1
+    }
+
+    /// The RSSI a station of the lab sees another board's soft-AP at: boards a few
+    /// metres apart on a bench (an estimate; the lab has no positions).
+    public static let labCellRSSI = -45
+
+    /// The lab's soft-AP cells as a scan shows them.
+    private var labAccessPoints: [World.AccessPoint] {
+        (network?.cellLink?.cells ?? []).map {
+            World.AccessPoint(ssid: $0.ssid, password: $0.psk, channel: $0.channel, rssi: WiFiStation.labCellRSSI, hidden: false, bssid: $0.bssid)
+        }
+    }
     /// Frames the soft-AP interface sent (to no one).
     public var softAPFramesSent: Int { Int(clwip_ap_frames()) }
 
@@ -312,6 +346,8 @@ public final class WiFiStation {
             clwip_netif_add_ap(nif, $0.baseAddress, ipBits(softAPAddressConfig.ip)!, ipBits(softAPAddressConfig.mask)!)
         }
         if err == 0 { apNetif = nif } else { nif.deallocate() }
+        guard apNetif != nil, let cell = network?.cellLink else { return }
+        cell.announce(LabCell(owner: 0, ssid: softAPSSID, psk: softAPPSK, channel: softAPChannel, bssid: softAPMacAddress))
     }
 
     private func stopAccessPoint() {
@@ -319,6 +355,8 @@ public final class WiFiStation {
         clwip_netif_remove(nif)
         nif.deallocate()
         apNetif = nil
+        network?.dhcpServer.reset()
+        network?.cellLink?.announce(nil)
     }
 
     // MARK: scan
@@ -343,7 +381,7 @@ public final class WiFiStation {
 
     /// `_scanDone`: the results are kept, the scan is complete (l.315-331).
     private func finishScan() {
-        scanResults = world.accessPoints.filter { scanShowsHidden || !$0.hidden }
+        scanResults = (world.accessPoints + labAccessPoints).filter { scanShowsHidden || !$0.hidden }
             .enumerated().sorted { ($0.element.channel, $0.offset) < ($1.element.channel, $1.offset) }.map(\.element)
         scanEnds = nil
         scanCompleted = true
@@ -397,7 +435,9 @@ public final class WiFiStation {
         password = ""
         accessPoint = nil
         onEvent = nil
+        leaveCell()
         stopAccessPoint()
+        softAPLeaseConfigured = false
         softAPSSID = ""
         softAPPSK = ""
         softAPAddressConfig = (WiFiStation.softAPAddress, "255.255.255.0")
@@ -469,6 +509,23 @@ public final class WiFiStation {
             if outage(at: now) != nil {
                 phase = .lost(retryAt: now + WiFiStation.retryMicros + WiFiStation.scanMicros, status: .noSSIDAvailable)
                 emit(.disconnected(ssid: ssid, bssid: "00:00:00:00:00:00", reason: DisconnectReason.noAPFound.rawValue))
+                return
+            }
+            // another board's soft-AP (a lab's cell): the SDK's auth fails on a wrong
+            // passphrase (WL_WRONG_PASSWORD, as for an access point of the world)
+            if let cell = n.cellLink?.cells.first(where: { $0.ssid == ssid }) {
+                guard cell.psk.isEmpty || cell.psk == password else {
+                    phase = .failed(.wrongPassword)
+                    emit(.disconnected(ssid: ssid, bssid: WiFiStation.macText(cell.bssid), reason: DisconnectReason.authFail.rawValue))
+                    return
+                }
+                accessPoint = World.AccessPoint(
+                    ssid: cell.ssid, password: cell.psk, channel: cell.channel, rssi: WiFiStation.labCellRSSI, hidden: false, bssid: cell.bssid)
+                n.inCell = true
+                n.cellLink?.join(cell.owner)
+                phase = .dhcp
+                n.bringUp(mac: macAddress)
+                emit(.connected(ssid: ssid, bssid: bssid, channel: channel))
                 return
             }
             let w = world

@@ -42,6 +42,9 @@ typedef struct clwip_hooks {
     void (*heap_free)(void *ctx, int32_t handle);
     /** A frame leaves the device. Must not re-enter lwIP. */
     void (*link_output)(void *ctx, const uint8_t *frame, uint16_t len);
+    /** A frame leaves the soft-AP interface (NULL: it reaches no one, counted).
+        Must not re-enter lwIP. */
+    void (*ap_output)(void *ctx, const uint8_t *frame, uint16_t len);
 } clwip_hooks;
 
 void clwip_set_hooks(const clwip_hooks *hooks);
@@ -61,7 +64,8 @@ void clwip_recharge_all(void);
     address 0.0.0.0, whose frames go to hooks.link_output. */
 err_t clwip_netif_add(struct netif *nif, const uint8_t mac[6], const char name[2]);
 /** Adds the soft-AP netif ("ap") with a static address (network byte order), up.
-    No station joins it: its frames are counted (clwip_ap_frames) and dropped. */
+    Its frames are counted (clwip_ap_frames) and go to hooks.ap_output (a lab's
+    soft-AP cell), or nowhere without it. */
 err_t clwip_netif_add_ap(struct netif *nif, const uint8_t mac[6], uint32_t ip, uint32_t mask);
 uint32_t clwip_ap_frames(void);
 void clwip_netif_remove(struct netif *nif);
