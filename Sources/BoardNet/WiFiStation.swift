@@ -315,6 +315,8 @@ public final class WiFiStation {
     /// Set by `softAPConfig`: the SDK's DHCP server then leases from the soft-AP's
     /// address + 99 (ESP8266WiFiAP.cpp:235-247), else from the address after it.
     private var softAPLeaseConfigured = false
+    /// Said once per run: a soft-AP on a VDE LAN is a cell no other board can join.
+    private var warnedNoCells = false
 
     /// The last byte of the first address the soft-AP's DHCP server leases: without
     /// `softAPConfig`, `init_dhcps_lease` (LwipDhcpServer.cpp:843-858): the next
@@ -346,6 +348,13 @@ public final class WiFiStation {
             clwip_netif_add_ap(nif, $0.baseAddress, ipBits(softAPAddressConfig.ip)!, ipBits(softAPAddressConfig.mask)!)
         }
         if err == 0 { apNetif = nif } else { nif.deallocate() }
+        if apNetif != nil, let url = network?.config.link, network?.cellLink == nil, !warnedNoCells {
+            // a VDE LAN (a lab in real time, --net): frames carry no port, so no cell
+            warnedNoCells = true
+            writeStandardError(
+                "esplua: WiFi.softAP(\"\(softAPSSID)\"): no other board can join it on \(url): soft-AP cells between boards need a lab run in virtual time (esplua lab LAB.json --time virtual)\n"
+            )
+        }
         guard apNetif != nil, let cell = network?.cellLink else { return }
         cell.announce(LabCell(owner: 0, ssid: softAPSSID, psk: softAPPSK, channel: softAPChannel, bssid: softAPMacAddress))
     }

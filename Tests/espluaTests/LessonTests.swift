@@ -254,6 +254,37 @@ final class LessonTests: EspluaTestCase {
         }
     }
 
+    /// Stations joining another board's soft-AP: the cell shows in their scans, a
+    /// wrong passphrase is refused, the soft-AP's DHCP server leases 192.168.4.2 and
+    /// .3 (the core's DhcpServer), softAPgetStationNum() counts 2; the cell is its
+    /// own segment: no frame of the LAN reaches a station of the cell, none of the
+    /// cell reaches the LAN's board. Two runs give the same pcaps.
+    func testStationsJoinAnotherBoardsSoftAP() throws {
+        let dir = tempPath("d")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try labLesson("softap_cell", for: "10s", pcaps: dir)
+        for (board, me) in [("sta1", "192.168.4.2"), ("sta2", "192.168.4.3")] {
+            let pcap = dir + "/\(board).pcap"
+            let offers = try tshark(
+                pcap, filter: "dhcp.option.dhcp == 2 || dhcp.option.dhcp == 5",
+                fields: ["ip.src", "ip.dst", "dhcp.ip.your", "dhcp.option.ip_address_lease_time", "dhcp.option.router", "dhcp.option.domain_name_server"])
+            XCTAssertTrue(offers.contains(["192.168.4.1", "192.168.4.255", me, "43200", "192.168.4.1", "192.168.4.1"]), "\(board): \(offers)")
+            let addresses = Set(try tshark(pcap, filter: "ip", fields: ["ip.src", "ip.dst"]).flatMap { $0 })
+            XCTAssertTrue(addresses.allSatisfy { $0.hasPrefix("192.168.4.") || $0 == "0.0.0.0" || $0 == "255.255.255.255" }, "\(board): \(addresses)")
+            let http = try tshark(pcap, filter: "http.response.code == 200", fields: ["ip.src", "ip.dst"])
+            XCTAssertEqual(http, [["192.168.4.1", me]])
+        }
+        let lan = Set(try tshark(dir + "/lan.pcap", filter: "ip", fields: ["ip.src", "ip.dst"]).flatMap { $0 })
+        XCTAssertEqual(lan, ["10.0.2.18", "255.255.255.255"], "the LAN's board sees only its own broadcasts")
+        // and the cell is as deterministic as the LAN: a second run, the same bytes
+        let again = tempPath("d")
+        defer { try? FileManager.default.removeItem(atPath: again) }
+        try labLesson("softap_cell", for: "10s", pcaps: again)
+        for b in ["ap", "sta1", "sta2", "lan"] {
+            XCTAssertEqual(FileManager.default.contents(atPath: dir + "/\(b).pcap"), FileManager.default.contents(atPath: again + "/\(b).pcap"), b)
+        }
+    }
+
     func testWifiScan() throws { _ = try lesson("wifi_scan", for: "10s") }
     func testSoftAP() throws { _ = try lesson("softap", for: "5s") }
 
