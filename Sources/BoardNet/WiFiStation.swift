@@ -20,7 +20,8 @@ public enum DisconnectReason: Int, Sendable {
 }
 
 /// The ESP8266 radio: the station (association, then DHCP from slirp through the
-/// real lwIP client) and the soft-AP (192.168.4.1, an interface no station joins).
+/// real lwIP client) and the soft-AP (192.168.4.1; in a lab in virtual time a cell
+/// other boards' stations join, `LabCell`; alone, an interface no station joins).
 ///
 /// With a world file, the station only joins an access point of the world with
 /// the right password (`WL_NO_SSID_AVAIL` / `WL_WRONG_PASSWORD` otherwise) and a
