@@ -284,6 +284,8 @@ public final class WiFiStation {
     public func softAPdisconnect(wifiOff: Bool = false) {
         softAPSSID = ""
         softAPPSK = ""
+        // the SDK's soft-AP config is emptied (ESP8266WiFiAP.cpp:282-302): a lab's cell closes
+        if apNetif != nil { network?.cellLink?.announce(nil) }
         if wifiOff, mode.hasAccessPoint { setMode(mode == .both ? .station : .off) }
     }
 
