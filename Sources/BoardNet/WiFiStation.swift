@@ -448,6 +448,7 @@ public final class WiFiStation {
         accessPoint = nil
         onEvent = nil
         leaveCell()
+        cellGoneSince = nil
         stopAccessPoint()
         softAPLeaseConfigured = false
         softAPSSID = ""
@@ -466,10 +467,20 @@ public final class WiFiStation {
         case .lost(let retryAt, _): consider(retryAt)
         case .connected, .dhcp:
             if let t = beaconLoss(after: network?.board.clock.micros ?? 0) { consider(t) }
+            if let t = cellGoneSince { consider(t + WiFiStation.beaconTimeoutMicros) }
         default: break
         }
         return next
     }
+
+    /// The lab's cell the station joined is gone (its board closed its soft-AP,
+    /// rebooted or ended): no beacon reaches the station any more.
+    private var cellMissing: Bool {
+        guard let n = network, n.inCell else { return false }
+        return !(n.cellLink?.cells.contains { $0.ssid == ssid } ?? false)
+    }
+    /// When the station first found its cell gone (board time), while associated.
+    private var cellGoneSince: UInt64?
 
     /// The access point's outage (`ap` fault) under way at `t`, if any.
     private func outage(at t: UInt64) -> LinkFault? {
@@ -490,10 +501,17 @@ public final class WiFiStation {
         var associated = false
         if case .connected = phase { associated = true }
         if case .dhcp = phase { associated = true }
+        if associated && cellMissing {
+            if cellGoneSince == nil { cellGoneSince = now }
+        } else {
+            cellGoneSince = nil
+        }
         // the access point went away long enough ago: beacons lost (ESP8266WiFiGeneric.cpp
         // hands the SDK's reason to onStationModeDisconnected); the netif's link goes
         // down, lwIP keeps its pcbs (their retransmissions find no route meanwhile)
-        if associated, let o = outage(at: now), now >= o.at + WiFiStation.beaconTimeoutMicros {
+        let apLostAt = outage(at: now).map(\.at) ?? cellGoneSince
+        if associated, let lostAt = apLostAt, now >= lostAt + WiFiStation.beaconTimeoutMicros {
+            cellGoneSince = nil
             n.linkLost()
             if autoReconnect {
                 // the SDK scans for the AP again; while it connects, wifi_station_get_connect_status
@@ -509,7 +527,7 @@ public final class WiFiStation {
         }
         switch phase {
         case .lost(let retryAt, _) where now >= retryAt:
-            if outage(at: now) != nil {
+            if outage(at: now) != nil || cellMissing {
                 // not found: STATION_NO_AP_FOUND -> WL_NO_SSID_AVAIL, REASON_NO_AP_FOUND (201), scan again
                 // the SDK tries again a second later ("reconnect after 1s", esp8266/Arduino#6622), a scan each time
                 phase = .lost(retryAt: now + WiFiStation.retryMicros + WiFiStation.scanMicros, status: .noSSIDAvailable)
@@ -518,7 +536,7 @@ public final class WiFiStation {
                 phase = .associating(until: now + n.config.associationMicros)
             }
         case .associating(let until) where now >= until:
-            if outage(at: now) != nil {
+            if outage(at: now) != nil || cellMissing {
                 phase = .lost(retryAt: now + WiFiStation.retryMicros + WiFiStation.scanMicros, status: .noSSIDAvailable)
                 emit(.disconnected(ssid: ssid, bssid: "00:00:00:00:00:00", reason: DisconnectReason.noAPFound.rawValue))
                 return
@@ -536,6 +554,8 @@ public final class WiFiStation {
                 n.inCell = true
                 n.cellLink?.join(cell.owner)
                 phase = .dhcp
+                // back in a cell that reopened: the link comes up, DHCP confirms the lease
+                if n.netifUp { n.linkBack() }
                 n.bringUp(mac: macAddress)
                 emit(.connected(ssid: ssid, bssid: bssid, channel: channel))
                 return

@@ -61,6 +61,9 @@ final class LabConductor {
     private var cells: [Int: Cell] = [:]
     /// Which cell each station joined (station board → soft-AP board).
     private var joined: [Int: Int] = [:]
+    /// Stations whose cell closed: on no segment (off the LAN too) until they
+    /// join again or leave (their station looks for its access point meanwhile).
+    private var orphans: Set<Int> = []
     /// Bumped when a cell opens or closes (boards are sent the list again).
     private var cellsVersion = 0
 
@@ -132,7 +135,8 @@ final class LabConductor {
             lastWindow = start
             runGateway(until: until)
             for i in nodes.indices where nodes[i].alive {
-                guard nodes[i].next < until || (earliest(for: i) ?? .max) < until else { continue }
+                // a board whose view of the cells changed runs now (its station may have lost its cell)
+                guard nodes[i].next < until || (earliest(for: i) ?? .max) < until || nodes[i].cellsSent != cellsVersion else { continue }
                 var ok = true
                 for (kind, q) in take(for: i) where ok {
                     ok = q.frame.withUnsafeBytes { LockstepMessage.send(nodes[i].socket, LockstepMessage.encode(kind, q.at, frame: $0)) }
@@ -187,17 +191,28 @@ final class LabConductor {
             cellsVersion += 1
         case .join(let owner):
             if let old = joined.removeValue(forKey: i) { cells[old]?.segment.members?.remove(i) }
+            orphans.remove(i)
             if let owner, cells[owner] != nil {
                 joined[i] = owner
                 cells[owner]!.segment.members?.insert(i)
             }
-            lan.members = Set(0...nodes.count).subtracting(joined.keys)
+            updateLAN()
         }
     }
 
-    /// Board `i`'s cell closes: its stations are left on no segment until they leave.
+    /// The LAN is every node but the stations in a cell (or whose cell closed).
+    private func updateLAN() {
+        lan.members = Set(0...nodes.count).subtracting(joined.keys).subtracting(orphans)
+    }
+
+    /// Board `i`'s cell closes: its stations are left on no segment until they
+    /// join again or leave, and its station count is 0.
     private func closeCell(_ i: Int) {
         guard cells.removeValue(forKey: i) != nil else { return }
+        for (station, owner) in joined where owner == i {
+            joined[station] = nil
+            orphans.insert(station)
+        }
         cellsVersion += 1
     }
 
@@ -270,6 +285,7 @@ final class LabConductor {
         lan.remove(i)
         closeCell(i)
         if let owner = joined.removeValue(forKey: i) { cells[owner]?.segment.members?.remove(i) }
+        orphans.remove(i)
         for k in cells.keys { cells[k]!.segment.remove(i) }
         close(nodes[i].socket)
         nodes[i].socket = -1

@@ -258,12 +258,14 @@ final class LessonTests: EspluaTestCase {
     /// wrong passphrase is refused, the soft-AP's DHCP server leases 192.168.4.2 and
     /// .3 (the core's DhcpServer), softAPgetStationNum() counts 2; the cell is its
     /// own segment: no frame of the LAN reaches a station of the cell, none of the
-    /// cell reaches the LAN's board. Two runs give the same pcaps.
+    /// cell reaches the LAN's board. The soft-AP closes for 8 s: the stations lose it
+    /// as a station loses an access point (ap_dropout) and join it again when it is
+    /// back. Two runs give the same pcaps.
     func testStationsJoinAnotherBoardsSoftAP() throws {
         let dir = tempPath("d")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try labLesson("softap_cell", for: "10s", pcaps: dir)
-        for (board, me) in [("sta1", "192.168.4.2"), ("sta2", "192.168.4.3")] {
+        try labLesson("softap_cell", for: "30s", pcaps: dir)
+        for (board, me, mac) in [("sta1", "192.168.4.2", "5c:cf:7f:00:02:10"), ("sta2", "192.168.4.3", "5c:cf:7f:00:02:11")] {
             let pcap = dir + "/\(board).pcap"
             let offers = try tshark(
                 pcap, filter: "dhcp.option.dhcp == 2 || dhcp.option.dhcp == 5",
@@ -273,13 +275,23 @@ final class LessonTests: EspluaTestCase {
             XCTAssertTrue(addresses.allSatisfy { $0.hasPrefix("192.168.4.") || $0 == "0.0.0.0" || $0 == "255.255.255.255" }, "\(board): \(addresses)")
             let http = try tshark(pcap, filter: "http.response.code == 200", fields: ["ip.src", "ip.dst"])
             XCTAssertEqual(http, [["192.168.4.1", me]])
+            // nothing reaches the station while the cell is gone (8 s to 16 s) and until it
+            // found it again (what it sends goes nowhere); then DHCP confirms its lease
+            // with the reopened soft-AP's server
+            let received = try tshark(
+                pcap, filter: "frame.time_epoch > 8.1 && frame.time_epoch < 20 && eth.src != \(mac)", fields: ["frame.number"])
+            XCTAssertEqual(received.count, 0, board)
+            let back = try tshark(
+                pcap, filter: "dhcp && frame.time_epoch > 20 && (ip.src == \(me) || dhcp.ip.your == \(me))",
+                fields: ["ip.src", "dhcp.option.dhcp", "dhcp.ip.your"])
+            XCTAssertEqual(back, [[me, "3", "0.0.0.0"], ["192.168.4.1", "5", me]], board)
         }
         let lan = Set(try tshark(dir + "/lan.pcap", filter: "ip", fields: ["ip.src", "ip.dst"]).flatMap { $0 })
         XCTAssertEqual(lan, ["10.0.2.18", "255.255.255.255"], "the LAN's board sees only its own broadcasts")
         // and the cell is as deterministic as the LAN: a second run, the same bytes
         let again = tempPath("d")
         defer { try? FileManager.default.removeItem(atPath: again) }
-        try labLesson("softap_cell", for: "10s", pcaps: again)
+        try labLesson("softap_cell", for: "30s", pcaps: again)
         for b in ["ap", "sta1", "sta2", "lan"] {
             XCTAssertEqual(FileManager.default.contents(atPath: dir + "/\(b).pcap"), FileManager.default.contents(atPath: again + "/\(b).pcap"), b)
         }

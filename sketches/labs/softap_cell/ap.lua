@@ -1,7 +1,9 @@
 -- ap.lua (lab softap_cell): a board that opens its own network (WiFi.softAP) and
--- serves HTTP on it; every 2 s it says how many stations joined.
+-- serves HTTP on it; every 2 s it says how many stations joined. At 8 s it
+-- closes its network (softAPdisconnect) for 8 s, then opens it again.
 local server = WiFiServer(80)
 local last = 0
+local closed = false
 
 function setup()
   Serial.begin(115200)
@@ -20,6 +22,14 @@ function loop()
     c:print("HTTP/1.0 200 OK\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body)
     c:stop()
     print(string.format("%6.3f s  %s from %s", millis() / 1000, request, from))
+  end
+  if not closed and millis() >= 8000 and millis() < 16000 then
+    closed = true
+    WiFi.softAPdisconnect()
+    print(string.format("%6.3f s  softAPdisconnect(): the cell is gone", millis() / 1000))
+  elseif closed and millis() >= 16000 then
+    closed = false
+    print(string.format("%6.3f s  softAP again: %s", millis() / 1000, tostring(WiFi.softAP("esplua-cell", "cellpass123", 6))))
   end
   if millis() - last >= 2000 then
     last = millis()

@@ -1,11 +1,13 @@
 -- station.lua (lab softap_cell): scans, tries a wrong password, then joins the
--- soft-AP of the board "ap" and fetches its page, then broadcasts in the cell.
+-- soft-AP of the board "ap" and fetches its page, then broadcasts in the cell;
+-- when the soft-AP goes away it looks for it again, and joins it when it is back.
 local udp = WiFiUDP()
 local function stamp() return string.format("%6.3f s ", millis() / 1000) end
 
 function setup()
   Serial.begin(115200)
-  WiFi.onStationModeDisconnected(function(e) print(stamp() .. " disconnected from " .. e.ssid .. ", reason " .. e.reason) end)
+  WiFi.onStationModeDisconnected(function(e) print(stamp() .. " disconnected from " .. e.ssid .. ", reason " .. e.reason .. ", WiFi.status() " .. WiFi.status()) end)
+  WiFi.onStationModeConnected(function(e) print(stamp() .. " connected to " .. e.ssid .. ", WiFi.status() " .. WiFi.status()) end)
   WiFi.onStationModeGotIP(function(e) print(stamp() .. " got IP " .. e.ip .. " mask " .. e.mask .. " gateway " .. e.gw) end)
   local n = WiFi.scanNetworks()
   for i = 0, n - 1 do
