@@ -67,19 +67,29 @@ public struct LabCell: Sendable, Equatable {
     public var psk: String
     public var channel: Int
     public var bssid: [UInt8]
+    /// `softAP(…, ssid_hidden)`: no SSID in its beacons; a scan lists it only with show_hidden.
+    public var hidden: Bool
 
-    public init(owner: Int, ssid: String, psk: String, channel: Int, bssid: [UInt8]) {
+    public init(owner: Int, ssid: String, psk: String, channel: Int, bssid: [UInt8], hidden: Bool = false) {
         self.owner = owner
         self.ssid = ssid
         self.psk = psk
         self.channel = channel
         self.bssid = bssid
+        self.hidden = hidden
     }
 
-    /// channel u8, bssid 6 bytes, SSID (u8 length, bytes), PSK (u8 length, bytes); with `owner` first when asked.
+    /// channel u8 (0x80: hidden), bssid 6 bytes, SSID (u8 length, bytes), PSK (u8 length,
+    /// bytes); with `owner` first when asked.
     public func encode(withOwner: Bool) -> [UInt8] {
-        (withOwner ? [UInt8(truncatingIfNeeded: owner)] : []) + [UInt8(truncatingIfNeeded: channel)] + bssid.prefix(6)
-            + [UInt8(ssid.utf8.count)] + Array(ssid.utf8) + [UInt8(psk.utf8.count)] + Array(psk.utf8)
+        var m: [UInt8] = withOwner ? [UInt8(truncatingIfNeeded: owner)] : []
+        m.append(UInt8(channel & 0x7f) | (hidden ? 0x80 : 0))
+        m += bssid.prefix(6)
+        m.append(UInt8(ssid.utf8.count))
+        m += Array(ssid.utf8)
+        m.append(UInt8(psk.utf8.count))
+        m += Array(psk.utf8)
+        return m
     }
 
     /// Decodes cells from `bytes` (each with its owner when `withOwner`); the owner
@@ -101,7 +111,7 @@ public struct LabCell: Sendable, Equatable {
             cells.append(
                 LabCell(
                     owner: who, ssid: String(decoding: ss, as: UTF8.self), psk: String(decoding: ps, as: UTF8.self),
-                    channel: Int(ch.first!), bssid: Array(b)))
+                    channel: Int(ch.first! & 0x7f), bssid: Array(b), hidden: ch.first! & 0x80 != 0))
         }
         return cells
     }

@@ -44,6 +44,7 @@ public final class WiFiStation {
     public private(set) var softAPSSID = ""
     public private(set) var softAPPSK = ""
     public private(set) var softAPChannel = 1
+    public private(set) var softAPHidden = false
     private var scanResults: [World.AccessPoint] = []
     /// `_scanStarted` / `_scanComplete` (ESP8266WiFiScan.cpp:52-56): a scan in progress
     /// ends at this board time.
@@ -276,6 +277,7 @@ public final class WiFiStation {
         softAPSSID = ssid
         softAPPSK = password
         softAPChannel = channel
+        softAPHidden = hidden
         if mode.hasAccessPoint { stopAccessPoint(); startAccessPoint() } else { setMode(mode == .station ? .both : .accessPoint) }
         return true
     }
@@ -337,7 +339,7 @@ public final class WiFiStation {
     /// The lab's soft-AP cells as a scan shows them.
     private var labAccessPoints: [World.AccessPoint] {
         (network?.cellLink?.cells ?? []).map {
-            World.AccessPoint(ssid: $0.ssid, password: $0.psk, channel: $0.channel, rssi: WiFiStation.labCellRSSI, hidden: false, bssid: $0.bssid)
+            World.AccessPoint(ssid: $0.ssid, password: $0.psk, channel: $0.channel, rssi: WiFiStation.labCellRSSI, hidden: $0.hidden, bssid: $0.bssid)
         }
     }
     /// Frames the soft-AP interface sent (to no one).
@@ -359,7 +361,7 @@ public final class WiFiStation {
             )
         }
         guard apNetif != nil, let cell = network?.cellLink else { return }
-        cell.announce(LabCell(owner: 0, ssid: softAPSSID, psk: softAPPSK, channel: softAPChannel, bssid: softAPMacAddress))
+        cell.announce(LabCell(owner: 0, ssid: softAPSSID, psk: softAPPSK, channel: softAPChannel, bssid: softAPMacAddress, hidden: softAPHidden))
     }
 
     private func stopAccessPoint() {
@@ -453,6 +455,7 @@ public final class WiFiStation {
         softAPLeaseConfigured = false
         softAPSSID = ""
         softAPPSK = ""
+        softAPHidden = false
         softAPAddressConfig = (WiFiStation.softAPAddress, "255.255.255.0")
         scanResults.removeAll()
         scanEnds = nil

@@ -13,6 +13,11 @@ import Glibc
 /// reports its next deadline when it stops, and the next window starts at the
 /// earliest deadline of any board, the gateway or a frame in flight.
 ///
+/// It also carries the lab's soft-AP cells: a board's `WiFi.softAP` opens a cell
+/// (its own `LockstepSwitch` segment: the soft-AP board's AP interface and the
+/// stations that joined it, off the LAN), the boards are told the open cells
+/// (their scans list them), and a station's JOIN moves it from the LAN into a cell.
+///
 /// The boards are processes (lwIP is process-global); the channel is a
 /// `SOCK_SEQPACKET` socket pair per board (`LockstepMessage`). A board's serial
 /// lines are printed at the end of each window, boards in file order, so the

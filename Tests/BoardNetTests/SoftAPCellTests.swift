@@ -70,6 +70,7 @@ final class SoftAPCellTests: XCTestCase {
         let cells = [
             LabCell(owner: 0, ssid: "esplua-cell", psk: "cellpass123", channel: 6, bssid: apMAC),
             LabCell(owner: 3, ssid: "open", psk: "", channel: 1, bssid: [0x5E, 0xCF, 0x7F, 0, 2, 0x12]),
+            LabCell(owner: 4, ssid: "hidden", psk: "password123", channel: 13, bssid: [0x5E, 0xCF, 0x7F, 0, 2, 0x13], hidden: true),
         ]
         XCTAssertEqual(LabCell.decode(ArraySlice(cells.flatMap { $0.encode(withOwner: true) }), withOwner: true), cells)
         XCTAssertEqual(LabCell.decode(ArraySlice(cells[1].encode(withOwner: false)), withOwner: false, owner: 3), [cells[1]])
