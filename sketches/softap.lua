@@ -1,6 +1,7 @@
 -- softap.lua: the board as an access point (WIFI_AP_STA): its own network at
 -- 192.168.4.1 next to the station's, a server listening on both.
--- (No emulated station joins the access point: softAPgetStationNum() stays 0.)
+-- (Alone, no station joins the access point: softAPgetStationNum() stays 0; in a
+-- lab in virtual time other boards can: sketches/labs/softap_cell.)
 
 local server = WiFiServer(80)
 

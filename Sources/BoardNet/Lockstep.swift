@@ -13,11 +13,24 @@ import Glibc
 /// | conductor → board | FRAME: a frame for the board, to reach lwIP at `deliverAt` | `F`, deliverAt u64, Ethernet frame |
 /// | conductor → board | GRANT: run until this board time | `G`, until u64 |
 ///
+/// Soft-AP cells (a board's `WiFi.softAP`, joined by other boards' stations) add:
+///
+/// | direction | message | bytes |
+/// |---|---|---|
+/// | board → conductor | AP: a frame the board's soft-AP interface sent | `A`, sentAt u64, Ethernet frame |
+/// | board → conductor | CELL: the board's soft-AP opened (or closed: no SSID) | `C`, now u64, `LabCell` without owner |
+/// | board → conductor | JOIN: the station joined the cell of board `owner` (255: left it) | `J`, now u64, owner u8 |
+/// | conductor → board | AP: a frame for the board's soft-AP interface | `A`, deliverAt u64, Ethernet frame |
+/// | conductor → board | CELLS: every open cell of the lab (sent when they change) | `L`, 0 u64, `LabCell`s |
+/// | conductor → board | STATIONS: how many stations joined the board's cell | `N`, count u64 |
+///
 /// A board starts with a horizon of 0: its first pass reports DONE and waits.
 /// It reads its socket only while it waits for a grant, so what it receives,
 /// and when its sketch sees it, depends on board time alone.
 public enum LockstepMessage {
     public static let frame = UInt8(ascii: "F"), done = UInt8(ascii: "D"), grant = UInt8(ascii: "G")
+    public static let apFrame = UInt8(ascii: "A"), cell = UInt8(ascii: "C"), join = UInt8(ascii: "J")
+    public static let cells = UInt8(ascii: "L"), stations = UInt8(ascii: "N")
 
     /// A message: its kind, two times (the second only for DONE) and the frame bytes.
     public static func encode(_ kind: UInt8, _ t: UInt64, _ u: UInt64? = nil, frame: UnsafeRawBufferPointer? = nil) -> [UInt8] {
@@ -43,8 +56,65 @@ public enum LockstepMessage {
         }
     }
 
-    /// The largest message: a VDE-sized frame and its header.
-    public static let maxSize = 1 + 8 + 8 + Int(1514 + 18)
+    /// The largest message: a VDE-sized frame and its header, or a lab's cells.
+    public static let maxSize = 1 + 8 + 8 + 4096
+}
+
+/// A soft-AP cell of a lab: the board whose soft-AP it is, and what a scan shows.
+public struct LabCell: Sendable, Equatable {
+    public var owner: Int
+    public var ssid: String
+    public var psk: String
+    public var channel: Int
+    public var bssid: [UInt8]
+    /// `softAP(…, ssid_hidden)`: no SSID in its beacons; a scan lists it only with show_hidden.
+    public var hidden: Bool
+
+    public init(owner: Int, ssid: String, psk: String, channel: Int, bssid: [UInt8], hidden: Bool = false) {
+        self.owner = owner
+        self.ssid = ssid
+        self.psk = psk
+        self.channel = channel
+        self.bssid = bssid
+        self.hidden = hidden
+    }
+
+    /// channel u8 (0x80: hidden), bssid 6 bytes, SSID (u8 length, bytes), PSK (u8 length,
+    /// bytes); with `owner` first when asked.
+    public func encode(withOwner: Bool) -> [UInt8] {
+        var m: [UInt8] = withOwner ? [UInt8(truncatingIfNeeded: owner)] : []
+        m.append(UInt8(channel & 0x7f) | (hidden ? 0x80 : 0))
+        m += bssid.prefix(6)
+        m.append(UInt8(ssid.utf8.count))
+        m += Array(ssid.utf8)
+        m.append(UInt8(psk.utf8.count))
+        m += Array(psk.utf8)
+        return m
+    }
+
+    /// Decodes cells from `bytes` (each with its owner when `withOwner`); the owner
+    /// of cells without one is `owner`. Malformed tails are ignored.
+    public static func decode(_ bytes: ArraySlice<UInt8>, withOwner: Bool, owner: Int = 0) -> [LabCell] {
+        var cells: [LabCell] = []
+        var i = bytes.startIndex
+        func take(_ n: Int) -> ArraySlice<UInt8>? {
+            guard bytes.endIndex - i >= n else { return nil }
+            defer { i += n }
+            return bytes[i..<i + n]
+        }
+        while i < bytes.endIndex {
+            var who = owner
+            if withOwner { guard let o = take(1) else { break }; who = Int(o.first!) }
+            guard let ch = take(1), let b = take(6), let sl = take(1), let ss = take(Int(sl.first!)), let pl = take(1),
+                let ps = take(Int(pl.first!))
+            else { break }
+            cells.append(
+                LabCell(
+                    owner: who, ssid: String(decoding: ss, as: UTF8.self), psk: String(decoding: ps, as: UTF8.self),
+                    channel: Int(ch.first! & 0x7f), bssid: Array(b), hidden: ch.first! & 0x80 != 0))
+        }
+        return cells
+    }
 }
 
 /// A board's link in a lab run in virtual time: its frames go to the lab's
@@ -55,8 +125,15 @@ final class LockstepBackend: LinkBackend, TimeGrant {
     private var fd: Int32
     private let clock: BoardClock
     var toDevice: [[UInt8]] = []
-    /// Frames received, waiting for their delivery time (sorted by it, stable).
-    private var queue: [(at: UInt64, frame: [UInt8])] = []
+    /// Frames for the soft-AP interface (a lab's cell), due now.
+    var toAccessPoint: [[UInt8]] = []
+    /// Frames received, waiting for their delivery time (sorted by it, stable);
+    /// `ap`: for the soft-AP interface.
+    private var queue: [(at: UInt64, ap: Bool, frame: [UInt8])] = []
+    /// The lab's open soft-AP cells (as of the last grant).
+    private(set) var cells: [LabCell] = []
+    /// Stations joined to this board's cell (as of the last grant).
+    private(set) var stationCount = 0
     private(set) var horizon: UInt64 = 0
     private var buffer = [UInt8](repeating: 0, count: LockstepMessage.maxSize)
 
@@ -82,9 +159,30 @@ final class LockstepBackend: LinkBackend, TimeGrant {
         LockstepMessage.send(fd, LockstepMessage.encode(LockstepMessage.frame, clock.micros, frame: frame))
     }
 
+    /// A frame the soft-AP interface sent, to the stations of its cell.
+    func accessPointOutput(_ frame: UnsafeRawBufferPointer) {
+        guard fd >= 0 else { return }
+        LockstepMessage.send(fd, LockstepMessage.encode(LockstepMessage.apFrame, clock.micros, frame: frame))
+    }
+
+    /// The soft-AP opened (`cell`) or closed (nil).
+    func announce(_ cell: LabCell?) {
+        guard fd >= 0 else { return }
+        let body = cell?.encode(withOwner: false) ?? []
+        body.withUnsafeBytes { LockstepMessage.send(fd, LockstepMessage.encode(LockstepMessage.cell, clock.micros, frame: $0)) }
+    }
+
+    /// The station joined the cell of board `owner` (nil: it left).
+    func join(_ owner: Int?) {
+        guard fd >= 0 else { return }
+        [UInt8(truncatingIfNeeded: owner ?? 255)].withUnsafeBytes {
+            LockstepMessage.send(fd, LockstepMessage.encode(LockstepMessage.join, clock.micros, frame: $0))
+        }
+    }
+
     func due(now: UInt64) {
         while let first = queue.first, first.at <= now {
-            toDevice.append(first.frame)
+            if first.ap { toAccessPoint.append(first.frame) } else { toDevice.append(first.frame) }
             queue.removeFirst()
         }
     }
@@ -109,9 +207,17 @@ final class LockstepBackend: LinkBackend, TimeGrant {
                 horizon = t
                 return true
             }
-            guard kind == LockstepMessage.frame else { continue }
+            if kind == LockstepMessage.cells {
+                cells = LabCell.decode(buffer[9..<n], withOwner: true)
+                continue
+            }
+            if kind == LockstepMessage.stations {
+                stationCount = Int(t)
+                continue
+            }
+            guard kind == LockstepMessage.frame || kind == LockstepMessage.apFrame else { continue }
             let index = queue.lastIndex { $0.at <= t }.map { $0 + 1 } ?? 0
-            queue.insert((t, Array(buffer[9..<n])), at: index)
+            queue.insert((t, kind == LockstepMessage.apFrame, Array(buffer[9..<n])), at: index)
         }
     }
 }

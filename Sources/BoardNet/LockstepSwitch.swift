@@ -27,6 +27,9 @@ public struct LockstepSwitch {
     private var sent: [UInt64]
     private var queues: [[Delivery]]
     private var dead: Set<Int> = []
+    /// The nodes on this segment (nil: all of them). A lab's LAN leaves out the
+    /// stations that joined a soft-AP; a soft-AP cell is its board and its stations.
+    public var members: Set<Int>?
 
     public init(nodes: Int, window: UInt64) {
         nodeCount = nodes
@@ -43,9 +46,9 @@ public struct LockstepSwitch {
         if source[0] & 1 == 0 { macs[source] = from }
         let targets: [Int]
         if destination[0] & 1 == 0, let n = macs[destination] {
-            targets = n == from || dead.contains(n) ? [] : [n]
+            targets = n == from || dead.contains(n) || !(members?.contains(n) ?? true) ? [] : [n]
         } else {
-            targets = (0..<nodeCount).filter { $0 != from && !dead.contains($0) }
+            targets = (0..<nodeCount).filter { $0 != from && !dead.contains($0) && (members?.contains($0) ?? true) }
         }
         sent[from] += 1
         let order = UInt64(from) << 40 | sent[from]

@@ -175,6 +175,11 @@ public final class Network: EventSource, HostIO {
             }
             me.transmit(buf)
         }
+        hooks.ap_output = { ctx, frame, len in
+            let me = Unmanaged<Network>.fromOpaque(ctx!).takeUnretainedValue()
+            let buf = UnsafeRawBufferPointer(start: frame, count: Int(len))
+            me.cellLink?.accessPointOutput(buf)
+        }
         clwip_set_hooks(&hooks)
         sntp.attach()
         clwip_seed(config.seed)
@@ -328,8 +333,38 @@ public final class Network: EventSource, HostIO {
 
     // MARK: event source
 
+    /// The lab's conductor, when the board is in a lab run in virtual time: it
+    /// carries soft-AP cells (`LabCell`) between boards.
+    var cellLink: LockstepBackend? { link as? LockstepBackend }
+    /// The station joined another board's soft-AP (its netif takes DHCP there).
+    var inCell = false
+    /// The soft-AP's DHCP server (the SDK's, for the stations of a lab's cell).
+    let dhcpServer = SoftAPDHCPServer()
+
+    /// Frames from the stations of this board's cell reach the soft-AP interface
+    /// (DHCP to its server first, as the SDK's dhcps takes port 67).
+    private func serviceAccessPoint() {
+        guard let cell = cellLink, !cell.toAccessPoint.isEmpty else { return }
+        let frames = cell.toAccessPoint
+        cell.toAccessPoint.removeAll()
+        for f in frames {
+            board.loop.noteEvent()
+            guard let nif = wifi.apNetif else { continue }
+            if let reply = dhcpServer.answer(
+                f, mac: wifi.softAPMacAddress, address: clwip_netif_ip(nif), mask: clwip_netif_mask(nif), leaseStart: wifi.softAPLeaseStart)
+            {
+                reply.withUnsafeBytes { cell.accessPointOutput($0) }
+                continue
+            }
+            f.withUnsafeBytes { buf in
+                _ = clwip_netif_input(nif, buf.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt16(buf.count))
+            }
+        }
+    }
+
     public func service(now: UInt64) {
         link.due(now: now)
+        serviceAccessPoint()
         if shaper != nil { moveAir(now: now) }
         deliverFrame(now: now)
         sys_check_timeouts()
@@ -366,7 +401,8 @@ public final class Network: EventSource, HostIO {
             board.loop.noteEvent()
             f.withUnsafeBytes { buf in
                 hostFlows?.toBoard(buf)
-                if board.events.wants(.frame) { board.events.publish(.frame(outbound: false, buf)) }
+                // a station that has not joined a network receives nothing (its pcap neither)
+                if board.events.wants(.frame) && netifUp { board.events.publish(.frame(outbound: false, buf)) }
                 if netifUp {
                     _ = clwip_netif_input(netifStorage, buf.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt16(buf.count))
                 }
@@ -375,7 +411,7 @@ public final class Network: EventSource, HostIO {
     }
 
     public func nextDeadline(now: UInt64) -> UInt64? {
-        if !link.toDevice.isEmpty || !arrived.isEmpty { return now }
+        if !link.toDevice.isEmpty || !arrived.isEmpty || !(cellLink?.toAccessPoint.isEmpty ?? true) { return now }
         var next = link.nextDeadline(now: now) ?? now + 1_000_000
         // the next frame to come off the air
         if let f = onAir.first { next = min(next, max(f.deliverAt, now)) }
@@ -499,7 +535,7 @@ public final class Network: EventSource, HostIO {
         if hostnameBuffer[0] == 0 { _ = setHostname(Array(Network.defaultHostname(mac: mac).utf8)) }
         netifStorage.pointee.hostname = UnsafePointer(hostnameBuffer)  // netif_add cleared it
         netifUp = true
-        if slirp == nil && !config.lanAddress.dhcp {
+        if slirp == nil && !config.lanAddress.dhcp && !inCell {
             // a LAN without slirp: static addressing, as `WiFi.config` sets it
             let a = config.lanAddress
             var ip = ip4_addr_t(addr: ipBits(a.address) ?? 0), mask = ip4_addr_t(addr: ipBits(a.netmask) ?? 0)
@@ -558,7 +594,9 @@ public final class Network: EventSource, HostIO {
     /// The station's address, 0 before DHCP (network byte order).
     var addressBits: UInt32 { netifUp ? clwip_netif_ip(netifStorage) : 0 }
     var dhcpBound: Bool {
-        netifUp && ((slirp == nil && !config.lanAddress.dhcp) || wifi.staticAddress != nil || clwip_dhcp_bound(netifStorage) != 0)
+        netifUp
+            && ((slirp == nil && !config.lanAddress.dhcp && !inCell) || wifi.staticAddress != nil
+                || clwip_dhcp_bound(netifStorage) != 0)
     }
 
     // MARK: reboot

@@ -87,7 +87,9 @@ public final class UDPContext {
             return
         }
         let remote = addr.map { clwip_ip_u32($0) } ?? 0
-        let destination = network.netifUp ? network.addressBits : 0
+        // the packet's own destination (a broadcast's is 255.255.255.255 or the subnet's),
+        // as the core's AddrHelper takes ip_current_dest_addr() (UdpContext.h:556, 568)
+        let destination = clwip_current_dest()
         var helper: UnsafeMutablePointer<pbuf>? = nil
         if current != nil || !queue.isEmpty {
             guard let h = pbuf_alloc(PBUF_RAW, UDPContext.helperPayloadBytes, PBUF_RAM) else {

@@ -20,7 +20,8 @@ public enum DisconnectReason: Int, Sendable {
 }
 
 /// The ESP8266 radio: the station (association, then DHCP from slirp through the
-/// real lwIP client) and the soft-AP (192.168.4.1, an interface no station joins).
+/// real lwIP client) and the soft-AP (192.168.4.1; in a lab in virtual time a cell
+/// other boards' stations join, `LabCell`; alone, an interface no station joins).
 ///
 /// With a world file, the station only joins an access point of the world with
 /// the right password (`WL_NO_SSID_AVAIL` / `WL_WRONG_PASSWORD` otherwise) and a
@@ -39,10 +40,11 @@ public final class WiFiStation {
     private var accessPoint: World.AccessPoint?
     /// Called on connect / got-IP / disconnect transitions (the SDK's event callback).
     public var onEvent: ((WiFiEvent) -> Void)?
-    private var apNetif: UnsafeMutablePointer<CLwIP.netif>?
+    private(set) var apNetif: UnsafeMutablePointer<CLwIP.netif>?
     public private(set) var softAPSSID = ""
     public private(set) var softAPPSK = ""
     public private(set) var softAPChannel = 1
+    public private(set) var softAPHidden = false
     private var scanResults: [World.AccessPoint] = []
     /// `_scanStarted` / `_scanComplete` (ESP8266WiFiScan.cpp:52-56): a scan in progress
     /// ends at this board time.
@@ -311,9 +313,17 @@ public final class WiFiStation {
         default: was = false
         }
         network?.bringDown()
+        leaveCell()
         phase = .idle
         if was { emit(.disconnected(ssid: ssid, bssid: bssid, reason: reason.rawValue)) }
         accessPoint = nil
+    }
+
+    /// The station leaves the lab's cell it joined, if any.
+    private func leaveCell() {
+        guard let n = network, n.inCell else { return }
+        n.inCell = false
+        n.cellLink?.join(nil)
     }
 
     /// `WiFi.mode(m)`.
@@ -344,6 +354,7 @@ public final class WiFiStation {
         softAPSSID = ssid
         softAPPSK = password
         softAPChannel = channel
+        softAPHidden = hidden
         if mode.hasAccessPoint { stopAccessPoint(); startAccessPoint() } else { setMode(mode == .station ? .both : .accessPoint) }
         return true
     }
@@ -352,6 +363,8 @@ public final class WiFiStation {
     public func softAPdisconnect(wifiOff: Bool = false) {
         softAPSSID = ""
         softAPPSK = ""
+        // the SDK's soft-AP config is emptied (ESP8266WiFiAP.cpp:282-302): a lab's cell closes
+        if apNetif != nil { network?.cellLink?.announce(nil) }
         if wifiOff, mode.hasAccessPoint { setMode(mode == .both ? .station : .off) }
     }
 
@@ -368,6 +381,7 @@ public final class WiFiStation {
     public func softAPConfig(ip: String, gateway: String, mask: String) -> Bool {
         guard ipBits(ip) != nil, ipBits(gateway) != nil, ipBits(mask) != nil else { return false }
         softAPAddressConfig = (ip, mask)
+        softAPLeaseConfigured = true
         if mode.hasAccessPoint {
             stopAccessPoint()
             startAccessPoint()
@@ -376,8 +390,35 @@ public final class WiFiStation {
         }
         return apNetif != nil
     }
-    /// Stations joined to the soft-AP: none, the emulated world has no stations.
-    public var softAPStationCount: Int { 0 }
+    /// `WiFi.softAPgetStationNum()`: the stations of other boards joined to this
+    /// board's cell (a lab in virtual time); alone, none (the world has no stations).
+    public var softAPStationCount: Int { apNetif == nil ? 0 : network?.cellLink?.stationCount ?? 0 }
+
+    /// Set by `softAPConfig`: the SDK's DHCP server then leases from the soft-AP's
+    /// address + 99 (ESP8266WiFiAP.cpp:235-247), else from the address after it.
+    private var softAPLeaseConfigured = false
+    /// Said once per run: a soft-AP on a VDE LAN is a cell no other board can join.
+    private var warnedNoCells = false
+
+    /// The last byte of the first address the soft-AP's DHCP server leases: without
+    /// `softAPConfig`, `init_dhcps_lease` (LwipDhcpServer.cpp:843-858): the next
+    /// address (192.168.4.2), or 100 below one at .128 or above; with it, + 99.
+    var softAPLeaseStart: Int {
+        let last = Int((ipBits(softAPAddressConfig.ip) ?? 0) >> 24)
+        if softAPLeaseConfigured { return last + 99 }
+        return last >= 0x80 ? last - 100 : last + 1
+    }
+
+    /// The RSSI a station of the lab sees another board's soft-AP at: boards a few
+    /// metres apart on a bench (an estimate; the lab has no positions).
+    public static let labCellRSSI = -45
+
+    /// The lab's soft-AP cells as a scan shows them.
+    private var labAccessPoints: [World.AccessPoint] {
+        (network?.cellLink?.cells ?? []).map {
+            World.AccessPoint(ssid: $0.ssid, password: $0.psk, channel: $0.channel, rssi: WiFiStation.labCellRSSI, hidden: $0.hidden, bssid: $0.bssid)
+        }
+    }
     /// Frames the soft-AP interface sent (to no one).
     public var softAPFramesSent: Int { Int(clwip_ap_frames()) }
 
@@ -389,6 +430,15 @@ public final class WiFiStation {
             clwip_netif_add_ap(nif, $0.baseAddress, ipBits(softAPAddressConfig.ip)!, ipBits(softAPAddressConfig.mask)!)
         }
         if err == 0 { apNetif = nif } else { nif.deallocate() }
+        if apNetif != nil, let url = network?.config.link, network?.cellLink == nil, !warnedNoCells {
+            // a VDE LAN (a lab in real time, --net): frames carry no port, so no cell
+            warnedNoCells = true
+            writeStandardError(
+                "esplua: WiFi.softAP(\"\(softAPSSID)\"): no other board can join it on \(url): soft-AP cells between boards need a lab run in virtual time (esplua lab LAB.json --time virtual)\n"
+            )
+        }
+        guard apNetif != nil, let cell = network?.cellLink else { return }
+        cell.announce(LabCell(owner: 0, ssid: softAPSSID, psk: softAPPSK, channel: softAPChannel, bssid: softAPMacAddress, hidden: softAPHidden))
     }
 
     private func stopAccessPoint() {
@@ -396,6 +446,8 @@ public final class WiFiStation {
         clwip_netif_remove(nif)
         nif.deallocate()
         apNetif = nil
+        network?.dhcpServer.reset()
+        network?.cellLink?.announce(nil)
     }
 
     // MARK: scan
@@ -420,7 +472,7 @@ public final class WiFiStation {
 
     /// `_scanDone`: the results are kept, the scan is complete (l.315-331).
     private func finishScan() {
-        scanResults = world.accessPoints.filter { scanShowsHidden || !$0.hidden }
+        scanResults = (world.accessPoints + labAccessPoints).filter { scanShowsHidden || !$0.hidden }
             .enumerated().sorted { ($0.element.channel, $0.offset) < ($1.element.channel, $1.offset) }.map(\.element)
         scanEnds = nil
         scanCompleted = true
@@ -475,9 +527,13 @@ public final class WiFiStation {
         password = ""
         accessPoint = nil
         onEvent = nil
+        leaveCell()
+        cellGoneSince = nil
         stopAccessPoint()
+        softAPLeaseConfigured = false
         softAPSSID = ""
         softAPPSK = ""
+        softAPHidden = false
         softAPAddressConfig = (WiFiStation.softAPAddress, "255.255.255.0")
         scanResults.removeAll()
         scanEnds = nil
@@ -492,10 +548,20 @@ public final class WiFiStation {
         case .lost(let retryAt, _): consider(retryAt)
         case .connected, .dhcp:
             if let t = beaconLoss(after: network?.board.clock.micros ?? 0) { consider(t) }
+            if let t = cellGoneSince { consider(t + WiFiStation.beaconTimeoutMicros) }
         default: break
         }
         return next
     }
+
+    /// The lab's cell the station joined is gone (its board closed its soft-AP,
+    /// rebooted or ended): no beacon reaches the station any more.
+    private var cellMissing: Bool {
+        guard let n = network, n.inCell else { return false }
+        return !(n.cellLink?.cells.contains { $0.ssid == ssid } ?? false)
+    }
+    /// When the station first found its cell gone (board time), while associated.
+    private var cellGoneSince: UInt64?
 
     /// The access point's outage (`ap` fault) under way at `t`, if any.
     private func outage(at t: UInt64) -> LinkFault? {
@@ -516,10 +582,17 @@ public final class WiFiStation {
         var associated = false
         if case .connected = phase { associated = true }
         if case .dhcp = phase { associated = true }
+        if associated && cellMissing {
+            if cellGoneSince == nil { cellGoneSince = now }
+        } else {
+            cellGoneSince = nil
+        }
         // the access point went away long enough ago: beacons lost (ESP8266WiFiGeneric.cpp
         // hands the SDK's reason to onStationModeDisconnected); the netif's link goes
         // down, lwIP keeps its pcbs (their retransmissions find no route meanwhile)
-        if associated, let o = outage(at: now), now >= o.at + WiFiStation.beaconTimeoutMicros {
+        let apLostAt = outage(at: now).map(\.at) ?? cellGoneSince
+        if associated, let lostAt = apLostAt, now >= lostAt + WiFiStation.beaconTimeoutMicros {
+            cellGoneSince = nil
             n.linkLost()
             if autoReconnect {
                 // the SDK scans for the AP again; while it connects, wifi_station_get_connect_status
@@ -535,7 +608,7 @@ public final class WiFiStation {
         }
         switch phase {
         case .lost(let retryAt, _) where now >= retryAt:
-            if outage(at: now) != nil {
+            if outage(at: now) != nil || cellMissing {
                 // not found: STATION_NO_AP_FOUND -> WL_NO_SSID_AVAIL, REASON_NO_AP_FOUND (201), scan again
                 // the SDK tries again a second later ("reconnect after 1s", esp8266/Arduino#6622), a scan each time
                 phase = .lost(retryAt: now + WiFiStation.retryMicros + WiFiStation.scanMicros, status: .noSSIDAvailable)
@@ -544,9 +617,28 @@ public final class WiFiStation {
                 phase = .associating(until: now + n.config.associationMicros)
             }
         case .associating(let until) where now >= until:
-            if outage(at: now) != nil {
+            if outage(at: now) != nil || cellMissing {
                 phase = .lost(retryAt: now + WiFiStation.retryMicros + WiFiStation.scanMicros, status: .noSSIDAvailable)
                 emit(.disconnected(ssid: ssid, bssid: "00:00:00:00:00:00", reason: DisconnectReason.noAPFound.rawValue))
+                return
+            }
+            // another board's soft-AP (a lab's cell): the SDK's auth fails on a wrong
+            // passphrase (WL_WRONG_PASSWORD, as for an access point of the world)
+            if let cell = n.cellLink?.cells.first(where: { $0.ssid == ssid }) {
+                guard cell.psk.isEmpty || cell.psk == password else {
+                    phase = .failed(.wrongPassword)
+                    emit(.disconnected(ssid: ssid, bssid: WiFiStation.macText(cell.bssid), reason: DisconnectReason.authFail.rawValue))
+                    return
+                }
+                accessPoint = World.AccessPoint(
+                    ssid: cell.ssid, password: cell.psk, channel: cell.channel, rssi: WiFiStation.labCellRSSI, hidden: false, bssid: cell.bssid)
+                n.inCell = true
+                n.cellLink?.join(cell.owner)
+                phase = .dhcp
+                // back in a cell that reopened: the link comes up, DHCP confirms the lease
+                if n.netifUp { n.linkBack() }
+                n.bringUp(mac: macAddress)
+                emit(.connected(ssid: ssid, bssid: bssid, channel: channel))
                 return
             }
             let w = world

@@ -13,6 +13,11 @@ import Glibc
 /// reports its next deadline when it stops, and the next window starts at the
 /// earliest deadline of any board, the gateway or a frame in flight.
 ///
+/// It also carries the lab's soft-AP cells: a board's `WiFi.softAP` opens a cell
+/// (its own `LockstepSwitch` segment: the soft-AP board's AP interface and the
+/// stations that joined it, off the LAN), the boards are told the open cells
+/// (their scans list them), and a station's JOIN moves it from the LAN into a cell.
+///
 /// The boards are processes (lwIP is process-global); the channel is a
 /// `SOCK_SEQPACKET` socket pair per board (`LockstepMessage`). A board's serial
 /// lines are printed at the end of each window, boards in file order, so the
@@ -27,9 +32,13 @@ final class LabConductor {
         var running = true
         var alive = true
         var next: UInt64 = 0
-        /// Frames the board sent in this window, routed when the window ends
-        /// (boards in file order, so the switch learns in the same order every run).
-        var sent: [(sentAt: UInt64, frame: [UInt8])] = []
+        /// What the board sent in this window (frames of its station and of its
+        /// soft-AP, its cell opening or closing, its station joining a cell), handled
+        /// when the window ends (boards in file order, so the switches learn in the
+        /// same order every run).
+        var sent: [Sent] = []
+        /// The version of the lab's cells this board was last sent, and its station count.
+        var cellsSent = 0, stationsSent = 0
         var partial: [Int32: [UInt8]] = [:]
         var lines: [(toStderr: Bool, text: String)] = []
         var status: Int32?
@@ -38,6 +47,30 @@ final class LabConductor {
     /// The latency of the ideal wire (µs), and so the window: the smallest
     /// latency of any link (a link shaper's must stay at or above it).
     static let wireLatencyMicros: UInt64 = 50
+
+    enum Sent {
+        case frame(sentAt: UInt64, frame: [UInt8])
+        case accessPoint(sentAt: UInt64, frame: [UInt8])
+        case cell(LabCell?)
+        case join(Int?)
+    }
+
+    /// A soft-AP cell: its board's `WiFi.softAP` and the stations of other boards
+    /// that joined it, on their own segment (frames of the cell never reach the LAN).
+    struct Cell {
+        var cell: LabCell
+        var segment: LockstepSwitch
+    }
+
+    /// Open cells by the board whose soft-AP they are.
+    private var cells: [Int: Cell] = [:]
+    /// Which cell each station joined (station board → soft-AP board).
+    private var joined: [Int: Int] = [:]
+    /// Stations whose cell closed: on no segment (off the LAN too) until they
+    /// join again or leave (their station looks for its access point meanwhile).
+    private var orphans: Set<Int> = []
+    /// Bumped when a cell opens or closes (boards are sent the list again).
+    private var cellsVersion = 0
 
     var nodes: [Node]
     let gateway: LockstepGateway
@@ -89,7 +122,7 @@ final class LabConductor {
                 }
             }
             for i in nodes.indices {
-                for f in nodes[i].sent { lan.route(f.frame, from: i, sentAt: f.sentAt) }
+                for s in nodes[i].sent { handle(s, from: i) }
                 nodes[i].sent.removeAll()
             }
             // what each board wrote before it reported is in its pipes now
@@ -100,17 +133,29 @@ final class LabConductor {
             guard nodes.contains(where: \.alive) else { break }
             // the next window starts at the earliest event of the lab
             var start = gateway.nextDeadline()
-            for (i, n) in nodes.enumerated() where n.alive { start = min(start, n.next, lan.earliest(for: i) ?? .max) }
+            for (i, n) in nodes.enumerated() where n.alive { start = min(start, n.next, earliest(for: i) ?? .max) }
             start = min(start, lan.earliest(for: nodes.count) ?? .max)
             let until = start + window
             windows += 1
             lastWindow = start
             runGateway(until: until)
             for i in nodes.indices where nodes[i].alive {
-                guard nodes[i].next < until || (lan.earliest(for: i) ?? .max) < until else { continue }
+                // a board whose view of the cells changed runs now (its station may have lost its cell)
+                guard nodes[i].next < until || (earliest(for: i) ?? .max) < until || nodes[i].cellsSent != cellsVersion else { continue }
                 var ok = true
-                for q in lan.take(for: i) where ok {
-                    ok = q.frame.withUnsafeBytes { LockstepMessage.send(nodes[i].socket, LockstepMessage.encode(LockstepMessage.frame, q.at, frame: $0)) }
+                for (kind, q) in take(for: i) where ok {
+                    ok = q.frame.withUnsafeBytes { LockstepMessage.send(nodes[i].socket, LockstepMessage.encode(kind, q.at, frame: $0)) }
+                }
+                if ok && nodes[i].cellsSent != cellsVersion {
+                    // the cells of the other boards, as the board's scans will see them
+                    let list = cells.keys.sorted().filter { $0 != i }.flatMap { cells[$0]!.cell.encode(withOwner: true) }
+                    ok = list.withUnsafeBytes { LockstepMessage.send(nodes[i].socket, LockstepMessage.encode(LockstepMessage.cells, 0, frame: $0)) }
+                    nodes[i].cellsSent = cellsVersion
+                }
+                let stations = joined.values.filter { $0 == i }.count
+                if ok && nodes[i].stationsSent != stations {
+                    ok = LockstepMessage.send(nodes[i].socket, LockstepMessage.encode(LockstepMessage.stations, UInt64(stations)))
+                    nodes[i].stationsSent = stations
                 }
                 if ok && LockstepMessage.send(nodes[i].socket, LockstepMessage.encode(LockstepMessage.grant, until)) {
                     nodes[i].running = true
@@ -130,6 +175,68 @@ final class LabConductor {
             nodes[i].status = st
         }
         emitLines()
+    }
+
+    /// What board `i` sent, at the end of its window: frames to the LAN or to the
+    /// cell its station joined, its soft-AP's frames to its cell, cells and joins.
+    private func handle(_ s: Sent, from i: Int) {
+        switch s {
+        case .frame(let at, let frame):
+            if let owner = joined[i] { cells[owner]?.segment.route(frame, from: i, sentAt: at) } else { lan.route(frame, from: i, sentAt: at) }
+        case .accessPoint(let at, let frame):
+            cells[i]?.segment.route(frame, from: i, sentAt: at)
+        case .cell(let c):
+            closeCell(i)
+            if var c {
+                c.owner = i
+                var segment = LockstepSwitch(nodes: nodes.count, window: window)
+                segment.members = [i]
+                cells[i] = Cell(cell: c, segment: segment)
+            }
+            cellsVersion += 1
+        case .join(let owner):
+            if let old = joined.removeValue(forKey: i) { cells[old]?.segment.members?.remove(i) }
+            orphans.remove(i)
+            if let owner, cells[owner] != nil {
+                joined[i] = owner
+                cells[owner]!.segment.members?.insert(i)
+            }
+            updateLAN()
+        }
+    }
+
+    /// The LAN is every node but the stations in a cell (or whose cell closed).
+    private func updateLAN() {
+        lan.members = Set(0...nodes.count).subtracting(joined.keys).subtracting(orphans)
+    }
+
+    /// Board `i`'s cell closes: its stations are left on no segment until they
+    /// join again or leave, and its station count is 0.
+    private func closeCell(_ i: Int) {
+        guard cells.removeValue(forKey: i) != nil else { return }
+        for (station, owner) in joined where owner == i {
+            joined[station] = nil
+            orphans.insert(station)
+        }
+        cellsVersion += 1
+    }
+
+    /// The earliest delivery waiting for board `i` on the LAN or in a cell.
+    private func earliest(for i: Int) -> UInt64? {
+        var t = lan.earliest(for: i)
+        for c in cells.values { if let e = c.segment.earliest(for: i) { t = min(t ?? e, e) } }
+        return t
+    }
+
+    /// Everything waiting for board `i`, with its message kind: FRAME for its
+    /// station (from the LAN, or from the cell it joined), AP for its soft-AP.
+    private func take(for i: Int) -> [(UInt8, LockstepSwitch.Delivery)] {
+        var all = lan.take(for: i).map { (LockstepMessage.frame, $0) }
+        for owner in cells.keys.sorted() {
+            let kind = owner == i ? LockstepMessage.apFrame : LockstepMessage.frame
+            all += cells[owner]!.segment.take(for: i).map { (kind, $0) }
+        }
+        return all
     }
 
     /// The gateway's events before `until`: frames reaching it, slirp's timers.
@@ -161,7 +268,13 @@ final class LabConductor {
             }
             let (kind, t) = buffer.withUnsafeBytes { ($0[0], LockstepMessage.time($0, at: 1)) }
             if kind == LockstepMessage.frame {
-                nodes[i].sent.append((t, Array(buffer[9..<n])))
+                nodes[i].sent.append(.frame(sentAt: t, frame: Array(buffer[9..<n])))
+            } else if kind == LockstepMessage.apFrame {
+                nodes[i].sent.append(.accessPoint(sentAt: t, frame: Array(buffer[9..<n])))
+            } else if kind == LockstepMessage.cell {
+                nodes[i].sent.append(.cell(LabCell.decode(buffer[9..<n], withOwner: false, owner: i).first))
+            } else if kind == LockstepMessage.join, n >= 10 {
+                nodes[i].sent.append(.join(buffer[9] == 255 ? nil : Int(buffer[9])))
             } else if kind == LockstepMessage.done, n >= 17 {
                 nodes[i].next = max(buffer.withUnsafeBytes { LockstepMessage.time($0, at: 9) }, t)
                 nodes[i].running = false
@@ -175,6 +288,10 @@ final class LabConductor {
         nodes[i].alive = false
         nodes[i].running = false
         lan.remove(i)
+        closeCell(i)
+        if let owner = joined.removeValue(forKey: i) { cells[owner]?.segment.members?.remove(i) }
+        orphans.remove(i)
+        for k in cells.keys { cells[k]!.segment.remove(i) }
         close(nodes[i].socket)
         nodes[i].socket = -1
     }

@@ -194,6 +194,109 @@ final class LessonTests: EspluaTestCase {
         XCTAssertEqual(try tshark(pcap, filter: "tcp.flags.reset == 1 || tcp.flags.fin == 1", fields: ["frame.number"]).count, 0)
     }
 
+    /// Runs the lab lesson `sketches/labs/NAME/lab.json` in virtual time (each board's
+    /// pcap in `pcaps`) and checks its output against `golden/lab_NAME.txt`, whose
+    /// first lines (`# truth: …`) say where its figures come from.
+    @discardableResult
+    func labLesson(_ name: String, for duration: String, pcaps: String) throws -> Result {
+        try FileManager.default.createDirectory(atPath: pcaps, withIntermediateDirectories: true)
+        let r = try esplua(["lab", "sketches/labs/\(name)/lab.json", "--time", "virtual", "--for", duration, "--pcap", pcaps], timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let golden = try golden("lab_\(name)")
+        let truth = golden.split(separator: "\n").prefix { $0.hasPrefix("# truth: ") }
+        XCTAssertFalse(truth.isEmpty, "lab_\(name).txt starts with a '# truth: ' line")
+        XCTAssertEqual(r.stdout, golden.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(truth.count).joined(separator: "\n"))
+        return r
+    }
+
+    /// A client board fetching from a server board: whoever closes first keeps the
+    /// TIME_WAIT, if the other side still had the data unread when the FIN came
+    /// (it answers with its own FIN after stop(): CLOSE_WAIT, then LAST_ACK); with
+    /// nothing unread the core answers the FIN with abort() (ClientContext.h:594-614),
+    /// an RST, and neither board keeps one.
+    func testWhoClosesFirstKeepsTheTimeWait() throws {
+        let dir = tempPath("d")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try labLesson("who_closes_first", for: "9s", pcaps: dir)
+        for board in ["server", "client"] {
+            let ends = try tshark(
+                dir + "/\(board).pcap", filter: "tcp.flags.fin == 1 || tcp.flags.reset == 1", fields: ["ip.src", "tcp.flags.reset"])
+            let who = ends.map { ($0[0] == "10.0.2.15" ? "server " : "client ") + ($0[1] == "1" ? "RST" : "FIN") }
+            XCTAssertEqual(
+                who, ["server FIN", "client FIN", "client FIN", "server FIN", "client FIN", "server RST"],
+                "\(board).pcap: round 1 the server closes first, round 2 the client, round 3 the client's FIN meets an RST")
+            // the first closer acknowledges the second's FIN last (and then sits in TIME_WAIT)
+            for (port, closer) in [("52807", "10.0.2.15"), ("52808", "10.0.2.16")] {
+                let last = try tshark(dir + "/\(board).pcap", filter: "tcp.port == \(port)", fields: ["ip.src", "tcp.flags.str"]).last
+                XCTAssertEqual(last?[0], closer, "\(board).pcap, port \(port)")
+                XCTAssertEqual(last?[1].filter { $0 != "·" }, "A", "\(board).pcap, port \(port): a bare ACK")
+            }
+        }
+    }
+
+    /// UDP broadcast discovery among three boards: every board's HELLO to
+    /// 255.255.255.255 reaches the two others (the lab's switch floods broadcasts),
+    /// a new name is answered by unicast, and the late board learns both at once.
+    func testBroadcastDiscoveryAmongThreeBoards() throws {
+        let dir = tempPath("d")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try labLesson("discovery", for: "12s", pcaps: dir)
+        XCTAssertTrue(r.stdout.contains("carol | 10.662 s  carol: HELLO to everyone; I know alice=10.0.2.15 bob=10.0.2.16"), r.stdout)
+        for (board, me) in [("alice", "10.0.2.15"), ("bob", "10.0.2.16"), ("carol", "10.0.2.17")] {
+            let pcap = dir + "/\(board).pcap"
+            let hellos = try tshark(pcap, filter: "udp.dstport == 4210 && ip.dst == 255.255.255.255", fields: ["ip.src", "eth.dst"])
+            XCTAssertTrue(hellos.allSatisfy { $0[1] == "ff:ff:ff:ff:ff:ff" }, "\(board): a broadcast frame")
+            // its own announcements and the others' (carol's pcap starts when it joins)
+            XCTAssertEqual(Set(hellos.map { $0[0] }), ["10.0.2.15", "10.0.2.16", "10.0.2.17"], "\(board) sees every board's HELLO")
+            let heres = try tshark(pcap, filter: "udp.dstport == 4210 && ip.dst != 255.255.255.255", fields: ["ip.src", "ip.dst"])
+            XCTAssertFalse(heres.isEmpty, board)
+            XCTAssertTrue(heres.allSatisfy { $0[0] == me || $0[1] == me }, "\(board): the HERE answers are unicast: \(heres)")
+        }
+    }
+
+    /// Stations joining another board's soft-AP: the cell shows in their scans, a
+    /// wrong passphrase is refused, the soft-AP's DHCP server leases 192.168.4.2 and
+    /// .3 (the core's DhcpServer), softAPgetStationNum() counts 2; the cell is its
+    /// own segment: no frame of the LAN reaches a station of the cell, none of the
+    /// cell reaches the LAN's board. The soft-AP closes for 8 s: the stations lose it
+    /// as a station loses an access point (ap_dropout) and join it again when it is
+    /// back. Two runs give the same pcaps.
+    func testStationsJoinAnotherBoardsSoftAP() throws {
+        let dir = tempPath("d")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try labLesson("softap_cell", for: "30s", pcaps: dir)
+        for (board, me, mac) in [("sta1", "192.168.4.2", "5c:cf:7f:00:02:10"), ("sta2", "192.168.4.3", "5c:cf:7f:00:02:11")] {
+            let pcap = dir + "/\(board).pcap"
+            let offers = try tshark(
+                pcap, filter: "dhcp.option.dhcp == 2 || dhcp.option.dhcp == 5",
+                fields: ["ip.src", "ip.dst", "dhcp.ip.your", "dhcp.option.ip_address_lease_time", "dhcp.option.router", "dhcp.option.domain_name_server"])
+            XCTAssertTrue(offers.contains(["192.168.4.1", "192.168.4.255", me, "43200", "192.168.4.1", "192.168.4.1"]), "\(board): \(offers)")
+            let addresses = Set(try tshark(pcap, filter: "ip", fields: ["ip.src", "ip.dst"]).flatMap { $0 })
+            XCTAssertTrue(addresses.allSatisfy { $0.hasPrefix("192.168.4.") || $0 == "0.0.0.0" || $0 == "255.255.255.255" }, "\(board): \(addresses)")
+            let http = try tshark(pcap, filter: "http.response.code == 200", fields: ["ip.src", "ip.dst"])
+            XCTAssertEqual(http, [["192.168.4.1", me]])
+            // nothing reaches the station while the cell is gone (8 s to 16 s) and until it
+            // found it again (what it sends goes nowhere); then DHCP confirms its lease
+            // with the reopened soft-AP's server
+            let received = try tshark(
+                pcap, filter: "frame.time_epoch > 8.1 && frame.time_epoch < 20 && eth.src != \(mac)", fields: ["frame.number"])
+            XCTAssertEqual(received.count, 0, board)
+            let back = try tshark(
+                pcap, filter: "dhcp && frame.time_epoch > 20 && (ip.src == \(me) || dhcp.ip.your == \(me))",
+                fields: ["ip.src", "dhcp.option.dhcp", "dhcp.ip.your"])
+            XCTAssertEqual(back, [[me, "3", "0.0.0.0"], ["192.168.4.1", "5", me]], board)
+        }
+        let lan = Set(try tshark(dir + "/lan.pcap", filter: "ip", fields: ["ip.src", "ip.dst"]).flatMap { $0 })
+        XCTAssertEqual(lan, ["10.0.2.18", "255.255.255.255"], "the LAN's board sees only its own broadcasts")
+        // and the cell is as deterministic as the LAN: a second run, the same bytes
+        let again = tempPath("d")
+        defer { try? FileManager.default.removeItem(atPath: again) }
+        try labLesson("softap_cell", for: "30s", pcaps: again)
+        for b in ["ap", "sta1", "sta2", "lan"] {
+            XCTAssertEqual(FileManager.default.contents(atPath: dir + "/\(b).pcap"), FileManager.default.contents(atPath: again + "/\(b).pcap"), b)
+        }
+    }
+
     func testWifiScan() throws { _ = try lesson("wifi_scan", for: "10s") }
     func testSoftAP() throws { _ = try lesson("softap", for: "5s") }
 

@@ -44,6 +44,9 @@ typedef struct clwip_hooks {
     void (*heap_free)(void *ctx, int32_t handle);
     /** A frame leaves the device. Must not re-enter lwIP. */
     void (*link_output)(void *ctx, const uint8_t *frame, uint16_t len);
+    /** A frame leaves the soft-AP interface (NULL: it reaches no one, counted).
+        Must not re-enter lwIP. */
+    void (*ap_output)(void *ctx, const uint8_t *frame, uint16_t len);
 } clwip_hooks;
 
 void clwip_set_hooks(const clwip_hooks *hooks);
@@ -63,7 +66,8 @@ void clwip_recharge_all(void);
     address 0.0.0.0, whose frames go to hooks.link_output. */
 err_t clwip_netif_add(struct netif *nif, const uint8_t mac[6], const char name[2]);
 /** Adds the soft-AP netif ("ap") with a static address (network byte order), up.
-    No station joins it: its frames are counted (clwip_ap_frames) and dropped. */
+    Its frames are counted (clwip_ap_frames) and go to hooks.ap_output (a lab's
+    soft-AP cell), or nowhere without it. */
 err_t clwip_netif_add_ap(struct netif *nif, const uint8_t mac[6], uint32_t ip, uint32_t mask);
 uint32_t clwip_ap_frames(void);
 void clwip_netif_remove(struct netif *nif);
@@ -125,6 +129,8 @@ static inline uint32_t clwip_netif_ip(const struct netif *nif) { return ip4_addr
 static inline uint32_t clwip_netif_mask(const struct netif *nif) { return ip4_addr_get_u32(netif_ip4_netmask(nif)); }
 static inline uint32_t clwip_netif_gw(const struct netif *nif) { return ip4_addr_get_u32(netif_ip4_gw(nif)); }
 static inline uint32_t clwip_ip_u32(const ip_addr_t *addr) { return ip4_addr_get_u32(addr); }
+/* The destination address of the IP packet lwIP is handing up (valid in a receive callback). */
+static inline uint32_t clwip_current_dest(void) { return ip4_addr_get_u32(ip4_current_dest_addr()); }
 static inline void clwip_ip_set_u32(ip_addr_t *addr, uint32_t v) { ip4_addr_set_u32(addr, v); }
 static inline uint32_t clwip_pcb_remote_ip(const struct tcp_pcb *pcb) { return ip4_addr_get_u32(&pcb->remote_ip); }
 static inline uint32_t clwip_pcb_local_ip(const struct tcp_pcb *pcb) { return ip4_addr_get_u32(&pcb->local_ip); }

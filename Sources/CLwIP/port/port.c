@@ -114,12 +114,17 @@ static err_t port_linkoutput(struct netif *nif, struct pbuf *p) {
     return ERR_OK;
 }
 
-/* The soft-AP interface: no station ever joins, so its frames reach no one.
-   They are counted so a test can see the interface is alive. */
+/* The soft-AP interface: its frames are counted (a test can see the interface
+   is alive) and go to the stations of a lab's cell through hooks.ap_output;
+   alone, no station ever joins and they reach no one. */
 static uint32_t g_ap_frames;
 static err_t port_ap_linkoutput(struct netif *nif, struct pbuf *p) {
-    (void)nif; (void)p;
+    (void)nif;
     g_ap_frames++;
+    if (g_muted || !g_have_hooks || !g_hooks.ap_output) return ERR_OK;
+    uint8_t frame[1600];
+    u16_t len = pbuf_copy_partial(p, frame, sizeof frame, 0);
+    g_hooks.ap_output(g_hooks.ctx, frame, len);
     return ERR_OK;
 }
 uint32_t clwip_ap_frames(void) { return g_ap_frames; }

@@ -1,0 +1,92 @@
+import XCTest
+
+@testable import BoardNet
+
+/// The pieces of a lab's soft-AP cells: the soft-AP's DHCP server (the core's
+/// `DhcpServer`, LwipDhcpServer.cpp), the cells on the lockstep channel, and a
+/// segment that only its members hear.
+final class SoftAPCellTests: XCTestCase {
+    let apMAC: [UInt8] = [0x5E, 0xCF, 0x7F, 0, 2, 0x0F]
+    let ap = ipBits("192.168.4.1")!, mask = ipBits("255.255.255.0")!
+
+    /// A DHCP message from a station (`type` 1 DISCOVER, 3 REQUEST) as lwIP's client sends it.
+    func request(_ type: UInt8, mac: [UInt8], xid: [UInt8] = [1, 2, 3, 4]) -> [UInt8] {
+        var m = [UInt8](repeating: 0, count: 240)
+        m[0] = 1
+        m[1] = 1
+        m[2] = 6
+        for k in 0..<4 { m[4 + k] = xid[k] }
+        for k in 0..<6 { m[28 + k] = mac[k] }
+        m[236...239] = [99, 130, 83, 99]
+        return SoftAPDHCPServer.udpFrame(
+            from: mac, to: [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], source: 0, destination: 0xffff_ffff, sourcePort: 68, destinationPort: 67,
+            payload: m + [53, 1, type, 255])
+    }
+
+    /// The reply's message type, your-address, and options by code.
+    func parse(_ f: [UInt8]) -> (type: UInt8, yiaddr: String, options: [UInt8: [UInt8]], ipDestination: String) {
+        let b = 14 + 20 + 8
+        var options: [UInt8: [UInt8]] = [:]
+        var i = b + 240
+        while i < f.count, f[i] != 255 {
+            options[f[i]] = Array(f[i + 2..<i + 2 + Int(f[i + 1])])
+            i += 2 + Int(f[i + 1])
+        }
+        return (
+            options[53]?.first ?? 0, f[b + 16..<b + 20].map(String.init).joined(separator: "."), options, f[30..<34].map(String.init).joined(separator: ".")
+        )
+    }
+
+    /// Without softAPConfig the pool starts at the address after the soft-AP's
+    /// (init_dhcps_lease, LwipDhcpServer.cpp:843-858): 192.168.4.2, then .3; a
+    /// station asking again keeps its lease; the offer carries the options of
+    /// add_offer_options (l.346-379) and goes to 192.168.4.255 (l.884-889).
+    func testLeasesStartAfterTheSoftAPsAddress() throws {
+        let server = SoftAPDHCPServer()
+        let a: [UInt8] = [0x5C, 0xCF, 0x7F, 0, 2, 0x10], b: [UInt8] = [0x5C, 0xCF, 0x7F, 0, 2, 0x11]
+        let offer = parse(try XCTUnwrap(server.answer(request(1, mac: a), mac: apMAC, address: ap, mask: mask, leaseStart: 2)))
+        XCTAssertEqual(offer.type, 2, "DHCPOFFER")
+        XCTAssertEqual(offer.yiaddr, "192.168.4.2")
+        XCTAssertEqual(offer.ipDestination, "192.168.4.255")
+        XCTAssertEqual(offer.options[1], [255, 255, 255, 0])
+        XCTAssertEqual(offer.options[54], [192, 168, 4, 1])
+        XCTAssertEqual(offer.options[3], [192, 168, 4, 1])
+        XCTAssertEqual(offer.options[6], [192, 168, 4, 1])
+        XCTAssertEqual(offer.options[28], [192, 168, 4, 255])
+        XCTAssertEqual(offer.options[51], [0, 0, 0xa8, 0xc0], "720 minutes (LwipDhcpServer.h:45)")
+        XCTAssertEqual(offer.options[26], [0x05, 0xdc])
+        let ack = parse(try XCTUnwrap(server.answer(request(3, mac: a), mac: apMAC, address: ap, mask: mask, leaseStart: 2)))
+        XCTAssertEqual([ack.type], [5], "DHCPACK")
+        XCTAssertEqual(ack.yiaddr, "192.168.4.2", "the same lease")
+        XCTAssertEqual(parse(try XCTUnwrap(server.answer(request(1, mac: b), mac: apMAC, address: ap, mask: mask, leaseStart: 2))).yiaddr, "192.168.4.3")
+        // after softAPConfig("192.168.4.1", …) the pool starts at + 99 (ESP8266WiFiAP.cpp:235-247)
+        server.reset()
+        XCTAssertEqual(parse(try XCTUnwrap(server.answer(request(1, mac: b), mac: apMAC, address: ap, mask: mask, leaseStart: 100))).yiaddr, "192.168.4.100")
+        // what is not a DHCP request to port 67 is for the soft-AP's lwIP
+        XCTAssertNil(server.answer(TestFrames.udp(from: "192.168.4.2", 68, to: "192.168.4.1", 80), mac: apMAC, address: ap, mask: mask, leaseStart: 2))
+    }
+
+    func testCellsRoundTripOnTheChannel() {
+        let cells = [
+            LabCell(owner: 0, ssid: "esplua-cell", psk: "cellpass123", channel: 6, bssid: apMAC),
+            LabCell(owner: 3, ssid: "open", psk: "", channel: 1, bssid: [0x5E, 0xCF, 0x7F, 0, 2, 0x12]),
+            LabCell(owner: 4, ssid: "hidden", psk: "password123", channel: 13, bssid: [0x5E, 0xCF, 0x7F, 0, 2, 0x13], hidden: true),
+        ]
+        XCTAssertEqual(LabCell.decode(ArraySlice(cells.flatMap { $0.encode(withOwner: true) }), withOwner: true), cells)
+        XCTAssertEqual(LabCell.decode(ArraySlice(cells[1].encode(withOwner: false)), withOwner: false, owner: 3), [cells[1]])
+        XCTAssertEqual(LabCell.decode([1, 2, 3], withOwner: true), [], "a malformed tail is ignored")
+    }
+
+    /// A segment with members (a cell, or the LAN without the stations in cells)
+    /// delivers only to them, broadcasts too.
+    func testASegmentDeliversOnlyToItsMembers() {
+        var cell = LockstepSwitch(nodes: 4, window: 50)
+        cell.members = [0, 2]
+        let frame: [UInt8] = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff] + apMAC + [0x08, 0x00, 1]
+        cell.route(frame, from: 0, sentAt: 100)
+        XCTAssertEqual((0..<4).map { cell.take(for: $0).count }, [0, 0, 1, 0])
+        cell.members?.insert(3)
+        cell.route(frame, from: 0, sentAt: 200)
+        XCTAssertEqual((0..<4).map { cell.take(for: $0).count }, [0, 0, 1, 1])
+    }
+}
