@@ -14,7 +14,7 @@ import LittleFSCore
 public enum FuzzTargets {
     /// The targets by name, as `make fuzz` and the corpus folders name them.
     public static let all: [(name: String, run: @Sendable ([UInt8]) -> String?)] = [
-        ("frames", frames), ("filter", filter), ("world", world), ("wiring", wiring), ("lab", lab),
+        ("frames", frames), ("frames-cold", framesCold), ("filter", filter), ("world", world), ("wiring", wiring), ("lab", lab),
         ("littlefs", littlefs),
     ]
 
@@ -94,14 +94,49 @@ public enum FuzzTargets {
         return path
     }
 
+    /// The folder of `target`'s corpus (`frames-cold` shares the `frames` corpus).
+    public static func corpusName(of target: String) -> String { target == "frames-cold" ? "frames" : target }
+
     /// Frames from the wire into a booted board, through the path slirp's frames take
     /// (the inbox's injectFrame → one frame per pass → lwIP's ethernet_input). The
     /// board must keep running: the only crash a frame may cause is the heap running
     /// out, as on a board. lwIP's own invariants are checked by its assertions.
+    ///
+    /// The board stays booted across inputs (`WarmBoard`: thousands of inputs a
+    /// second, each meeting the state the ones before left; a reboot every 256
+    /// inputs or when the heap drifts). `framesCold` boots a board per input.
     public static func frames(_ data: [UInt8]) -> String? { frames(data, watch: nil) }
 
-    /// `frames`, with `watch` called with each frame the board sends (tests).
+    /// `frames`, with `watch` called with each frame the board sends while the input runs (tests).
     public static func frames(_ data: [UInt8], watch: (([UInt8]) -> Void)?) -> String? {
+        let board = WarmBoard.shared ?? WarmBoard(sketchPath: sketchPath ?? scratchFile("frames.lua", frameSketch))
+        sketchPath = sketchPath ?? board.sketchPath
+        WarmBoard.shared = board
+        return board.run(data, watch: watch)
+    }
+
+    /// Shuts the `frames` target's board down (lwIP is process-global: a test that
+    /// fed it frames releases it before the next test boots a board).
+    public static func releaseWarmBoard() {
+        WarmBoard.shared?.stop()
+    }
+
+    /// How the frames board's run ended, as a finding (nil: as a board may end).
+    static func problem(_ outcome: RunOutcome) -> String? {
+        switch outcome {
+        case .finished, .crashed(.outOfMemory): return nil
+        case .crashed(let crash): return "the board crashed: \(crash)"
+        case .loadFailed(let why): return "the sketch did not load: \(why)"
+        case .crashLoop(let why): return "the board crashed at every boot: \(why)"
+        }
+    }
+
+    /// One input on a board booted for it (the `frames-cold` target: slow, ~200
+    /// inputs a second, but every input alone, as a finding of `frames` is replayed).
+    public static func framesCold(_ data: [UInt8]) -> String? { framesCold(data, watch: nil) }
+
+    /// `framesCold`, with `watch` called with each frame the board sends (tests).
+    public static func framesCold(_ data: [UInt8], watch: (([UInt8]) -> Void)?) -> String? {
         let path = sketchPath ?? scratchFile("frames.lua", frameSketch)
         sketchPath = path
         let records = splitFrames(data)
@@ -126,12 +161,7 @@ public enum FuzzTargets {
             at += UInt64(gap) * 1000
             _ = device.board.timers.schedule(at: at) { [unowned device] in device.board.loop.inbox.post(.injectFrame(frame)) }
         }
-        switch device.run() {
-        case .finished, .crashed(.outOfMemory): return nil
-        case .crashed(let crash): return "the board crashed: \(crash)"
-        case .loadFailed(let why): return "the sketch did not load: \(why)"
-        case .crashLoop(let why): return "the board crashed at every boot: \(why)"
-        }
+        return problem(device.run())
     }
 
     // MARK: the PC-like filter
