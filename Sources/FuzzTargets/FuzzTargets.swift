@@ -94,6 +94,9 @@ public enum FuzzTargets {
         return path
     }
 
+    /// Whether `target` keeps state from one input to the next (its memory outlives an input).
+    public static func keepsState(_ target: String) -> Bool { target == "frames" || target.hasPrefix("gateway") }
+
     /// The folder of `target`'s corpus (`frames-cold` shares the `frames` corpus).
     public static func corpusName(of target: String) -> String { target == "frames-cold" ? "frames" : target }
 

@@ -34,6 +34,7 @@ import Glibc
 /// is what the input holds.
 final class WarmBoard: @unchecked Sendable {
     nonisolated(unsafe) static var shared: WarmBoard?
+    nonisolated(unsafe) private static var stopsAtExit = false
 
     /// Inputs between two boots.
     let inputsPerBoot: Int
@@ -99,6 +100,12 @@ final class WarmBoard: @unchecked Sendable {
     }
 
     private func start() {
+        if !WarmBoard.stopsAtExit {
+            // libFuzzer ends a session with exit(): the board shuts down first (the leak
+            // check at exit then sees no board half-way through an input)
+            WarmBoard.stopsAtExit = true
+            atexit { WarmBoard.shared?.stop() }
+        }
         running = true
         var attr = pthread_attr_t()
         pthread_attr_init(&attr)
