@@ -135,6 +135,15 @@ clua_object *clua_newobject(lua_State *L, void *object, const void *type, lua_In
 /** Returns 0 to continue, 1 to stop the sketch (yield out, or raise if it cannot yield). */
 typedef int (*clua_hook_fn)(lua_State *L, int instructions);
 void clua_set_hook(lua_State *L, clua_hook_fn fn, int count);
+/** `L` is closing: the hook no longer charges it (clua_strlib.c's matcher). */
+void clua_forget_hook(lua_State *L);
+
+/* ---- the string library (clua_strlib.c) ---- */
+/** Lua's string library with its pattern matcher's steps charged to the hooked
+    state as instructions (so the watchdog bites a backtracking match). */
+int clua_luaopen_string(lua_State *L);
+/** 1 when clua_luaopen_string is the guarded copy (set-up fetched lstrlib.c). */
+int clua_has_guarded_strlib(void);
 
 /* ---- protected calls ---- */
 /** lua_pcall with a traceback message handler. On error the message (with
