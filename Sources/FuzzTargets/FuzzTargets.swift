@@ -14,7 +14,7 @@ import LittleFSCore
 public enum FuzzTargets {
     /// The targets by name, as `make fuzz` and the corpus folders name them.
     public static let all: [(name: String, run: @Sendable ([UInt8]) -> String?)] = [
-        ("frames", frames), ("frames-cold", framesCold), ("filter", filter), ("world", world), ("wiring", wiring), ("lab", lab),
+        ("frames", frames), ("frames-cold", framesCold), ("gateway", gateway), ("filter", filter), ("world", world), ("wiring", wiring), ("lab", lab),
         ("littlefs", littlefs),
     ]
 
@@ -194,6 +194,67 @@ public enum FuzzTargets {
             let ihl = Int(frame[14] & 0x0F) * 4, thl = Int(frame[14 + ihl + 12] >> 4) * 4
             let total = Int(frame[16]) << 8 | Int(frame[17])
             if payload != Array(frame[(14 + ihl + thl)..<(14 + total)]) { return "record \(i): the payload changed" }
+        }
+        return nil
+    }
+
+    // MARK: the lab's gateway
+
+    /// The names the fuzzed gateway's DNS answers (a lab's boards).
+    static let gatewayHosts = ["board-1": "10.0.2.16", "board-2": "10.0.2.17", "lab-server": "10.0.2.30"]
+    nonisolated(unsafe) private static var theGateway: Gateway?
+
+    /// Frames from boards (the `frames` target's records) into the lab's gateway, as
+    /// its LAN hands them over: DNS queries for the boards' names answered by the
+    /// gateway itself (`WorldDNS`), the rest through the PC-like filter into slirp
+    /// (restricted: its DHCP server, ARP and ICMP echo, no host socket). One gateway
+    /// serves every input (its DHCP leases outlive an input, as in a lab). Every
+    /// answer the gateway puts on the LAN must be a well-formed frame, and each DNS
+    /// answer must answer the query it is for.
+    public static func gateway(_ data: [UInt8]) -> String? {
+        guard let gw = theGateway ?? (try? Gateway.inMemory(hosts: gatewayHosts)) else { return "the gateway did not start" }
+        theGateway = gw
+        let frames = splitFrames(data).map(\.frame)
+        let queries = Dictionary(frames.compactMap { f in dnsQueryKey(f).map { ($0, f) } }, uniquingKeysWith: { a, _ in a })
+        for (i, out) in gw.exchange(frames).enumerated() {
+            if let why = frameProblem(out) { return "answer \(i): \(why)" }
+            // a DNS answer from 10.0.2.3:53 to a board: for a query that was sent, naming its question
+            guard out.count >= 42 + 12, out[23] == 17, out[26..<30] == [10, 0, 2, 3], out[34] == 0, out[35] == 53 else { continue }
+            let key = [UInt8](out[30..<34] + out[36..<38] + out[42..<44])  // board address, board port, DNS id
+            guard let query = queries[key] else { continue }  // slirp's own (restricted: none), or a reused id
+            let ihl = Int(query[14] & 0x0F) * 4
+            let q = 14 + ihl + 8 + 12, a = 42 + 12
+            let qname = query[q...].prefix { $0 != 0 }, aname = out[a...].prefix { $0 != 0 }
+            if !qname.elementsEqual(aname) { return "answer \(i): the DNS answer names another question" }
+            if out[44] & 0x80 == 0 { return "answer \(i): a DNS answer without QR" }
+        }
+        return nil
+    }
+
+    /// A board's DNS query to 10.0.2.3:53 as (source address, source port, id).
+    private static func dnsQueryKey(_ f: [UInt8]) -> [UInt8]? {
+        guard f.count >= 14 + 20 + 8 + 12, f[12] == 8, f[13] == 0, f[14] >> 4 == 4, f[23] == 17 else { return nil }
+        let ihl = Int(f[14] & 0x0F) * 4
+        guard ihl >= 20, f.count >= 14 + ihl + 8 + 12, f[30..<34] == [10, 0, 2, 3] else { return nil }
+        let udp = 14 + ihl
+        guard f[udp + 2] == 0, f[udp + 3] == 53 else { return nil }
+        return [UInt8](f[26..<30] + f[udp..<(udp + 2)] + f[(udp + 8)..<(udp + 10)])
+    }
+
+    /// What is wrong with a frame the gateway put on the LAN (Ethernet II; an IPv4
+    /// packet must have a sound header: its checksum, its lengths within the frame).
+    static func frameProblem(_ f: [UInt8]) -> String? {
+        guard f.count >= 14 else { return "a frame of \(f.count) bytes" }
+        guard f[12] == 8, f[13] == 0 else { return nil }  // ARP and others: slirp's
+        guard f.count >= 34, f[14] >> 4 == 4 else { return "an IPv4 frame without an IPv4 header" }
+        let ihl = Int(f[14] & 0x0F) * 4
+        let total = Int(f[16]) << 8 | Int(f[17])
+        guard ihl >= 20, total >= ihl, 14 + total <= f.count else { return "IPv4 lengths \(ihl)/\(total) in a frame of \(f.count)" }
+        if EthernetFrames.checksum(Array(f[14..<(14 + ihl)])) != 0 { return "a bad IPv4 header checksum" }
+        if f[23] == 17 {
+            guard total >= ihl + 8 else { return "a UDP packet without its header" }
+            let udpLength = Int(f[14 + ihl + 4]) << 8 | Int(f[14 + ihl + 5])
+            if udpLength != total - ihl { return "UDP length \(udpLength) in an IPv4 payload of \(total - ihl)" }
         }
         return nil
     }

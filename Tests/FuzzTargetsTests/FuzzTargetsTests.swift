@@ -178,6 +178,57 @@ final class FuzzTargetsTests: XCTestCase {
         return path
     }
 
+    /// A board's own DHCP and DNS traffic (recorded from a board joining and looking
+    /// names up) through the lab's gateway: slirp's DHCP server offers and acks
+    /// 10.0.2.15, the gateway's DNS answers a board's name with its address and a
+    /// name under .invalid with NXDOMAIN. These are the gateway target's seeds.
+    func testTheGatewayAnswersABoardsDHCPAndNames() throws {
+        var sent: [[UInt8]] = []
+        let run = try SketchHarness.run(
+            source: """
+                function setup()
+                  WiFi.begin("esplua-net", "password123")
+                  while WiFi.status() ~= WL_CONNECTED do delay(100) end
+                  print(WiFi.hostByName("board-2"), WiFi.hostByName("nothing.invalid"))
+                end
+                function loop() delay(1000) end
+                """, for: seconds(4), world: #"{"hosts": {"board-2": "10.0.2.17"}}"#,
+            prepare: { device in
+                device.board.events.subscribe(.frame) { _, event in
+                    if case .frame(outbound: true, let buf) = event { sent.append(Array(buf)) }
+                }
+            })
+        run.finish()
+        XCTAssertTrue(run.transcript.hasPrefix("10.0.2.17\tnil"), run.transcript)
+        func udp(_ f: [UInt8], port: UInt8) -> Bool { f.count > 42 && f[12] == 8 && f[23] == 17 && f[37] == port && f[36] == 0 }
+        let dhcp = sent.filter { udp($0, port: 67) }, dns = sent.filter { udp($0, port: 53) }
+        XCTAssertEqual(dhcp.count, 2, "DISCOVER and REQUEST")
+        XCTAssertEqual(dns.count, 2)
+        let gateway = try Gateway.inMemory(hosts: FuzzTargets.gatewayHosts)
+        defer { gateway.close() }
+        let answers = gateway.exchange(dhcp + dns)
+        for a in answers { XCTAssertNil(FuzzTargets.frameProblem(a)) }
+        // slirp's DHCP: OFFER and ACK (option 53 = 2, 5) of 10.0.2.15 (yiaddr at 42 + 16)
+        let bootp = answers.filter { $0.count > 42 + 240 && $0[23] == 17 && $0[37] == 68 }
+        XCTAssertEqual(bootp.map { Array($0[58..<62]) }, [[10, 0, 2, 15], [10, 0, 2, 15]])
+        // the gateway's DNS: board-2's A record (the last 4 bytes), NXDOMAIN (rcode 3) for .invalid
+        let names = answers.filter { $0.count > 54 && $0[23] == 17 && $0[35] == 53 }
+        XCTAssertEqual(names.count, 2)
+        if names.count == 2 {
+            XCTAssertEqual(Array(names[0].suffix(4)), [10, 0, 2, 17])
+            XCTAssertEqual(names[0][45] & 0x0F, 0)
+            XCTAssertEqual(names[1][45] & 0x0F, 3)
+        }
+        XCTAssertNil(FuzzTargets.gateway(FuzzTargets.joinFrames((dhcp + dns).map { (0, $0) })))
+        if writeSeeds {
+            let dir = sourceCorpus.appendingPathComponent("gateway")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try Data(FuzzTargets.joinFrames(dhcp.map { (0, $0) })).write(to: dir.appendingPathComponent("dhcp"))
+            try Data(FuzzTargets.joinFrames(dns.map { (0, $0) })).write(to: dir.appendingPathComponent("dns"))
+            try Data(FuzzTargets.joinFrames(sent.map { (0, $0) })).write(to: dir.appendingPathComponent("board-joins"))
+        }
+    }
+
     /// slirp's shapes the filter exists for: 1,440 bytes for a board with MSS 536, and
     /// data, ACK and FIN in one segment. Each comes out cut and split, bytes intact.
     func testTheFilterCutsAndSplitsSlirpsSegments() throws {
