@@ -9,7 +9,7 @@ SKETCH ?= sketches/blink.lua
 ARGS ?=
 CONFIG ?= release
 
-.PHONY: setup build run test bench soak fuzz variant-1460 format clean
+.PHONY: setup build run test bench soak soak-lab fuzz variant-1460 format clean
 
 setup:
 	@bash .ci/setup.sh
@@ -38,6 +38,15 @@ SOAK ?= 100000
 soak: setup
 	$(SWIFT) build -c release --product Benchmarks
 	.build/release/Benchmarks soak $(SOAK)
+
+# a lab of LAB_BOARDS hello_server boards (esplua lab) with visitors at random intervals for
+# LAB_SECONDS of real time: no board may crash; prints CPU (% of one core) and PSS per board
+LAB_BOARDS ?= 30
+LAB_SECONDS ?= 600
+soak-lab: setup
+	$(SWIFT) build -c release --product esplua
+	$(SWIFT) build -c release --product Benchmarks
+	.build/release/Benchmarks soak-lab $(LAB_BOARDS) $(LAB_SECONDS)
 
 # libFuzzer on each target (Sources/FuzzTargets) for FUZZ_SECONDS, with ASan and lwIP's
 # assertions on; findings land in .build-fuzz/findings/TARGET/ (make one a regression input
