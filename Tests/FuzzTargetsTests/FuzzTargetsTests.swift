@@ -229,6 +229,19 @@ final class FuzzTargetsTests: XCTestCase {
         }
     }
 
+    /// libslirp 4.7.0 crashes the process on a datagram's last fragment arriving
+    /// before its first (the gateway target's first finding): the gateway keeps
+    /// every IPv4 fragment from slirp, and counts them.
+    func testTheGatewayKeepsFragmentsFromSlirp() throws {
+        let input = try Data(contentsOf: corpus.appendingPathComponent("gateway/regression-slirp-last-fragment-first"))
+        let frames = FuzzTargets.splitFrames(Array(input)).map(\.frame)
+        XCTAssertEqual(frames.count, 2)
+        let gateway = try Gateway.inMemory(hosts: [:])
+        defer { gateway.close() }
+        XCTAssertEqual(gateway.exchange(frames), [])
+        XCTAssertEqual(gateway.droppedFragments, 2)
+    }
+
     /// slirp's shapes the filter exists for: 1,440 bytes for a board with MSS 536, and
     /// data, ACK and FIN in one segment. Each comes out cut and split, bytes intact.
     func testTheFilterCutsAndSplitsSlirpsSegments() throws {
