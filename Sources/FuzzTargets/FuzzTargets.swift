@@ -215,18 +215,22 @@ public enum FuzzTargets {
         guard let gw = theGateway ?? (try? Gateway.inMemory(hosts: gatewayHosts)) else { return "the gateway did not start" }
         theGateway = gw
         let frames = splitFrames(data).map(\.frame)
-        let queries = Dictionary(frames.compactMap { f in dnsQueryKey(f).map { ($0, f) } }, uniquingKeysWith: { a, _ in a })
+        // the queries by (board address, board port, id): several may share one
+        var queries: [[UInt8]: [[UInt8]]] = [:]
+        for f in frames { if let key = dnsQueryKey(f) { queries[key, default: []].append(f) } }
         for (i, out) in gw.exchange(frames).enumerated() {
             if let why = frameProblem(out) { return "answer \(i): \(why)" }
             // a DNS answer from 10.0.2.3:53 to a board: for a query that was sent, naming its question
             guard out.count >= 42 + 12, out[23] == 17, out[26..<30] == [10, 0, 2, 3], out[34] == 0, out[35] == 53 else { continue }
             let key = [UInt8](out[30..<34] + out[36..<38] + out[42..<44])  // board address, board port, DNS id
-            guard let query = queries[key] else { continue }  // slirp's own (restricted: none), or a reused id
-            let ihl = Int(query[14] & 0x0F) * 4
-            let q = 14 + ihl + 8 + 12, a = 42 + 12
-            let qname = query[q...].prefix { $0 != 0 }, aname = out[a...].prefix { $0 != 0 }
-            if !qname.elementsEqual(aname) { return "answer \(i): the DNS answer names another question" }
+            guard let sent = queries[key] else { continue }  // slirp's own (restricted: none)
             if out[44] & 0x80 == 0 { return "answer \(i): a DNS answer without QR" }
+            let aname = out[(42 + 12)...].prefix { $0 != 0 }
+            let asked = sent.contains { query in
+                let q = 14 + Int(query[14] & 0x0F) * 4 + 8 + 12
+                return q <= query.count && query[q...].prefix { $0 != 0 }.elementsEqual(aname)
+            }
+            if !asked { return "answer \(i): the DNS answer names a question no query asked" }
         }
         return nil
     }
