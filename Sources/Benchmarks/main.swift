@@ -82,8 +82,8 @@ if CommandLine.arguments.count >= 2 && CommandLine.arguments[1] == "soak-lab" {
     )
     if !pss.isEmpty {
         print(
-            "lab-soak: PSS per board \(pss.reduce(0, +) / pss.count / 1024) MB on average (\(pss.min()! / 1024)–\(pss.max()! / 1024) MB); "
-                + "the lab's own (gateway, switch) \(r.labPSSKiB / 1024) MB")
+            "lab-soak: PSS per board \(pss.reduce(0, +) / pss.count) KiB on average (\(pss.min()!)–\(pss.max()!) KiB); "
+                + "the lab's own (gateway, switch) \(r.labPSSKiB) KiB")
     }
     for f in r.failedVisits.prefix(10) { print("lab-soak: failed visit: \(f)") }
     for p in r.problems { print("lab-soak: FAILED: \(p)") }
