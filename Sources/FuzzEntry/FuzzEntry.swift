@@ -1,7 +1,7 @@
 import FuzzTargets
 import Glibc
 
-// libFuzzer's entry (LLVMFuzzerRunDriver with our callback): ESPLUA_FUZZ_TARGET names the target (frames, world, wiring, littlefs).
+// libFuzzer's entry (LLVMFuzzerRunDriver with our callback): ESPLUA_FUZZ_TARGET names the target (FuzzTargets.all: frames, frames-cold, gateway, filter, world, wiring, lab, littlefs).
 // A problem a target reports is a finding, as a crash or a sanitizer report is.
 
 private func say(_ text: String) {

@@ -140,6 +140,7 @@ public enum FuzzTargets {
 
     /// `framesCold`, with `watch` called with each frame the board sends (tests).
     public static func framesCold(_ data: [UInt8], watch: (([UInt8]) -> Void)?) -> String? {
+        releaseWarmBoard()  // one board at a time: lwIP is process-global
         let path = sketchPath ?? scratchFile("frames.lua", frameSketch)
         sketchPath = path
         let records = splitFrames(data)
