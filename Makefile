@@ -9,7 +9,7 @@ SKETCH ?= sketches/blink.lua
 ARGS ?=
 CONFIG ?= release
 
-.PHONY: setup build run test bench soak fuzz variant-1460 format clean
+.PHONY: setup build run test bench soak soak-lab fuzz variant-1460 format clean
 
 setup:
 	@bash .ci/setup.sh
@@ -39,21 +39,35 @@ soak: setup
 	$(SWIFT) build -c release --product Benchmarks
 	.build/release/Benchmarks soak $(SOAK)
 
+# a lab of LAB_BOARDS hello_server boards (esplua lab) with visitors at random intervals for
+# LAB_SECONDS of real time: no board may crash; prints CPU (% of one core) and PSS per board
+LAB_BOARDS ?= 30
+LAB_SECONDS ?= 600
+soak-lab: setup
+	$(SWIFT) build -c release --product esplua
+	$(SWIFT) build -c release --product Benchmarks
+	.build/release/Benchmarks soak-lab $(LAB_BOARDS) $(LAB_SECONDS)
+
 # libFuzzer on each target (Sources/FuzzTargets) for FUZZ_SECONDS, with ASan and lwIP's
 # assertions on; findings land in .build-fuzz/findings/TARGET/ (make one a regression input
-# in Tests/FuzzTargetsTests/corpus/TARGET/, which `make test` replays)
+# in Tests/FuzzTargetsTests/corpus/TARGET/, which `make test` replays). `frames` keeps one
+# board booted across inputs (a reboot every 256 inputs, ESPLUA_FUZZ_REBOOT_EVERY=N; a
+# finding's inputs since the boot are written beside it as context-*); `frames-cold` boots
+# a board per input (slow; the same corpus), as a finding is replayed alone.
 FUZZ_SECONDS ?= 120
-FUZZ_TARGETS ?= frames filter world wiring lab littlefs
+FUZZ_TARGETS ?= frames gateway filter world wiring lab littlefs
 FUZZ_FLAGS = -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address \
 	-Xcc -DESPLUA_LWIP_ASSERT -Xswiftc -use-ld=lld
 fuzz: setup
 	ESPLUA_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --product FuzzEntry $(FUZZ_FLAGS)
 	@for t in $(FUZZ_TARGETS); do \
-	  mkdir -p .build-fuzz/corpus/$$t .build-fuzz/findings/$$t; \
+	  c=$${t%-cold}; \
+	  mkdir -p .build-fuzz/corpus/$$c .build-fuzz/findings/$$t; \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
-	  ASAN_OPTIONS=detect_stack_use_after_return=0 ESPLUA_FUZZ_TARGET=$$t .build-fuzz/release/FuzzEntry -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
+	  ASAN_OPTIONS=detect_stack_use_after_return=0 ESPLUA_FUZZ_TARGET=$$t ESPLUA_FUZZ_CONTEXT_DIR=.build-fuzz/findings/$$t \
+	    .build-fuzz/release/FuzzEntry -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
 	    -print_final_stats=1 -artifact_prefix=.build-fuzz/findings/$$t/ \
-	    .build-fuzz/corpus/$$t Tests/FuzzTargetsTests/corpus/$$t 2>&1 | grep -E '^(#[0-9]+ +DONE|==|SUMMARY|FuzzEntry|stat::number_of_executed_units|artifact)' \
+	    .build-fuzz/corpus/$$c Tests/FuzzTargetsTests/corpus/$$c 2>&1 | grep -E '^(#[0-9]+ +DONE|==|SUMMARY|FuzzEntry|stat::number_of_executed_units|artifact)' \
 	    ; test -z "$$(ls .build-fuzz/findings/$$t)" || { echo "findings in .build-fuzz/findings/$$t"; exit 1; }; \
 	done
 

@@ -27,7 +27,8 @@ let package = Package(
     targets: [
         // C boundary
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
-        .target(name: "CLuaShim", dependencies: ["CLua"]),
+        // clua_strlib.c compiles Lua's lstrlib.c (fetched at set-up into upstream/) with the watchdog's macros
+        .target(name: "CLuaShim", dependencies: ["CLua"], exclude: ["upstream"]),
         .systemLibrary(name: "CSlirp", providers: [.apt(["libslirp-dev"])]),
         .systemLibrary(name: "CVDEPlug", providers: [.apt(["libvdeplug-dev"])]),
         // BearSSL 0.6 (the engine the core's WiFiClientSecure uses); no pkg-config file

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One-time, idempotent set-up for esplua on Debian 12:
 #  1. installs the Debian packages the build needs (only those missing);
-#  2. fetches Debian's `lwip` *source* package and unpacks the parts we compile
-#     (core, IPv4, ethernet, headers, and the SNTP app the core's configTime uses)
-#     into git-ignored folders of Sources/CLwIP.
+#  2. fetches Debian's `lwip` and `lua5.4` *source* packages and unpacks the parts we compile
+#     (lwIP: core, IPv4, ethernet, headers, and the SNTP app the core's configTime uses;
+#     Lua: lstrlib.c) into git-ignored folders.
 # The deb-src entries are derived from this machine's own apt sources, so no
 # mirror is named here. Called by `make setup` (and so by `make run`/`make test`).
 set -euo pipefail
@@ -44,9 +44,18 @@ if ! "$venv/bin/python" -c "import littlefs, playwright" 2>/dev/null; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check "littlefs-python==0.19.0" "playwright==1.65.2"
 fi
 
+# Debian's source packages: lwIP (the network stack we compile with our options) and
+# Lua's string library (lstrlib.c, compiled into CLuaShim with its configuration
+# macros pointed at the watchdog: a pattern match that backtracks for seconds is
+# a sketch that never yields). Each is fetched once; a stamp says it is there.
 lwip_dir="$root/Sources/CLwIP"
-stamp="$lwip_dir/upstream/.version"
-if [ -f "$stamp" ] && [ -d "$lwip_dir/include/lwip" ] && [ -f "$lwip_dir/upstream/apps/sntp/sntp.c" ]; then
+lwip_stamp="$lwip_dir/upstream/.version"
+lua_dir="$root/Sources/CLuaShim/upstream"
+lua_stamp="$lua_dir/.version"
+need_lwip=1; need_lua=1
+if [ -f "$lwip_stamp" ] && [ -d "$lwip_dir/include/lwip" ] && [ -f "$lwip_dir/upstream/apps/sntp/sntp.c" ]; then need_lwip=0; fi
+if [ -f "$lua_stamp" ] && [ -f "$lua_dir/lstrlib.c.in" ]; then need_lua=0; fi
+if [ $need_lwip -eq 0 ] && [ $need_lua -eq 0 ]; then
   exit 0
 fi
 
@@ -64,22 +73,43 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
 done
 opts=(-o APT::Sandbox::User=root -o Dir::Etc::SourceList=/dev/null
       -o Dir::Etc::SourceParts="$work/parts" -o Dir::State::Lists="$work/lists")
-echo "setup: fetching Debian's lwip source package" >&2
 apt-get "${opts[@]}" -qq update >/dev/null
-(cd "$work/src" && apt-get "${opts[@]}" -qq source --download-only lwip >/dev/null 2>&1) || {
-  echo "setup: could not download Debian's lwip source package (is a deb mirror reachable?)" >&2; exit 1; }
-tarball=$(ls "$work"/src/lwip_*.orig.tar.* | head -n1)
-tar -xf "$tarball" -C "$work"
-src=$(ls -d "$work"/lwip-*/src | head -n1)
 
-rm -rf "$lwip_dir/upstream" "$lwip_dir/include/lwip" "$lwip_dir/include/netif"
-mkdir -p "$lwip_dir/upstream/netif"
-cp -r "$src/core" "$lwip_dir/upstream/core"
-cp "$src/netif/ethernet.c" "$lwip_dir/upstream/netif/"
-mkdir -p "$lwip_dir/upstream/apps"
-cp -r "$src/apps/sntp" "$lwip_dir/upstream/apps/sntp"
-cp -r "$src/include/lwip" "$lwip_dir/include/lwip"
-cp -r "$src/include/netif" "$lwip_dir/include/netif"
-cp "$(dirname "$src")/COPYING" "$lwip_dir/upstream/COPYING" 2>/dev/null || true
-basename "$(dirname "$src")" > "$stamp"
-echo "setup: lwIP sources ready ($(cat "$stamp"))" >&2
+if [ $need_lwip -eq 1 ]; then
+  echo "setup: fetching Debian's lwip source package" >&2
+  (cd "$work/src" && apt-get "${opts[@]}" -qq source --download-only lwip >/dev/null 2>&1) || {
+    echo "setup: could not download Debian's lwip source package (is a deb mirror reachable?)" >&2; exit 1; }
+  tarball=$(ls "$work"/src/lwip_*.orig.tar.* | head -n1)
+  tar -xf "$tarball" -C "$work"
+  src=$(ls -d "$work"/lwip-*/src | head -n1)
+
+  rm -rf "$lwip_dir/upstream" "$lwip_dir/include/lwip" "$lwip_dir/include/netif"
+  mkdir -p "$lwip_dir/upstream/netif"
+  cp -r "$src/core" "$lwip_dir/upstream/core"
+  cp "$src/netif/ethernet.c" "$lwip_dir/upstream/netif/"
+  mkdir -p "$lwip_dir/upstream/apps"
+  cp -r "$src/apps/sntp" "$lwip_dir/upstream/apps/sntp"
+  cp -r "$src/include/lwip" "$lwip_dir/include/lwip"
+  cp -r "$src/include/netif" "$lwip_dir/include/netif"
+  cp "$(dirname "$src")/COPYING" "$lwip_dir/upstream/COPYING" 2>/dev/null || true
+  basename "$(dirname "$src")" > "$lwip_stamp"
+  echo "setup: lwIP sources ready ($(cat "$lwip_stamp"))" >&2
+fi
+
+if [ $need_lua -eq 1 ]; then
+  # the source of the liblua5.4-dev we link (same version: the string library's
+  # internals must match the VM's)
+  echo "setup: fetching Debian's lua5.4 source package (its string library)" >&2
+  (cd "$work/src" && apt-get "${opts[@]}" -qq source --download-only lua5.4 >/dev/null 2>&1) || {
+    echo "setup: could not download Debian's lua5.4 source package (is a deb mirror reachable?)" >&2; exit 1; }
+  tarball=$(ls "$work"/src/lua5.4_*.orig.tar.* | head -n1)
+  tar -xf "$tarball" -C "$work"
+  src=$(ls -d "$work"/lua-5.4*/src | head -n1)
+  rm -rf "$lua_dir"
+  mkdir -p "$lua_dir"
+  # .c.in: not compiled on its own; clua_strlib.c includes it with the watchdog's macros
+  cp "$src/lstrlib.c" "$lua_dir/lstrlib.c.in"
+  cp "$src/lprefix.h" "$lua_dir/lprefix.h"
+  basename "$(dirname "$src")" > "$lua_stamp"
+  echo "setup: Lua's string library ready ($(cat "$lua_stamp"))" >&2
+fi

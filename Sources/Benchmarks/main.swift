@@ -86,6 +86,34 @@ if CommandLine.arguments.count >= 2 && CommandLine.arguments[1] == "page" {
     exit(0)
 }
 
+// MARK: 0b. `make soak-lab` (Benchmarks soak-lab BOARDS SECONDS): a lab of hello_server boards
+// with visitors at random intervals; exits 1 when a board crashed or visits failed
+
+if CommandLine.arguments.count >= 2 && CommandLine.arguments[1] == "soak-lab" {
+    let boards = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 30 : 30
+    let seconds = CommandLine.arguments.count > 3 ? Double(CommandLine.arguments[3]) ?? 600 : 600
+    // forwards on ports no one else is likely to hold (two soaks at once differ by pid)
+    let basePort = 20_000 + Int(getpid() % 400) * 100
+    let r = try LabSoak.run(
+        esplua: exe, sketch: root.appendingPathComponent("sketches/hello_server.lua").path, boards: boards, seconds: seconds,
+        basePort: basePort, progress: { print($0) })
+    let pss = r.boardPSSKiB
+    print(
+        "lab-soak: \(r.boards) boards for \(String(format: "%.0f", r.seconds)) s: \(r.visits) visits, \(r.failedVisits.count) failed; "
+            + "\(r.boardsAlive) boards running at the end, \(r.crashes.count) crash lines")
+    print(
+        "lab-soak: CPU \(String(format: "%.1f", r.cpuPercent)) % of one core (lab, switch and boards; \(String(format: "%.2f", r.cpuPercent / Double(max(boards, 1)))) % per board)"
+    )
+    if !pss.isEmpty {
+        print(
+            "lab-soak: PSS per board \(pss.reduce(0, +) / pss.count) KiB on average (\(pss.min()!)–\(pss.max()!) KiB); "
+                + "the lab's own (gateway, switch) \(r.labPSSKiB) KiB")
+    }
+    for f in r.failedVisits.prefix(10) { print("lab-soak: failed visit: \(f)") }
+    for p in r.problems { print("lab-soak: FAILED: \(p)") }
+    exit(r.problems.isEmpty ? 0 : 1)
+}
+
 // MARK: 1. binding overhead
 
 final class Marks: @unchecked Sendable { var times: [Double] = [] }

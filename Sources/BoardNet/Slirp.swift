@@ -87,7 +87,9 @@ final class SlirpBackend: LinkBackend {
     static let network = "10.0.2.0", netmask = "255.255.255.0", host = "10.0.2.2"
     static let dhcpStart = "10.0.2.15", dns = "10.0.2.3"
 
-    init(clock: BoardClock) throws(NetworkError) {
+    /// `restricted`: slirp's own services only (ARP, DHCP, ICMP echo of its
+    /// addresses); nothing a guest sends opens a host socket (a gateway being fuzzed).
+    init(clock: BoardClock, restricted: Bool = false) throws(NetworkError) {
         self.clock = clock
         callbacks = .allocate(capacity: 1)
         callbacks.initialize(to: SlirpCb())
@@ -125,7 +127,7 @@ final class SlirpBackend: LinkBackend {
 
         var cfg = SlirpConfig()
         cfg.version = 1
-        cfg.restricted = 0
+        cfg.restricted = restricted ? 1 : 0
         cfg.in_enabled = true
         inet_pton(AF_INET, SlirpBackend.network, &cfg.vnetwork)
         inet_pton(AF_INET, SlirpBackend.netmask, &cfg.vnetmask)

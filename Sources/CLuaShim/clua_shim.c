@@ -163,6 +163,7 @@ lua_State *clua_newstate(clua_host *host) {
 /* ---- hook ---- */
 static clua_hook_fn g_hook;
 static int g_hook_count;
+static lua_State *g_hook_L;   /* the state the hook was installed on (the sketch's) */
 
 static void count_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
@@ -191,7 +192,19 @@ void clua_hook_soon(lua_State *L) {
 void clua_set_hook(lua_State *L, clua_hook_fn fn, int count) {
     g_hook = fn;
     g_hook_count = count;
+    g_hook_L = L;
     lua_sethook(L, count_hook, LUA_MASKCOUNT, count);
+}
+
+void clua_forget_hook(lua_State *L) {
+    if (g_hook_L == L) g_hook_L = NULL;
+}
+
+/* clua_strlib.c's matcher, every 1024 steps: the steps are charged as instructions
+   of the hooked state (one sketch per process); 1 = stop */
+int clua_strlib_tick(void) {
+    if (g_hook == NULL || g_hook_L == NULL) return 0;
+    return g_hook(g_hook_L, 1024);
 }
 
 /* ---- protected calls ---- */
@@ -224,7 +237,7 @@ void clua_open_safe_libs(lua_State *L) {
         {LUA_LOADLIBNAME, luaopen_package},
         {LUA_COLIBNAME, luaopen_coroutine},
         {LUA_TABLIBNAME, luaopen_table},
-        {LUA_STRLIBNAME, luaopen_string},
+        {LUA_STRLIBNAME, clua_luaopen_string},   /* clua_strlib.c: the watchdog sees matches */
         {LUA_MATHLIBNAME, luaopen_math},
         {LUA_UTF8LIBNAME, luaopen_utf8},
         {NULL, NULL}

@@ -93,6 +93,11 @@ public final class LuaState {
     /// set by the trampoline before each call and restored after it), or nil.
     public var currentThread: OpaquePointer? { host.pointee.thread }
 
+    /// Whether the string library's pattern matcher charges its steps to the hooked
+    /// state (CLuaShim's clua_strlib.c, built from the lstrlib.c set-up fetches), so
+    /// the watchdog bites a match that backtracks for seconds.
+    public static var patternMatchesAreCharged: Bool { clua_has_guarded_strlib() != 0 }
+
     /// Creates a state whose VM may hold at most `memoryLimit` bytes.
     public init?(memoryLimit: Int) {
         host = .allocate(capacity: 1)
@@ -111,6 +116,7 @@ public final class LuaState {
     deinit {
         // finalizers still run in lua_close: keep them off a word the run loop may have freed
         host.pointee.activity = host.pointer(to: \.own_activity)!
+        clua_forget_hook(L)
         lua_close(L)
         clua_free_classes(host)
         classNames.deinitialize(count: classes.count)

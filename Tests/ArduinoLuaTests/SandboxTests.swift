@@ -1,5 +1,6 @@
 import BoardCore
 import BoardTesting
+import LuaRuntime
 import XCTest
 
 @testable import ArduinoLua
@@ -93,6 +94,30 @@ final class SandboxTests: XCTestCase {
             XCTAssertEqual(run.outcome, .crashed(.softWatchdog), body)
             XCTAssertTrue(run.transcript.contains("Soft WDT reset"), body)
         }
+    }
+
+    /// A pattern match runs in C, out of the instruction hook's sight: one that
+    /// backtracks for seconds keeps the CPU as a busy loop does, and the soft
+    /// watchdog bites at ~3.2 s of board time (clua_strlib.c charges its steps), even
+    /// when the sketch retries it under pcall. Without the charge each match would end
+    /// after minutes of host time and setup() return: the run would finish.
+    func testABacktrackingPatternDoesNotDodgeTheWatchdog() throws {
+        XCTAssertTrue(LuaState.patternMatchesAreCharged, "make setup fetches lstrlib.c (Sources/CLuaShim/upstream)")
+        for body in [
+            "local s = ('a'):rep(30) print(s:find(('a?'):rep(30) .. ('a'):rep(30)))",
+            "local s = ('a'):rep(4000) while true do pcall(string.gsub, s, '.-.-.-b', '') end",
+        ] {
+            let run = try probe(body)
+            defer { run.finish() }
+            XCTAssertEqual(run.outcome, .crashed(.softWatchdog), body)
+            XCTAssertTrue(run.transcript.contains("Soft WDT reset"), "\(body): \(run.transcript)")
+            XCTAssertLessThan(run.device.board.uptimeMicros, seconds(3.5), body)
+        }
+        // ordinary matching is untouched
+        let run = try probe("print(('hello world'):find('o w'), ('k=v; a=b'):gsub('(%w+)=(%w+)', '%2=%1'), ('x'):rep(3):match('^(x+)$'))")
+        defer { run.finish() }
+        XCTAssertEqual(run.outcome, .finished)
+        XCTAssertTrue(run.transcript.hasPrefix("5\tv=k; b=a\txxx\n"), run.transcript)
     }
 
     func testDeepRecursionAndHugeStringsCrashTheBoardNotTheHost() throws {

@@ -138,6 +138,15 @@ void clua_set_hook(lua_State *L, clua_hook_fn fn, int count);
 /** The hook fires on thread `L` before its next instruction (an interrupt came in
     during a C call), then every `count` again. */
 void clua_hook_soon(lua_State *L);
+/** `L` is closing: the hook no longer charges it (clua_strlib.c's matcher). */
+void clua_forget_hook(lua_State *L);
+
+/* ---- the string library (clua_strlib.c) ---- */
+/** Lua's string library with its pattern matcher's steps charged to the hooked
+    state as instructions (so the watchdog bites a backtracking match). */
+int clua_luaopen_string(lua_State *L);
+/** 1 when clua_luaopen_string is the guarded copy (set-up fetched lstrlib.c). */
+int clua_has_guarded_strlib(void);
 
 /* ---- protected calls ---- */
 /** lua_pcall with a traceback message handler. On error the message (with
