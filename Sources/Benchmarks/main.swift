@@ -930,6 +930,30 @@ do {
     }
 }
 
+do {
+    // a class's lab (issue: the class network): 30 boards on one VDE switch behind the
+    // gateway, each leased by its DHCP, one GET each through a forward, then at rest
+    let count = 30, seconds = 20.0
+    let load = loadAverage()
+    let basePort = 20_000 + Int(getpid() % 400) * 100
+    do {
+        let r = try LabSoak.run(
+            esplua: exe, sketch: root.appendingPathComponent("sketches/hello_server.lua").path, boards: count, seconds: seconds,
+            basePort: basePort, idle: true)
+        reportCount("lab of \(count) hello_server.lua boards: one GET each through the gateway answered 200 OK", r.visits - r.failedVisits.count, of: count)
+        report("lab of \(count) idle boards: CPU of the lab, its switch and boards over \(Int(seconds)) s (vs one core)", r.cpuPercent, "%", baseline: 100)
+        if !r.boardPSSKiB.isEmpty {
+            let avg = Double(r.boardPSSKiB.reduce(0, +)) / Double(r.boardPSSKiB.count) / 1024
+            report("lab of \(count) idle boards: PSS per board (vs the goal, 15 MB)", avg, "MB", baseline: 15)
+        }
+        notes.append(
+            "lab of \(count): \(r.boardsAlive) boards running at the end, \(r.crashes.count) crash lines; the lab's own PSS (gateway, switch) \(fmt(Double(r.labPSSKiB) / 1024, "MB")); load average \(load) before it started"
+        )
+    } catch {
+        notes.append("lab of \(count) boards: \(error)")
+    }
+}
+
 // MARK: the table
 
 printTable()

@@ -43,9 +43,11 @@ public enum LabSoak {
 
     /// Runs the lab for `seconds` of visits (after every board is up) and ends it.
     /// `basePort`: the host ports basePort+1 … basePort+boards forward to the boards.
+    /// `idle`: one visit to each board through the gateway, then `seconds` with none
+    /// (the CPU of a lab at rest, as a class leaves it between exercises).
     public static func run(
         esplua: String, sketch: String, boards: Int, seconds: Double, basePort: Int,
-        meanGapMillis: Double = 100, seed: UInt64 = 0x8266, progress: (String) -> Void = { _ in }
+        meanGapMillis: Double = 100, seed: UInt64 = 0x8266, idle: Bool = false, progress: (String) -> Void = { _ in }
     ) throws -> Report {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("esplua-labsoak-\(getpid())-\(basePort)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -87,6 +89,12 @@ public enum LabSoak {
 
         var report = Report()
         report.boards = boards
+        if idle {
+            for board in 0..<boards {
+                report.visits += 1
+                if let why = visit(port: basePort + board + 1) { report.failedVisits.append("\(names[board]): \(why)") }
+            }
+        }
         let cpu0 = cpuTicks(tree: lab), t0 = now()
         var rng = seed
         func random() -> Double {
@@ -97,7 +105,8 @@ public enum LabSoak {
             return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
         }
         var nextReport = t0 + 60
-        while now() - t0 < seconds {
+        while idle && now() - t0 < seconds { usleep(200_000) }
+        while !idle && now() - t0 < seconds {
             let gap = -log(1 - random()) * meanGapMillis / 1000
             usleep(UInt32(min(gap, 5) * 1_000_000))
             let board = Int(random() * Double(boards)) % boards
