@@ -125,23 +125,4 @@ uint32_t clwip_sntp_startup_delay(void);
 uint32_t clwip_rand(void);
 #define LWIP_RAND()                 clwip_rand()
 
-/* ---- SNTP: the core's options (tools/sdk/lwip2/include/lwipopts.h:3618-3653) ---- */
-/* A received time goes to the board's time of day (the core's settimeofday with
-   its 0xFeedC0de marker, time.cpp:278-305); the update and startup delays are
-   the core's weak functions' values (1 hour, 0 ms: NTP-TZ-DST.ino:71-87), both
-   settable by the board (port/sntp_glue.c). */
-#define SNTP_SERVER_DNS             1
-#define SNTP_MAX_SERVERS            3
-void clwip_sntp_set_system_time(uint32_t sec, uint32_t us);
-uint32_t clwip_sntp_update_delay(void);
-uint32_t clwip_sntp_startup_delay(void);
-#define SNTP_SET_SYSTEM_TIME_US(t, us) clwip_sntp_set_system_time((uint32_t)(t), (uint32_t)(us))
-#define SNTP_SUPPRESS_DELAY_CHECK   1
-#define SNTP_UPDATE_DELAY           clwip_sntp_update_delay()
-#define SNTP_STARTUP_DELAY          1
-#define SNTP_STARTUP_DELAY_FUNC     clwip_sntp_startup_delay()
-/* The core's LWIP_DHCP_GET_NTP_SRV is 1 (lwipopts.h:957): DHCP asks for option 42.
-   esplua keeps it 0 for now (slirp's DHCP offers no NTP server; the wire of the
-   DHCP lesson stays as recorded), so servers come from configTime only. */
-
 #endif
