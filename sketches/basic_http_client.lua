@@ -1,8 +1,9 @@
 -- basic_http_client.lua: the core's BasicHttpClient, line for line
 -- (libraries/ESP8266HTTPClient/examples/BasicHttpClient/BasicHttpClient.ino, core 3.1.2),
--- against the world's web service instead of jigsaw.w3.org. ESP8266WiFiMulti is not in
--- esplua: WiFiMulti.addAP/run() are WiFi.begin/WiFi.status() here.
+-- against the world's web service instead of jigsaw.w3.org.
 --   esplua run sketches/basic_http_client.lua --time virtual --for 30s
+
+local WiFiMulti = ESP8266WiFiMulti()
 
 function setup()
 
@@ -20,12 +21,12 @@ function setup()
   end
 
   WiFi.mode(WIFI_STA)
-  WiFi.begin("SSID", "PASSWORD")  -- WiFiMulti.addAP("SSID", "PASSWORD")
+  WiFiMulti:addAP("SSID", "PASSWORD")
 end
 
 function loop()
   -- wait for WiFi connection
-  if WiFi.status() == WL_CONNECTED then  -- WiFiMulti.run() == WL_CONNECTED
+  if WiFiMulti:run() == WL_CONNECTED then
 
     local client = WiFiClient()
 
