@@ -162,20 +162,14 @@ enum WiFiClientBindings {
                     "print",
                     { call throws(LuaError) in
                         let c = try client(call)
-                        let w = call.isNoneOrNil(3) ? try call.printWrites(2) : try call.printWrites(2, base: try call.integer(3), digits: try call.integer(3))
-                        return send(call, c, w)
+                        return send(call, c, try call.streamPrintWrites(newline: false))
                     }
                 ),
                 (
                     "println",
                     { call throws(LuaError) in
                         let c = try client(call)
-                        // Print::println(x): print(x), then println() writes "\r\n" on its own
-                        let w =
-                            call.isNoneOrNil(2)
-                            ? []
-                            : call.isNoneOrNil(3) ? try call.printWrites(2) : try call.printWrites(2, base: try call.integer(3), digits: try call.integer(3))
-                        return send(call, c, w + ["\r\n"])
+                        return send(call, c, try call.streamPrintWrites(newline: true))
                     }
                 ),
                 (

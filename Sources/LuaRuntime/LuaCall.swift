@@ -264,6 +264,17 @@ public struct LuaCall {
         return [text]
     }
 
+    /// The writes of a stream's `print(x [, format])` (argument 2, the format, base
+    /// or decimals, at 3) or, with `newline`, `println([x [, format]])`: print(x),
+    /// then "\r\n" as a write of its own (Print::println, Print.cpp).
+    public func streamPrintWrites(newline: Bool) throws(LuaError) -> [String] {
+        var w: [String] = []
+        if !(newline && isNoneOrNil(2)) {
+            w = isNoneOrNil(3) ? try printWrites(2) : try printWrites(2, base: try integer(3), digits: try integer(3))
+        }
+        return newline ? w + ["\r\n"] : w
+    }
+
     /// Arduino `print`-style text of argument `i`: integers in `base`, floats with
     /// `digits` decimals (Print::print(double) defaults to 2), booleans as 1/0.
     public func printable(_ i: Int32, base: Int = 10, digits: Int = 2) throws(LuaError) -> String {
