@@ -367,6 +367,7 @@ public final class Network: EventSource, HostIO {
         serviceAccessPoint()
         if shaper != nil { moveAir(now: now) }
         deliverFrame(now: now)
+        clwip_skip_idle_ticks()
         sys_check_timeouts()
         clwip_enforce_timewait_limit()
         wifi.service(now: now)
@@ -415,7 +416,9 @@ public final class Network: EventSource, HostIO {
         var next = link.nextDeadline(now: now) ?? now + 1_000_000
         // the next frame to come off the air
         if let f = onAir.first { next = min(next, max(f.deliverAt, now)) }
-        let sleep = sys_timeouts_sleeptime()
+        // (igmp_tmr and dhcp_fine_tmr tick only when they have work: an idle board
+        // sleeps through their no-op ticks)
+        let sleep = clwip_timeouts_sleeptime()
         if sleep != UInt32.max {
             // lwIP's timers are in ms; wake at the start of the due millisecond
             let due = (now / 1000 + UInt64(sleep)) * 1000

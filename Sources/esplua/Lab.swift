@@ -144,13 +144,15 @@ struct Lab: ParsableCommand {
             fail("esplua: lab: vde_plug is missing (Debian package vdeplug; make setup installs it)")
         }
         let switchPid = spawn([vdePlug, "null://", "switch://" + sw], stdout: nil, stderr: nil)
-        defer {
+        let removeSwitch = {
             kill(switchPid, SIGTERM)
             var st: Int32 = 0
             waitpid(switchPid, &st, 0)
             _ = try? FileManager.default.removeItem(atPath: dir)
             if switchPath != nil { _ = try? FileManager.default.removeItem(atPath: sw) }
         }
+        undoOnFailure.append(removeSwitch)
+        defer { removeSwitch() }
         for _ in 0..<100 where access(sw + "/ctl", F_OK) != 0 { usleep(20_000) }
         writeStandardError(
             "esplua: lab: the switch is vde://\(sw)\(file.gateway ? ", the gateway 10.0.2.2 serves DHCP and DNS" : ", no gateway (\"gateway\": false): DHCP and DNS come from a joined lab's")\n"

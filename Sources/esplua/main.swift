@@ -340,8 +340,13 @@ final class NetstatOnSignal: EventSource {
 
 func fail(_ message: String) -> Never {
     writeStandardError(message + "\n")
+    for undo in undoOnFailure.reversed() { undo() }
     exit(1)
 }
+
+/// What `fail` undoes before it exits (a lab's switch, started before a forward's
+/// port turned out to be in use, must not outlive it): `exit` runs no `defer`.
+nonisolated(unsafe) var undoOnFailure: [() -> Void] = []
 
 /// "16M", "512K", "1048576" → bytes.
 func parseBytes(_ text: String) -> Int? {

@@ -140,6 +140,60 @@ final class RunLoopTests: XCTestCase {
         XCTAssertLessThan(visit.endedAt - visit.startedAt, 5_000, "\(visit)")
     }
 
+    /// lwIP's igmp_tmr (every IGMP_TMR_INTERVAL, 100 ms) and dhcp_fine_tmr (500 ms) only
+    /// count down timers that are running (igmp.c igmp_tmr, dhcp.c dhcp_fine_tmr): while
+    /// none is, an idle board sleeps through their ticks and wakes about once a second
+    /// (etharp_tmr, dns_tmr, ip_reass_tmr) instead of twelve times. A group joined after a
+    /// long sleep still gets both reports: igmp_joingroup_netif sends one at once and starts
+    /// the group's timer at 1..4 ticks (igmp_start_timer: LWIP_RAND() % 5, 0 becomes 1,
+    /// IGMP_JOIN_DELAYING_MEMBER_TMR = 500 / 100); its expiry sends the second.
+    func testIdleCyclicTimersLetTheBoardSleepAndStillTickWhenTheyHaveWork() throws {
+        let sketch =
+            Self.join + """
+                local go, joined = false, false
+                local t = Ticker()
+                function setup()
+                  join()
+                  t:once_ms(20000, function() go = true end)
+                end
+                function loop()
+                  if go and not joined then
+                    joined = true
+                    MDNS.begin("esp")
+                    print("joined at " .. millis())
+                  end
+                end
+                """
+        final class Reports: @unchecked Sendable { var at: [UInt64] = [] }
+        let reports = Reports()
+        let run = try SketchHarness.run(
+            source: sketch, for: seconds(25), world: Self.classroom,
+            prepare: { device in
+                _ = device.board.events.subscribe(.frame) { time, event in
+                    // IPv4, protocol IGMP, header with Router Alert (24 B): v2 report (0x16) for 224.0.0.251
+                    guard case .frame(outbound: true, let f) = event, f.count >= 46, f[12] == 8, f[13] == 0, f[23] == 2
+                    else { return }
+                    let igmp = 14 + Int(f[14] & 0x0f) * 4
+                    if f.count >= igmp + 8, f[igmp] == 0x16, Array(f[(igmp + 4)..<(igmp + 8)]) == [224, 0, 0, 251] {
+                        reports.at.append(time)
+                    }
+                }
+            })
+        defer { run.finish() }
+        XCTAssertTrue(run.transcript.contains("joined at 2"), run.transcript)  // 20 s after setup() (~2.5 s to join)
+        print("idle waits: \(run.device.board.loop.idleWaits), IGMP reports at \(reports.at) µs")
+        // ~20 s idle before the join and 5 s of mDNS probing and announcing after it:
+        // once a second while idle; lwIP's 100 ms and 500 ms ticks would be ~240 waits
+        XCTAssertLessThan(run.device.board.loop.idleWaits, 90, "an idle board sleeps through no-op lwIP ticks")
+        XCTAssertEqual(reports.at.count, 2, "the join's report and the delayed one: \(reports.at)")
+        if reports.at.count == 2 {
+            XCTAssertGreaterThanOrEqual(reports.at[0], 20_000_000)
+            let gap = reports.at[1] - reports.at[0]
+            XCTAssertGreaterThan(gap, 0)
+            XCTAssertLessThanOrEqual(gap, 500_000, "at most IGMP_JOIN_DELAYING_MEMBER_TMR after the join")
+        }
+    }
+
     /// `--pace-loop`: every pass costs its board time (10 µs + 50 ns per instruction),
     /// so a sketch that counts its passes sees a board's figure.
     func testPacedPassesCountAsOnABoard() throws {

@@ -88,6 +88,18 @@ int clwip_kill_timewait(void);
 int clwip_tcp_cleanup(void);
 void clwip_enforce_timewait_limit(void);
 
+/* ---- timers ------------------------------------------------------------------- */
+
+/** Milliseconds until the next lwIP timeout that has work to do (0: due now;
+    UINT32_MAX: none): sys_timeouts_sleeptime() without the ticks of igmp_tmr
+    (100 ms) and dhcp_fine_tmr (500 ms) while no IGMP report and no DHCP request
+    is pending on any netif, when those ticks change nothing. */
+uint32_t clwip_timeouts_sleeptime(void);
+/** Before sys_check_timeouts(): the idle cyclic timers that came due while the
+    board slept move on to their next tick on their own grid (boot + k x interval),
+    as if their no-op ticks had run. */
+void clwip_skip_idle_ticks(void);
+
 /* ---- connection table ------------------------------------------------------- */
 
 typedef struct clwip_pcb_info {

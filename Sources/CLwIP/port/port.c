@@ -4,6 +4,9 @@
  */
 #include "clwip.h"
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/dhcp.h"
+#include "lwip/igmp.h"
+#include "lwip/timeouts.h"
 #include "port_private.h"
 #include <string.h>
 
@@ -221,6 +224,73 @@ void clwip_enforce_timewait_limit(void) {
     while ((uint32_t)clwip_count_state(TIME_WAIT) > g_timewait_limit) {
         if (!clwip_kill_timewait()) break;
     }
+}
+
+/* ---- timers ---- */
+
+/* lwIP runs every cyclic timer on its interval whether or not it has work. Two of
+   them wake an idle board 12 times a second and do nothing then: igmp_tmr
+   (igmp.c l.641-658: counts down group timers that are > 0) and dhcp_fine_tmr
+   (dhcp.c l.473-493: counts down a request_timeout that is > 0). Their entries
+   stay in lwIP's list; an idle board's sleep ignores them, and when it wakes
+   their missed ticks are skipped along their grid, so a tick with work runs at
+   the same board time as it would have. */
+
+static int igmp_pending(void) {
+    struct netif *netif;
+    NETIF_FOREACH(netif) {
+        for (struct igmp_group *g = netif_igmp_data(netif); g != NULL; g = g->next)
+            if (g->timer > 0) return 1;
+    }
+    return 0;
+}
+
+static int dhcp_pending(void) {
+    struct netif *netif;
+    NETIF_FOREACH(netif) {
+        struct dhcp *d = netif_dhcp_data(netif);
+        if (d != NULL && d->request_timeout > 0) return 1;
+    }
+    return 0;
+}
+
+/* The cyclic timer entry `t` has nothing to do now. */
+static int idle_cyclic(const struct sys_timeo *t) {
+    if (t->h != lwip_cyclic_timer) return 0;
+    const struct lwip_cyclic_timer *c = (const struct lwip_cyclic_timer *)t->arg;
+    if (c->handler == igmp_tmr) return !igmp_pending();
+    if (c->handler == dhcp_fine_tmr) return !dhcp_pending();
+    return 0;
+}
+
+uint32_t clwip_timeouts_sleeptime(void) {
+    u32_t now = sys_now();
+    for (struct sys_timeo *t = *sys_timeouts_get_next_timeout(); t != NULL; t = t->next) {
+        if (idle_cyclic(t)) continue;
+        /* the list is sorted by due time: the first one with work is the next */
+        s32_t left = (s32_t)(t->time - now);
+        return left <= 0 ? 0 : (uint32_t)left;
+    }
+    return UINT32_MAX;
+}
+
+void clwip_skip_idle_ticks(void) {
+    u32_t now = sys_now();
+    int moved;
+    do {
+        moved = 0;
+        for (struct sys_timeo *t = *sys_timeouts_get_next_timeout(); t != NULL; t = t->next) {
+            if ((s32_t)(t->time - now) > 0) break;
+            if (!idle_cyclic(t)) continue;
+            void *arg = t->arg;
+            u32_t interval = ((const struct lwip_cyclic_timer *)arg)->interval_ms;
+            u32_t next = t->time + ((now - t->time) / interval + 1) * interval;
+            sys_untimeout(lwip_cyclic_timer, arg);
+            sys_timeout(next - now, lwip_cyclic_timer, arg);
+            moved = 1;
+            break; /* the list changed under us */
+        }
+    } while (moved);
 }
 
 /* ---- connection table ---- */
