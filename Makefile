@@ -39,14 +39,18 @@ soak: setup
 	$(SWIFT) build -c release --product Benchmarks
 	.build/release/Benchmarks soak $(SOAK)
 
-# a lab of LAB_BOARDS hello_server boards (esplua lab) with visitors at random intervals for
-# LAB_SECONDS of real time: no board may crash; prints CPU (% of one core) and PSS per board
+# a lab of LAB_BOARDS hello_server boards (esplua lab) with visitors at random intervals
+# (LAB_GAP_MS apart on average, seeded by LAB_SEED) for LAB_SECONDS of real time: no board
+# may crash, no visit fail for a reason not known (each failure is printed with the board's
+# pcbs and frames); prints CPU (% of one core) and PSS per board
 LAB_BOARDS ?= 30
 LAB_SECONDS ?= 600
+LAB_GAP_MS ?= 100
+LAB_SEED ?= 33382
 soak-lab: setup
 	$(SWIFT) build -c release --product esplua
 	$(SWIFT) build -c release --product Benchmarks
-	.build/release/Benchmarks soak-lab $(LAB_BOARDS) $(LAB_SECONDS)
+	.build/release/Benchmarks soak-lab $(LAB_BOARDS) $(LAB_SECONDS) $(LAB_GAP_MS) $(LAB_SEED)
 
 # libFuzzer on each target (Sources/FuzzTargets) for FUZZ_SECONDS, with ASan and lwIP's
 # assertions on; findings land in .build-fuzz/findings/TARGET/ (make one a regression input
