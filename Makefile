@@ -9,7 +9,7 @@ SKETCH ?= sketches/blink.lua
 ARGS ?=
 CONFIG ?= release
 
-.PHONY: setup build run test bench soak soak-lab fuzz variant-1460 format clean
+.PHONY: setup build run test bench soak soak-lab fuzz fuzz-corpus variant-1460 format clean
 
 setup:
 	@bash .ci/setup.sh
@@ -39,14 +39,18 @@ soak: setup
 	$(SWIFT) build -c release --product Benchmarks
 	.build/release/Benchmarks soak $(SOAK)
 
-# a lab of LAB_BOARDS hello_server boards (esplua lab) with visitors at random intervals for
-# LAB_SECONDS of real time: no board may crash; prints CPU (% of one core) and PSS per board
+# a lab of LAB_BOARDS hello_server boards (esplua lab) with visitors at random intervals
+# (LAB_GAP_MS apart on average, seeded by LAB_SEED) for LAB_SECONDS of real time: no board
+# may crash, no visit fail for a reason not known (each failure is printed with the board's
+# pcbs and frames); prints CPU (% of one core) and PSS per board
 LAB_BOARDS ?= 30
 LAB_SECONDS ?= 600
+LAB_GAP_MS ?= 100
+LAB_SEED ?= 33382
 soak-lab: setup
 	$(SWIFT) build -c release --product esplua
 	$(SWIFT) build -c release --product Benchmarks
-	.build/release/Benchmarks soak-lab $(LAB_BOARDS) $(LAB_SECONDS)
+	.build/release/Benchmarks soak-lab $(LAB_BOARDS) $(LAB_SECONDS) $(LAB_GAP_MS) $(LAB_SEED)
 
 # libFuzzer on each target (Sources/FuzzTargets) for FUZZ_SECONDS, with ASan and lwIP's
 # assertions on; findings land in .build-fuzz/findings/TARGET/ (make one a regression input
@@ -69,6 +73,20 @@ fuzz: setup
 	    -print_final_stats=1 -artifact_prefix=.build-fuzz/findings/$$t/ \
 	    .build-fuzz/corpus/$$c Tests/FuzzTargetsTests/corpus/$$c 2>&1 | grep -E '^(#[0-9]+ +DONE|==|SUMMARY|FuzzEntry|stat::number_of_executed_units|artifact)' \
 	    ; test -z "$$(ls .build-fuzz/findings/$$t)" || { echo "findings in .build-fuzz/findings/$$t"; exit 1; }; \
+	done
+
+# folds what `make fuzz` found (.build-fuzz/corpus/TARGET) into the checked-in corpus
+# (Tests/FuzzTargetsTests/corpus/TARGET): only the units that add coverage features to it, as
+# libFuzzer's -set_cover_merge=1 picks them; the checked-in units stay. Review, then commit.
+fuzz-corpus: setup
+	ESPLUA_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --product FuzzEntry $(FUZZ_FLAGS)
+	@for c in $(filter-out %-cold,$(FUZZ_TARGETS)); do \
+	  d=.build-fuzz/merge/$$c; rm -rf $$d; mkdir -p $$d .build-fuzz/corpus/$$c; \
+	  cp Tests/FuzzTargetsTests/corpus/$$c/* $$d/; \
+	  ASAN_OPTIONS=detect_stack_use_after_return=0 ESPLUA_FUZZ_TARGET=$$c \
+	    .build-fuzz/release/FuzzEntry -set_cover_merge=1 -rss_limit_mb=4096 $$d .build-fuzz/corpus/$$c 2>&1 \
+	    | sed -n "s/^MERGE-OUTER: \([0-9]* new files\)/$$c: \1/p"; \
+	  cp -n $$d/* Tests/FuzzTargetsTests/corpus/$$c/; \
 	done
 
 # formats every Swift file with the checked-in .swift-format configuration
