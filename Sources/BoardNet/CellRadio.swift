@@ -17,6 +17,13 @@ protocol CellLink: AnyObject {
     func announce(_ cell: LabCell?)
     /// The station (MAC `station`) joined `cell`, or left the one it was in (nil).
     func join(_ cell: LabCell?, station: [UInt8])
+    /// When the first beacon of the cell `bssid` that did not come was due, if
+    /// beacons are heard (a station counts its beacon timeout from there).
+    func firstMissedBeacon(bssid: [UInt8]) -> UInt64?
+}
+
+extension CellLink {
+    func firstMissedBeacon(bssid: [UInt8]) -> UInt64? { nil }
 }
 
 /// A board's radio on a VDE LAN (a lab in real time, `--net vde://…`): soft-AP
@@ -38,7 +45,9 @@ protocol CellLink: AnyObject {
 /// to each other (802.11's intra-BSS relay), and its DHCP server answers on its
 /// board (`Network.serviceAccessPoint`). A station in a cell takes nothing from
 /// the LAN and sends nothing onto it; a board not in a cell takes nothing of it.
-/// A scan lists the cells whose beacons came in the last scan time (1.68 s).
+/// A scan lists the cells whose beacons came in the last scan time (1.68 s); a
+/// joined station whose soft-AP falls silent counts its beacon timeout from the
+/// first beacon missed.
 /// A station that disassociates (leaves, reboots, or its process ends) is gone
 /// from `softAPgetStationNum()` at once; one that goes silent (its process was
 /// killed, its link is down) after the soft-AP's keep-alive time of 5 minutes,
@@ -85,6 +94,8 @@ final class CellRadio: LinkBackend, CellLink {
     }
 
     var stationCount: Int { own == nil ? 0 : stations.count }
+
+    func firstMissedBeacon(bssid: [UInt8]) -> UInt64? { heard[bssid].map { $0.at + CellRadio.beaconMicros } }
 
     // MARK: frames of the radio
 
@@ -206,7 +217,11 @@ final class CellRadio: LinkBackend, CellLink {
         var next = lan.nextDeadline(now: now)
         func consider(_ t: UInt64) { next = min(next ?? t, t) }
         if own != nil { consider(nextBeacon) }
-        if joined != nil && !orphaned { consider(lastToAccessPoint + CellRadio.keepAliveMicros) }
+        if let j = joined, !orphaned {
+            consider(lastToAccessPoint + CellRadio.keepAliveMicros)
+            // when its soft-AP's beacons are missing from a scan's time: the station looks again
+            if let h = heard[j.bssid], now < h.at + WiFiStation.scanMicros { consider(h.at + WiFiStation.scanMicros) }
+        }
         if own != nil, let oldest = stations.values.min() { consider(oldest + CellRadio.inactiveMicros) }
         return next
     }

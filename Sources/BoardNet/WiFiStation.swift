@@ -574,7 +574,8 @@ public final class WiFiStation {
         if case .connected = phase { associated = true }
         if case .dhcp = phase { associated = true }
         if associated && cellMissing {
-            if cellGoneSince == nil { cellGoneSince = now }
+            // from the first beacon missed, when the radio heard them (real time), else from now
+            if cellGoneSince == nil { cellGoneSince = min(now, n.cellLink?.firstMissedBeacon(bssid: accessPoint?.bssid ?? []) ?? now) }
         } else {
             cellGoneSince = nil
         }
