@@ -165,4 +165,44 @@ final class SoftAPCellTests: XCTestCase {
         exchange()
         XCTAssertEqual(sta.cells, [])
     }
+
+    /// Anything on the LAN may send radio frames (a room's `vxvde://` network): short,
+    /// malformed or foreign ones are dropped, and none reaches a station or a soft-AP
+    /// of another cell.
+    func testMalformedRadioFramesAreDropped() {
+        let clock = BoardClock(mode: .virtual)
+        let ap = CellRadio(lan: MemoryLAN(), clock: clock), sta = CellRadio(lan: MemoryLAN(), clock: clock)
+        let cell = LabCell(owner: 0, ssid: "esplua-cell", psk: "", channel: 6, bssid: apMAC)
+        ap.announce(cell)
+        sta.join(cell, station: [0x5C, 0xCF, 0x7F, 0, 2, 0x10])
+        var state: UInt64 = 0x8266
+        func next() -> UInt8 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+        for _ in 0..<10_000 {
+            var f = (0..<Int(next() % 80)).map { _ in next() }
+            if f.count >= 15 {
+                f[12] = 0x88
+                f[13] = 0xB5
+                f[14] = Array("BXADKUW".utf8)[Int(next() % 7)]
+            }
+            ap.receive(f)
+            sta.receive(f)
+        }
+        XCTAssertEqual(ap.toAccessPoint, [])
+        XCTAssertEqual(ap.stationCount, 0)
+        XCTAssertEqual(sta.toDevice, [], "a station in a cell takes nothing of the LAN, nor of another cell")
+        // the same, in the cell (its BSSID): whatever passes is a whole Ethernet frame
+        for _ in 0..<5000 {
+            var f = (0..<15 + Int(next() % 60)).map { _ in next() }
+            f[12] = 0x88
+            f[13] = 0xB5
+            f[14] = Array("BXADKUW".utf8)[Int(next() % 7)]
+            if f.count >= 21 { f.replaceSubrange(15..<21, with: apMAC) }
+            ap.receive(f)
+            sta.receive(f)
+        }
+        XCTAssertTrue((ap.toAccessPoint + sta.toDevice).allSatisfy { $0.count >= 14 })
+    }
 }
