@@ -377,7 +377,8 @@ public final class WiFiStation {
     /// `WiFi.softAPConfig(local_ip, gateway, subnet)` (ESP8266WiFiAP.cpp:203-273): the
     /// soft-AP is enabled, its interface takes the address and mask (a running one is
     /// restarted with them). False when an address is not IPv4. The SDK's DHCP server
-    /// would lease from .100 to .200 of the new network; no emulated station joins.
+    /// then leases from the soft-AP's address + 99 (`softAPLeaseStart`) to the stations
+    /// of other boards that join its cell.
     public func softAPConfig(ip: String, gateway: String, mask: String) -> Bool {
         guard ipBits(ip) != nil, ipBits(gateway) != nil, ipBits(mask) != nil else { return false }
         softAPAddressConfig = (ip, mask)
