@@ -119,6 +119,8 @@ public final class Gateway {
                     droppedFragments += 1
                     return
                 }
+                // a soft-AP cell's frames (`CellRadio`) are the boards' radio, not the LAN's traffic
+                if buf.count >= 14, buf[12] == 0x88, buf[13] == 0xB5 { return }
                 if let replies = dhcp.handle(buf) {
                     for r in replies { r.withUnsafeBytes { lan.input($0) } }
                     hosts = boardNames.merging(dhcp.hostnames) { board, _ in board }

@@ -121,7 +121,7 @@ public struct LabCell: Sendable, Equatable {
 /// conductor, which is the switch (it delivers them to the destination board or
 /// the gateway at their delivery time), and board time is granted by it
 /// (`TimeGrant`: the board's loop stops at the horizon, reports, and waits).
-final class LockstepBackend: LinkBackend, TimeGrant {
+final class LockstepBackend: LinkBackend, TimeGrant, CellLink {
     private var fd: Int32
     private let clock: BoardClock
     var toDevice: [[UInt8]] = []
@@ -172,10 +172,10 @@ final class LockstepBackend: LinkBackend, TimeGrant {
         body.withUnsafeBytes { LockstepMessage.send(fd, LockstepMessage.encode(LockstepMessage.cell, clock.micros, frame: $0)) }
     }
 
-    /// The station joined the cell of board `owner` (nil: it left).
-    func join(_ owner: Int?) {
+    /// The station joined the cell of board `cell.owner` (nil: it left).
+    func join(_ cell: LabCell?, station: [UInt8]) {
         guard fd >= 0 else { return }
-        [UInt8(truncatingIfNeeded: owner ?? 255)].withUnsafeBytes {
+        [UInt8(truncatingIfNeeded: cell?.owner ?? 255)].withUnsafeBytes {
             LockstepMessage.send(fd, LockstepMessage.encode(LockstepMessage.join, clock.micros, frame: $0))
         }
     }

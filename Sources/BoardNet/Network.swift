@@ -126,9 +126,17 @@ public final class Network: EventSource, HostIO {
             if url.hasPrefix("lockstep:") {
                 let l = try LockstepBackend(url: url, clock: board.clock)
                 link = l
+                cellLink = l
                 board.loop.grant = l
             } else {
-                link = try VDEBackend(url: url)
+                // soft-AP cells travel on the same LAN in frames of their own (`CellRadio`)
+                let radio = CellRadio(lan: try VDEBackend(url: url), clock: board.clock)
+                let faults = config.faults
+                if !faults.isEmpty {
+                    radio.linkDown = { t in faults.contains { ($0.kind == .accessPointDown || $0.kind == .linkDown) && $0.covers(t) } }
+                }
+                link = radio
+                cellLink = radio
             }
             filter = nil
             hostFlows = nil
@@ -138,6 +146,7 @@ public final class Network: EventSource, HostIO {
             s.filter = filter
             slirp = s
             link = s
+            cellLink = nil
             hostFlows = HostFlows(world: config.world)
         }
         netifStorage = .allocate(capacity: 1)
@@ -145,6 +154,7 @@ public final class Network: EventSource, HostIO {
         if !config.linkProfile.isIdeal || !config.faults.isEmpty {
             shaper = LinkShaper(profile: config.linkProfile, seed: config.linkSeed, faults: config.faults)
         }
+
         wifi = WiFiStation()
         sntp = SNTPClient(board: board)
         peers = WorldPeers(world: config.world, clock: board.clock)
@@ -333,9 +343,9 @@ public final class Network: EventSource, HostIO {
 
     // MARK: event source
 
-    /// The lab's conductor, when the board is in a lab run in virtual time: it
-    /// carries soft-AP cells (`LabCell`) between boards.
-    var cellLink: LockstepBackend? { link as? LockstepBackend }
+    /// What carries soft-AP cells (`LabCell`) between boards: a lab's conductor in
+    /// virtual time, the board's radio on a VDE LAN in real time; nil alone (slirp).
+    let cellLink: CellLink?
     /// The station joined another board's soft-AP (its netif takes DHCP there).
     var inCell = false
     /// The soft-AP's DHCP server (the SDK's, for the stations of a lab's cell).

@@ -20,8 +20,8 @@ public enum DisconnectReason: Int, Sendable {
 }
 
 /// The ESP8266 radio: the station (association, then DHCP from slirp through the
-/// real lwIP client) and the soft-AP (192.168.4.1; in a lab in virtual time a cell
-/// other boards' stations join, `LabCell`; alone, an interface no station joins).
+/// real lwIP client) and the soft-AP (192.168.4.1; on a lab's LAN a cell other
+/// boards' stations join, `LabCell`; alone, an interface no station joins).
 ///
 /// With a world file, the station only joins an access point of the world with
 /// the right password (`WL_NO_SSID_AVAIL` / `WL_WRONG_PASSWORD` otherwise) and a
@@ -323,7 +323,7 @@ public final class WiFiStation {
     private func leaveCell() {
         guard let n = network, n.inCell else { return }
         n.inCell = false
-        n.cellLink?.join(nil)
+        n.cellLink?.join(nil, station: macAddress)
     }
 
     /// `WiFi.mode(m)`.
@@ -377,7 +377,8 @@ public final class WiFiStation {
     /// `WiFi.softAPConfig(local_ip, gateway, subnet)` (ESP8266WiFiAP.cpp:203-273): the
     /// soft-AP is enabled, its interface takes the address and mask (a running one is
     /// restarted with them). False when an address is not IPv4. The SDK's DHCP server
-    /// would lease from .100 to .200 of the new network; no emulated station joins.
+    /// then leases from the soft-AP's address + 99 (`softAPLeaseStart`) to the stations
+    /// of other boards that join its cell.
     public func softAPConfig(ip: String, gateway: String, mask: String) -> Bool {
         guard ipBits(ip) != nil, ipBits(gateway) != nil, ipBits(mask) != nil else { return false }
         softAPAddressConfig = (ip, mask)
@@ -391,14 +392,12 @@ public final class WiFiStation {
         return apNetif != nil
     }
     /// `WiFi.softAPgetStationNum()`: the stations of other boards joined to this
-    /// board's cell (a lab in virtual time); alone, none (the world has no stations).
+    /// board's cell (a lab's, or any VDE LAN's); alone, none (the world has no stations).
     public var softAPStationCount: Int { apNetif == nil ? 0 : network?.cellLink?.stationCount ?? 0 }
 
     /// Set by `softAPConfig`: the SDK's DHCP server then leases from the soft-AP's
     /// address + 99 (ESP8266WiFiAP.cpp:235-247), else from the address after it.
     private var softAPLeaseConfigured = false
-    /// Said once per run: a soft-AP on a VDE LAN is a cell no other board can join.
-    private var warnedNoCells = false
 
     /// The last byte of the first address the soft-AP's DHCP server leases: without
     /// `softAPConfig`, `init_dhcps_lease` (LwipDhcpServer.cpp:843-858): the next
@@ -430,13 +429,6 @@ public final class WiFiStation {
             clwip_netif_add_ap(nif, $0.baseAddress, ipBits(softAPAddressConfig.ip)!, ipBits(softAPAddressConfig.mask)!)
         }
         if err == 0 { apNetif = nif } else { nif.deallocate() }
-        if apNetif != nil, let url = network?.config.link, network?.cellLink == nil, !warnedNoCells {
-            // a VDE LAN (a lab in real time, --net): frames carry no port, so no cell
-            warnedNoCells = true
-            writeStandardError(
-                "esplua: WiFi.softAP(\"\(softAPSSID)\"): no other board can join it on \(url): soft-AP cells between boards need a lab run in virtual time (esplua lab LAB.json --time virtual)\n"
-            )
-        }
         guard apNetif != nil, let cell = network?.cellLink else { return }
         cell.announce(LabCell(owner: 0, ssid: softAPSSID, psk: softAPPSK, channel: softAPChannel, bssid: softAPMacAddress, hidden: softAPHidden))
     }
@@ -583,7 +575,8 @@ public final class WiFiStation {
         if case .connected = phase { associated = true }
         if case .dhcp = phase { associated = true }
         if associated && cellMissing {
-            if cellGoneSince == nil { cellGoneSince = now }
+            // from the first beacon missed, when the radio heard them (real time), else from now
+            if cellGoneSince == nil { cellGoneSince = min(now, n.cellLink?.firstMissedBeacon(bssid: accessPoint?.bssid ?? []) ?? now) }
         } else {
             cellGoneSince = nil
         }
@@ -633,7 +626,7 @@ public final class WiFiStation {
                 accessPoint = World.AccessPoint(
                     ssid: cell.ssid, password: cell.psk, channel: cell.channel, rssi: WiFiStation.labCellRSSI, hidden: false, bssid: cell.bssid)
                 n.inCell = true
-                n.cellLink?.join(cell.owner)
+                n.cellLink?.join(cell, station: macAddress)
                 phase = .dhcp
                 // back in a cell that reopened: the link comes up, DHCP confirms the lease
                 if n.netifUp { n.linkBack() }

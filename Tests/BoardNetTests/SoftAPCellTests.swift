@@ -1,3 +1,4 @@
+import BoardCore
 import XCTest
 
 @testable import BoardNet
@@ -88,5 +89,120 @@ final class SoftAPCellTests: XCTestCase {
         cell.members?.insert(3)
         cell.route(frame, from: 0, sentAt: 200)
         XCTAssertEqual((0..<4).map { cell.take(for: $0).count }, [0, 0, 1, 1])
+    }
+
+    /// Two boards' radios on one LAN (`CellRadio`, real time): the soft-AP's beacons
+    /// make its cell known; a station that associates is counted, its frames reach
+    /// the soft-AP interface, its broadcasts are relayed to the cell, never onto the
+    /// LAN; the LAN's frames do not reach a station in a cell; a station that
+    /// disassociates is gone at once, a silent one after the 5-minute keep-alive time.
+    func testARadioCarriesACellOnTheLAN() {
+        let clock = BoardClock(mode: .virtual)
+        let apLAN = MemoryLAN(), staLAN = MemoryLAN()
+        let ap = CellRadio(lan: apLAN, clock: clock), sta = CellRadio(lan: staLAN, clock: clock)
+        let staMAC: [UInt8] = [0x5C, 0xCF, 0x7F, 0, 2, 0x10]
+        /// What each radio sent reaches the other (a switch between two boards).
+        func exchange() {
+            let (fromAP, fromStation) = (apLAN.sent, staLAN.sent)
+            apLAN.sent.removeAll()
+            staLAN.sent.removeAll()
+            for f in fromAP { sta.receive(f) }
+            for f in fromStation { ap.receive(f) }
+        }
+        ap.announce(LabCell(owner: 0, ssid: "esplua-cell", psk: "cellpass123", channel: 6, bssid: apMAC))
+        XCTAssertEqual(apLAN.sent.first?[12...13], [0x88, 0xB5], "its own EtherType")
+        exchange()
+        XCTAssertEqual(sta.cells.map(\.ssid), ["esplua-cell"])
+        XCTAssertEqual(sta.cells.first?.bssid, apMAC)
+        XCTAssertEqual(sta.cells.first?.channel, 6)
+        // beacons every 102.4 ms; a cell not heard for a scan's time is not listed
+        XCTAssertEqual(ap.nextDeadline(now: 0), 102_400)
+        clock.advance(to: 102_400)
+        ap.due(now: clock.micros)
+        XCTAssertEqual(apLAN.sent.count, 1)
+        apLAN.sent.removeAll()
+        clock.advance(to: 102_400 + WiFiStation.scanMicros)
+        XCTAssertEqual(sta.cells, [], "no beacon for 1.68 s")
+        ap.due(now: clock.micros)
+        exchange()
+        XCTAssertEqual(sta.cells.count, 1)
+
+        sta.join(sta.cells[0], station: staMAC)
+        exchange()
+        XCTAssertEqual(ap.stationCount, 1)
+        // the station's DHCPDISCOVER reaches the soft-AP and is relayed to the cell (none else)
+        let discover = request(1, mac: staMAC)
+        discover.withUnsafeBytes { sta.input($0) }
+        XCTAssertEqual(staLAN.sent.first?[0..<6].map { $0 }, apMAC, "to the soft-AP")
+        exchange()
+        XCTAssertEqual(ap.toAccessPoint, [discover])
+        XCTAssertEqual(apLAN.sent.count, 1, "relayed")
+        exchange()
+        XCTAssertEqual(sta.toDevice, [], "a station drops its own broadcast relayed back")
+        // the soft-AP's answer reaches the station; the LAN's frames do not
+        let offer = SoftAPDHCPServer().answer(discover, mac: apMAC, address: self.ap, mask: mask, leaseStart: 2)!
+        offer.withUnsafeBytes { ap.accessPointOutput($0) }
+        exchange()
+        sta.receive(request(1, mac: [2, 0, 0, 0, 0, 1]))
+        XCTAssertEqual(sta.toDevice, [offer])
+        // a station that leaves says so
+        sta.join(nil, station: staMAC)
+        exchange()
+        XCTAssertEqual(ap.stationCount, 0)
+        // one that goes silent (its process killed) is dropped after 5 minutes
+        sta.join(sta.cells[0], station: staMAC)
+        exchange()
+        XCTAssertEqual(ap.stationCount, 1)
+        staLAN.sent.removeAll()
+        clock.advance(to: clock.micros + 299_000_000)
+        ap.due(now: clock.micros)
+        XCTAssertEqual(ap.stationCount, 1)
+        clock.advance(to: clock.micros + 1_000_000)
+        ap.due(now: clock.micros)
+        XCTAssertEqual(ap.stationCount, 0)
+        // the soft-AP closes: the station's cell is gone from its scans at once
+        ap.announce(nil)
+        exchange()
+        XCTAssertEqual(sta.cells, [])
+    }
+
+    /// Anything on the LAN may send radio frames (a room's `vxvde://` network): short,
+    /// malformed or foreign ones are dropped, and none reaches a station or a soft-AP
+    /// of another cell.
+    func testMalformedRadioFramesAreDropped() {
+        let clock = BoardClock(mode: .virtual)
+        let ap = CellRadio(lan: MemoryLAN(), clock: clock), sta = CellRadio(lan: MemoryLAN(), clock: clock)
+        let cell = LabCell(owner: 0, ssid: "esplua-cell", psk: "", channel: 6, bssid: apMAC)
+        ap.announce(cell)
+        sta.join(cell, station: [0x5C, 0xCF, 0x7F, 0, 2, 0x10])
+        var state: UInt64 = 0x8266
+        func next() -> UInt8 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+        for _ in 0..<10_000 {
+            var f = (0..<Int(next() % 80)).map { _ in next() }
+            if f.count >= 15 {
+                f[12] = 0x88
+                f[13] = 0xB5
+                f[14] = Array("BXADKUW".utf8)[Int(next() % 7)]
+            }
+            ap.receive(f)
+            sta.receive(f)
+        }
+        XCTAssertEqual(ap.toAccessPoint, [])
+        XCTAssertEqual(ap.stationCount, 0)
+        XCTAssertEqual(sta.toDevice, [], "a station in a cell takes nothing of the LAN, nor of another cell")
+        // the same, in the cell (its BSSID): whatever passes is a whole Ethernet frame
+        for _ in 0..<5000 {
+            var f = (0..<15 + Int(next() % 60)).map { _ in next() }
+            f[12] = 0x88
+            f[13] = 0xB5
+            f[14] = Array("BXADKUW".utf8)[Int(next() % 7)]
+            if f.count >= 21 { f.replaceSubrange(15..<21, with: apMAC) }
+            ap.receive(f)
+            sta.receive(f)
+        }
+        XCTAssertTrue((ap.toAccessPoint + sta.toDevice).allSatisfy { $0.count >= 14 })
     }
 }

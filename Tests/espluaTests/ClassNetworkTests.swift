@@ -465,6 +465,39 @@ final class ClassNetworkTests: EspluaTestCase {
             XCTAssertTrue(r.output.contains(line), "\(line) in:\n\(r.output)")
         }
     }
+    /// The soft-AP lesson's lab (sketches/labs/softap_cell) in real time, with one
+    /// station: its scan lists the soft-AP's cell (WPA2 as ENC_TYPE_CCMP 4, ESP8266WiFiAP.cpp:129),
+    /// a wrong passphrase is refused (WL_WRONG_PASSWORD), the soft-AP's DHCP server
+    /// leases 192.168.4.2 (init_dhcps_lease, LwipDhcpServer.cpp:843-858), the station
+    /// fetches the soft-AP board's page, and softAPgetStationNum() counts it. The
+    /// cell stays off the LAN both ways, on the lab's one switch (`CellRadio`).
+    func testAStationJoinsAnotherBoardsSoftAPInRealTime() throws {
+        for f in ["ap.lua", "station.lua", "lan.lua"] {
+            try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("sketches/labs/softap_cell/" + f).path, toPath: path(f))
+        }
+        try #"{ "boards": [ { "name": "ap", "sketch": "ap.lua" }, { "name": "sta1", "sketch": "station.lua" }, { "name": "lan", "sketch": "lan.lua" } ] }"#
+            .write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
+        // the station is done by 5.75 s of its time; the soft-AP closes its cell at 8 s
+        let r = try bash("mkdir '\(path("pcaps"))' && \"$ESPLUA\" lab '\(path("lab.json"))' --for 7800ms --pcap '\(path("pcaps"))'")
+        XCTAssertEqual(r.status, 0, r.output)
+        for text in [
+            "ap   | AP esplua-cell at 192.168.4.1, BSSID 5E:CF:7F:00:02:0F",
+            "s  scan: esplua-cell channel 6 RSSI -45 encryption 4 BSSID 5E:CF:7F:00:02:0F",
+            "s  wrong password: status 6",
+            "s  got IP 192.168.4.2 mask 255.255.255.0 gateway 192.168.4.1",
+            "s  right password: status 3, IP 192.168.4.2, BSSID 5E:CF:7F:00:02:0F",
+            "s  GET /from-192.168.4.2 HTTP/1.0 from 192.168.4.2, stations: 1",
+            "s  Hello from the soft-AP, you are 192.168.4.2",
+        ] {
+            XCTAssertTrue(r.output.contains(text), "\(text) in:\n\(r.output)")
+        }
+        XCTAssertFalse(r.output.contains("heard"), "no broadcast crosses between the cell and the LAN:\n\(r.output)")
+        let cell = Set(try tshark(path("pcaps/sta1.pcap"), "ip", ["ip.src", "ip.dst"]).flatMap { $0 })
+        XCTAssertTrue(cell.isSuperset(of: ["192.168.4.1", "192.168.4.2"]), "\(cell)")
+        XCTAssertTrue(cell.allSatisfy { $0.hasPrefix("192.168.4.") || $0 == "0.0.0.0" || $0 == "255.255.255.255" }, "the station's pcap is the cell's: \(cell)")
+        let lan = try tshark(path("pcaps/lan.pcap"), "ip.addr == 192.168.4.0/24 || eth.type == 0x88b5")
+        XCTAssertEqual(lan.count, 0, "the LAN's board takes nothing of the cell")
+    }
     /// Two labs joined as two machines of a computer room would be: each lab's
     /// switch at a path (`--switch`), the two switches joined by `dpipe vde_plug
     /// = vde_plug` (over ssh in a room). The second lab runs without a gateway

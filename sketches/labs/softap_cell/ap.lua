@@ -1,6 +1,6 @@
 -- ap.lua (lab softap_cell): a board that opens its own network (WiFi.softAP) and
--- serves HTTP on it; every 2 s it says how many stations joined. At 8 s it
--- closes its network (softAPdisconnect) for 8 s, then opens it again.
+-- serves HTTP on it; with each request and every 2 s it says how many stations
+-- joined. At 8 s it closes its network (softAPdisconnect) for 8 s, then opens it again.
 local server = WiFiServer(80)
 local last = 0
 local closed = false
@@ -21,7 +21,7 @@ function loop()
     local body = "Hello from the soft-AP, you are " .. from .. "\n"
     c:print("HTTP/1.0 200 OK\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body)
     c:stop()
-    print(string.format("%6.3f s  %s from %s", millis() / 1000, request, from))
+    print(string.format("%6.3f s  %s from %s, stations: %d", millis() / 1000, request, from, WiFi.softAPgetStationNum()))
   end
   if not closed and millis() >= 8000 and millis() < 16000 then
     closed = true
