@@ -457,13 +457,15 @@ final class PluginSketchTests: EspluaTestCase {
     func testPluginsListsTheBuiltInOnes() throws {
         let r = try esplua(["plugins"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("Wire 1.0.0 (ABI 1.1)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Wire 1.0.0 (ABI 1.2)"), r.stdout)
         XCTAssertTrue(r.stdout.contains("part bmp280:"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("[controls: temperature, pressure]"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("SPI 1.0.0 (ABI 1.1)"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("Servo 1.0.0 (ABI 1.1)"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("LittleFS 1.0.0 (ABI 1.1)"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("Parts 1.0.0 (ABI 1.1)"), r.stdout)
+        // with what the plugin says of each control (ABI 1.2)
+        XCTAssertTrue(r.stdout.contains("[controls: temperature (-40…85 °C), pressure (300…1100 hPa)]"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("[controls: pressed (button), presses (reports)]"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("SPI 1.0.0 (ABI 1.2)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Servo 1.0.0 (ABI 1.2)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("LittleFS 1.0.0 (ABI 1.2)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Parts 1.0.0 (ABI 1.2)"), r.stdout)
         XCTAssertTrue(r.stdout.contains("part buzzer:"), r.stdout)
     }
 }
