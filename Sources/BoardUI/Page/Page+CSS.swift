@@ -19,14 +19,17 @@ extension Page {
         button { background: #2d6cdf; color: #fff; border: 0; border-radius: 4px; padding: 4px 12px; cursor: pointer; }
         #reset { background: #c2410c; margin-left: auto; }
         input { background: #0e1115; color: #dde3ea; border: 1px solid #34404d; border-radius: 4px; padding: 4px 6px; }
-        main { display: grid; grid-template-columns: 440px minmax(380px, 1fr) minmax(420px, 1fr);
+        main { display: grid; grid-template-columns: 240px minmax(420px, 1fr) minmax(460px, 1fr);
                grid-template-rows: 380px 300px; gap: 10px; padding: 10px; }
         section { background: #1a1f26; border: 1px solid #2a323c; border-radius: 6px; padding: 8px; overflow: hidden; }
         #board-panel { grid-row: 1 / span 2; }
         #console { background: #000; height: 300px; overflow: hidden; }
         #console .terminal { font: 13px/1.2 monospace; }
         #serial-form { display: flex; gap: 6px; margin-top: 6px; }
+        /* with parts the board's column widens for them; the table keeps its width and scrolls */
+        main.has-parts { grid-template-columns: 420px minmax(360px, 1fr) minmax(520px, 1.1fr); }
         #bench { display: flex; gap: 8px; height: calc(100% - 22px); }
+        main:not(.has-parts) #bench { flex-direction: column; }
         #board { width: 190px; flex: none; align-self: flex-start; }
         #parts { flex: 1; overflow-y: auto; min-width: 0; }
         .part { background: #212932; border: 1px solid #2f3a46; border-radius: 6px; padding: 5px 6px; margin-bottom: 6px; }
@@ -60,7 +63,7 @@ extension Page {
         .s-SYN_RCVD td.state, .s-SYN_SENT td.state { color: #3fb950; }
         .s-FIN_WAIT_1 td.state, .s-FIN_WAIT_2 td.state, .s-CLOSE_WAIT td.state, .s-LAST_ACK td.state, .s-CLOSING td.state { color: #58a6ff; }
         .s-TIME_WAIT td.state { color: #e3b341; }
-        #pcb-panel { overflow-y: auto; }
+        #pcb-panel { overflow: auto; }
         #heap-panel { grid-column: 2; }
         .chart-box { position: relative; height: 255px; }
         #ladder-panel { grid-column: 3; overflow-y: auto; }

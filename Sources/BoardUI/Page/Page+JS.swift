@@ -111,6 +111,7 @@ extension Page {
         function showParts(parts) {
           const box = $('parts');
           state.parts = parts || [];
+          document.querySelector('main').classList.toggle('has-parts', state.parts.length > 0);
           box.innerHTML = '';
           if (!state.parts.length) { box.innerHTML = '<small>no parts (a wiring file places them)</small>'; return; }
           for (const part of state.parts) {
