@@ -63,7 +63,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
-            exclude: ["screenshot.png"]
+            exclude: ["screenshot.png", "screenshot-parts.png"]
         ),
         .executableTarget(
             name: "esplua",

@@ -46,13 +46,21 @@ public final class LoadedPlugin {
 public final class Part {
     public let name: String
     public let type: String
+    /// Its wiring settings as text, by key (`pin`: `2`, `address`: `0x76`): where it is wired.
+    public let settings: [String: String]
     let plugin: LoadedPlugin
     let partType: UnsafePointer<esplua_part_type>
     let handle: UnsafeMutableRawPointer
 
-    init(name: String, type: String, plugin: LoadedPlugin, partType: UnsafePointer<esplua_part_type>, handle: UnsafeMutableRawPointer) {
-        self.name = name; self.type = type; self.plugin = plugin; self.partType = partType; self.handle = handle
+    init(
+        name: String, type: String, settings: [String: String] = [:], plugin: LoadedPlugin, partType: UnsafePointer<esplua_part_type>,
+        handle: UnsafeMutableRawPointer
+    ) {
+        self.name = name; self.type = type; self.settings = settings; self.plugin = plugin; self.partType = partType; self.handle = handle
     }
+
+    /// Its type's controls, and what the plugin says of them (ABI 1.2).
+    public var info: PluginLibrary.PartInfo? { plugin.library.parts.first { $0.name == type } }
 
     /// Sets a control (a temperature, a button); false if the part has no such control.
     @discardableResult
@@ -185,7 +193,7 @@ public final class PluginHost {
         else {
             throw .badPart(name, config.problem ?? "its plugin refused the settings (see the message above)")
         }
-        let part = Part(name: name, type: type, plugin: plugin, partType: pt, handle: handle)
+        let part = Part(name: name, type: type, settings: Self.text(settings), plugin: plugin, partType: pt, handle: handle)
         for (k, v) in controls where !part.set(k, v) {
             let known = lib.parts.first { $0.name == type }?.controls ?? []
             throw .badPart(name, "no control '\(k)' (controls: \(known.joined(separator: ", ")))")
@@ -195,6 +203,19 @@ public final class PluginHost {
     }
 
     public func part(named name: String) -> Part? { parts.first { $0.name == name } }
+
+    /// Wiring settings as text: strings as they are, whole numbers without a fraction.
+    static func text(_ settings: [String: Any]) -> [String: String] {
+        settings.compactMapValues { v in
+            switch v {
+            case let s as String: return s
+            case let b as Bool: return b ? "true" : "false"
+            case let i as Int: return String(i)
+            case let d as Double: return d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
+            default: return nil
+            }
+        }
+    }
 
     /// Destroys parts and plugins (end of the run).
     public func unloadAll() {

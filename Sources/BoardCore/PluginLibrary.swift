@@ -49,13 +49,58 @@ public final class PluginLibrary {
         return out
     }
 
-    public struct PartInfo { public let name: String; public let summary: String; public let controls: [String] }
+    public struct PartInfo {
+        public let name: String
+        public let summary: String
+        public let controls: [String]
+        /// What the plugin says of its controls (ABI 1.2), in its order; a control it
+        /// does not describe is a plain number.
+        public let controlInfo: [ControlInfo]
+    }
+
+    /// A control's kind, unit and range (`esplua_control_info`, ABI 1.2).
+    public struct ControlInfo: Sendable, Equatable {
+        public enum Kind: String, Sendable { case value, button, output }
+        public let name: String
+        public let unit: String
+        /// The range it takes; nil when the plugin gives none (min == max).
+        public let range: ClosedRange<Double>?
+        public let kind: Kind
+        /// The slider is logarithmic (`ESPLUA_CONTROL_LOG`).
+        public let logarithmic: Bool
+    }
+
     public var parts: [PartInfo] {
         partTypes.map { p in
             var controls: [String] = []
             if var c = p.pointee.controls { while let s = c.pointee { controls.append(String(cString: s)); c += 1 } }
-            return PartInfo(name: String(cString: p.pointee.name), summary: p.pointee.summary.map { String(cString: $0) } ?? "", controls: controls)
+            return PartInfo(
+                name: String(cString: p.pointee.name), summary: p.pointee.summary.map { String(cString: $0) } ?? "", controls: controls,
+                controlInfo: controlInfo(p))
         }
+    }
+
+    /// A part type's `control_info`: read only from a plugin built for 1.2 or later
+    /// (the slot was reserved before), and only for controls the type names.
+    private func controlInfo(_ p: UnsafePointer<esplua_part_type>) -> [ControlInfo] {
+        guard abi & 0xffff >= 2, var c = p.pointee.control_info else { return [] }
+        var out: [ControlInfo] = []
+        while let name = c.pointee.name {
+            let i = c.pointee
+            let kind: ControlInfo.Kind =
+                switch i.kind {
+                case ESPLUA_CONTROL_BUTTON: .button
+                case ESPLUA_CONTROL_OUTPUT: .output
+                default: .value
+                }
+            let range = i.min < i.max && i.min.isFinite && i.max.isFinite ? i.min...i.max : nil
+            out.append(
+                ControlInfo(
+                    name: String(cString: name), unit: i.unit.map { String(cString: $0) } ?? "", range: range, kind: kind,
+                    logarithmic: i.flags & ESPLUA_CONTROL_LOG != 0 && (range?.lowerBound ?? 0) > 0))
+            c += 1
+        }
+        return out
     }
     var partTypes: [UnsafePointer<esplua_part_type>] {
         guard var p = info.pointee.parts else { return [] }

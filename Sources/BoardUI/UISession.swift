@@ -38,14 +38,61 @@ public final class UISession {
         return String(base.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_" }) + ".pcap"
     }
 
-    /// `{"hello":{"sketch":…,"time":"real","led":2}}`: what every browser learns first.
+    /// `{"hello":{"sketch":…,"time":"real","led":2,"parts":[…]}}`: what every browser
+    /// learns first; `parts` as `partsJSON` writes them.
     static func hello(_ device: Device) -> String {
         var w = JSONWriter()
         w.raw("{\"hello\":{\"sketch\":")
         w.string(String(device.options.sketchPath.split(separator: "/").last ?? ""))
         w.raw(",\"time\":")
         w.string(device.board.clock.mode == .real ? "real" : "virtual")
-        w.raw(",\"led\":2}}")  // LED_BUILTIN: GPIO2 on the ESP-12 boards (active low)
+        w.raw(",\"led\":2,\"parts\":")  // LED_BUILTIN: GPIO2 on the ESP-12 boards (active low)
+        w.raw(partsJSON(device.plugins.parts))
+        w.raw("}}")
+        return w.text
+    }
+
+    /// The wiring's parts as the page draws them: `[{"name":"servo","type":"servo",
+    /// "summary":…,"wiring":{"pin":"2"},"controls":[{"name":"angle","kind":"output",
+    /// "unit":"°","min":0,"max":180,"log":false}…]}…]`, every control the type declares
+    /// in its order, with what its plugin says of it (ABI 1.2; `"kind":"value"` and no
+    /// range when it says nothing).
+    static func partsJSON(_ parts: [Part]) -> String {
+        var w = JSONWriter()
+        w.raw("[")
+        for (i, part) in parts.enumerated() {
+            if i > 0 { w.raw(",") }
+            let info = part.info
+            w.raw("{\"name\":")
+            w.string(part.name)
+            w.raw(",\"type\":")
+            w.string(part.type)
+            w.raw(",\"summary\":")
+            w.string(info?.summary ?? "")
+            w.raw(",\"wiring\":{")
+            for (k, (key, value)) in part.settings.sorted(by: { $0.key < $1.key }).enumerated() {
+                if k > 0 { w.raw(",") }
+                w.key(key)
+                w.string(value)
+            }
+            w.raw("},\"controls\":[")
+            for (k, name) in (info?.controls ?? []).enumerated() {
+                if k > 0 { w.raw(",") }
+                let c = info?.controlInfo.first { $0.name == name }
+                w.raw("{\"name\":")
+                w.string(name)
+                w.raw(",\"kind\":")
+                w.string(c?.kind.rawValue ?? "value")
+                w.raw(",\"unit\":")
+                w.string(c?.unit ?? "")
+                if let range = c?.range { w.raw(",\"min\":\(range.lowerBound),\"max\":\(range.upperBound)") }
+                w.raw(",\"log\":")
+                w.bool(c?.logarithmic ?? false)
+                w.raw("}")
+            }
+            w.raw("]}")
+        }
+        w.raw("]")
         return w.text
     }
 }

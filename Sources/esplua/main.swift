@@ -302,12 +302,29 @@ struct Plugins: ParsableCommand {
             out += "\(lib.name) \(lib.version) (ABI \(lib.abi >> 16).\(lib.abi & 0xffff)) — \(lib.summary)\n  \(lib.path)\n"
             if !lib.moduleNames.isEmpty { out += "  modules: \(lib.moduleNames.joined(separator: ", "))\n" }
             for p in lib.parts {
-                out += "  part \(p.name): \(p.summary)" + (p.controls.isEmpty ? "" : " [controls: \(p.controls.joined(separator: ", "))]") + "\n"
+                let controls = p.controls.map { name in Self.describe(name, p.controlInfo.first { $0.name == name }) }
+                out += "  part \(p.name): \(p.summary)" + (controls.isEmpty ? "" : " [controls: \(controls.joined(separator: ", "))]") + "\n"
             }
         }
         if libraries.isEmpty { out += "no plugins found in: \(host.searchPath.map(\.directory).joined(separator: ", "))\n" }
         print(out, terminator: "")
         for p in problems { writeStandardError("esplua: \(p)\n") }
+    }
+
+    /// `temperature (-40…85 °C)`, `pressed (button)`, `angle (reports, 0…180 °)`: a
+    /// control as its plugin describes it (ABI 1.2); the bare name otherwise.
+    static func describe(_ name: String, _ info: PluginLibrary.ControlInfo?) -> String {
+        guard let info else { return name }
+        func number(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x) }
+        var what: [String] = []
+        if info.kind == .button { what.append("button") }
+        if info.kind == .output { what.append("reports") }
+        if let r = info.range, info.kind != .button {
+            what.append("\(number(r.lowerBound))…\(number(r.upperBound))" + (info.unit.isEmpty ? "" : " \(info.unit)") + (info.logarithmic ? ", log" : ""))
+        } else if !info.unit.isEmpty {
+            what.append(info.unit)
+        }
+        return what.isEmpty ? name : "\(name) (\(what.joined(separator: ", ")))"
     }
 }
 

@@ -4,7 +4,7 @@ import XCTest
 
 @testable import ArduinoLua
 
-/// The built-in Parts plugin (plugins/Parts/parts.c, plain C against ABI 1.1), loaded
+/// The built-in Parts plugin (plugins/Parts/parts.c, plain C against ABI 1.2), loaded
 /// from the build folder as `esplua run` loads it, on a board in virtual time.
 final class PartsTests: XCTestCase {
     func run(_ source: String, wiring: String, for duration: UInt64) throws -> SketchRun {

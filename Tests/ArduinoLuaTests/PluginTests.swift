@@ -70,7 +70,15 @@ final class PluginTests: XCTestCase {
             r.log.joined())
         XCTAssertEqual(r.device.plugins.part(named: "bar")?.get("value"), 0b0101, "LEDs on pins 12 and 14")
         XCTAssertEqual(r.device.plugins.part(named: "btn")?.get("pressed"), 1)
-        XCTAssertEqual(r.device.plugins.loaded.first?.library.abi, 0x0001_0001)
+        XCTAssertEqual(r.device.plugins.loaded.first?.library.abi, 0x0001_0002)
+        // 1.2's control_info: the button is one to hold, the LED bar's value a read-out
+        let parts = try XCTUnwrap(r.device.plugins.loaded.first?.library.parts)
+        let button = try XCTUnwrap(parts.first { $0.name == "button" }?.controlInfo.first)
+        XCTAssertEqual([button.name, button.kind.rawValue], ["pressed", "button"])
+        XCTAssertEqual(button.range, 0...1)
+        let bar = try XCTUnwrap(parts.first { $0.name == "ledbar" }?.controlInfo.first)
+        XCTAssertEqual([bar.name, bar.kind.rawValue], ["value", "output"])
+        XCTAssertNil(bar.range, "min == max: no range")
     }
 
     func testAPluginBuiltAgainstThe10HeaderStillLoadsUnder11() throws {
@@ -78,6 +86,8 @@ final class PluginTests: XCTestCase {
         let dir = try buildDemo(header10: true)
         let lib = try PluginLibrary(path: dir + "/libesplua-demo.so")
         XCTAssertEqual(lib.abi, 0x0001_0000)
+        // its part types' reserved slots are not read as 1.2's control_info
+        XCTAssertEqual(lib.parts.map(\.controlInfo.count), [0, 0])
         let r = try run(Self.demoSketch, plugins: [dir], wiring: Self.demoWiring)
         defer { r.finish() }
         XCTAssertEqual(
@@ -87,7 +97,8 @@ final class PluginTests: XCTestCase {
 
     func testTheHostTableKeptItsSizeAndLayoutFrom10() throws {
         // 1.1 took reserved slots: a 1.0 plugin's `host->size >= sizeof(esplua_host)` check
-        // still passes, and every 1.0 entry is where the 1.0 header says
+        // still passes, and every 1.0 entry is where the 1.0 header says; 1.2 took a part
+        // type's first reserved slot (control_info), so its size is 1.0's
         func layout(_ include: String) throws -> String {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("layout-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -96,8 +107,9 @@ final class PluginTests: XCTestCase {
                 #include <stddef.h>
                 #include "esplua_plugin.h"
                 int main(void) {
-                    printf("%zu %zu %zu %zu\\n", sizeof(esplua_host), offsetof(esplua_host, log),
-                           offsetof(esplua_host, error), offsetof(esplua_host, config_string));
+                    printf("%zu %zu %zu %zu %zu %zu\\n", sizeof(esplua_host), offsetof(esplua_host, log),
+                           offsetof(esplua_host, error), offsetof(esplua_host, config_string),
+                           sizeof(esplua_part_type), offsetof(esplua_part_type, get_control));
                     return 0;
                 }
                 """
@@ -126,14 +138,14 @@ final class PluginTests: XCTestCase {
         let path = dir + "/libesplua-demo.so"
         XCTAssertThrowsError(try PluginLibrary(path: path)) { error in
             XCTAssertEqual(
-                "\(error)", "the plugin \(path) was built for plugin ABI 2.0, but this esplua provides ABI 1.1 (rebuild it against this esplua_plugin.h)")
+                "\(error)", "the plugin \(path) was built for plugin ABI 2.0, but this esplua provides ABI 1.2 (rebuild it against this esplua_plugin.h)")
         }
         let r = try run("local Demo = require('Demo')\nfunction setup() end\nfunction loop() end", plugins: [dir])
         defer { r.finish() }
         // an error of the sketch's top level is a load error (the sketch does not start)
         guard case .loadFailed(let message) = r.outcome else { return XCTFail("\(r.outcome)") }
         XCTAssertTrue(message.contains("module 'Demo' not found"), message)
-        XCTAssertTrue(message.contains("was built for plugin ABI 2.0, but this esplua provides ABI 1.1"), message)
+        XCTAssertTrue(message.contains("was built for plugin ABI 2.0, but this esplua provides ABI 1.2"), message)
     }
 
     func testALibraryThatIsNotAPluginIsNamed() throws {

@@ -111,11 +111,33 @@ final class BrowserTests: XCTestCase {
         }
     }
 
-    /// A part's control set on the page (the BMP280's temperature) changes what the sketch reads.
-    func testControlFieldSetsTheSensorTheSketchReads() throws {
+    /// A part's control set on the page (the BMP280's temperature) changes what the sketch
+    /// reads: typed into its field, then moved on its slider (over the range the Wire
+    /// plugin gives, -40 to 85 °C).
+    func testControlFieldAndSliderSetTheSensorTheSketchReads() throws {
         let url = try startBoard(["sketches/i2c_bmp280.lua"])
-        let report = try browserCheck(["bmp280", url, "/tmp/esplua-ui-parts.png"])
-        for name in ["first reading", "temperature field", "the sketch reads the new temperature"] {
+        let report = try browserCheck(["bmp280", url, "/tmp/esplua-ui-bmp280.png"])
+        for name in [
+            "first reading", "temperature field", "the sketch reads the new temperature", "temperature slider over the sensor's range",
+            "the slider sets what the sketch reads", "the field follows the slider",
+        ] {
+            XCTAssertTrue(report.contains("ok \(name)\n"), "\(name): \(report)")
+        }
+    }
+
+    /// `sweep_hold.lua`: the servo's arm drawn turns as the sketch sweeps it; holding the
+    /// page's button (mouse down) reaches the sketch, which stops the arm (drawn where the
+    /// sketch's `servo:read()` says) and sounds the buzzer (drawn at 440 Hz); letting go
+    /// (mouse up) reaches it too. In virtual time at 1×: the pulses' widths are then
+    /// exact (in real time they are as late as the host's timers, a busy machine's arm jitters).
+    func testServoArmFollowsTheSweepAndThePagesButtonHoldsIt() throws {
+        let url = try startBoard(["sketches/sweep_hold.lua", "--time", "virtual", "--speed", "1"])
+        let report = try browserCheck(["sweep", url, "/tmp/esplua-ui-parts.png"])
+        for name in [
+            "sketch sweeping", "each part drawn with its pins", "the arm drawn at the servo's angle", "the arm turns with the sweep",
+            "the arm keeps turning", "the press reaches the sketch", "the button drawn pressed", "the buzzer sounds the sketch's tone(440)",
+            "the arm stands where the sketch held it", "the release reaches the sketch", "the buzzer falls silent", "the arm turns again",
+        ] {
             XCTAssertTrue(report.contains("ok \(name)\n"), "\(name): \(report)")
         }
     }

@@ -5,6 +5,7 @@ usage: browser_check.py server URL FORWARD_PORT SCREENSHOT   (sketches/hello_ser
        browser_check.py lab URL SCREENSHOT                      (esplua lab --ui: a server and a client board)
        browser_check.py serial URL SCREENSHOT                   (the serial-to-LED sketch of the test)
        browser_check.py bmp280 URL SCREENSHOT                   (sketches/i2c_bmp280.lua)
+       browser_check.py sweep URL SCREENSHOT                    (sketches/sweep_hold.lua: a servo, a button, a buzzer)
 Prints one line per check ("ok NAME" or "FAIL NAME: why") and exits 0 when all passed,
 2 when chromium cannot start (the Swift test skips then)."""
 import subprocess
@@ -143,7 +144,61 @@ def bmp280_checks(page, screenshot):
     page.press('input[data-control="sensor.temperature"]', "Enter")
     check("the sketch reads the new temperature", lambda t: page.wait_for_function(
         CONSOLE + ".includes('25.00 C')", timeout=t))
+    # the slider spans the BMP280's range (-40 to 85 degrees C, from the plugin) in 0.1 steps
+    check("temperature slider over the sensor's range", lambda t: page.wait_for_function(
+        """(() => { const s = document.querySelector('input[data-slider="sensor.temperature"]');
+                   return s && s.min === '-40' && s.max === '85' && s.step === '0.1' })()""", timeout=t))
+    page.fill('input[data-slider="sensor.temperature"]', "18.5")
+    check("the slider sets what the sketch reads", lambda t: page.wait_for_function(
+        CONSOLE + ".includes('18.50 C')", timeout=t))
+    check("the field follows the slider", lambda t: page.wait_for_function(
+        "document.querySelector('input[data-control=\"sensor.temperature\"]').value === '18.5'", timeout=t))
     page.screenshot(path=screenshot)
+
+
+# the servo's arm as drawn: its rotation, in degrees from 0 (right) to 180 (left)
+ARM = """(() => { const g = document.querySelector('svg.part-icon[data-part="servo"] .arm');
+                    const m = g && /^rotate\\(([-0-9.e]+) /.exec(g.getAttribute('transform') || '');
+                    return m ? -Number(m[1]) : NaN })()"""
+
+
+def sweep_checks(page, screenshot):
+    check("sketch sweeping", lambda t: page.wait_for_function(CONSOLE + ".includes('sweeping;')", timeout=t))
+    check("each part drawn with its pins", lambda t: page.wait_for_function(
+        """['servo', 'button', 'buzzer'].every(n => document.querySelector(`svg.part-icon[data-part="${n}"]`))
+           && document.querySelector('.part[data-part="servo"] .wired').textContent === 'GPIO2 (D4)'
+           && document.querySelector('.part[data-part="button"] .wired').textContent === 'GPIO0 (D3)'
+           && document.querySelector('.part[data-part="buzzer"] .wired').textContent === 'GPIO14 (D5)'
+           && document.querySelector('#board text.wired-part[data-gpio="2"]').textContent === '← servo'""", timeout=t))
+    check("the arm drawn at the servo's angle", lambda t: page.wait_for_function("!isNaN(" + ARM + ")", timeout=t))
+    for name in ["the arm turns with the sweep", "the arm keeps turning"]:
+        before = page.evaluate(ARM)
+        check(name, lambda t: page.wait_for_function("Math.abs(%s - %f) >= 10" % (ARM, before), timeout=t))
+    # press and hold the page's button (mouse down ... up), as a finger on the part
+    box = page.locator('button[data-press="button.pressed"]').bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    check("the press reaches the sketch", lambda t: page.wait_for_function(
+        CONSOLE + ".includes('degrees') && /held at \\d+ degrees/.test(" + CONSOLE + ")", timeout=t))
+    check("the button drawn pressed", lambda t: page.wait_for_function(
+        "document.querySelector('svg.part-icon[data-part=\"button\"]').classList.contains('pressed')", timeout=t))
+    check("the buzzer sounds the sketch's tone(440)", lambda t: page.wait_for_function(
+        "document.querySelector('svg.part-icon[data-part=\"buzzer\"] text.freq').textContent === '440 Hz'", timeout=t))
+    held = int(page.evaluate("/held at (\\d+) degrees/.exec(" + CONSOLE + ")[1]"))
+    first = page.evaluate(ARM)
+    page.wait_for_timeout(500)
+    then = page.evaluate(ARM)
+    ok = abs(first - then) < 0.5 and abs(then - held) <= 2
+    print("ok the arm stands where the sketch held it" if ok else
+          "FAIL the arm stands where the sketch held it: %s then %s, the sketch %d" % (first, then, held), flush=True)
+    page.screenshot(path=screenshot)
+    page.mouse.up()
+    check("the release reaches the sketch", lambda t: page.wait_for_function(
+        CONSOLE + ".includes('let go, sweeping on')", timeout=t))
+    check("the buzzer falls silent", lambda t: page.wait_for_function(
+        "document.querySelector('svg.part-icon[data-part=\"buzzer\"] text.freq').textContent === 'silent'", timeout=t))
+    check("the arm turns again", lambda t: page.wait_for_function(
+        "Math.abs(%s - %f) >= 5" % (ARM, then), timeout=t))
 
 
 with sync_playwright() as p:
@@ -164,6 +219,8 @@ with sync_playwright() as p:
         virtual_checks(page, sys.argv[3])
     elif mode == "serial":
         serial_checks(page, sys.argv[3])
+    elif mode == "sweep":
+        sweep_checks(page, sys.argv[3])
     else:
         bmp280_checks(page, sys.argv[3])
     browser.close()

@@ -376,6 +376,19 @@ final class PluginSketchTests: EspluaTestCase {
         XCTAssertTrue(r.stderr.contains("servo on GPIO2: pulse 2000 us at 2.082 s, turning to 180 degrees (there at 2.232 s)"), r.stderr)
     }
 
+    /// The Sweep with a button that holds the arm: pressed at 1.2 s and let go at 1.7 s
+    /// (`--set`, as the page's button does), the sketch reports where it held the arm
+    /// (`servo:read()` maps the last pulse back, the core's integer map: 1416 µs → 74)
+    /// and sweeps on; the servo part heads nowhere new while the arm is held.
+    func testSweepHold() throws {
+        let r = try assertGolden("sweep_hold", for: "3s", extra: ["--set", "button.pressed=1@1.2s", "--set", "button.pressed=0@1.7s"])
+        // the last heading before the press, then the first after the release: none between
+        XCTAssertTrue(
+            r.stderr.contains(
+                "servo on GPIO2: pulse 1416 us at 1.201 s, turning to 75 degrees (there at 1.202 s)\n"
+                    + "esplua: Parts info: servo on GPIO2: pulse 1422 us at 1.721 s, turning to 76 degrees"), r.stderr)
+    }
+
     /// The Parts plugin's button, pressed by its schedule with a bouncing contact: an
     /// interrupt (CHANGE, debounced in the handler) counts each press once while
     /// loop() computes for 0.2 s without yielding; a count is reported at the end
@@ -457,13 +470,15 @@ final class PluginSketchTests: EspluaTestCase {
     func testPluginsListsTheBuiltInOnes() throws {
         let r = try esplua(["plugins"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("Wire 1.0.0 (ABI 1.1)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Wire 1.0.0 (ABI 1.2)"), r.stdout)
         XCTAssertTrue(r.stdout.contains("part bmp280:"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("[controls: temperature, pressure]"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("SPI 1.0.0 (ABI 1.1)"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("Servo 1.0.0 (ABI 1.1)"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("LittleFS 1.0.0 (ABI 1.1)"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("Parts 1.0.0 (ABI 1.1)"), r.stdout)
+        // with what the plugin says of each control (ABI 1.2)
+        XCTAssertTrue(r.stdout.contains("[controls: temperature (-40…85 °C), pressure (300…1100 hPa)]"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("[controls: pressed (button), presses (reports)]"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("SPI 1.0.0 (ABI 1.2)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Servo 1.0.0 (ABI 1.2)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("LittleFS 1.0.0 (ABI 1.2)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Parts 1.0.0 (ABI 1.2)"), r.stdout)
         XCTAssertTrue(r.stdout.contains("part buzzer:"), r.stdout)
     }
 }

@@ -1,7 +1,8 @@
 /*
  * demo.c - an esplua plugin in plain C: a push button, an LED bar, and a tiny
  * Lua module. It is the example of the README and the ABI test of the suite,
- * written against plugin ABI 1.1 (ESPLUA_PLUGIN_EXPORT, arg_error, named levels).
+ * written against plugin ABI 1.2 (ESPLUA_PLUGIN_EXPORT, arg_error, named levels; its
+ * controls' kinds and ranges).
  *
  *   cc -shared -fPIC -std=c11 -I<esplua>/Sources/CPluginABI/include demo.c -o libesplua-demo.so
  *   esplua run sketch.lua --plugin-path .
@@ -164,12 +165,18 @@ static const esplua_module demo_modules[] = {
 
 static const char *const button_controls[] = { "pressed", NULL };
 static const char *const ledbar_controls[] = { "value", NULL };
+/* 1.2: what each control is (the page draws a button to hold, and a read-out of the
+   LEDs lit: the sketch drives them, nothing outside sets them) */
+static const esplua_control_info button_info[] = {
+    { "pressed", NULL, 0, 1, ESPLUA_CONTROL_BUTTON, 0, { 0 } }, { NULL, NULL, 0, 0, 0, 0, { 0 } } };
+static const esplua_control_info ledbar_info[] = {
+    { "value", NULL, 0, 0, ESPLUA_CONTROL_OUTPUT, 0, { 0 } }, { NULL, NULL, 0, 0, 0, 0, { 0 } } };
 static const esplua_part_type demo_parts[] = {
     { "button", "a push button that pulls its pin LOW while pressed", button_controls,
-      button_create, button_destroy, button_set, button_get, { 0 } },
+      button_create, button_destroy, button_set, button_get, button_info, { 0 } },
     { "ledbar", "LEDs on consecutive pins; value = the lit ones as bits", ledbar_controls,
-      ledbar_create, ledbar_destroy, ledbar_set, ledbar_get, { 0 } },
-    { NULL, NULL, NULL, NULL, NULL, NULL, NULL, { 0 } } };
+      ledbar_create, ledbar_destroy, ledbar_set, ledbar_get, ledbar_info, { 0 } },
+    { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, { 0 } } };
 
 static const esplua_plugin_info info = {
     "Demo", "1.1.0", "a button, an LED bar and a small Lua module, in plain C", demo_modules, demo_parts, { 0 } };

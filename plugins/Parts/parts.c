@@ -1,5 +1,5 @@
 /*
- * parts.c - classroom parts in plain C against esplua_plugin.h 1.1:
+ * parts.c - classroom parts in plain C against esplua_plugin.h 1.2:
  *
  *   button         a push button on a pin: pressed from the wiring's controls, the
  *                  page, or its own press schedule ("presses"); bounce optional
@@ -566,22 +566,42 @@ static const char *const echo_controls[] = { "lines", NULL };
 static const char *const ldr_controls[] = { "lux", NULL };
 static const char *const gps_controls[] = { "latitude", "longitude", "sentences", NULL };
 
+/* 1.2: kinds, units and ranges for the page (a button to hold, sliders, read-outs) */
+#define END_INFO { NULL, NULL, 0, 0, 0, 0, { 0 } }
+static const esplua_control_info button_info[] = {
+    { "pressed", NULL, 0, 1, ESPLUA_CONTROL_BUTTON, 0, { 0 } },
+    { "presses", NULL, 0, 0, ESPLUA_CONTROL_OUTPUT, 0, { 0 } }, END_INFO };
+/* a piezo's useful band, about 100 Hz to 10 kHz (tone() itself goes higher) */
+static const esplua_control_info buzzer_info[] = {
+    { "frequency", "Hz", 0, 10000, ESPLUA_CONTROL_OUTPUT, 0, { 0 } }, END_INFO };
+static const esplua_control_info pot_info[] = {
+    { "position", NULL, 0, 1, ESPLUA_CONTROL_VALUE, 0, { 0 } }, END_INFO };
+/* moonlight (0.1 lx) to direct sunlight (100,000 lx); the divider saturates long before */
+static const esplua_control_info ldr_info[] = {
+    { "lux", "lx", 0.1, 100000, ESPLUA_CONTROL_VALUE, ESPLUA_CONTROL_LOG, { 0 } }, END_INFO };
+static const esplua_control_info echo_info[] = {
+    { "lines", NULL, 0, 0, ESPLUA_CONTROL_OUTPUT, 0, { 0 } }, END_INFO };
+static const esplua_control_info gps_info[] = {
+    { "latitude", "°", -90, 90, ESPLUA_CONTROL_VALUE, 0, { 0 } },
+    { "longitude", "°", -180, 180, ESPLUA_CONTROL_VALUE, 0, { 0 } },
+    { "sentences", NULL, 0, 0, ESPLUA_CONTROL_OUTPUT, 0, { 0 } }, END_INFO };
+
 static const esplua_part_type part_types[] = {
     { "button", "a push button: pressed from the wiring, the page or its \"presses\" schedule; bounce optional",
-      button_controls, button_create, button_destroy, button_set, button_get, { 0 } },
+      button_controls, button_create, button_destroy, button_set, button_get, button_info, { 0 } },
     { "buzzer", "a piezo buzzer: the frequency of the tone() on its pin", buzzer_controls,
-      buzzer_create, buzzer_destroy, buzzer_set, buzzer_get, { 0 } },
+      buzzer_create, buzzer_destroy, buzzer_set, buzzer_get, buzzer_info, { 0 } },
     { "potentiometer", "a potentiometer on A0: position 0..1 moves analogRead(A0)", pot_controls,
-      pot_create, pot_destroy, pot_set, pot_get, { 0 } },
+      pot_create, pot_destroy, pot_set, pot_get, pot_info, { 0 } },
     { "ldr", "a photoresistor in a divider on A0: lux moves analogRead(A0)", ldr_controls,
-      ldr_create, ldr_destroy, ldr_set, ldr_get, { 0 } },
+      ldr_create, ldr_destroy, ldr_set, ldr_get, ldr_info, { 0 } },
     { "uart-echo", "a device on Serial that answers each line it receives", echo_controls,
-      echo_create, echo_destroy, echo_set, echo_get, { 0 } },
+      echo_create, echo_destroy, echo_set, echo_get, echo_info, { 0 } },
     { "gps", "a GPS module on Serial's RX: NMEA sentences once a second", gps_controls,
-      gps_create, gps_destroy, gps_set, gps_get, { 0 } },
+      gps_create, gps_destroy, gps_set, gps_get, gps_info, { 0 } },
     { "jumper", "a wire from pin \"from\" to pin \"to\"", NULL,
-      jumper_create, jumper_destroy, jumper_set, jumper_get, { 0 } },
-    { NULL, NULL, NULL, NULL, NULL, NULL, NULL, { 0 } } };
+      jumper_create, jumper_destroy, jumper_set, jumper_get, NULL, { 0 } },
+    { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, { 0 } } };
 
 static const esplua_plugin_info info = {
     "Parts", "1.0.0", "a button, a buzzer, a potentiometer, an LDR, UART devices and a jumper wire", NULL, part_types, { 0 } };

@@ -17,11 +17,22 @@ public func table<T>(_ items: [T]) -> UnsafePointer<T> {
 /// A NULL-terminated list of names (controls).
 public func names(_ list: [String]) -> UnsafePointer<UnsafePointer<CChar>?> { table(list.map { Optional(cstr($0)) } + [nil]) }
 
+/// A {NULL}-terminated list of controls' kinds, units and ranges (ABI 1.2's
+/// `esplua_part_type.control_info`): `(name, unit, min, max, kind, flags)`.
+public func controlInfo(_ list: [(String, String?, Double, Double, Int32, Int32)]) -> UnsafePointer<esplua_control_info> {
+    table(
+        list.map { esplua_control_info(name: cstr($0.0), unit: $0.1.map(cstr), min: $0.2, max: $0.3, kind: $0.4, flags: $0.5, reserved: (nil, nil)) }
+            + [esplua_control_info(name: nil, unit: nil, min: 0, max: 0, kind: 0, flags: 0, reserved: (nil, nil))])
+}
+
 /// The methods' terminator and friends.
 nonisolated(unsafe) public let endOfMethods = esplua_method(name: nil, fn: nil)
 nonisolated(unsafe) public let noReserved: (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) = (
     nil, nil, nil, nil
 )
+
+/// A part type's reserved slots (1.2 took the first of its four for `control_info`).
+nonisolated(unsafe) public let noReservedPart: (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) = (nil, nil, nil)
 
 /// Argument `i` of `call` as an integer, nil if it is missing or not one.
 public func argInteger(_ host: UnsafePointer<esplua_host>, _ call: OpaquePointer?, _ i: Int32) -> Int64? {

@@ -26,8 +26,32 @@ extension Page {
         #console { background: #000; height: 300px; overflow: hidden; }
         #console .terminal { font: 13px/1.2 monospace; }
         #serial-form { display: flex; gap: 6px; margin-top: 6px; }
-        #parts label { display: flex; justify-content: space-between; align-items: center; gap: 6px; margin: 4px 0; font: 12px monospace; }
-        #parts input { width: 90px; }
+        /* with parts the board's column widens for them; the table keeps its width and scrolls */
+        main.has-parts { grid-template-columns: 420px minmax(360px, 1fr) minmax(520px, 1.1fr); }
+        #bench { display: flex; gap: 8px; height: calc(100% - 22px); }
+        main:not(.has-parts) #bench { flex-direction: column; }
+        #board { width: 190px; flex: none; align-self: flex-start; }
+        #parts { flex: 1; overflow-y: auto; min-width: 0; }
+        .part { background: #212932; border: 1px solid #2f3a46; border-radius: 6px; padding: 5px 6px; margin-bottom: 6px; }
+        .part-head { font: 12px monospace; } .part-head .type { color: #8aa0b5; } .part-head .wired { color: #e3b341; font-size: 11px; }
+        .part-icon { width: 100%; height: 58px; display: block; }
+        .part-icon .body { fill: #2b3d52; stroke: #58708a; } .part-icon .scale { stroke: #56636f; fill: none; }
+        .part-icon .arm rect { fill: #f0f3f6; } .part-icon .arm circle { fill: #9aa4ad; }
+        .part-icon .cap { fill: #c23b22; stroke: #7a2415; } .part-icon.pressed .cap { fill: #ff7b5e; transform: translate(0, 2px); }
+        .part-icon .hole { fill: #0e1115; } .part-icon .waves path { stroke: #e3b341; fill: none; stroke-width: 2; opacity: 0; }
+        .part-icon.sounding .waves path { opacity: 1; } .part-icon text.freq { font: 11px monospace; fill: #e3b341; }
+        .part-icon .knob line { stroke: #f0f3f6; stroke-width: 4; stroke-linecap: round; }
+        .part-icon .track { stroke: #e3b341; fill: none; } .part-icon .light { fill: #ffe58a; opacity: .2; }
+        .part-icon .chip { fill: #2a2f36; stroke: #56636f; } .part-icon .leg { stroke: #aab; stroke-width: 3; }
+        .part-icon text { font: 10px monospace; fill: #dde3ea; }
+        .control { display: flex; flex-wrap: wrap; align-items: center; gap: 2px 4px; margin: 3px 0; font: 11px monospace; }
+        .control > span:first-child { flex: 1; color: #c9d4df; }
+        .control input[type=range] { order: 5; flex: 1 0 100%; margin: 0; padding: 0; }
+        .control input[type=number] { width: 80px; padding: 2px 4px; }
+        .control.value .unit { min-width: 24px; }
+        .control output { color: #6ee07a; } .control .unit { color: #8aa0b5; }
+        .control button.press { padding: 3px 14px; background: #c23b22; user-select: none; touch-action: none; }
+        .control button.press.down { background: #ff7b5e; }
         #serial-input { flex: 1; }
         table { width: 100%; border-collapse: collapse; font: 12px monospace; }
         th, td { text-align: left; padding: 3px 4px; border-bottom: 1px solid #29313a; white-space: nowrap; }
@@ -39,7 +63,7 @@ extension Page {
         .s-SYN_RCVD td.state, .s-SYN_SENT td.state { color: #3fb950; }
         .s-FIN_WAIT_1 td.state, .s-FIN_WAIT_2 td.state, .s-CLOSE_WAIT td.state, .s-LAST_ACK td.state, .s-CLOSING td.state { color: #58a6ff; }
         .s-TIME_WAIT td.state { color: #e3b341; }
-        #pcb-panel { overflow-y: auto; }
+        #pcb-panel { overflow: auto; }
         #heap-panel { grid-column: 2; }
         .chart-box { position: relative; height: 255px; }
         #ladder-panel { grid-column: 3; overflow-y: auto; }
@@ -48,6 +72,6 @@ extension Page {
         #ladder .seg { stroke: #8b98a5; stroke-width: 1.5; }
         #ladder .SYN { stroke: #3fb950; fill: #3fb950; } #ladder .FIN { stroke: #58a6ff; fill: #58a6ff; } #ladder .RST { stroke: #ff5c57; fill: #ff5c57; }
         #ladder text.SYN, #ladder text.FIN, #ladder text.RST { font-weight: bold; stroke: none; }
-        #board text { font: 10px monospace; fill: #dde3ea; }
+        #board text { font: 10px monospace; fill: #dde3ea; } #board text.wired-part { fill: #e3b341; }
         """#
 }

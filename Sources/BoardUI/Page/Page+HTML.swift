@@ -34,10 +34,11 @@ extension Page {
         </header>
         <main>
           <section id="board-panel">
-            <h2>Board</h2>
-            <svg id="board" viewBox="0 0 220 330" role="img" aria-label="ESP8266 board"></svg>
-            <h2>Parts <small>the wiring's controls</small></h2>
-            <div id="parts"><small>no parts (a wiring file places them)</small></div>
+            <h2>Board <small>and the wiring's parts</small></h2>
+            <div id="bench">
+              <svg id="board" viewBox="0 0 220 330" role="img" aria-label="ESP8266 board"></svg>
+              <div id="parts"><small>no parts (a wiring file places them)</small></div>
+            </div>
           </section>
           <section id="console-panel">
             <h2>Serial <small>115200 baud</small></h2>

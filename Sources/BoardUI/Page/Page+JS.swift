@@ -46,26 +46,201 @@ extension Page {
           if (document.activeElement !== $('speed')) $('speed').value = String(msg.speed);
         }
 
-        // ---- parts: one field per control; Enter (or leaving the field) sets it
+        // ---- parts: each part of the wiring drawn beside the board (hello.parts: its
+        // wiring and its controls' kinds, units and ranges), its values from `controls`
+        const gpioName = (g) => { const h = header.find(([, n]) => n === Number(g)); return 'GPIO' + g + (h ? ' (' + h[0] + ')' : ''); };
+        // where a part is wired, from its settings; A0 and the UART are where these types sit
+        function wiredTo(part) {
+          const w = part.wiring, out = [];
+          for (const k of ['pin', 'cs', 'from', 'to']) if (w[k] !== undefined) out.push((k === 'pin' ? '' : k + ' ') + gpioName(w[k]));
+          if (w.address !== undefined) out.push('I2C ' + w.address);
+          if (part.type === 'potentiometer' || part.type === 'ldr') out.push('A0');
+          if (part.type === 'uart-echo' || part.type === 'gps') out.push('UART0 (RX/TX)');
+          return out.join(', ');
+        }
+        // a slider's step: a power of ten near a 500th of the range
+        const stepOf = (c) => Math.pow(10, Math.floor(Math.log10((c.max - c.min) / 500)));
+        const toSlider = (c, v) => c.log ? 1000 * Math.log(Math.max(v, c.min) / c.min) / Math.log(c.max / c.min) : v;
+        const fromSlider = (c, s) => c.log ? Number((c.min * Math.pow(c.max / c.min, s / 1000)).toPrecision(3)) : Number(s);
+        const show = (v, c) => (v === null || v === undefined) ? '–' : (Math.abs(v) >= 100 || Number.isInteger(v) ? Math.round(v * 10) / 10 : Number(v.toPrecision(4))) + (c && c.unit ? ' ' + c.unit : '');
+        state.parts = [];
+        state.values = {};
+        function drawPartIcon(part) {
+          const svg = el('svg', { viewBox: '0 0 120 70', class: 'part-icon', 'data-part': part.name });
+          if (part.type === 'servo') {
+            // a protractor from 0° (right) to 180° (left) and the horn on its shaft
+            svg.appendChild(el('path', { d: 'M15 60 A45 45 0 0 1 105 60', class: 'scale' }));
+            for (const a of [0, 45, 90, 135, 180]) {
+              const r = a * Math.PI / 180;
+              svg.appendChild(el('line', { x1: 60 + 45 * Math.cos(r), y1: 60 - 45 * Math.sin(r), x2: 60 + 50 * Math.cos(r), y2: 60 - 50 * Math.sin(r), class: 'scale' }));
+            }
+            svg.appendChild(el('rect', { x: 40, y: 52, width: 40, height: 16, rx: 2, class: 'body' }));
+            const arm = el('g', { class: 'arm' });  // turned when the servo's angle comes
+            arm.appendChild(el('rect', { x: 56, y: 56, width: 44, height: 8, rx: 4 }));
+            arm.appendChild(el('circle', { cx: 60, cy: 60, r: 6 }));
+            svg.appendChild(arm);
+          } else if (part.type === 'button') {
+            svg.appendChild(el('rect', { x: 35, y: 10, width: 50, height: 50, rx: 4, class: 'body' }));
+            svg.appendChild(el('circle', { cx: 60, cy: 35, r: 16, class: 'cap' }));
+          } else if (part.type === 'buzzer') {
+            svg.appendChild(el('circle', { cx: 40, cy: 35, r: 22, class: 'body' }));
+            svg.appendChild(el('circle', { cx: 40, cy: 35, r: 4, class: 'hole' }));
+            const waves = el('g', { class: 'waves' });
+            for (const r of [30, 38, 46]) waves.appendChild(el('path', { d: `M${40 + r * 0.7} ${35 - r * 0.7} A${r} ${r} 0 0 1 ${40 + r * 0.7} ${35 + r * 0.7}` }));
+            svg.appendChild(waves);
+          } else if (part.type === 'potentiometer') {
+            svg.appendChild(el('circle', { cx: 60, cy: 35, r: 26, class: 'body' }));
+            const knob = el('g', { class: 'knob', transform: 'rotate(-135 60 35)' });
+            knob.appendChild(el('line', { x1: 60, y1: 35, x2: 60, y2: 13 }));
+            svg.appendChild(knob);
+          } else if (part.type === 'ldr') {
+            svg.appendChild(el('circle', { cx: 60, cy: 35, r: 20, class: 'body' }));
+            svg.appendChild(el('path', { d: 'M48 28 h6 v14 h6 v-14 h6 v14 h6', class: 'track' }));
+            svg.appendChild(el('circle', { cx: 60, cy: 35, r: 30, class: 'light' }));
+          } else {
+            // a chip: its type on it, a leg per setting
+            svg.appendChild(el('rect', { x: 25, y: 12, width: 70, height: 46, rx: 3, class: 'chip' }));
+            for (let i = 0; i < 4; i++) {
+              svg.appendChild(el('line', { x1: 33 + i * 18, y1: 58, x2: 33 + i * 18, y2: 66, class: 'leg' }));
+              svg.appendChild(el('line', { x1: 33 + i * 18, y1: 4, x2: 33 + i * 18, y2: 12, class: 'leg' }));
+            }
+            svg.appendChild(el('text', { x: 60, y: 39, 'text-anchor': 'middle' }, part.type.toUpperCase().slice(0, 11)));
+          }
+          return svg;
+        }
+        function showParts(parts) {
+          const box = $('parts');
+          state.parts = parts || [];
+          document.querySelector('main').classList.toggle('has-parts', state.parts.length > 0);
+          box.innerHTML = '';
+          if (!state.parts.length) { box.innerHTML = '<small>no parts (a wiring file places them)</small>'; return; }
+          for (const part of state.parts) {
+            const card = document.createElement('div');
+            card.className = 'part part-' + part.type;
+            card.dataset.part = part.name;
+            card.title = part.summary;
+            const head = document.createElement('div');
+            head.className = 'part-head';
+            head.innerHTML = '<b></b> <span class="type"></span><div class="wired"></div>';
+            head.querySelector('b').textContent = part.name;
+            head.querySelector('.type').textContent = part.type;
+            head.querySelector('.wired').textContent = wiredTo(part);
+            card.appendChild(head);
+            card.appendChild(drawPartIcon(part));
+            for (const c of part.controls) card.appendChild(controlRow(part, c));
+            box.appendChild(card);
+          }
+        }
+        function controlRow(part, c) {
+          const name = part.name + '.' + c.name;
+          const row = document.createElement('label');
+          row.className = 'control ' + c.kind;
+          const label = document.createElement('span');
+          label.textContent = c.name;
+          row.appendChild(label);
+          if (c.kind === 'button') {
+            // held while the mouse (or a finger) is down on it: pressed 1, then 0
+            const b = document.createElement('button');
+            b.type = 'button'; b.className = 'press'; b.textContent = 'press'; b.dataset.press = name;
+            let down = false;
+            const set = (v) => { if (down !== v) { down = v; send({ control: name, value: v ? 1 : 0 }); } };
+            b.addEventListener('pointerdown', (e) => { e.preventDefault(); b.setPointerCapture(e.pointerId); set(true); });
+            for (const ev of ['pointerup', 'pointercancel', 'lostpointercapture']) b.addEventListener(ev, () => set(false));
+            b.addEventListener('keydown', (e) => { if (e.key === ' ' || e.key === 'Enter') { e.preventDefault(); set(true); } });
+            b.addEventListener('keyup', () => set(false));
+            row.appendChild(b);
+          } else if (c.kind === 'output') {
+            const out = document.createElement('output');
+            out.dataset.output = name;
+            row.appendChild(out);
+          } else {
+            if (c.min !== undefined) {
+              const slider = document.createElement('input');
+              slider.type = 'range'; slider.dataset.slider = name;
+              slider.min = c.log ? 0 : c.min; slider.max = c.log ? 1000 : c.max; slider.step = c.log ? 1 : stepOf(c);
+              slider.title = `${c.min} to ${c.max}${c.unit ? ' ' + c.unit : ''}` + (c.log ? ' (logarithmic)' : '');
+              // dragged: each move sets the control; the board's values do not move it meanwhile
+              slider.addEventListener('pointerdown', () => { slider.dataset.dragging = '1'; });
+              slider.addEventListener('pointerup', () => { delete slider.dataset.dragging; });
+              slider.addEventListener('input', () => {
+                const v = fromSlider(c, slider.value);
+                const field = row.querySelector('input[type=number]');
+                if (field) field.value = v;
+                send({ control: name, value: v });
+              });
+              row.appendChild(slider);
+            }
+            // the exact number: Enter (or leaving the field) sets it
+            const input = document.createElement('input');
+            input.type = 'number'; input.step = 'any'; input.dataset.control = name;
+            if (c.min !== undefined && !c.log) { input.min = c.min; input.max = c.max; }
+            input.addEventListener('change', () => send({ control: name, value: Number(input.value) }));
+            row.appendChild(input);
+          }
+          if (c.unit && c.kind !== 'output') {
+            const unit = document.createElement('span');
+            unit.className = 'unit'; unit.textContent = c.unit;
+            row.appendChild(unit);
+          }
+          return row;
+        }
+        // controls the hello did not describe (an older esplua's page): a field each
+        function addUnknown(name) {
+          const [partName, control] = name.split('.');
+          let part = state.parts.find((p) => p.name === partName);
+          if (!part) {
+            part = { name: partName, type: '?', summary: '', wiring: {}, controls: [] };
+            state.parts.push(part);
+          }
+          if (!part.controls.some((c) => c.name === control)) part.controls.push({ name: control, kind: 'value', unit: '', log: false });
+          showParts(state.parts);
+        }
         function showControls(controls) {
           const box = $('parts');
-          const names = controls.map((c) => c[0]).join(' ');
-          if (box.dataset.names !== names) {
-            box.dataset.names = names;
-            box.innerHTML = '';
-            for (const [name] of controls) {
-              const label = document.createElement('label');
-              label.textContent = name;
-              const input = document.createElement('input');
-              input.type = 'number'; input.step = 'any'; input.dataset.control = name;
-              input.addEventListener('change', () => send({ control: name, value: Number(input.value) }));
-              label.appendChild(input);
-              box.appendChild(label);
-            }
+          for (const [name] of controls) {
+            if (!box.querySelector(`[data-control="${name}"], [data-output="${name}"], [data-press="${name}"]`)) addUnknown(name);
           }
           for (const [name, value] of controls) {
+            state.values[name] = value;
+            const [partName, control] = name.split('.');
+            const part = state.parts.find((p) => p.name === partName);
+            const c = part && part.controls.find((k) => k.name === control);
             const input = box.querySelector(`input[data-control="${name}"]`);
             if (input && document.activeElement !== input) input.value = value;
+            const slider = box.querySelector(`input[data-slider="${name}"]`);
+            if (slider && !slider.dataset.dragging && value !== null) slider.value = toSlider(c, value);
+            const out = box.querySelector(`output[data-output="${name}"]`);
+            if (out) out.textContent = show(value, c);
+            const press = box.querySelector(`button[data-press="${name}"]`);
+            if (press) press.classList.toggle('down', value === 1);
+          }
+          drawValues();
+        }
+        // the drawings follow the values: the servo's arm, the button's cap, the buzzer's waves, the pot's knob
+        function drawValues() {
+          const v = state.values;
+          for (const part of state.parts) {
+            const icon = document.querySelector(`svg.part-icon[data-part="${part.name}"]`);
+            if (!icon) continue;
+            const at = (c) => v[part.name + '.' + c];
+            if (part.type === 'servo' && at('angle') !== undefined && at('angle') !== null) {
+              const a = at('angle');
+              icon.querySelector('.arm').setAttribute('transform', `rotate(${-a} 60 60)`);
+              icon.dataset.angle = a;
+            } else if (part.type === 'button') {
+              icon.classList.toggle('pressed', at('pressed') === 1);
+            } else if (part.type === 'buzzer') {
+              const f = at('frequency') || 0;
+              icon.classList.toggle('sounding', f > 0);
+              let label = icon.querySelector('text.freq');
+              if (!label) { label = el('text', { x: 92, y: 39, class: 'freq' }); icon.appendChild(label); }
+              label.textContent = f > 0 ? Math.round(f) + ' Hz' : 'silent';
+              icon.dataset.frequency = f;
+            } else if (part.type === 'potentiometer' && at('position') !== undefined) {
+              icon.querySelector('.knob').setAttribute('transform', `rotate(${-135 + 270 * at('position')} 60 35)`);
+            } else if (part.type === 'ldr' && at('lux') !== undefined) {
+              icon.querySelector('.light').style.opacity = Math.min(1, Math.log10(Math.max(at('lux'), 0.1) + 1) / 5);
+            }
           }
         }
 
@@ -88,9 +263,9 @@ extension Page {
           b.appendChild(el('text', { x: 80, y: 60 }, 'ESP8266'));
           b.appendChild(el('rect', { x: 95, y: 295, width: 30, height: 18, rx: 2, fill: '#aab' }));
           const lit = state.pins[state.led] && state.pins[state.led][0] === 1 && state.pins[state.led][1] === 0;
-          b.appendChild(el('circle', { id: 'led', cx: 150, cy: 110, r: 7, fill: lit ? '#4ea8ff' : '#26303a',
+          b.appendChild(el('circle', { id: 'led', cx: 167, cy: 30, r: 7, fill: lit ? '#4ea8ff' : '#26303a',
                                        stroke: '#7aa', 'data-lit': lit ? '1' : '0' }));
-          b.appendChild(el('text', { x: 120, y: 130 }, 'LED'));
+          b.appendChild(el('text', { x: 158, y: 50 }, 'LED'));
           header.forEach(([name, gpio], i) => {
             const y = 110 + i * 17, p = state.pins[gpio] || [0, 0, -1];
             const out = p[0] === 1 || p[0] === 3, high = p[1] === 1;
@@ -100,6 +275,9 @@ extension Page {
             b.appendChild(c);
             b.appendChild(el('text', { x: 4, y: y + 4 }, name));
             b.appendChild(el('text', { x: 60, y: y + 4 }, (modes[p[0]] || '?') + ' ' + (high ? 'H' : 'L') + (p[2] >= 0 ? ' ~' + p[2] : '')));
+            // the parts wired to this pin, named beside it
+            const wired = state.parts.filter((part) => ['pin', 'cs', 'from', 'to'].some((k) => Number(part.wiring[k]) === gpio && part.wiring[k] !== undefined));
+            if (wired.length) b.appendChild(el('text', { x: 112, y: y + 4, class: 'wired-part', 'data-gpio': gpio }, '← ' + wired.map((part) => part.name).join(', ').slice(0, 10)));
           });
         }
         drawBoard();
@@ -199,6 +377,8 @@ extension Page {
             $('timectl').hidden = msg.hello.time !== 'virtual';
             $('realtime').hidden = msg.hello.time === 'virtual';
             state.led = msg.hello.led;
+            showParts(msg.hello.parts);
+            drawBoard();
             // a (re)connection replays the past: start from a clean page
             term.reset();
             for (const d of chart.data.datasets) d.data = [];

@@ -21,6 +21,8 @@
  *   1.0  the first contract
  *   1.1  arg_error; adc_set; uart_write, uart_listen, uart_unlisten; the pin
  *        modes and levels as constants; ESPLUA_PLUGIN_EXPORT prototypes
+ *   1.2  esplua_part_type.control_info: each control's kind, unit and range
+ *        (the page's sliders, buttons and read-outs; `esplua plugins`)
  *
  * Lifetimes (what a pointer or handle is good for):
  *   - esplua_host *host: valid from init until destroy returns; keep it.
@@ -63,7 +65,7 @@ extern "C" {
 #endif
 
 #define ESPLUA_PLUGIN_ABI_MAJOR 1u
-#define ESPLUA_PLUGIN_ABI_MINOR 1u
+#define ESPLUA_PLUGIN_ABI_MINOR 2u
 #define ESPLUA_PLUGIN_ABI ((ESPLUA_PLUGIN_ABI_MAJOR << 16) | ESPLUA_PLUGIN_ABI_MINOR)
 /* Whether a host offers what ABI major.minor added (1.1: host->arg_error, ...). */
 #define ESPLUA_HOST_HAS(host, major, minor) \
@@ -133,6 +135,23 @@ typedef struct esplua_module {
    after host->log(..., ESPLUA_LOG_ERROR, why) if the settings are wrong).
    Controls are named numbers the world sets (a temperature, a button) and the
    part reports (a servo's angle). */
+
+/* 1.2: what a control is, for the page and `esplua plugins` (the host reads it only
+   from a plugin built for 1.2 or later). */
+#define ESPLUA_CONTROL_VALUE   0   /* a number the world sets: a slider over [min, max] and a field */
+#define ESPLUA_CONTROL_BUTTON  1   /* 1 while held, 0 when let go: a button to press */
+#define ESPLUA_CONTROL_OUTPUT  2   /* the part reports it; the world cannot set it (a servo's angle) */
+#define ESPLUA_CONTROL_LOG     1   /* flags: the slider is logarithmic (min > 0): lux, resistance */
+
+typedef struct esplua_control_info {
+    const char *name;                   /* one of the type's `controls` */
+    const char *unit;                   /* "°C", "hPa", "lx", "V" (UTF-8); NULL or "" for none */
+    double min, max;                    /* the range it takes (a slider's ends); min == max: unknown */
+    int kind;                           /* ESPLUA_CONTROL_VALUE, _BUTTON or _OUTPUT */
+    int flags;                          /* ESPLUA_CONTROL_LOG */
+    void *reserved[2];
+} esplua_control_info;
+
 typedef struct esplua_part_type {
     const char *name;
     const char *summary;                /* one line for `esplua plugins` */
@@ -142,7 +161,10 @@ typedef struct esplua_part_type {
     /* 0 on success, -1 for an unknown control */
     int (*set_control)(void *state, void *part, const char *control, double value);
     int (*get_control)(void *state, void *part, const char *control, double *value);
-    void *reserved[4];
+    /* 1.2: {NULL}-terminated, may be NULL or name only some controls (the rest are
+       plain numbers to the page) */
+    const esplua_control_info *control_info;
+    void *reserved[3];
 } esplua_part_type;
 
 typedef struct esplua_plugin_info {

@@ -192,8 +192,13 @@ nonisolated(unsafe) private let parts: [esplua_part_type] = [
             out!.pointee = adc.volts[i]
             return 0
         },
-        reserved: noReserved),
-    esplua_part_type(name: nil, summary: nil, controls: nil, create: nil, destroy: nil, set_control: nil, get_control: nil, reserved: noReserved),
+        // an input's volts (the chip reads 0…Vref; its datasheet, DS21295: VDD and Vref up to 5.5 V)
+        control_info: controlInfo(
+            channelNames.map { ($0, "V", 0, 5.5, ESPLUA_CONTROL_VALUE, 0) } + [("vref", "V", 0.25, 5.5, ESPLUA_CONTROL_VALUE, 0)]),
+        reserved: noReservedPart),
+    esplua_part_type(
+        name: nil, summary: nil, controls: nil, create: nil, destroy: nil, set_control: nil, get_control: nil, control_info: nil,
+        reserved: noReservedPart),
 ]
 
 nonisolated(unsafe) private let info = table([

@@ -192,8 +192,14 @@ nonisolated(unsafe) private let parts: [esplua_part_type] = [
             }
             return 0
         },
-        reserved: noReserved),
-    esplua_part_type(name: nil, summary: nil, controls: nil, create: nil, destroy: nil, set_control: nil, get_control: nil, reserved: noReserved),
+        // the arm's angle as it turns, and the width of the last pulse it read
+        control_info: controlInfo([
+            ("angle", "°", 0, 180, ESPLUA_CONTROL_OUTPUT, 0), ("pulse", "µs", 0, 3000, ESPLUA_CONTROL_OUTPUT, 0),
+        ]),
+        reserved: noReservedPart),
+    esplua_part_type(
+        name: nil, summary: nil, controls: nil, create: nil, destroy: nil, set_control: nil, get_control: nil, control_info: nil,
+        reserved: noReservedPart),
 ]
 
 nonisolated(unsafe) private let info = table([

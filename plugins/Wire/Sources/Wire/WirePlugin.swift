@@ -211,7 +211,11 @@ nonisolated(unsafe) private let parts: [esplua_part_type] = [
             }
             return 0
         },
-        reserved: (nil, nil, nil, nil)),
+        // the datasheet's operating range (BST-BMP280-DS001: -40…85 °C, 300…1100 hPa)
+        control_info: controlInfo([
+            ("temperature", "°C", -40, 85, ESPLUA_CONTROL_VALUE, 0), ("pressure", "hPa", 300, 1100, ESPLUA_CONTROL_VALUE, 0),
+        ]),
+        reserved: (nil, nil, nil)),
     esplua_part_type(
         name: cstr("eeprom24c32"), summary: cstr("24LC32-style 4 KiB I2C EEPROM, 32-byte pages, 5 ms write cycle (address 0x50-0x57)"),
         controls: eepromControls,
@@ -224,8 +228,11 @@ nonisolated(unsafe) private let parts: [esplua_part_type] = [
         destroy: { _, p in Unmanaged<I2CPart>.fromOpaque(p!).release() },
         set_control: { _, _, _, _ in -1 },
         get_control: { _, _, _, _ in -1 },
-        reserved: (nil, nil, nil, nil)),
-    esplua_part_type(name: nil, summary: nil, controls: nil, create: nil, destroy: nil, set_control: nil, get_control: nil, reserved: (nil, nil, nil, nil)),
+        control_info: nil,
+        reserved: (nil, nil, nil)),
+    esplua_part_type(
+        name: nil, summary: nil, controls: nil, create: nil, destroy: nil, set_control: nil, get_control: nil, control_info: nil,
+        reserved: (nil, nil, nil)),
 ]
 
 nonisolated(unsafe) private let info = table([
