@@ -127,6 +127,7 @@ public final class Network: EventSource, HostIO {
                 let l = try LockstepBackend(url: url, clock: board.clock)
                 link = l
                 board.loop.grant = l
+                l.whileWaiting = { [unowned board] in board.loop.serviceHeldWatchers() }
             } else {
                 link = try VDEBackend(url: url)
             }
@@ -336,6 +337,13 @@ public final class Network: EventSource, HostIO {
     /// The lab's conductor, when the board is in a lab run in virtual time: it
     /// carries soft-AP cells (`LabCell`) between boards.
     var cellLink: LockstepBackend? { link as? LockstepBackend }
+    /// In a lab run in virtual time, gets each command the lab's page sent this board
+    /// (its JSON, `UICommand`) when its board time comes: the conductor stamps it with
+    /// the start of a window, so where it lands in the run does not depend on the host.
+    public var onLabCommand: ((String) -> Void)? {
+        get { cellLink?.onCommand }
+        set { cellLink?.onCommand = newValue }
+    }
     /// The station joined another board's soft-AP (its netif takes DHCP there).
     var inCell = false
     /// The soft-AP's DHCP server (the SDK's, for the stations of a lab's cell).
