@@ -198,7 +198,7 @@ final class LabPageVirtualTimeTests: EspluaTestCase {
         XCTAssertTrue(transcript.contains("client | fetched "), transcript)
         XCTAssertEqual(transcript.components(separatedBy: "client up at").count - 1, 2, "booted, then reset once: \(transcript)")
 
-        // the second run: the same commands, and a pause wherever the host happens to be
+        // the second run: the same commands, run at 10x and paused wherever the host happens to be
         let second = try LabRun(lab: work.appendingPathComponent("lab.json").path, root: Self.root)
         defer { second.stop() }
         let ws2 = try WebSocketClient(url: second.url)
@@ -210,10 +210,17 @@ final class LabPageVirtualTimeTests: EspluaTestCase {
         }
         ws2.send(#"{"board":"client","reset":true}"#)
         _ = try ws2.next { ($0["lab"] as? [String: Any])?["waiting"] as? Int == 1 }
+        ws2.send(#"{"speed":10}"#)
         ws2.send(#"{"resume":true}"#)
-        usleep(150_000)
+        usleep(100_000)
         ws2.send(#"{"pause":true}"#)
-        usleep(300_000)
+        let midway = try ws2.next { m in
+            guard let lab = m["lab"] as? [String: Any], lab["paused"] as? Bool == true else { return false }
+            return (lab["t"] as? Int ?? 0) > 3_000_000
+        }
+        let pausedAt = (midway?["lab"] as? [String: Any])?["t"] as? Int ?? 0
+        XCTAssertTrue(pausedAt > 3_000_000 && pausedAt < 5_000_000, "paused midway: \(pausedAt)")
+        usleep(200_000)
         ws2.send(#"{"step":{"windows":3}}"#)
         usleep(100_000)
         ws2.send(#"{"resume":true}"#)
