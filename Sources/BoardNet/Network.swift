@@ -127,7 +127,6 @@ public final class Network: EventSource, HostIO {
                 let l = try LockstepBackend(url: url, clock: board.clock)
                 link = l
                 board.loop.grant = l
-                l.whileWaiting = { [unowned board] in board.loop.serviceHeldWatchers() }
             } else {
                 link = try VDEBackend(url: url)
             }
@@ -343,6 +342,13 @@ public final class Network: EventSource, HostIO {
     public var onLabCommand: ((String) -> Void)? {
         get { cellLink?.onCommand }
         set { cellLink?.onCommand = newValue }
+    }
+    /// In a lab run in virtual time, called every 100 ms of host time while the board
+    /// waits for the conductor's next grant (a paused lab, a slower board): the page's
+    /// feed keeps sending. Nil (the default) costs the wait nothing.
+    public var whileWaitingForGrant: (() -> Void)? {
+        get { cellLink?.whileWaiting }
+        set { cellLink?.whileWaiting = newValue }
     }
     /// The station joined another board's soft-AP (its netif takes DHCP there).
     var inCell = false

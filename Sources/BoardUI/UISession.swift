@@ -77,6 +77,7 @@ public final class UILinkSession {
         device.network.onLabCommand = { text in
             if case .success(let command) = UICommand.parse(text) { inbox.post(command) }
         }
+        device.network.whileWaitingForGrant = { [unowned board = device.board] in board.loop.serviceHeldWatchers() }
     }
 
     /// Sends what is left and leaves the loop.
@@ -85,6 +86,7 @@ public final class UILinkSession {
         feed.cancel()
         link.service(now: 0)
         device.network.onLabCommand = nil
+        device.network.whileWaitingForGrant = nil
         device.board.loop.removeSource(link)
         device.board.loop.removeHostIO(link)
         device.board.loop.removeHeldWatcher(link)
