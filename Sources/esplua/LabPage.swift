@@ -86,6 +86,10 @@ final class LabPage {
         if virtualTime {
             boardCommand = { name, text in
                 guard let i = indices[name] else { return "no board '\(name)' in this lab" }
+                // one lockstep message carries it (a frame's room)
+                guard text.utf8.count <= 4000 else {
+                    return "a command of \(text.utf8.count) bytes for \(name): in virtual time a command carries at most 4000 (send a long text in parts)"
+                }
                 mailbox.post(.board(i, text))
                 return nil
             }
