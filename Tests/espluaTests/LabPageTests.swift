@@ -59,6 +59,25 @@ final class LabPageTests: EspluaTestCase {
         let line = try XCTUnwrap(stderr.split(separator: "\n").first { $0.contains("the lab's page: ") }, stderr)
         let url = String(line.split(separator: " ").last!)
         let texts = try WebSocketReader.read(url: url, seconds: 5)
+        // each board's pcap so far, from the page (the file the board writes), read by tshark
+        let port = Int(url.split(separator: "/")[1].split(separator: ":")[1])!
+        let pcap = try httpGet(port: port, "/capture.pcap?token=\(url.split(separator: "=").last!)&board=client")
+        XCTAssertEqual(Array(pcap.prefix(4)), [0xD4, 0xC3, 0xB2, 0xA1], "the pcap magic")
+        let pcapFile = work.appendingPathComponent("client.pcap")
+        try Data(pcap).write(to: pcapFile)
+        let tshark = Process()
+        tshark.executableURL = URL(fileURLWithPath: "/usr/bin/tshark")
+        tshark.arguments = ["-r", pcapFile.path, "-Y", "http.request", "-T", "fields", "-e", "http.request.uri"]
+        let listing = Pipe()
+        tshark.standardOutput = listing
+        tshark.standardError = FileHandle.nullDevice
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark") {
+            try tshark.run()
+            let uris = String(decoding: listing.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            tshark.waitUntilExit()
+            XCTAssertEqual(tshark.terminationStatus, 0)
+            XCTAssertTrue(uris.contains("/from-client"), "the client's requests in its pcap: \(uris)")
+        }
         let messages = try texts.map { try XCTUnwrap(try JSON.parse(Array($0.utf8)) as? [String: Any], $0) }
 
         let hello = try XCTUnwrap(messages.first?["hello"] as? [String: Any])
@@ -264,31 +283,7 @@ final class LabRun {
     }
 
     /// GETs `path` from the page's server; the body (empty unless 200).
-    func download(_ path: String) throws -> [UInt8] {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard r == 0 else { throw XCTSkip("cannot connect to \(url)") }
-        let request = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n"
-        _ = request.withCString { send(fd, $0, strlen($0), 0) }
-        var got: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = recv(fd, &buf, buf.count, 0)
-            if n <= 0 { break }
-            got += buf[0..<n]
-        }
-        guard let i = (0..<max(0, got.count - 3)).first(where: { got[$0..<$0 + 4].elementsEqual([13, 10, 13, 10]) }) else { return [] }
-        guard String(decoding: got[..<i], as: UTF8.self).hasPrefix("HTTP/1.0 200") || String(decoding: got[..<i], as: UTF8.self).hasPrefix("HTTP/1.1 200")
-        else { return [] }
-        return Array(got[(i + 4)...])
-    }
+    func download(_ path: String) throws -> [UInt8] { try httpGet(port: port, path) }
 
     /// Waits for the lab to end; its stdout (the boards' lines).
     func finish() throws -> String {
@@ -305,6 +300,33 @@ final class LabRun {
         if process.isRunning { process.interrupt() }
         process.waitUntilExit()
     }
+}
+
+/// GETs `path` from 127.0.0.1:`port` (HTTP/1.0); the body, empty unless 200.
+func httpGet(port: Int, _ path: String) throws -> [UInt8] {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let r = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard r == 0 else { throw XCTSkip("cannot connect to 127.0.0.1:\(port)") }
+    let request = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n"
+    _ = request.withCString { send(fd, $0, strlen($0), 0) }
+    var got: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = recv(fd, &buf, buf.count, 0)
+        if n <= 0 { break }
+        got += buf[0..<n]
+    }
+    guard let i = (0..<max(0, got.count - 3)).first(where: { got[$0..<$0 + 4].elementsEqual([13, 10, 13, 10]) }) else { return [] }
+    guard String(decoding: got[..<i], as: UTF8.self).hasPrefix("HTTP/1.0 200") || String(decoding: got[..<i], as: UTF8.self).hasPrefix("HTTP/1.1 200")
+    else { return [] }
+    return Array(got[(i + 4)...])
 }
 
 /// A WebSocket client that sends text (masked, RFC 6455 5.3) and reads the
