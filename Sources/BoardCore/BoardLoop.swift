@@ -181,6 +181,9 @@ public final class BoardLoop {
     /// `watcher` is serviced while the board is paused (`TimeControl`), when no pass runs.
     public func addHeldWatcher(_ watcher: EventSource) { heldWatchers.append(watcher) }
     public func removeHeldWatcher(_ watcher: EventSource) { heldWatchers.removeAll { $0 === watcher } }
+    /// Services the held watchers now: while the board's thread waits outside a pass
+    /// (a lab's conductor has not granted the next window yet).
+    public func serviceHeldWatchers() { for w in heldWatchers { w.service(now: clock.micros) } }
     public func removeHostIO(_ io: HostIO) { hostIO.removeAll { $0 === io } }
 
     // MARK: stopping

@@ -24,6 +24,12 @@ import Glibc
 /// | conductor → board | CELLS: every open cell of the lab (sent when they change) | `L`, 0 u64, `LabCell`s |
 /// | conductor → board | STATIONS: how many stations joined the board's cell | `N`, count u64 |
 ///
+/// The lab's page (`esplua lab --ui`) adds:
+///
+/// | direction | message | bytes |
+/// |---|---|---|
+/// | conductor → board | COMMAND: a command of the page for the board (serial input, reset, a control), to be carried out at `at` | `U`, at u64, the command's JSON (`UICommand`) |
+///
 /// A board starts with a horizon of 0: its first pass reports DONE and waits.
 /// It reads its socket only while it waits for a grant, so what it receives,
 /// and when its sketch sees it, depends on board time alone.
@@ -31,6 +37,7 @@ public enum LockstepMessage {
     public static let frame = UInt8(ascii: "F"), done = UInt8(ascii: "D"), grant = UInt8(ascii: "G")
     public static let apFrame = UInt8(ascii: "A"), cell = UInt8(ascii: "C"), join = UInt8(ascii: "J")
     public static let cells = UInt8(ascii: "L"), stations = UInt8(ascii: "N")
+    public static let command = UInt8(ascii: "U")
 
     /// A message: its kind, two times (the second only for DONE) and the frame bytes.
     public static func encode(_ kind: UInt8, _ t: UInt64, _ u: UInt64? = nil, frame: UnsafeRawBufferPointer? = nil) -> [UInt8] {
@@ -135,6 +142,13 @@ final class LockstepBackend: LinkBackend, TimeGrant, CellLink {
     /// Stations joined to this board's cell (as of the last grant).
     private(set) var stationCount = 0
     private(set) var horizon: UInt64 = 0
+    /// The page's commands received, waiting for their board time (sorted by it, stable).
+    private var commands: [(at: UInt64, text: String)] = []
+    /// Gets each of the page's commands when its board time comes (the board's inbox).
+    var onCommand: ((String) -> Void)?
+    /// Called every 100 ms of host time while the board waits for a grant (a lab
+    /// paused, or waiting for a slower board): the page's feed still sends.
+    var whileWaiting: (() -> Void)?
     private var buffer = [UInt8](repeating: 0, count: LockstepMessage.maxSize)
 
     /// `url` is `lockstep:FD` (the socket the lab passed to this process).
@@ -185,17 +199,35 @@ final class LockstepBackend: LinkBackend, TimeGrant, CellLink {
             if first.ap { toAccessPoint.append(first.frame) } else { toDevice.append(first.frame) }
             queue.removeFirst()
         }
+        while let first = commands.first, first.at <= now {
+            commands.removeFirst()
+            onCommand?(first.text)
+        }
     }
 
     // the conductor's socket is read only in `sync`, never polled
     func addDescriptors(to fds: inout [pollfd]) {}
     func handle(_ results: UnsafeMutableBufferPointer<pollfd>, failed: Bool) -> Bool { false }
 
-    func nextDeadline(now: UInt64) -> UInt64? { queue.first?.at }
+    func nextDeadline(now: UInt64) -> UInt64? {
+        switch (queue.first?.at, commands.first?.at) {
+        case (let f?, let c?): min(f, c)
+        case (let f, let c): f ?? c
+        }
+    }
 
     func sync(now: UInt64, next: UInt64) -> Bool {
         guard fd >= 0, LockstepMessage.send(fd, LockstepMessage.encode(LockstepMessage.done, now, next)) else { return false }
         while true {
+            if let whileWaiting {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let r = poll(&p, 1, 100)
+                if r == 0 {
+                    whileWaiting()
+                    continue
+                }
+                if r < 0 && errno == EINTR { continue }
+            }
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n < 0 && errno == EINTR { continue }
             guard n >= 9 else {
@@ -213,6 +245,11 @@ final class LockstepBackend: LinkBackend, TimeGrant, CellLink {
             }
             if kind == LockstepMessage.stations {
                 stationCount = Int(t)
+                continue
+            }
+            if kind == LockstepMessage.command {
+                let index = commands.lastIndex { $0.at <= t }.map { $0 + 1 } ?? 0
+                commands.insert((t, String(decoding: buffer[9..<n], as: UTF8.self)), at: index)
                 continue
             }
             guard kind == LockstepMessage.frame || kind == LockstepMessage.apFrame else { continue }

@@ -346,6 +346,22 @@ public final class Network: EventSource, HostIO {
     /// What carries soft-AP cells (`LabCell`) between boards: a lab's conductor in
     /// virtual time, the board's radio on a VDE LAN in real time; nil alone (slirp).
     let cellLink: CellLink?
+    /// The lab's conductor, when the board is in a lab run in virtual time.
+    var lockstep: LockstepBackend? { link as? LockstepBackend }
+    /// In a lab run in virtual time, gets each command the lab's page sent this board
+    /// (its JSON, `UICommand`) when its board time comes: the conductor stamps it with
+    /// the start of a window, so where it lands in the run does not depend on the host.
+    public var onLabCommand: ((String) -> Void)? {
+        get { lockstep?.onCommand }
+        set { lockstep?.onCommand = newValue }
+    }
+    /// In a lab run in virtual time, called every 100 ms of host time while the board
+    /// waits for the conductor's next grant (a paused lab, a slower board): the page's
+    /// feed keeps sending. Nil (the default) costs the wait nothing.
+    public var whileWaitingForGrant: (() -> Void)? {
+        get { lockstep?.whileWaiting }
+        set { lockstep?.whileWaiting = newValue }
+    }
     /// The station joined another board's soft-AP (its netif takes DHCP there).
     var inCell = false
     /// The soft-AP's DHCP server (the SDK's, for the stations of a lab's cell).

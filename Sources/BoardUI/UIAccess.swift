@@ -56,6 +56,23 @@ public struct UIAccess: Sendable {
         return (String(uri[..<q]), uri[uri.index(after: q)...])
     }
 
+    /// `%XX` escapes (and `+`) of a query value decoded; invalid escapes kept as they are.
+    static func percentDecoded(_ text: String) -> String {
+        var out: [UInt8] = []
+        let bytes = Array(text.utf8)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "%"), i + 2 < bytes.count, let v = UInt8(String(decoding: bytes[i + 1...i + 2], as: UTF8.self), radix: 16) {
+                out.append(v)
+                i += 3
+            } else {
+                out.append(bytes[i] == UInt8(ascii: "+") ? UInt8(ascii: " ") : bytes[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// The value of `name` in a query string (no percent-decoding: tokens are hex).
     static func parameter(_ name: String, in query: Substring) -> String? {
         for pair in query.split(separator: "&") {

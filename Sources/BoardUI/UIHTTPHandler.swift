@@ -3,24 +3,28 @@ import NIOCore
 import NIOHTTP1
 
 /// Serves the page's files (GET only) and the run's pcap (`/capture.pcap?token=…`,
-/// the token and a Host of this server required), and answers everything else,
+/// on a lab's page `&board=NAME`; the token and a Host of this server required),
+/// and answers everything else,
 /// including a WebSocket upgrade the upgrader refused (no token, foreign Origin),
 /// with an error status. Runs on the connection's event loop.
+/// The pcaps a page offers: the file and its download name for `board` (the
+/// `board=` of a lab page's download; nil on a board's page), nil when there is
+/// none. Called on the server's thread.
+public typealias UICaptures = @Sendable (_ board: String?) -> (file: [UInt8], name: String)?
+
 final class UIHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let assets: UIAssets
     private let access: AccessHolder
-    private let capture: PcapBuffer?
-    private let captureName: String
+    private let captures: UICaptures?
     private var request: HTTPRequestHead?
 
-    init(assets: UIAssets, access: AccessHolder, capture: PcapBuffer?, captureName: String) {
+    init(assets: UIAssets, access: AccessHolder, captures: UICaptures?) {
         self.assets = assets
         self.access = access
-        self.capture = capture
-        self.captureName = captureName
+        self.captures = captures
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -35,7 +39,7 @@ final class UIHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let (path, _) = UIAccess.split(head.uri)
+        let (path, query) = UIAccess.split(head.uri)
         if head.headers.contains(name: "upgrade") || path == "/ws" {
             // the upgrader said no (or it was no upgrade at all)
             return send(.forbidden, "text/plain", Array("WebSocket refused: open the URL esplua printed\n".utf8), head, context)
@@ -43,14 +47,18 @@ final class UIHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard head.method == .GET || head.method == .HEAD else {
             return send(.methodNotAllowed, "text/plain", Array("GET only\n".utf8), head, context)
         }
-        if path == "/capture.pcap", let capture {
+        if path == "/capture.pcap", let captures {
             let refusal = access.value.map { $0.downloadRefusal(uri: head.uri, host: head.headers.first(name: "host")) } ?? "the server is starting"
             if let why = refusal {
                 return send(.forbidden, "text/plain", Array("pcap refused (\(why)): open the URL esplua printed\n".utf8), head, context)
             }
+            let board = UIAccess.parameter("board", in: query).map(UIAccess.percentDecoded)
+            guard let capture = captures(board) else {
+                return send(.notFound, "text/plain", Array("no capture for board '\(board ?? "")' (the page names its boards)\n".utf8), head, context)
+            }
             return send(
-                .ok, "application/vnd.tcpdump.pcap", capture.file(), head, context,
-                extra: [("Content-Disposition", "attachment; filename=\"\(captureName)\"")])
+                .ok, "application/vnd.tcpdump.pcap", capture.file, head, context,
+                extra: [("Content-Disposition", "attachment; filename=\"\(capture.name)\"")])
         }
         guard let asset = assets.files[path] else {
             return send(.notFound, "text/plain", Array("not found\n".utf8), head, context)

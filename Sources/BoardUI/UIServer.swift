@@ -32,8 +32,8 @@ public final class UIServer: Sendable {
         libraryRoot: String = "", log: @escaping @Sendable (String) -> Void
     ) throws(StartError) {
         try self.init(
-            address: address, port: port, hub: hub, page: .board, capture: capture, captureName: captureName, libraryRoot: libraryRoot,
-            log: log,
+            address: address, port: port, hub: hub, page: .board,
+            captures: capture.map { c -> UICaptures in { _ in (c.file(), captureName) } }, libraryRoot: libraryRoot, log: log,
             commands: { text in
                 switch UICommand.parse(text) {
                 case .success(let command):
@@ -46,9 +46,9 @@ public final class UIServer: Sendable {
 
     /// Binds `address:port` and serves `page` (a board's, or a lab's); each text
     /// message of the page's WebSocket goes to `commands` (any thread), which returns
-    /// why it refused it, or nil.
+    /// why it refused it, or nil; `captures` are the pcap downloads.
     public init(
-        address: String, port: Int, hub: UIHub, page: UIAssets.Page, capture: PcapBuffer? = nil, captureName: String = "board.pcap",
+        address: String, port: Int, hub: UIHub, page: UIAssets.Page, captures: UICaptures? = nil,
         libraryRoot: String = "", log: @escaping @Sendable (String) -> Void, commands: @escaping @Sendable (String) -> String?
     ) throws(StartError) {
         let assets = UIAssets(page: page, libraryRoot: libraryRoot)
@@ -74,7 +74,7 @@ public final class UIServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let http = UIHTTPHandler(assets: assets, access: accessBox, capture: capture, captureName: captureName)
+                    let http = UIHTTPHandler(assets: assets, access: accessBox, captures: captures)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withServerUpgrade: (
                             upgraders: [upgrader],

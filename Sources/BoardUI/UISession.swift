@@ -98,22 +98,33 @@ public final class UISession {
 }
 
 /// A lab board's link to the lab's page (`run --ui-link`): its feed's messages go
-/// up a pipe, the page's commands come down another (`UILabLink`).
+/// up a pipe (`UILabLink`); the page's commands come down another in real time,
+/// and in virtual time from the lab's conductor, stamped with a window's board
+/// time (`Network.onLabCommand`), so they land at the same point of the run
+/// whatever the host did meanwhile.
 public final class UILinkSession {
     private let link: UILabLink
     private let feed: UIFeed
     private unowned let device: Device
 
-    /// Call on the board's thread, before the device runs.
+    /// `input` is the pipe of the page's commands, -1 when they come from the
+    /// conductor. Call on the board's thread, before the device runs.
     public init(device: Device, out: Int32, input: Int32) {
         self.device = device
-        let link = UILabLink(out: out, input: input, inbox: device.board.loop.inbox)
+        let inbox = device.board.loop.inbox
+        let link = UILabLink(out: out, input: input, inbox: inbox)
         self.link = link
         feed = UIFeed(
             board: device.board, network: device.network, plugins: device.plugins,
             luaMemory: { [unowned device] in device.luaMemoryUsed }, deliver: { link.send($0) })
         device.board.loop.addSource(link)
         device.board.loop.addHostIO(link)
+        // waiting for a grant, what the pipe could not take yet still goes
+        device.board.loop.addHeldWatcher(link)
+        device.network.onLabCommand = { text in
+            if case .success(let command) = UICommand.parse(text) { inbox.post(command) }
+        }
+        device.network.whileWaitingForGrant = { [unowned board = device.board] in board.loop.serviceHeldWatchers() }
     }
 
     /// Sends what is left and leaves the loop.
@@ -121,7 +132,10 @@ public final class UILinkSession {
         feed.flush()
         feed.cancel()
         link.service(now: 0)
+        device.network.onLabCommand = nil
+        device.network.whileWaitingForGrant = nil
         device.board.loop.removeSource(link)
         device.board.loop.removeHostIO(link)
+        device.board.loop.removeHeldWatcher(link)
     }
 }

@@ -60,9 +60,21 @@ struct Lab: ParsableCommand {
     @Option(
         name: .customLong("ui"),
         help: ArgumentHelp(
-            "Serve one page for the whole lab (every board's console, connections and heap; who talks to whom) on PORT or ADDR:PORT (127.0.0.1 by default); its URL goes to stderr.",
+            "Serve one page for the whole lab (every board's console, connections, heap, packets and pcap; who talks to whom; in virtual time pause, step and speed) on PORT or ADDR:PORT (127.0.0.1 by default); its URL goes to stderr.",
             valueName: "[ADDR:]PORT"))
     var ui: String?
+
+    @Option(
+        name: .customLong("speed"),
+        help: ArgumentHelp(
+            "With --time virtual: the lab's board time runs at most K times the host's (1: a board's pace, to watch); the page (--ui) can change it, pause and step.",
+            valueName: "K"))
+    var speed: Double?
+
+    @Flag(
+        name: .customLong("paused"),
+        help: "With --time virtual and --ui: the lab starts paused, every board at board time 0, until the page's Run or Step.")
+    var paused = false
 
     struct Board {
         var name: String
@@ -77,7 +89,6 @@ struct Lab: ParsableCommand {
         var status: Int32?
         /// With --ui: the pipe the board's feed writes (read here), the pipe of the page's commands (written here).
         var feed: Int32 = -1, commands: Int32 = -1
-        var feedPartial: [UInt8] = []
     }
 
     func validate() throws {
@@ -86,10 +97,12 @@ struct Lab: ParsableCommand {
             throw ValidationError("bad --for '\(d)': expected a duration like 10s, 500ms, 2m or 1h")
         }
         if let ui, UIEndpoint(parsing: ui) == nil { throw ValidationError("bad --ui '\(ui)': expected a port like 8266 or ADDR:PORT like 0.0.0.0:8266") }
-        if ui != nil && time == "virtual" {
-            throw ValidationError(
-                "--ui needs --time real in a lab: the lockstep conductor does not serve the lab's page yet (a single board's page works in virtual time: esplua run SKETCH --time virtual --ui PORT)"
-            )
+        if let speed {
+            guard time == "virtual" else { throw ValidationError("--speed needs --time virtual (in real time board time is the host's clock)") }
+            guard speed > 0, speed.isFinite else { throw ValidationError("bad --speed '\(speed)': expected a number above 0, like 1 or 10") }
+        }
+        if paused && (time != "virtual" || ui == nil) {
+            throw ValidationError("--paused needs --time virtual and --ui (the page's Run and Step are what start the lab)")
         }
     }
 
@@ -188,27 +201,19 @@ struct Lab: ParsableCommand {
                 childEnds[i] = [(high[1], 3), (high[2], 4)]
             }
         }
-        let page: UILab? = ui.map { spec in
-            let endpoint = UIEndpoint(parsing: spec)!  // validated
-            let uiBoards = boards.map { UILab.Board(name: $0.name, address: $0.address, sketch: $0.sketch, commands: $0.commands) }
-            let page: UILab
-            do {
-                page = try UILab(
-                    address: endpoint.address, port: endpoint.port, lab: String(lab.split(separator: "/").last ?? ""), gateway: "10.0.2.2",
-                    boards: uiBoards, log: { writeStandardError($0 + "\n") })
-            } catch { fail("esplua: lab: \(error)") }
-            writeStandardError("esplua: lab: the lab's page: \(page.server.url)\n")
-            if !endpoint.isLoopback {
-                writeStandardError(
-                    "esplua: warning: the page is served on \(endpoint.address), not only to this machine; anyone with the URL can type into the boards\n")
-            }
-            return page
+        // the page's pcap of a board is the file the board writes
+        let captureFolder = pcapDirectory ?? dir
+        let page = ui.map { spec in
+            LabPage(
+                spec: spec, lab: String(lab.split(separator: "/").last ?? ""), virtualTime: false,
+                boards: boards.map { UILab.Board(name: $0.name, address: $0.address, sketch: $0.sketch, commands: $0.commands) },
+                feeds: boards.map(\.feed), pcapFolder: captureFolder)
         }
         defer { page?.stop() }
         for i in boards.indices {
             var args = [me, "run", boards[i].sketch, "--net", "vde://" + sw] + boards[i].extra
             if let duration { args += ["--for", duration] }
-            if let pcapDirectory { args += ["--pcap", Path.join(pcapDirectory, boards[i].name + ".pcap")] }
+            if pcapDirectory != nil || ui != nil { args += ["--pcap", Path.join(captureFolder, boards[i].name + ".pcap")] }
             if netstat { args.append("--netstat") }
             if ui != nil { args += ["--ui-link", "3:4"] }
             var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
@@ -233,11 +238,13 @@ struct Lab: ParsableCommand {
             var extra: [pollfd] = []
             var owners: [(Int, Int32)] = []
             for (i, b) in boards.enumerated() {
-                for fd in [b.out, b.err, b.feed] where fd >= 0 {
+                for fd in [b.out, b.err] where fd >= 0 {
                     extra.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
                     owners.append((i, fd))
                 }
             }
+            let own = extra.count
+            page?.addDescriptors(to: &extra)
             let results: [pollfd]
             if let gateway {
                 results = gateway.step(extra: extra, maxWaitMicros: 100_000)
@@ -245,11 +252,8 @@ struct Lab: ParsableCommand {
                 _ = extra.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 100) }
                 results = extra
             }
+            page?.handle(Array(results[own...]))
             for (r, (i, fd)) in zip(results, owners) where r.revents != 0 {
-                if fd == boards[i].feed {
-                    if let page { readFeed(&boards[i], into: page) }
-                    continue
-                }
                 var buf = [UInt8](repeating: 0, count: 4096)
                 let n = read(fd, &buf, buf.count)
                 let name = boards[i].name + String(repeating: " ", count: width - boards[i].name.count)
@@ -277,24 +281,6 @@ struct Lab: ParsableCommand {
             }
         }
         try Lab.reportCrashes(boards.map { ($0.name, $0.status ?? 0) }, interrupted: stopping)
-    }
-
-    /// A board's feed (one message a line) to the lab's page; at its end the pipe closes.
-    private func readFeed(_ board: inout Board, into page: UILab) {
-        var buf = [UInt8](repeating: 0, count: 65536)
-        let n = read(board.feed, &buf, buf.count)
-        if n <= 0 {
-            close(board.feed)
-            board.feed = -1
-            return
-        }
-        board.feedPartial += buf[0..<n]
-        var start = 0
-        while let nl = board.feedPartial[start...].firstIndex(of: UInt8(ascii: "\n")) {
-            page.received(board: board.name, line: String(decoding: board.feedPartial[start..<nl], as: UTF8.self))
-            start = nl + 1
-        }
-        board.feedPartial.removeFirst(start)
     }
 
     private func emit(_ toStderr: Bool, _ text: String) {
@@ -326,29 +312,66 @@ extension Lab {
         signal(SIGINT) { _ in Lab.interrupted = 1 }
         signal(SIGTERM) { _ in Lab.interrupted = 1 }
         let me = selfExecutable()
+        // the page: each board's feed comes up a pipe (the board's fd 4); its commands
+        // and the time controls go to the conductor
+        var captureFolder = pcapDirectory ?? ""
+        var feeds: [Int32] = []
+        var page: LabPage?
+        if let ui {
+            if pcapDirectory == nil {
+                captureFolder = Path.join(FileManager.default.temporaryDirectory.path, "esplua-lab-\(getpid())")
+                guard mkdir(captureFolder, 0o700) == 0 else { fail("esplua: lab: cannot create \(captureFolder)") }
+            }
+            var childEnds: [Int32] = []
+            for _ in boards {
+                var feed: [Int32] = [0, 0]
+                pipe(&feed)
+                for fd in feed { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+                feeds.append(feed[0])
+                childEnds.append(feed[1])
+            }
+            page = LabPage(
+                spec: ui, lab: String(lab.split(separator: "/").last ?? ""), virtualTime: true,
+                boards: boards.map { UILab.Board(name: $0.name, address: $0.address, sketch: $0.sketch, commands: -1) }, feeds: feeds,
+                pcapFolder: captureFolder)
+            feeds = childEnds
+        }
+        defer {
+            page?.stop()
+            if ui != nil && pcapDirectory == nil { _ = try? FileManager.default.removeItem(atPath: captureFolder) }
+        }
         var nodes: [LabConductor.Node] = []
-        for b in boards {
+        for (index, b) in boards.enumerated() {
             var pair: [Int32] = [0, 0]
             guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
                 fail("esplua: lab: cannot make a socket pair for \(b.name): \(String(cString: strerror(errno)))")
             }
             var args = [me, "run", b.sketch, "--net", "lockstep:3", "--time", "virtual"] + b.extra
             if let duration { args += ["--for", duration] }
-            if let pcapDirectory { args += ["--pcap", Path.join(pcapDirectory, b.name + ".pcap")] }
+            if pcapDirectory != nil || ui != nil { args += ["--pcap", Path.join(captureFolder, b.name + ".pcap")] }
             if netstat { args.append("--netstat") }
+            var extra = [(pair[1], Int32(3))]
+            if ui != nil {
+                args += ["--ui-link", "4"]
+                extra.append((feeds[index], 4))
+            }
             var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
             pipe(&out)
             pipe(&err)
             // one board's pipes and socket are not inherited by the next board
             for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-            let pid = spawn(args, stdout: out[1], stderr: err[1], extra: [(pair[1], 3)])
+            let pid = spawn(args, stdout: out[1], stderr: err[1], extra: extra)
             close(out[1])
             close(err[1])
             close(pair[1])
+            if ui != nil { close(feeds[index]) }
             nodes.append(LabConductor.Node(name: b.name, pid: pid, socket: pair[0], out: out[0], err: err[0]))
             writeStandardError("esplua: lab: \(b.name) is \(b.address), running \(b.sketch) in virtual time (\(b.addressing))\n")
         }
         let conductor = LabConductor(nodes: nodes, gateway: gateway)
+        conductor.page = page
+        if let speed { conductor.perform(.speed(speed)) }
+        if paused { conductor.perform(.pause) }
         let started = HostClock.now()
         conductor.run { Lab.interrupted != 0 }
         if netstat {

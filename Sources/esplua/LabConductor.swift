@@ -1,5 +1,6 @@
 import BoardCore
 import BoardNet
+import BoardUI
 import Glibc
 
 /// The lockstep conductor of a lab run in virtual time (DESIGN.md 14): it grants
@@ -22,6 +23,13 @@ import Glibc
 /// `SOCK_SEQPACKET` socket pair per board (`LockstepMessage`). A board's serial
 /// lines are printed at the end of each window, boards in file order, so the
 /// lab's whole output is the same on every run, not only each board's.
+///
+/// With the lab's page (`page`), the page's time controls (`LabPace`) decide when
+/// the next window is granted, never what is in it: paused, no board gets a new
+/// window; a step runs the next windows or a stretch of board time; a speed paces
+/// the grants against the host's clock. A board's command from the page (serial
+/// input, reset, a control) goes to the board with the next window, to be carried
+/// out at that window's start.
 final class LabConductor {
     struct Node {
         var name: String
@@ -32,6 +40,8 @@ final class LabConductor {
         var running = true
         var alive = true
         var next: UInt64 = 0
+        /// The end of the board's latest grant.
+        var granted: UInt64 = 0
         /// What the board sent in this window (frames of its station and of its
         /// soft-AP, its cell opening or closing, its station joining a cell), handled
         /// when the window ends (boards in file order, so the switches learn in the
@@ -86,6 +96,19 @@ final class LabConductor {
     private(set) var lastWindow: UInt64 = 0
     private var buffer = [UInt8](repeating: 0, count: LockstepMessage.maxSize)
 
+    /// The lab's page (`lab --ui`): its boards' feeds and its requests.
+    var page: LabPage?
+    /// The page's time controls.
+    private(set) var pace = LabPace()
+    /// The end of the latest grant to any board: where the lab stands.
+    private(set) var frontier: UInt64 = 0
+    /// The page's commands for boards, waiting for the next window (board index, JSON).
+    private var pending: [(board: Int, text: String)] = []
+    /// What the page was last told (`LabPage.status`), and when (host µs).
+    private var told: (time: UInt64, holding: Bool, speed: Double?, waiting: Int)?
+    private var toldAt: UInt64 = 0
+    private var stopping = false
+
     init(nodes: [Node], gateway: LockstepGateway, window: UInt64 = LabConductor.wireLatencyMicros) {
         self.nodes = nodes
         self.gateway = gateway
@@ -95,31 +118,18 @@ final class LabConductor {
 
     /// Runs the lab to its end (every board's process ended; their wait statuses
     /// are in `nodes`); `interrupted` is polled (Ctrl-C: every board is sent SIGTERM).
-    func run(interrupted: () -> Bool) {
-        var stopping = false
+    func run(interrupted: @escaping () -> Bool) {
+        let checkInterrupt = { [self] in
+            if interrupted() && !stopping {
+                stopping = true
+                for n in nodes where n.alive { kill(n.pid, SIGTERM) }
+            }
+        }
         while nodes.contains(where: \.alive) {
             // every board granted time runs until it reports DONE (or ends)
             while nodes.contains(where: { $0.alive && $0.running }) {
-                if interrupted() && !stopping {
-                    stopping = true
-                    for n in nodes where n.alive { kill(n.pid, SIGTERM) }
-                }
-                var fds: [pollfd] = []
-                var owners: [(Int, Int32)] = []
-                for (i, n) in nodes.enumerated() {
-                    if n.alive && n.running {
-                        fds.append(pollfd(fd: n.socket, events: Int16(POLLIN), revents: 0))
-                        owners.append((i, n.socket))
-                    }
-                    for fd in [n.out, n.err] where fd >= 0 {
-                        fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
-                        owners.append((i, fd))
-                    }
-                }
-                _ = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 100) }
-                for (r, (i, fd)) in zip(fds, owners) where r.revents != 0 {
-                    if fd == nodes[i].socket { receive(i) } else { readOutput(i, fd) }
-                }
+                checkInterrupt()
+                pollOnce(timeoutMicros: 100_000)
             }
             for i in nodes.indices {
                 for s in nodes[i].sent { handle(s, from: i) }
@@ -135,16 +145,45 @@ final class LabConductor {
             var start = gateway.nextDeadline()
             for (i, n) in nodes.enumerated() where n.alive { start = min(start, n.next, earliest(for: i) ?? .max) }
             start = min(start, lan.earliest(for: nodes.count) ?? .max)
+            if page != nil || pace.speed != nil {
+                checkInterrupt()
+                if !stopping {
+                    let host = HostClock.now()
+                    let decision = pace.decide(start: start, frontier: frontier, host: host)
+                    tellPage(host: host)
+                    switch decision {
+                    case .run: break
+                    case .tick(let t):
+                        if !tick(until: t) { pollOnce(timeoutMicros: pace.holding ? 100_000 : 20_000) }
+                        continue
+                    case .wait(let us):
+                        pollOnce(timeoutMicros: us)
+                        continue
+                    }
+                }
+            }
             let until = start + window
             windows += 1
             lastWindow = start
             runGateway(until: until)
+            // the page's commands go with this window, to be carried out at its start
+            var commands: [Int: [String]] = [:]
+            for c in pending { commands[c.board, default: []].append(c.text) }
+            pending.removeAll()
             for i in nodes.indices where nodes[i].alive {
                 // a board whose view of the cells changed runs now (its station may have lost its cell)
-                guard nodes[i].next < until || (earliest(for: i) ?? .max) < until || nodes[i].cellsSent != cellsVersion else { continue }
+                guard
+                    nodes[i].next < until || (earliest(for: i) ?? .max) < until || nodes[i].cellsSent != cellsVersion
+                        || commands[i] != nil
+                else { continue }
                 var ok = true
                 for (kind, q) in take(for: i) where ok {
                     ok = q.frame.withUnsafeBytes { LockstepMessage.send(nodes[i].socket, LockstepMessage.encode(kind, q.at, frame: $0)) }
+                }
+                for text in commands[i] ?? [] where ok {
+                    ok = Array(text.utf8).withUnsafeBytes {
+                        LockstepMessage.send(nodes[i].socket, LockstepMessage.encode(LockstepMessage.command, start, frame: $0))
+                    }
                 }
                 if ok && nodes[i].cellsSent != cellsVersion {
                     // the cells of the other boards, as the board's scans will see them
@@ -159,11 +198,13 @@ final class LabConductor {
                 }
                 if ok && LockstepMessage.send(nodes[i].socket, LockstepMessage.encode(LockstepMessage.grant, until)) {
                     nodes[i].running = true
+                    nodes[i].granted = until
                     grants += 1
                 } else {
                     ended(i)
                 }
             }
+            frontier = max(frontier, until)
         }
         // the boards' last words (--netstat, errors), then their exit statuses
         for i in nodes.indices {
@@ -175,6 +216,82 @@ final class LabConductor {
             nodes[i].status = st
         }
         emitLines()
+    }
+
+    /// Obeys a time control before the lab starts (`lab --speed`, `--paused`).
+    func perform(_ command: UILab.TimeCommand) { pace.perform(command, frontier: frontier, host: HostClock.now()) }
+
+    /// Waits at most `timeoutMicros` for the running boards' sockets, every board's
+    /// output and the page (its boards' feeds, its requests), and reads what is ready.
+    private func pollOnce(timeoutMicros: UInt64) {
+        var fds: [pollfd] = []
+        var owners: [(Int, Int32)] = []
+        for (i, n) in nodes.enumerated() {
+            if n.alive && n.running {
+                fds.append(pollfd(fd: n.socket, events: Int16(POLLIN), revents: 0))
+                owners.append((i, n.socket))
+            }
+            for fd in [n.out, n.err] where fd >= 0 {
+                fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+                owners.append((i, fd))
+            }
+        }
+        let own = fds.count
+        page?.addDescriptors(to: &fds)
+        let ms = Int32(min((timeoutMicros + 999) / 1000, 1000))
+        _ = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), ms) }
+        for (r, (i, fd)) in zip(fds, owners) where r.revents != 0 {
+            if fd == nodes[i].socket { receive(i) } else { readOutput(i, fd) }
+        }
+        guard let page else { return }
+        page.handle(Array(fds[own...]))
+        if fds.last!.revents != 0 { takeRequests(page) }
+    }
+
+    /// The page's requests: time controls are obeyed at once (between windows),
+    /// boards' commands wait for the next window.
+    private func takeRequests(_ page: LabPage) {
+        for r in page.mailbox.take() {
+            switch r {
+            case .time(let command): pace.perform(command, frontier: frontier, host: HostClock.now())
+            case .board(let i, let text): pending.append((i, text))
+            }
+        }
+        tellPage(host: HostClock.now())
+    }
+
+    /// Grants every board that stands before `t` time up to it, when the lab has no
+    /// event before `t`: nothing runs, their clocks move (a step's end, the host's
+    /// pace, a pause). False if no board stood before it.
+    private func tick(until t: UInt64) -> Bool {
+        var any = false
+        for i in nodes.indices where nodes[i].alive && !nodes[i].running && nodes[i].granted < t {
+            if LockstepMessage.send(nodes[i].socket, LockstepMessage.encode(LockstepMessage.grant, t)) {
+                nodes[i].running = true
+                nodes[i].granted = t
+                grants += 1
+                any = true
+            } else {
+                ended(i)
+            }
+        }
+        frontier = max(frontier, t)
+        return any
+    }
+
+    /// Tells the page where the lab stands when that changed (its time at most
+    /// five times a second).
+    private func tellPage(host: UInt64) {
+        guard let page else { return }
+        let now = (time: frontier, holding: pace.holding, speed: pace.speed, waiting: pending.count)
+        if let told, told.holding == now.holding, told.speed == now.speed, told.waiting == now.waiting,
+            told.time == now.time || host &- toldAt < 200_000
+        {
+            return
+        }
+        told = now
+        toldAt = host
+        page.ui.status(time: now.time, paused: now.holding, speed: now.speed ?? 0, waiting: now.waiting)
     }
 
     /// What board `i` sent, at the end of its window: frames to the LAN or to the

@@ -19,9 +19,12 @@ func startUI(_ device: Device, _ spec: String) -> UISession {
 }
 
 /// `run --ui-link OUT:IN` (a board of `esplua lab --ui`): the board's feed goes to
-/// the lab's page through descriptor OUT, the page's commands come from IN.
+/// the lab's page through descriptor OUT, the page's commands come from IN; with
+/// `OUT` alone (a lab in virtual time) they come from the lab's conductor.
 func startUILink(_ device: Device, _ spec: String) -> UILinkSession {
-    let fds = spec.split(separator: ":").compactMap { Int32($0) }
-    guard fds.count == 2 else { fail("esplua: bad --ui-link '\(spec)': expected OUT:IN descriptors") }
-    return UILinkSession(device: device, out: fds[0], input: fds[1])
+    let fds = spec.split(separator: ":", omittingEmptySubsequences: false).map { Int32($0) }
+    guard (1...2).contains(fds.count), let out = fds[0], let input = fds.count == 2 ? fds[1] : -1, out >= 0 else {
+        fail("esplua: bad --ui-link '\(spec)': expected OUT:IN descriptors, or OUT alone")
+    }
+    return UILinkSession(device: device, out: out, input: input)
 }

@@ -151,7 +151,8 @@ struct Run: ParsableCommand {
     @Option(
         name: .customLong("ui-link"),
         help: ArgumentHelp(
-            "(used by `esplua lab --ui`) Send the page's messages to descriptor OUT, read its commands from IN.", valueName: "OUT:IN", visibility: .hidden))
+            "(used by `esplua lab --ui`) Send the page's messages to descriptor OUT, read its commands from IN (OUT alone: they come from the lab's conductor, --net lockstep:).",
+            valueName: "OUT:IN", visibility: .hidden))
     var uiLink: String?
 
     func validate() throws {

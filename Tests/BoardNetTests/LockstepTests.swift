@@ -137,6 +137,38 @@ final class LockstepBackendTests: XCTestCase {
         XCTAssertFalse(link.sync(now: 350, next: 400), "the conductor went away")
     }
 
+    /// The lab page's commands come with a grant, stamped with a window's start: the
+    /// board gets each when its board time comes (its next event until then), and
+    /// while it waits for a grant that is late its page's feed is serviced.
+    func testPageCommandsWaitForTheirBoardTimeAndAWaitingBoardServicesItsFeed() throws {
+        var pair: [Int32] = [0, 0]
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0, &pair), 0)
+        defer { close(pair[0]) }
+        let clock = BoardClock(mode: .virtual)
+        let link = try LockstepBackend(url: "lockstep:\(pair[1])", clock: clock)
+        var got: [String] = [], waits = 0
+        link.onCommand = { got.append($0) }
+        link.whileWaiting = {
+            waits += 1
+            // the grant comes late: after the board waited once
+            if waits == 1 {
+                for m in [
+                    Array(#"{"reset":true}"#.utf8).withUnsafeBytes { LockstepMessage.encode(LockstepMessage.command, 300, frame: $0) },
+                    Array(#"{"serial":"hi\n"}"#.utf8).withUnsafeBytes { LockstepMessage.encode(LockstepMessage.command, 300, frame: $0) },
+                    LockstepMessage.encode(LockstepMessage.grant, 350),
+                ] { XCTAssertTrue(LockstepMessage.send(pair[0], m)) }
+            }
+        }
+        XCTAssertTrue(link.sync(now: 0, next: 1000))
+        XCTAssertEqual(waits, 1, "the board's feed was serviced while it waited")
+        XCTAssertEqual(link.nextDeadline(now: 0), 300, "the commands' time is the board's next event")
+        link.due(now: 299)
+        XCTAssertEqual(got, [])
+        link.due(now: 300)
+        XCTAssertEqual(got, [#"{"reset":true}"#, #"{"serial":"hi\n"}"#], "in the order sent")
+        XCTAssertNil(link.nextDeadline(now: 300))
+    }
+
     func testALockstepLinkNeedsVirtualTimeAndADescriptor() {
         XCTAssertThrowsError(try LockstepBackend(url: "lockstep:0", clock: BoardClock(mode: .real)))
         XCTAssertThrowsError(try LockstepBackend(url: "lockstep:999", clock: BoardClock(mode: .virtual)))

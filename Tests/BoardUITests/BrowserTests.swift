@@ -77,9 +77,38 @@ final class BrowserTests: XCTestCase {
     /// between them in "who talks to whom".
     func testLabPageShowsEveryBoardAndWhoTalksToWhom() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/vde_plug") else { throw XCTSkip("no vde_plug (make setup installs vdeplug)") }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ui-lab-\(getpid())")
+        let lab = try writeLab("ui-lab")
+        defer { try? FileManager.default.removeItem(at: lab.deletingLastPathComponent()) }
+        let url = try startBoard(["lab", lab.path], command: nil, marker: "the lab's page: ")
+        let report = try browserCheck(["lab", url, "/tmp/esplua-ui-lab.png"])
+        for name in ["both boards on the page", "each board's console", "each board's connection table", "who talks to whom"] {
+            XCTAssertTrue(report.contains("ok \(name)\n"), "\(name): \(report)")
+        }
+    }
+
+    /// The same lab in virtual time, started paused: the page's controls act on the
+    /// whole lab through the conductor. A step of 250 ms brings every board's clock
+    /// to the lab's; paused, they stand still; at 10× and run again the lab goes on;
+    /// each board's packet ladder fills and its pcap downloads.
+    func testLabPageInVirtualTimePausesStepsAndRunsTheWholeLab() throws {
+        let lab = try writeLab("ui-labvt")
+        defer { try? FileManager.default.removeItem(at: lab.deletingLastPathComponent()) }
+        let url = try startBoard(["lab", lab.path, "--time", "virtual", "--paused"], command: nil, marker: "the lab's page: ")
+        let report = try browserCheck(["labvirtual", url, "/tmp/esplua-ui-labvt.png"])
+        for name in [
+            "lab time controls shown", "lab starts paused at 0 s", "step 250 ms for every board", "paused boards' time stands still",
+            "speed 10x", "runs again", "each board's ladder", "a board's pcap download",
+        ] {
+            XCTAssertTrue(report.contains("ok \(name)\n"), "\(name): \(report)")
+        }
+    }
+
+    /// A lab of a server (`hello_server.lua`) and a client that fetches from it every
+    /// 300 ms, in a folder of its own; the lab file's URL.
+    private func writeLab(_ name: String) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        try? FileManager.default.removeItem(at: dir.appendingPathComponent("server.lua"))
         try FileManager.default.copyItem(
             atPath: Self.root.appendingPathComponent("sketches/hello_server.lua").path, toPath: dir.appendingPathComponent("server.lua").path)
         try """
@@ -104,11 +133,7 @@ final class BrowserTests: XCTestCase {
         """.write(to: dir.appendingPathComponent("client.lua"), atomically: true, encoding: .utf8)
         try #"{ "boards": [ { "name": "server", "sketch": "server.lua" }, { "name": "client", "sketch": "client.lua" } ] }"#
             .write(to: dir.appendingPathComponent("lab.json"), atomically: true, encoding: .utf8)
-        let url = try startBoard(["lab", dir.appendingPathComponent("lab.json").path], command: nil, marker: "the lab's page: ")
-        let report = try browserCheck(["lab", url, "/tmp/esplua-ui-lab.png"])
-        for name in ["both boards on the page", "each board's console", "each board's connection table", "who talks to whom"] {
-            XCTAssertTrue(report.contains("ok \(name)\n"), "\(name): \(report)")
-        }
+        return dir.appendingPathComponent("lab.json")
     }
 
     /// A part's control set on the page (the BMP280's temperature) changes what the sketch

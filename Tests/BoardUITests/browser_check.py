@@ -3,6 +3,7 @@
 usage: browser_check.py server URL FORWARD_PORT SCREENSHOT   (sketches/hello_server.lua)
        browser_check.py virtual URL SCREENSHOT                  (a sketch in --time virtual --speed 1)
        browser_check.py lab URL SCREENSHOT                      (esplua lab --ui: a server and a client board)
+       browser_check.py labvirtual URL SCREENSHOT               (the same lab, --time virtual --paused)
        browser_check.py serial URL SCREENSHOT                   (the serial-to-LED sketch of the test)
        browser_check.py bmp280 URL SCREENSHOT                   (sketches/i2c_bmp280.lua)
        browser_check.py sweep URL SCREENSHOT                    (sketches/sweep_hold.lua: a servo, a button, a buzzer)
@@ -123,6 +124,51 @@ def lab_checks(page, screenshot):
     page.screenshot(path=screenshot)
 
 
+def lab_virtual_checks(page, screenshot):
+    boards = "Object.values(window.esplua.boards)"
+    check("lab time controls shown", lambda t: page.wait_for_function(
+        "!document.getElementById('timectl').hidden && !document.getElementById('labclock').hidden"
+        " && document.getElementById('realtime').hidden", timeout=t))
+    check("lab starts paused at 0 s", lambda t: page.wait_for_function(
+        "window.esplua.paused === true && window.esplua.t === 0"
+        " && document.getElementById('pause').textContent === 'Run'", timeout=t))
+    page.fill("#step-amount", "250")
+    page.click("#step-ms")
+    # a step ends on 250 ms, or at the end of a window (50 us) that crosses it
+    check("step 250 ms for every board", lambda t: page.wait_for_function(
+        "window.esplua.paused === true && window.esplua.t >= 250000 && window.esplua.t < 250050"
+        " && %s.every(b => b.t === window.esplua.t)" % boards, timeout=t))
+    held = page.evaluate("%s.map(b => b.t)" % boards)
+    page.wait_for_timeout(1200)
+    after = page.evaluate("%s.map(b => b.t)" % boards)
+    print("ok paused boards' time stands still" if after == held else
+          "FAIL paused boards' time stands still: %s then %s" % (held, after), flush=True)
+    page.select_option("#speed", "10")
+    check("speed 10x", lambda t: page.wait_for_function("window.esplua.speed === 10", timeout=t))
+    page.click("#pause")
+    check("runs again", lambda t: page.wait_for_function(
+        "window.esplua.paused === false && window.esplua.t > 3000000", timeout=t))
+    check("each board's ladder", lambda t: page.wait_for_function(
+        "document.querySelectorAll('#board-server .ladder g.segment.SYN').length > 0"
+        " && document.querySelectorAll('#board-client .ladder g.segment.SYN').length > 0", timeout=t))
+    check("a board's pcap download", lambda t: lab_pcap_download(page, t))
+    page.screenshot(path=screenshot)
+
+
+def lab_pcap_download(page, timeout):
+    """The server's pcap link on the lab's page: a pcap of whole records, with frames in it."""
+    with page.expect_download(timeout=timeout) as d:
+        page.click("#board-server a.pcap")
+    data = open(d.value.path(), "rb").read()
+    assert data[:4] == b"\xd4\xc3\xb2\xa1", "no pcap magic: %r" % data[:4]
+    offset, frames = 24, 0
+    while offset + 16 <= len(data):
+        offset += 16 + int.from_bytes(data[offset + 8:offset + 12], "little")
+        frames += 1
+    assert offset == len(data), "a truncated record"
+    assert frames > 0, "no frames"
+
+
 def serial_checks(page, screenshot):
     check("sketch ready", lambda t: page.wait_for_function(CONSOLE + ".includes('ready')", timeout=t))
     check("LED dark", lambda t: page.wait_for_function(
@@ -215,6 +261,8 @@ with sync_playwright() as p:
         server_checks(page, sys.argv[3], sys.argv[4])
     elif mode == "lab":
         lab_checks(page, sys.argv[3])
+    elif mode == "labvirtual":
+        lab_virtual_checks(page, sys.argv[3])
     elif mode == "virtual":
         virtual_checks(page, sys.argv[3])
     elif mode == "serial":

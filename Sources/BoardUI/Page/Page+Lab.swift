@@ -1,6 +1,7 @@
 extension Page {
-    /// A lab's page (`esplua lab --ui`): every board's console, connection table and
-    /// heap, and who talks to whom. Its script is `labJS`; the style is the board page's.
+    /// A lab's page (`esplua lab --ui`): every board's console, connection table,
+    /// heap, packet ladder and pcap, and who talks to whom; in virtual time the lab's
+    /// pause, step and speed. Its script is `labJS`; the style is the board page's.
     static let labHTML = #"""
         <!doctype html>
         <html lang="en">
@@ -21,13 +22,32 @@ extension Page {
           .board .row table { display: block; overflow-x: auto; }
           .board .chart-box { position: relative; height: 150px; width: 230px; }
           #talks-panel { margin: 10px 10px 0; }
+          .board .ladder { width: 100%; }
+          .board .ladder text { font: 11px monospace; fill: #c9d4df; }
+          .board .ladder .life { stroke: #56636f; stroke-width: 2; }
+          .board .ladder .seg { stroke: #8b98a5; stroke-width: 1.5; }
+          .board .ladder .SYN { stroke: #3fb950; fill: #3fb950; } .board .ladder .FIN { stroke: #58a6ff; fill: #58a6ff; } .board .ladder .RST { stroke: #ff5c57; fill: #ff5c57; }
+          .board .ladder text.SYN, .board .ladder text.FIN, .board .ladder text.RST { font-weight: bold; stroke: none; }
+          .board h2 a { text-transform: none; letter-spacing: 0; }
+          #labclock[hidden] { display: none; }
         </style>
         </head>
         <body>
         <header>
           <h1>esplua lab</h1>
           <span id="sketch"></span>
-          <span id="realtime" title="A lab runs in real time: its boards' clocks are the host's, so they cannot be paused, stepped or sped up.">real time</span>
+          <span id="labclock" title="the lab's board time: the end of the latest window the conductor granted" hidden>0.000 s</span>
+          <span id="timectl" hidden>
+            <button id="pause" title="No board gets a new window: every board's time stands still (the page keeps working; a board's commands wait for the lab to run)">Pause</button>
+            <button id="step-window" title="Run the conductor's next window (every board with something to do in it), then pause">Step window</button>
+            <button id="step-ms" title="Run this much board time for every board, then pause">Step</button>
+            <input id="step-amount" type="number" value="100" min="1" step="any" title="milliseconds of board time"> ms
+            <select id="speed" title="Board time per host time, for the whole lab">
+              <option value="1">1×</option><option value="10">10×</option><option value="0" selected>as fast as possible</option>
+            </select>
+            <small id="waiting"></small>
+          </span>
+          <span id="realtime" hidden title="This lab runs in real time (--time real): its boards' clocks are the host's, so they cannot be paused, stepped or sped up. Run it with --time virtual for pause, step and speed.">real time: no pause</span>
           <span id="status" class="down">connecting…</span>
         </header>
         <section id="talks-panel">
@@ -40,9 +60,11 @@ extension Page {
         </html>
         """#
 
-    /// The lab page's script: one WebSocket brings `{"hello":{"lab":…,"boards":[…]}}`,
-    /// then `{"board":NAME,"m":MESSAGE}` (a board's `UIBatch.json`); commands go back
-    /// with the board's name (`{"board":NAME,"serial":…}`).
+    /// The lab page's script: one WebSocket brings `{"hello":{"lab":…,"time":…,"boards":[…]}}`,
+    /// then `{"board":NAME,"m":MESSAGE}` (a board's `UIBatch.json`) and in virtual time
+    /// `{"lab":{"t":…,"paused":…,"speed":…,"waiting":…}}` (the conductor); commands go
+    /// back with the board's name (`{"board":NAME,"serial":…}`), the lab's time
+    /// controls without one (`{"pause":true}`, `{"step":{"windows":1}}`).
     static let labJS = #"""
         'use strict';
         const token = new URLSearchParams(location.search).get('token') || '';
@@ -50,9 +72,28 @@ extension Page {
         const lab = { boards: {}, talks: [], ws: null };
         window.esplua = lab;  // for tests and the curious
 
+        function sendLab(obj) {
+          if (lab.ws && lab.ws.readyState === WebSocket.OPEN) lab.ws.send(JSON.stringify(obj));
+        }
         function send(board, obj) {
           obj.board = board;
-          if (lab.ws && lab.ws.readyState === WebSocket.OPEN) lab.ws.send(JSON.stringify(obj));
+          sendLab(obj);
+        }
+        // virtual time: the conductor's pause, step and speed act on the whole lab
+        $('pause').addEventListener('click', () => sendLab(lab.paused ? { resume: true } : { pause: true }));
+        $('step-window').addEventListener('click', () => sendLab({ step: { windows: 1 } }));
+        $('step-ms').addEventListener('click', () => sendLab({ step: { ms: Number($('step-amount').value) || 100 } }));
+        $('speed').addEventListener('change', () => sendLab({ speed: Number($('speed').value) }));
+        function showLab(s) {
+          lab.t = s.t;
+          lab.paused = s.paused;
+          lab.speed = s.speed;
+          lab.waiting = s.waiting;
+          $('labclock').textContent = 'lab ' + (s.t / 1e6).toFixed(3) + ' s';
+          $('pause').textContent = s.paused ? 'Run' : 'Pause';
+          $('pause').classList.toggle('paused', s.paused);
+          if (document.activeElement !== $('speed')) $('speed').value = String(s.speed);
+          $('waiting').textContent = s.waiting ? s.waiting + ' command' + (s.waiting > 1 ? 's' : '') + ' wait for the lab to run' : '';
         }
         function text(tag, value, cls) {
           const e = document.createElement(tag);
@@ -70,6 +111,13 @@ extension Page {
           h.appendChild(text('small', info.address + ' · ' + info.sketch));
           const clock = text('small', '0.000 s', 'clock');
           h.appendChild(clock);
+          const pcap = text('a', 'pcap');
+          pcap.className = 'pcap';
+          pcap.href = '/capture.pcap?token=' + encodeURIComponent(token) + '&board=' + encodeURIComponent(info.name);
+          pcap.download = info.name + '.pcap';
+          pcap.title = "every frame of " + info.name + " so far, stamped with its board time (Wireshark)";
+          pcap.hidden = !lab.pcap;
+          h.appendChild(pcap);
           const reset = text('button', 'Reset');
           reset.addEventListener('click', () => send(info.name, { reset: true }));
           h.appendChild(reset);
@@ -94,6 +142,9 @@ extension Page {
           chartBox.appendChild(canvas);
           row.appendChild(chartBox);
           sec.appendChild(row);
+          const ladder = document.createElementNS(svgNS, 'svg');
+          ladder.setAttribute('class', 'ladder');
+          sec.appendChild(ladder);
           $('boards').appendChild(sec);
           const term = new Terminal({ cols: 80, rows: 11, useStyle: true, screenKeys: false, scrollback: 1000 });
           term.open(box);
@@ -105,7 +156,7 @@ extension Page {
                                  y: { ticks: { color: '#8aa0b5' }, grid: { color: '#29313a' } } },
                        plugins: { legend: { labels: { color: '#c9d4df' } } } },
           });
-          lab.boards[info.name] = { info, term, chart, clock, tbody: table.querySelector('tbody'), pcbs: [], t: 0, heapPoints: 0, messages: 0, text: '' };
+          lab.boards[info.name] = { info, term, chart, clock, ladder, tbody: table.querySelector('tbody'), pcbs: [], segments: [], t: 0, heapPoints: 0, messages: 0, text: '' };
         }
 
         function showBoard(b, m) {
@@ -125,6 +176,7 @@ extension Page {
           for (const [t, f] of m.heap) line.data.push({ x: t / 1e6, y: f });
           if (line.data.length > 600) line.data.splice(0, line.data.length - 600);
           b.heapPoints = line.data.length;
+          if (m.segments.length) b.segments = b.segments.concat(m.segments).slice(-maxSegments);
           b.pcbs = m.pcbs;
           b.tbody.innerHTML = '';
           for (const r of m.pcbs) {
@@ -135,6 +187,39 @@ extension Page {
             b.tbody.appendChild(tr);
           }
           b.dirty = true;
+        }
+
+        // each board's packet ladder: its latest TCP segments, as the board's own page draws them
+        const maxSegments = 8, svgNS = 'http://www.w3.org/2000/svg';
+        function el(tag, attrs, value) {
+          const e = document.createElementNS(svgNS, tag);
+          for (const k in attrs) e.setAttribute(k, attrs[k]);
+          if (value !== undefined) e.textContent = value;
+          return e;
+        }
+        function drawLadder(b) {
+          const svg = b.ladder, w = Math.max(svg.clientWidth, 360), rowH = 16;
+          svg.innerHTML = '';
+          svg.setAttribute('height', 26 + maxSegments * rowH);
+          const left = 120, right = w - 150;
+          svg.appendChild(el('text', { x: left - 20, y: 12 }, b.info.name));
+          svg.appendChild(el('text', { x: right - 20, y: 12 }, 'peers'));
+          svg.appendChild(el('line', { x1: left, y1: 16, x2: left, y2: 26 + maxSegments * rowH, class: 'life' }));
+          svg.appendChild(el('line', { x1: right, y1: 16, x2: right, y2: 26 + maxSegments * rowH, class: 'life' }));
+          b.segments.forEach((s, i) => {
+            const y = 30 + i * rowH;
+            const key = s.flags.includes('RST') ? 'RST' : s.flags.includes('SYN') ? 'SYN' : s.flags.includes('FIN') ? 'FIN' : '';
+            const [x1, x2] = s.out ? [left, right] : [right, left];
+            const g = el('g', { class: 'segment ' + key });
+            g.appendChild(el('title', {}, `${s.src} → ${s.dst}  [${s.flags}] seq=${s.seq} ack=${s.ack} win=${s.win} len=${s.len}`));
+            g.appendChild(el('text', { x: 2, y: y + 4 }, (s.t / 1e6).toFixed(3) + ' s'));
+            g.appendChild(el('line', { x1: x1, y1: y, x2: x2, y2: y, class: 'seg ' + key }));
+            g.appendChild(el('path', { d: `M${x2} ${y} l${s.out ? -7 : 7} -4 l0 8 z`, class: 'seg ' + key }));
+            g.appendChild(el('text', { x: (left + right) / 2 - 60, y: y - 3, class: key }, `${s.flags}${s.len ? ' len=' + s.len : ''}`));
+            const peer = s.out ? s.dst : s.src, port = (s.out ? s.src : s.dst).split(':')[1];
+            g.appendChild(el('text', { x: right + 8, y: y + 4 }, nameOf(peer.split(':')[0]) + ':' + peer.split(':')[1] + ' ⇄ :' + port));
+            svg.appendChild(g);
+          });
         }
 
         // who talks to whom: every connection in the boards' tables, once, with both ends named
@@ -170,13 +255,19 @@ extension Page {
 
         function handle(msg) {
           if (msg.hello) {
-            $('sketch').textContent = msg.hello.lab;
+            $('sketch').textContent = msg.hello.lab + ' (' + msg.hello.time + ' time)';
+            lab.time = msg.hello.time;
+            lab.pcap = msg.hello.pcap;
+            $('timectl').hidden = msg.hello.time !== 'virtual';
+            $('labclock').hidden = msg.hello.time !== 'virtual';
+            $('realtime').hidden = msg.hello.time === 'virtual';
             lab.gateway = msg.hello.gateway;
             $('boards').innerHTML = '';
             lab.boards = {};
             for (const b of msg.hello.boards) addBoard(b);
             return;
           }
+          if (msg.lab) { showLab(msg.lab); return; }
           const b = lab.boards[msg.board];
           if (b) showBoard(b, msg.m);
         }
@@ -189,7 +280,7 @@ extension Page {
           ws.onmessage = (e) => handle(JSON.parse(e.data));
         }
         setInterval(() => {
-          for (const name in lab.boards) { const b = lab.boards[name]; if (b.dirty) { b.dirty = false; b.chart.update('none'); } }
+          for (const name in lab.boards) { const b = lab.boards[name]; if (b.dirty) { b.dirty = false; b.chart.update('none'); drawLadder(b); } }
           showTalks();
         }, 250);
         connect();
