@@ -482,9 +482,15 @@ func pageRow() {
         let before = watcher.messages
         let cpu0 = (cpuSeconds(plain.processIdentifier) ?? 0, cpuSeconds(paged.processIdentifier) ?? 0)
         let t0 = now()
-        for _ in 0..<rounds {
-            without.append(load(port: plainPort, requests: requests, keepAlive: false).0)
-            with.append(load(port: pagePort, requests: requests, keepAlive: false).0)
+        // ABBA: neither board always runs right after the other
+        for round in 0..<rounds {
+            if round % 2 == 0 {
+                without.append(load(port: plainPort, requests: requests, keepAlive: false).0)
+                with.append(load(port: pagePort, requests: requests, keepAlive: false).0)
+            } else {
+                with.append(load(port: pagePort, requests: requests, keepAlive: false).0)
+                without.append(load(port: plainPort, requests: requests, keepAlive: false).0)
+            }
         }
         let seconds = now() - t0
         let cpu1 = (cpuSeconds(plain.processIdentifier) ?? 0, cpuSeconds(paged.processIdentifier) ?? 0)
@@ -503,7 +509,7 @@ func pageRow() {
             "HTTP with the page open: esplua's CPU per request (vs the same board without)", (cpu1.1 - cpu0.1) / total * 1000, "ms",
             baseline: (cpu1.0 - cpu0.0) / total * 1000)
         notes.append(
-            "page row: hello_server.lua twice, one with --ui and a WebSocket client that reads every message (as a browser's network layer, drawing nothing: chromium's drawing on the same cores is the browser's cost, not esplua's); \(rounds) alternating rounds of \(requests) sequential requests to each board, the rate over all of a board's rounds; the client got \(received) messages (\(watcher.bytes / 1024) KB in all) in \(fmt(seconds, "s")); the median of the rounds' ratios \(String(format: "%.2f", paired[paired.count / 2]))x; all rounds: without \(without.map { String(format: "%.0f", $0) }.joined(separator: ", ")), with \(with.map { String(format: "%.0f", $0) }.joined(separator: ", ")) req/s; CPU: utime + stime of each board process over all rounds, divided by the requests (the page's server thread included)"
+            "page row: hello_server.lua twice, one with --ui and a WebSocket client that reads every message (as a browser's network layer, drawing nothing: chromium's drawing on the same cores is the browser's cost, not esplua's); \(rounds) alternating rounds of \(requests) sequential requests to each board (in ABBA order), the rate over all of a board's rounds; the client got \(received) messages (\(watcher.bytes / 1024) KB in all) in \(fmt(seconds, "s")); the median of the rounds' ratios \(String(format: "%.2f", paired[paired.count / 2]))x; all rounds: without \(without.map { String(format: "%.0f", $0) }.joined(separator: ", ")), with \(with.map { String(format: "%.0f", $0) }.joined(separator: ", ")) req/s; CPU: utime + stime of each board process over all rounds, divided by the requests (the page's server thread included)"
         )
     } else {
         notes.append("the page row: a board or its page did not start")

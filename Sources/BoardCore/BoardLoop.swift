@@ -153,6 +153,8 @@ public final class BoardLoop {
     private var lastHostPoll: UInt64 = 0
     private var settleRounds = 0
     private var fds: [pollfd] = []
+    /// Which of `fds` each host I/O added (kept from one poll to the next: no allocation per poll).
+    private var ranges: [Range<Int>] = []
     private var lastHeap = (free: -1, maxBlock: -1)
     private var lastHeapChanges = -1
     /// Real-time pacing: board time the passes have cost beyond the wall clock.
@@ -579,8 +581,7 @@ public final class BoardLoop {
     private func pollHost(timeout: () -> UInt64) -> Bool {
         lastHostPoll = clock.micros
         fds.removeAll(keepingCapacity: true)
-        var ranges: [Range<Int>] = []
-        ranges.reserveCapacity(hostIO.count)
+        ranges.removeAll(keepingCapacity: true)
         for io in hostIO {
             let start = fds.count
             io.addDescriptors(to: &fds)
