@@ -80,6 +80,14 @@ final class SlirpBackend: LinkBackend {
     /// its sockets or ran its timers, a forward was added. Until then a fill would list
     /// the same descriptors, so `addDescriptors` hands over `pollFDs` again.
     private var stale = true
+    /// A TCP segment without SYN or data (an ACK, a FIN, an RST) went in since the last
+    /// fill: what it may change (slirp reads a socket again once the board's ACKs drained
+    /// half its send buffer; a FIN or an RST only ends interest) waits for the next fill:
+    /// before the loop's next wait, when slirp next handles its sockets (at the latest on
+    /// its next millisecond), or the next frame that needs one at once (a SYN: a
+    /// connection to open, or one the board accepted, whose socket is read from then on;
+    /// data, which slirp writes to its socket).
+    private var lagging = false
     /// An ARP frame went into slirp since it last handled its sockets and timers.
     private var arpSincePoll = false
     /// slirp's clock (ms) when it last handled its sockets and timers.
@@ -163,10 +171,12 @@ final class SlirpBackend: LinkBackend {
     /// A frame from the device to the network.
     func input(_ frame: UnsafeRawBufferPointer) {
         guard let s = slirp else { return }
-        stale = true
         // an ARP reply lets slirp send what waited for it (if_start, from slirp_pollfds_poll);
         // what any other frame makes slirp send goes at once (if_output calls if_start)
         if frame.count >= 14 && frame[12] == 0x08 && frame[13] == 0x06 { arpSincePoll = true }
+        // in virtual time every look crosses a millisecond anyway (and a jump must not skip what a
+        // whole list would have shown)
+        if clock.mode == .real && Self.isBareTCPSegment(frame) { lagging = true } else { stale = true }
         slirp_input(s, frame.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(frame.count))
     }
 
@@ -201,13 +211,16 @@ final class SlirpBackend: LinkBackend {
     /// after each connection it closed first: thousands under a load of sequential
     /// requests), so it is asked again only when its state may have changed (`stale`);
     /// a board polling its host every 20 µs otherwise walks the list each time.
-    func addDescriptors(to fds: inout [pollfd]) {
+    func addDescriptors(to fds: inout [pollfd]) { addDescriptors(to: &fds, mayWait: true) }
+
+    func addDescriptors(to fds: inout [pollfd], mayWait: Bool) {
         guard let s = slirp else { return }
-        guard stale else {
+        guard stale || (lagging && mayWait) else {
             fds.append(contentsOf: pollFDs)
             return
         }
         stale = false
+        lagging = false
         pollFDs.removeAll(keepingCapacity: true)
         var timeout: UInt32 = 1000
         let me = Unmanaged.passUnretained(self).toOpaque()
@@ -275,6 +288,19 @@ final class SlirpBackend: LinkBackend {
             stale = true
             t.cb(t.opaque)
         }
+    }
+
+    /// Whether an Ethernet frame is an IPv4 TCP segment without SYN and without data (an
+    /// ACK, a FIN, an RST): nothing in it makes slirp start reading or writing a socket at
+    /// once (data could: a delayed ACK's timer starts at the next fill).
+    static func isBareTCPSegment(_ b: UnsafeRawBufferPointer) -> Bool {
+        guard b.count >= 34, b[12] == 0x08, b[13] == 0x00, b[23] == 6 else { return false }
+        let ipHeader = Int(b[14] & 0x0F) * 4
+        let tcp = 14 + ipHeader
+        guard ipHeader >= 20, tcp + 20 <= b.count else { return false }
+        let ipLength = Int(b[16]) << 8 | Int(b[17])
+        let tcpHeader = Int(b[tcp + 12] >> 4) * 4
+        return b[tcp + 13] & 0x02 == 0 && ipLength - ipHeader - tcpHeader == 0
     }
 
     /// The next board time (µs) slirp needs attention.
