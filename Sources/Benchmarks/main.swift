@@ -479,7 +479,11 @@ final class PageWatcher: @unchecked Sendable {
 /// The page row: the same sketch, two boards: one without a page, one with its page
 /// served and a WebSocket client reading every message; rounds alternate between them.
 func pageRow() {
-    let requests = 500, rounds = 20
+    // short rounds: slirp keeps every connection the client closed first in TIME_WAIT
+    // for 10 s and walks them all on each state change, so a board's rate falls with
+    // its requests of the last 10 s; in rounds of 50 both boards have nearly the same
+    // history at every moment (and meet the same load on the machine)
+    let requests = 50, rounds = 200
     let plainPort = freePort(), pagePort = freePort()
     let sketchPath = root.appendingPathComponent("sketches/hello_server.lua").path
     if let plain = startEsplua(["run", sketchPath, "--forward", "\(plainPort):80", "--for", "300s"], ready: "HTTP server on port 80"),
@@ -492,9 +496,15 @@ func pageRow() {
         let before = watcher.messages
         let cpu0 = (cpuSeconds(plain.processIdentifier) ?? 0, cpuSeconds(paged.processIdentifier) ?? 0)
         let t0 = now()
-        for _ in 0..<rounds {
-            without.append(load(port: plainPort, requests: requests, keepAlive: false).0)
-            with.append(load(port: pagePort, requests: requests, keepAlive: false).0)
+        // ABBA: neither board always runs right after the other
+        for round in 0..<rounds {
+            if round % 2 == 0 {
+                without.append(load(port: plainPort, requests: requests, keepAlive: false).0)
+                with.append(load(port: pagePort, requests: requests, keepAlive: false).0)
+            } else {
+                with.append(load(port: pagePort, requests: requests, keepAlive: false).0)
+                without.append(load(port: plainPort, requests: requests, keepAlive: false).0)
+            }
         }
         let seconds = now() - t0
         let cpu1 = (cpuSeconds(plain.processIdentifier) ?? 0, cpuSeconds(paged.processIdentifier) ?? 0)
@@ -513,11 +523,18 @@ func pageRow() {
             "HTTP with the page open: esplua's CPU per request (vs the same board without)", (cpu1.1 - cpu0.1) / total * 1000, "ms",
             baseline: (cpu1.0 - cpu0.0) / total * 1000)
         notes.append(
-            "page row: hello_server.lua twice, one with --ui and a WebSocket client that reads every message (as a browser's network layer, drawing nothing: chromium's drawing on the same cores is the browser's cost, not esplua's); \(rounds) alternating rounds of \(requests) sequential requests to each board, the rate over all of a board's rounds; the client got \(received) messages (\(watcher.bytes / 1024) KB in all) in \(fmt(seconds, "s")); the median of the rounds' ratios \(String(format: "%.2f", paired[paired.count / 2]))x; all rounds: without \(without.map { String(format: "%.0f", $0) }.joined(separator: ", ")), with \(with.map { String(format: "%.0f", $0) }.joined(separator: ", ")) req/s; CPU: utime + stime of each board process over all rounds, divided by the requests (the page's server thread included)"
+            "page row: hello_server.lua twice, one with --ui and a WebSocket client that reads every message (as a browser's network layer, drawing nothing: chromium's drawing on the same cores is the browser's cost, not esplua's); \(rounds) alternating rounds of \(requests) sequential requests to each board (in ABBA order), the rate over all of a board's rounds; the client got \(received) messages (\(watcher.bytes / 1024) KB in all) in \(fmt(seconds, "s")); the median of the rounds' ratios \(String(format: "%.2f", paired[paired.count / 2]))x; the rounds' rates (quartiles): without \(quartiles(without)), with \(quartiles(with)) req/s; CPU: utime + stime of each board process over all rounds, divided by the requests (the page's server thread included)"
         )
     } else {
         notes.append("the page row: a board or its page did not start")
     }
+}
+
+/// "q1 / median / q3" of `values`.
+func quartiles(_ values: [Double]) -> String {
+    let v = values.sorted()
+    guard !v.isEmpty else { return "-" }
+    return [v.count / 4, v.count / 2, v.count * 3 / 4].map { String(format: "%.0f", v[$0]) }.joined(separator: " / ")
 }
 
 /// The table so far, then the notes.

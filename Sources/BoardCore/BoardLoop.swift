@@ -14,10 +14,18 @@ public protocol EventSource: AnyObject {
 public protocol HostIO: AnyObject {
     /// Appends the descriptors to watch.
     func addDescriptors(to fds: inout [pollfd])
+    /// Appends the descriptors to watch; `mayWait`: the poll may block (the board
+    /// sleeps), else it only looks. A source may hand over a list that lags for a look
+    /// (slirp's, a refill of which walks every socket it keeps); never for a wait.
+    func addDescriptors(to fds: inout [pollfd], mayWait: Bool)
     /// Handles the poll's results for the descriptors it added (in the same order);
     /// called after every poll that included them, `failed` when the poll itself
     /// failed (a signal). Returns whether any of them was ready.
     func handle(_ fds: UnsafeMutableBufferPointer<pollfd>, failed: Bool) -> Bool
+}
+
+extension HostIO {
+    public func addDescriptors(to fds: inout [pollfd], mayWait: Bool) { addDescriptors(to: &fds) }
 }
 
 /// The board's one run loop: the ESP8266 core's `esp_delay` / `yield` /
@@ -153,6 +161,8 @@ public final class BoardLoop {
     private var lastHostPoll: UInt64 = 0
     private var settleRounds = 0
     private var fds: [pollfd] = []
+    /// Which of `fds` each host I/O added (kept from one poll to the next: no allocation per poll).
+    private var ranges: [Range<Int>] = []
     private var lastHeap = (free: -1, maxBlock: -1)
     private var lastHeapChanges = -1
     /// Real-time pacing: board time the passes have cost beyond the wall clock.
@@ -565,7 +575,7 @@ public final class BoardLoop {
     /// before `deadline` (nil: not at all); returns whether any was ready.
     @discardableResult
     private func pollHost(until deadline: UInt64?) -> Bool {
-        pollHost { [self] in
+        pollHost(mayWait: deadline != nil) { [self] in
             guard let deadline else { return 0 }
             let next = nextEvent(until: deadline), now = clock.micros
             return next > now ? next - now : 0
@@ -575,18 +585,17 @@ public final class BoardLoop {
     /// Polls every host descriptor (and the inbox), waiting at most `timeoutMicros`
     /// of wall time (virtual time held to the host's pace); returns whether any was ready.
     @discardableResult
-    private func pollHost(timeoutMicros: UInt64) -> Bool { pollHost { timeoutMicros } }
+    private func pollHost(timeoutMicros: UInt64) -> Bool { pollHost(mayWait: timeoutMicros > 0) { timeoutMicros } }
 
     /// Gathers the descriptors, then waits at most `timeout()` µs (asked after
     /// the gathering, when slirp has said what its timers need).
-    private func pollHost(timeout: () -> UInt64) -> Bool {
+    private func pollHost(mayWait: Bool, timeout: () -> UInt64) -> Bool {
         lastHostPoll = clock.micros
         fds.removeAll(keepingCapacity: true)
-        var ranges: [Range<Int>] = []
-        ranges.reserveCapacity(hostIO.count)
+        ranges.removeAll(keepingCapacity: true)
         for io in hostIO {
             let start = fds.count
-            io.addDescriptors(to: &fds)
+            io.addDescriptors(to: &fds, mayWait: mayWait)
             ranges.append(start..<fds.count)
         }
         fds.append(pollfd(fd: inbox.wakeDescriptor, events: Int16(POLLIN), revents: 0))

@@ -12,6 +12,8 @@ protocol LinkBackend: AnyObject {
     /// A frame from the board to the network.
     func input(_ frame: UnsafeRawBufferPointer)
     func addDescriptors(to fds: inout [pollfd])
+    /// The same for the board's loop (`HostIO.addDescriptors(to:mayWait:)`).
+    func addDescriptors(to fds: inout [pollfd], mayWait: Bool)
     /// Reads what the descriptors `addDescriptors` added have; returns whether any was ready.
     func handle(_ results: UnsafeMutableBufferPointer<pollfd>, failed: Bool) -> Bool
     /// The next board time (µs) the backend needs attention, if any.
@@ -23,6 +25,7 @@ protocol LinkBackend: AnyObject {
 
 extension LinkBackend {
     func due(now: UInt64) {}
+    func addDescriptors(to fds: inout [pollfd], mayWait: Bool) { addDescriptors(to: &fds) }
 }
 
 /// A board's addressing on a LAN without slirp (`--net`): static, as

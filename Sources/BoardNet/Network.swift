@@ -463,9 +463,11 @@ public final class Network: EventSource, HostIO {
     /// Board time of the pass that stopped at a barrier (`PCFilter`).
     private var heldAtBarrier: UInt64 = .max
 
-    public func addDescriptors(to fds: inout [pollfd]) {
+    public func addDescriptors(to fds: inout [pollfd]) { addDescriptors(to: &fds, mayWait: true) }
+
+    public func addDescriptors(to fds: inout [pollfd], mayWait: Bool) {
         let start = fds.count
-        link.addDescriptors(to: &fds)
+        link.addDescriptors(to: &fds, mayWait: mayWait)
         slirpDescriptors = fds.count - start
         peers.addDescriptors(to: &fds)
     }

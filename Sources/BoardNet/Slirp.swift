@@ -72,9 +72,26 @@ final class SlirpBackend: LinkBackend {
     var toDevice: [[UInt8]] = []
     /// The PC-like filter frames from slirp pass through, if any.
     var filter: PCFilter?
+    /// slirp's descriptors as its last fill listed them (`addDescriptors`).
     private var pollFDs: [pollfd] = []
     /// Timeout slirp asked for at its last fill (ms), for the loop's next deadline.
     private(set) var requestedTimeoutMs: UInt32 = 1000
+    /// slirp's state may have changed since its last fill: a frame went in, it handled
+    /// its sockets or ran its timers, a forward was added. Until then a fill would list
+    /// the same descriptors, so `addDescriptors` hands over `pollFDs` again.
+    private var stale = true
+    /// A TCP segment without SYN or data (an ACK, a FIN, an RST) went in since the last
+    /// fill: what it may change (slirp reads a socket again once the board's ACKs drained
+    /// half its send buffer; a FIN or an RST only ends interest) waits for the next fill:
+    /// before the loop's next wait, when slirp next handles its sockets (at the latest on
+    /// its next millisecond), or the next frame that needs one at once (a SYN: a
+    /// connection to open, or one the board accepted, whose socket is read from then on;
+    /// data, which slirp writes to its socket).
+    private var lagging = false
+    /// An ARP frame went into slirp since it last handled its sockets and timers.
+    private var arpSincePoll = false
+    /// slirp's clock (ms) when it last handled its sockets and timers.
+    private var polledAtMs: UInt64 = .max
 
     final class Timer {
         let cb: SlirpTimerCb
@@ -154,6 +171,12 @@ final class SlirpBackend: LinkBackend {
     /// A frame from the device to the network.
     func input(_ frame: UnsafeRawBufferPointer) {
         guard let s = slirp else { return }
+        // an ARP reply lets slirp send what waited for it (if_start, from slirp_pollfds_poll);
+        // what any other frame makes slirp send goes at once (if_output calls if_start)
+        if frame.count >= 14 && frame[12] == 0x08 && frame[13] == 0x06 { arpSincePoll = true }
+        // in virtual time every look crosses a millisecond anyway (and a jump must not skip what a
+        // whole list would have shown)
+        if clock.mode == .real && Self.isBareTCPSegment(frame) { lagging = true } else { stale = true }
         slirp_input(s, frame.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(frame.count))
     }
 
@@ -162,6 +185,7 @@ final class SlirpBackend: LinkBackend {
         var host = in_addr(), guest = in_addr()
         inet_pton(AF_INET, f.hostAddress, &host)
         inet_pton(AF_INET, deviceAddress, &guest)
+        stale = true
         errno = 0
         if slirp_add_hostfwd(s, f.udp ? 1 : 0, host, Int32(f.hostPort), guest, Int32(f.devicePort)) != 0 {
             let why = errno == EADDRINUSE || errno == 0 ? "the port is already in use" : String(cString: strerror(errno))
@@ -174,6 +198,7 @@ final class SlirpBackend: LinkBackend {
         guard let s = slirp else { throw .slirpFailed }
         var guest = in_addr()
         inet_pton(AF_INET, address, &guest)
+        stale = true
         if slirp_add_unix(s, path, &guest, Int32(port)) != 0 {
             throw .worldFailed("slirp refused a service at \(address):\(port)")
         }
@@ -181,8 +206,21 @@ final class SlirpBackend: LinkBackend {
 
     /// Appends slirp's host sockets to `fds` (slirp_pollfds_fill) and lowers
     /// `requestedTimeoutMs` to what its TCP timers need.
-    func addDescriptors(to fds: inout [pollfd]) {
+    ///
+    /// The fill walks every socket slirp has, those in TIME_WAIT included (2 × 5 s
+    /// after each connection it closed first: thousands under a load of sequential
+    /// requests), so it is asked again only when its state may have changed (`stale`);
+    /// a board polling its host every 20 µs otherwise walks the list each time.
+    func addDescriptors(to fds: inout [pollfd]) { addDescriptors(to: &fds, mayWait: true) }
+
+    func addDescriptors(to fds: inout [pollfd], mayWait: Bool) {
         guard let s = slirp else { return }
+        guard stale || (lagging && mayWait) else {
+            fds.append(contentsOf: pollFDs)
+            return
+        }
+        stale = false
+        lagging = false
         pollFDs.removeAll(keepingCapacity: true)
         var timeout: UInt32 = 1000
         let me = Unmanaged.passUnretained(self).toOpaque()
@@ -204,6 +242,12 @@ final class SlirpBackend: LinkBackend {
     /// After the poll: slirp reads and writes its ready sockets
     /// (slirp_pollfds_poll) and runs its due timers. `results` are the entries
     /// `addDescriptors` added. Returns whether any socket was ready.
+    ///
+    /// slirp_pollfds_poll walks every socket too. With no socket ready, no ARP frame in
+    /// since its last call and its millisecond clock where it was then, it would do
+    /// nothing (its TCP timers compare that clock: tcp_fasttimo, 2 ms after a delayed
+    /// ACK, tcp_slowtimo every 500 ms; its if_start sends what waited for an ARP reply),
+    /// so it is not called.
     func handle(_ results: UnsafeMutableBufferPointer<pollfd>, failed: Bool) -> Bool {
         guard let s = slirp else { return false }
         var ready = false
@@ -211,6 +255,14 @@ final class SlirpBackend: LinkBackend {
             pollFDs[i].revents = results[i].revents
             if results[i].revents != 0 { ready = true }
         }
+        let nowMs = clock.micros / 1000
+        if !ready && !failed && !arpSincePoll && nowMs == polledAtMs {
+            fireTimers()
+            return false
+        }
+        polledAtMs = nowMs
+        arpSincePoll = false
+        stale = true
         let me = Unmanaged.passUnretained(self).toOpaque()
         slirp_pollfds_poll(
             s, failed ? 1 : 0,
@@ -233,8 +285,22 @@ final class SlirpBackend: LinkBackend {
         let nowMs = Int64(clock.micros / 1000)
         for t in timers.values where t.expireMs >= 0 && t.expireMs <= nowMs {
             t.expireMs = -1
+            stale = true
             t.cb(t.opaque)
         }
+    }
+
+    /// Whether an Ethernet frame is an IPv4 TCP segment without SYN and without data (an
+    /// ACK, a FIN, an RST): nothing in it makes slirp start reading or writing a socket at
+    /// once (data could: a delayed ACK's timer starts at the next fill).
+    static func isBareTCPSegment(_ b: UnsafeRawBufferPointer) -> Bool {
+        guard b.count >= 34, b[12] == 0x08, b[13] == 0x00, b[23] == 6 else { return false }
+        let ipHeader = Int(b[14] & 0x0F) * 4
+        let tcp = 14 + ipHeader
+        guard ipHeader >= 20, tcp + 20 <= b.count else { return false }
+        let ipLength = Int(b[16]) << 8 | Int(b[17])
+        let tcpHeader = Int(b[tcp + 12] >> 4) * 4
+        return b[tcp + 13] & 0x02 == 0 && ipLength - ipHeader - tcpHeader == 0
     }
 
     /// The next board time (µs) slirp needs attention.
