@@ -19,11 +19,12 @@ final class UIFeedTests: XCTestCase {
                 function loop() digitalWrite(LED_BUILTIN, LOW); Serial.println("tick " .. millis()); delay(100) end
                 """, for: seconds(1),
             prepare: { device in
-                // host time moves 10 ms per pass the feed sees: a message every 10 passes
+                // host time moves 50 ms per pass the feed sees: a message every 2 passes
+                // (a sketch in delay(100) makes a few passes a delay: an idle board sleeps)
                 feed = UIFeed(
                     board: device.board, network: device.network,
                     hostNanos: {
-                        collected.hostNanos += 10_000_000
+                        collected.hostNanos += 50_000_000
                         return collected.hostNanos
                     }, deliver: { collected.messages.append($0) })
             })
