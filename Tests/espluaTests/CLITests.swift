@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 
+@testable import BoardTesting
+
 /// The `esplua` executable as a user runs it: exit codes, messages, example
 /// sketches against golden transcripts (virtual time), and curl through --forward.
 class EspluaTestCase: XCTestCase {
@@ -204,7 +206,7 @@ final class CLITests: EspluaTestCase {
 
     /// `--forward udp:H:D`: a host UDP socket reaches the sketch's WiFiUDP and gets its echo.
     func testUdpForwardReachesTheEchoSketch() throws {
-        let port = UInt16(30000 + Int(getpid() % 20000))
+        let port = UInt16(freeLocalPort())
         var (p, out, transcript) = try startEsplua(
             [
                 "run", "sketches/udp_echo.lua", "--forward", "udp:\(port):1200", "--for", "20s",
@@ -284,7 +286,7 @@ final class CLITests: EspluaTestCase {
 
     func testCurlThroughTheForwardGetsThePage100TimesAndTheHeapComesBack() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("curl is not installed") }
-        let port = 20000 + Int(getpid() % 20000)
+        let port = freeLocalPort()
         var (p, out, transcript) = try startEsplua(
             ["run", "sketches/hello_server.lua", "--forward", "\(port):80", "--for", "30s"],
             waitingFor: "HTTP server on port 80")
@@ -327,7 +329,7 @@ final class CLITests: EspluaTestCase {
     /// back where it was when the server started.
     func testCurlAgainstTheWebServerSketch() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("curl is not installed") }
-        let port = 20000 + Int((getpid() + 7) % 20000)
+        let port = freeLocalPort()
         let p = Process()
         p.executableURL = Self.root.appendingPathComponent(".build/debug/esplua")
         p.arguments = ["run", "sketches/webserver.lua", "--forward", "\(port):80", "--for", "12s", "--netstat"]

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 
+@testable import BoardTesting
+
 /// The class network (issue 11): the PC-like filter between slirp and the board,
 /// judged against the oracle — the same board on a TAP device facing the real
 /// Linux TCP stack, in a network namespace each test makes (`unshare -Urn`) —
@@ -78,7 +80,7 @@ final class ClassNetworkTests: EspluaTestCase {
     /// through slirp's forward (`tap: false`) or over a TAP device facing Linux.
     func closeOutcome(tap: Bool, filter: Bool = true, requests: Int = 20) throws -> CloseOutcome {
         let pcap = path(tap ? "tap.pcap" : "slirp.pcap"), out = path("serial.txt"), err = path("netstat.txt")
-        let port = 20000 + Int.random(in: 0..<20000)
+        let port = freeLocalPort()
         let net = tap ? "--net tap://esp0" : "--forward \(port):80"
         let url = tap ? "http://10.0.2.15/" : "http://127.0.0.1:\(port)/"
         let script = """
@@ -153,7 +155,7 @@ final class ClassNetworkTests: EspluaTestCase {
     /// A board downloading 20 KB from a host HTTP server (python3 -m http.server):
     /// the sizes of the data segments the board received.
     func downloadSegments(tap: Bool, filter: Bool = true) throws -> [Int] {
-        let port = tap ? 8000 : 20000 + Int.random(in: 0..<20000)
+        let port = tap ? 8000 : freeLocalPort()
         try FileManager.default.createDirectory(atPath: path("www"), withIntermediateDirectories: true)
         try String(repeating: "0123456789abcdef", count: 1280).write(toFile: path("www/blob"), atomically: true, encoding: .utf8)
         let sketch = path("download.lua")
@@ -178,16 +180,17 @@ final class ClassNetworkTests: EspluaTestCase {
         let pcap = path("download.pcap"), out = path("download.txt")
         let script = """
             \(tap ? Self.tapSetup : "")
-            python3 -m http.server --bind \(tap ? "10.0.2.2" : "127.0.0.1") \(port) --directory '\(path("www"))' > /dev/null 2>&1 &
+            python3 -m http.server --bind \(tap ? "10.0.2.2" : "127.0.0.1") \(port) --directory '\(path("www"))' > '\(path("http.log"))' 2>&1 &
             server=$!
             for i in $(seq 1 50); do curl -s -o /dev/null http://\(tap ? "10.0.2.2" : "127.0.0.1"):\(port)/blob && break; sleep 0.1; done
             "$ESPLUA" run '\(sketch)' \(tap ? "--net tap://esp0" : "") --for 3s --pcap '\(pcap)' > '\(out)'
             kill $server
             """
         let r = try bash(script, namespace: tap, env: filter ? [:] : ["ESPLUA_PC_FILTER": "off"])
-        XCTAssertEqual(r.status, 0, r.output)
+        let httpLog = (try? String(contentsOfFile: path("http.log"), encoding: .utf8)) ?? ""
+        XCTAssertEqual(r.status, 0, r.output + "\nthe HTTP server's log:\n" + httpLog)
         let serial = try String(contentsOfFile: out, encoding: .utf8)
-        XCTAssertTrue(serial.contains("got 20"), serial)  // headers + 20,480 bytes
+        XCTAssertTrue(serial.contains("got 20"), serial + "\nthe HTTP server's log:\n" + httpLog)  // headers + 20,480 bytes
         return try tshark(pcap, "ip.dst==10.0.2.15 && tcp.len > 0", ["tcp.len"]).compactMap { $0.first.flatMap { Int($0) } }
     }
 
@@ -357,7 +360,7 @@ final class ClassNetworkTests: EspluaTestCase {
         end
         function loop() end
         """.write(toFile: path("client.lua"), atomically: true, encoding: .utf8)
-        let port = 20000 + Int.random(in: 0..<20000)
+        let port = freeLocalPort()
         try
             #"{ "boards": [ { "name": "server", "sketch": "server.lua" }, { "name": "client", "sketch": "client.lua" } ], "forwards": [ "\#(port):server:80" ] }"#
             .write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
@@ -387,7 +390,7 @@ final class ClassNetworkTests: EspluaTestCase {
     /// first and keeps five TIME_WAIT pcbs.
     func testCurlThroughTheLabsGatewayEndsInTimeWaitAsAgainstLinux() throws {
         try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("sketches/hello_server.lua").path, toPath: path("server.lua"))
-        let port = 20000 + Int.random(in: 0..<20000)
+        let port = freeLocalPort()
         try #"{ "boards": [ { "name": "server", "sketch": "server.lua" } ], "forwards": [ "\#(port):server:80" ] }"#
             .write(toFile: path("lab.json"), atomically: true, encoding: .utf8)
         let out = path("lab.txt"), err = path("lab-err.txt")
