@@ -30,6 +30,7 @@ public struct UIAssets: Sendable {
             "/page.css": Asset(contentType: "text/css; charset=utf-8", bytes: Array(BoardUI.Page.css.utf8)),
             "/page.js": Asset(contentType: "text/javascript; charset=utf-8", bytes: Array(BoardUI.Page.js.utf8)),
             "/lab.js": Asset(contentType: "text/javascript; charset=utf-8", bytes: Array(BoardUI.Page.labJS.utf8)),
+            "/ladder.js": Asset(contentType: "text/javascript; charset=utf-8", bytes: Array(BoardUI.Page.ladderJS.utf8)),
         ]
         var missing: [String] = []
         for lib in Self.libraries {

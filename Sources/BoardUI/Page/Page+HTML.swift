@@ -64,6 +64,7 @@ extension Page {
             <svg id="ladder" width="100%" height="100%"></svg>
           </section>
         </main>
+        <script src="/ladder.js"></script>
         <script src="/page.js"></script>
         </body>
         </html>

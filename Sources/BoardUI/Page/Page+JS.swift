@@ -344,29 +344,7 @@ extension Page {
         // ---- packet ladder
         const maxSegments = 13;
         function drawLadder() {
-          const svg = $('ladder'), w = Math.max(svg.clientWidth, 360), rowH = 17;
-          svg.innerHTML = '';
-          svg.setAttribute('height', 30 + maxSegments * rowH);
-          const left = 120, right = w - 100;
-          svg.appendChild(el('text', { x: left - 20, y: 14 }, 'board'));
-          svg.appendChild(el('text', { x: right - 20, y: 14 }, 'peers'));
-          svg.appendChild(el('line', { x1: left, y1: 20, x2: left, y2: 30 + maxSegments * rowH, class: 'life' }));
-          svg.appendChild(el('line', { x1: right, y1: 20, x2: right, y2: 30 + maxSegments * rowH, class: 'life' }));
-          state.segments.forEach((s, i) => {
-            const y = 34 + i * rowH;
-            const key = s.flags.includes('RST') ? 'RST' : s.flags.includes('SYN') ? 'SYN' : s.flags.includes('FIN') ? 'FIN' : '';
-            const [x1, x2] = s.out ? [left, right] : [right, left];
-            const g = el('g', { class: 'segment ' + key });
-            g.appendChild(el('title', {}, `${s.src} → ${s.dst}  [${s.flags}] seq=${s.seq} ack=${s.ack} win=${s.win} len=${s.len}`));
-            g.appendChild(el('text', { x: 2, y: y + 4 }, (s.t / 1e6).toFixed(3) + ' s'));
-            g.appendChild(el('line', { x1: x1, y1: y, x2: x2, y2: y, class: 'seg ' + key }));
-            const dir = s.out ? -1 : 1;
-            g.appendChild(el('path', { d: `M${x2} ${y} l${dir * 7} -4 l0 8 z`, class: 'seg ' + key }));
-            const peer = s.out ? s.dst : s.src, port = (s.out ? s.src : s.dst).split(':')[1];
-            g.appendChild(el('text', { x: (left + right) / 2 - 70, y: y - 3, class: key }, `${s.flags}${s.len ? ' len=' + s.len : ''}`));
-            g.appendChild(el('text', { x: right + 10, y: y + 4 }, ':' + peer.split(':')[1] + ' ⇄ :' + port));
-            svg.appendChild(g);
-          });
+          drawLadderInto($('ladder'), state.segments, { title: 'board', rowH: 17, rightMargin: 100, maxSegments, peerName: () => '' });
         }
 
         // ---- messages

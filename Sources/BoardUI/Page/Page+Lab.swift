@@ -55,6 +55,7 @@ extension Page {
           <table id="talks"><thead><tr><th>From</th><th>To</th><th>States</th></tr></thead><tbody></tbody></table>
         </section>
         <div id="boards"></div>
+        <script src="/ladder.js"></script>
         <script src="/lab.js"></script>
         </body>
         </html>
@@ -191,35 +192,8 @@ extension Page {
 
         // each board's packet ladder: its latest TCP segments, as the board's own page draws them
         const maxSegments = 8, svgNS = 'http://www.w3.org/2000/svg';
-        function el(tag, attrs, value) {
-          const e = document.createElementNS(svgNS, tag);
-          for (const k in attrs) e.setAttribute(k, attrs[k]);
-          if (value !== undefined) e.textContent = value;
-          return e;
-        }
         function drawLadder(b) {
-          const svg = b.ladder, w = Math.max(svg.clientWidth, 360), rowH = 16;
-          svg.innerHTML = '';
-          svg.setAttribute('height', 26 + maxSegments * rowH);
-          const left = 120, right = w - 150;
-          svg.appendChild(el('text', { x: left - 20, y: 12 }, b.info.name));
-          svg.appendChild(el('text', { x: right - 20, y: 12 }, 'peers'));
-          svg.appendChild(el('line', { x1: left, y1: 16, x2: left, y2: 26 + maxSegments * rowH, class: 'life' }));
-          svg.appendChild(el('line', { x1: right, y1: 16, x2: right, y2: 26 + maxSegments * rowH, class: 'life' }));
-          b.segments.forEach((s, i) => {
-            const y = 30 + i * rowH;
-            const key = s.flags.includes('RST') ? 'RST' : s.flags.includes('SYN') ? 'SYN' : s.flags.includes('FIN') ? 'FIN' : '';
-            const [x1, x2] = s.out ? [left, right] : [right, left];
-            const g = el('g', { class: 'segment ' + key });
-            g.appendChild(el('title', {}, `${s.src} → ${s.dst}  [${s.flags}] seq=${s.seq} ack=${s.ack} win=${s.win} len=${s.len}`));
-            g.appendChild(el('text', { x: 2, y: y + 4 }, (s.t / 1e6).toFixed(3) + ' s'));
-            g.appendChild(el('line', { x1: x1, y1: y, x2: x2, y2: y, class: 'seg ' + key }));
-            g.appendChild(el('path', { d: `M${x2} ${y} l${s.out ? -7 : 7} -4 l0 8 z`, class: 'seg ' + key }));
-            g.appendChild(el('text', { x: (left + right) / 2 - 60, y: y - 3, class: key }, `${s.flags}${s.len ? ' len=' + s.len : ''}`));
-            const peer = s.out ? s.dst : s.src, port = (s.out ? s.src : s.dst).split(':')[1];
-            g.appendChild(el('text', { x: right + 8, y: y + 4 }, nameOf(peer.split(':')[0]) + ':' + peer.split(':')[1] + ' ⇄ :' + port));
-            svg.appendChild(g);
-          });
+          drawLadderInto(b.ladder, b.segments, { title: b.info.name, rowH: 16, rightMargin: 150, maxSegments, peerName: nameOf });
         }
 
         // who talks to whom: every connection in the boards' tables, once, with both ends named
