@@ -101,7 +101,9 @@ public final class Heap {
     public var usedBytes: Int { capacity - freeBytes }
 
     /// `ESP.getMaxFreeBlockSize()`: the largest contiguous free run, in bytes.
-    public var maxFreeBlockSize: Int { (freeRuns.map(\.count).max() ?? 0) * Heap.blockSize }
+    /// (No array built: the loop reads it after every pass that changed the heap while the
+    /// page or a trace watches `.heap`.)
+    public var maxFreeBlockSize: Int { freeRuns.reduce(0) { max($0, $1.count) } * Heap.blockSize }
 
     /// `ESP.getHeapFragmentation()`: `100 - sqrt(Σ run²) * 100 / Σ run`, in percent.
     public var fragmentation: Int {

@@ -4,7 +4,7 @@
 struct JSONWriter {
     private(set) var text = ""
 
-    init() { text.reserveCapacity(1024) }
+    init(capacity: Int = 1024) { text.reserveCapacity(capacity) }
 
     mutating func raw(_ s: String) { text += s }
 

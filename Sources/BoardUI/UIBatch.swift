@@ -73,6 +73,20 @@ public struct UIBatch: Sendable, Equatable {
 
     public var isEmpty: Bool { eventCount == 0 }
 
+    /// Empties the batch for the next one, keeping its arrays' storage: the board's
+    /// thread then allocates nothing for a batch once the first few have grown them
+    /// (its allocations land among slirp's sockets, whose list every host poll walks).
+    public mutating func removeAll() {
+        items.removeAll(keepingCapacity: true)
+        pending.removeAll(keepingCapacity: true)
+        consoleBytes = 0
+        heap.removeAll(keepingCapacity: true)
+        marks.removeAll(keepingCapacity: true)
+        segments.removeAll(keepingCapacity: true)
+        dropped = 0
+        eventCount = 0
+    }
+
     public mutating func serial(_ bytes: UnsafeRawBufferPointer) {
         eventCount += 1
         guard consoleBytes + bytes.count <= Self.maxConsoleBytes else {
@@ -136,13 +150,14 @@ public struct UIBatch: Sendable, Equatable {
     /// The message: `{"t":…,"console":[…],"heap":[[t,free,max]…],"marks":[[t,label]…],
     /// "segments":[…],"pcbs":[…],"pins":[…],"controls":[["part.control",value]…],"lua":bytes,"dropped":n}`;
     /// `pins` and `controls` only when given (they changed), `lua` (the sketch's Lua VM
-    /// memory at `time`) when known, `"paused":…,"speed":…` in virtual time. Times are board µs; a pcb's `heap` is the bytes of
+    /// memory at `time`) when known, `"paused":…,"speed":…` in virtual time; `capacity`:
+    /// the bytes to reserve for the text at once (the last message's size: one allocation). Times are board µs; a pcb's `heap` is the bytes of
     /// the emulated heap it holds (`Network.PCBRow.heap`).
     public func json(
         time: UInt64, pcbs: [Network.PCBRow], pins: [Pin]?, controls: [Control]? = nil, luaMemory: Int? = nil,
-        time timeState: TimeState? = nil
+        time timeState: TimeState? = nil, capacity: Int = 1024
     ) -> String {
-        var w = JSONWriter()
+        var w = JSONWriter(capacity: capacity)
         w.raw("{\"t\":")
         w.number(time)
         w.raw(",\"console\":[")

@@ -31,6 +31,8 @@ public final class UIFeed: EventSource {
     private var lastPCBs: [Network.PCBRow] = []
     private var lastControls: [UIBatch.Control] = []
     private var lastTime: UIBatch.TimeState?
+    /// The last message's bytes: the next one's text is reserved at about that size.
+    private var lastMessageBytes = 1024
     private var subscription: BoardEvents.Subscription?
     /// The latest TCP frames, raw: decoded when a message goes (a busy board's
     /// thousands of segments a second cost a copy each, not a decode).
@@ -130,11 +132,12 @@ public final class UIFeed: EventSource {
             && !pcbs.contains(where: { $0.state == .timeWait })
         if quiet && host &- lastSent < heartbeat { return }
         lastSent = host
-        deliver(
-            batch.json(
-                time: board.clock.micros, pcbs: pcbs, pins: pinsChanged ? pins : nil, controls: controlsChanged ? controls : nil,
-                luaMemory: luaMemory?(), time: time))
-        batch = UIBatch()
+        let text = batch.json(
+            time: board.clock.micros, pcbs: pcbs, pins: pinsChanged ? pins : nil, controls: controlsChanged ? controls : nil,
+            luaMemory: luaMemory?(), time: time, capacity: lastMessageBytes + lastMessageBytes / 4)
+        lastMessageBytes = max(1024, text.utf8.count)
+        deliver(text)
+        batch.removeAll()
         lastPins = pins
         lastControls = controls
         lastPCBs = pcbs
