@@ -234,7 +234,9 @@ def sweep_checks(page, screenshot):
     first = page.evaluate(ARM)
     page.wait_for_timeout(500)
     then = page.evaluate(ARM)
-    ok = abs(first - then) < 0.5 and abs(then - held) <= 2
+    # held, the arm stands (a sweep moves it 1 degree per 15 ms: ~33 in 500 ms); the angle
+    # the part reads from the pulse widths may still move by a degree (seen once: 135, 135.9)
+    ok = abs(first - then) < 2 and abs(then - held) <= 2
     print("ok the arm stands where the sketch held it" if ok else
           "FAIL the arm stands where the sketch held it: %s then %s, the sketch %d" % (first, then, held), flush=True)
     page.screenshot(path=screenshot)

@@ -415,23 +415,7 @@ final class WebSocketClient {
         return true
     }
 
-    private func parse() {
-        while got.count >= 2 {
-            var length = Int(got[1] & 0x7F), offset = 2
-            if length == 126 {
-                guard got.count >= 4 else { return }
-                length = Int(got[2]) << 8 | Int(got[3])
-                offset = 4
-            } else if length == 127 {
-                guard got.count >= 10 else { return }
-                length = got[2..<10].reduce(0) { $0 << 8 | Int($1) }
-                offset = 10
-            }
-            guard got.count >= offset + length else { return }
-            if got[0] & 0x0F == 1 { queue.append(String(decoding: got[offset..<offset + length], as: UTF8.self)) }
-            got.removeFirst(offset + length)
-        }
-    }
+    private func parse() { queue += takeWebSocketTexts(&got) }
 }
 
 /// A WebSocket client that reads (RFC 6455, text frames from the server), as a
@@ -471,22 +455,30 @@ enum WebSocketReader {
                 got.removeFirst(i + 4)
                 upgraded = true
             }
-            while got.count >= 2 {
-                var length = Int(got[1] & 0x7F), offset = 2
-                if length == 126 {
-                    guard got.count >= 4 else { break }
-                    length = Int(got[2]) << 8 | Int(got[3])
-                    offset = 4
-                } else if length == 127 {
-                    guard got.count >= 10 else { break }
-                    length = got[2..<10].reduce(0) { $0 << 8 | Int($1) }
-                    offset = 10
-                }
-                guard got.count >= offset + length else { break }
-                if got[0] & 0x0F == 1 { messages.append(String(decoding: got[offset..<offset + length], as: UTF8.self)) }
-                got.removeFirst(offset + length)
-            }
+            messages += takeWebSocketTexts(&got)
         }
         return messages
     }
+}
+
+/// The text messages of the whole WebSocket frames at the start of `got` (a server's
+/// frames: unmasked, RFC 6455 5.2), removed from it; a partial frame stays.
+func takeWebSocketTexts(_ got: inout [UInt8]) -> [String] {
+    var texts: [String] = []
+    while got.count >= 2 {
+        var length = Int(got[1] & 0x7F), offset = 2
+        if length == 126 {
+            guard got.count >= 4 else { break }
+            length = Int(got[2]) << 8 | Int(got[3])
+            offset = 4
+        } else if length == 127 {
+            guard got.count >= 10 else { break }
+            length = got[2..<10].reduce(0) { $0 << 8 | Int($1) }
+            offset = 10
+        }
+        guard got.count >= offset + length else { break }
+        if got[0] & 0x0F == 1 { texts.append(String(decoding: got[offset..<offset + length], as: UTF8.self)) }
+        got.removeFirst(offset + length)
+    }
+    return texts
 }
