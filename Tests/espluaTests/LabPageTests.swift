@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import BoardCore
+@testable import BoardTesting
 
 /// `esplua lab LAB.json --ui PORT`: one page for the whole lab. Two boards (a
 /// server and a client that fetches from it over the LAN) as processes; the
@@ -58,7 +59,7 @@ final class LabPageTests: EspluaTestCase {
         }
         let line = try XCTUnwrap(stderr.split(separator: "\n").first { $0.contains("the lab's page: ") }, stderr)
         let url = String(line.split(separator: " ").last!)
-        let texts = try WebSocketReader.read(url: url, seconds: 5)
+        let texts = try WebSocketClient(url: url).texts(for: 5)
         // each board's pcap so far, from the page (the file the board writes), read by tshark
         let port = Int(url.split(separator: "/")[1].split(separator: ":")[1])!
         let pcap = try httpGet(port: port, "/capture.pcap?token=\(url.split(separator: "=").last!)&board=client")
@@ -306,14 +307,7 @@ final class LabRun {
 func httpGet(port: Int, _ path: String) throws -> [UInt8] {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = in_port_t(UInt16(port).bigEndian)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let r = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard r == 0 else { throw XCTSkip("cannot connect to 127.0.0.1:\(port)") }
+    guard loopback(fd, port: port) == 0 else { throw XCTSkip("cannot connect to 127.0.0.1:\(port)") }
     let request = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n"
     _ = request.withCString { send(fd, $0, strlen($0), 0) }
     var got: [UInt8] = []
@@ -341,14 +335,7 @@ final class WebSocketClient {
         let port = Int(hostPort.split(separator: ":")[1])!
         let token = String(url.split(separator: "=").last!)
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard r == 0 else { throw XCTSkip("cannot connect to \(url)") }
+        guard loopback(fd, port: port) == 0 else { throw XCTSkip("cannot connect to \(url)") }
         var tv = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let request =
@@ -416,48 +403,14 @@ final class WebSocketClient {
     }
 
     private func parse() { queue += takeWebSocketTexts(&got) }
-}
 
-/// A WebSocket client that reads (RFC 6455, text frames from the server), as a
-/// browser's network layer does: for tests of the page without a browser.
-enum WebSocketReader {
-    /// Connects to the page's `/ws` (its Origin), reads for `seconds`, returns the text messages.
-    static func read(url: String, seconds: Double) throws -> [String] {
-        let hostPort = url.split(separator: "/")[1]
-        let port = Int(hostPort.split(separator: ":")[1])!
-        let token = String(url.split(separator: "=").last!)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard r == 0 else { throw XCTSkip("cannot connect to \(url)") }
-        var tv = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        let request =
-            "GET /ws?token=\(token) HTTP/1.1\r\nHost: \(hostPort)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://\(hostPort)\r\n\r\n"
-        _ = request.withCString { send(fd, $0, strlen($0), 0) }
-        var got: [UInt8] = [], messages: [String] = [], upgraded = false
-        var buf = [UInt8](repeating: 0, count: 65536)
+    /// Every text message that comes within `seconds` (or until the server closes), unparsed.
+    func texts(for seconds: TimeInterval) -> [String] {
         let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            let n = recv(fd, &buf, buf.count, 0)
-            if n == 0 { break }
-            if n > 0 { got += buf[0..<n] }
-            if !upgraded {
-                guard let i = (0..<max(0, got.count - 3)).first(where: { got[$0..<$0 + 4].elementsEqual([13, 10, 13, 10]) }) else { continue }
-                XCTAssertTrue(String(decoding: got[..<i], as: UTF8.self).hasPrefix("HTTP/1.1 101"))
-                got.removeFirst(i + 4)
-                upgraded = true
-            }
-            messages += takeWebSocketTexts(&got)
-        }
-        return messages
+        while Date() < end, receive() { parse() }
+        parse()
+        defer { queue.removeAll() }
+        return queue
     }
 }
 
