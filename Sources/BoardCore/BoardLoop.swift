@@ -125,13 +125,8 @@ public final class BoardLoop {
     public var commandHandlers: [(BoardCommand) -> Bool] = []
     /// Board time a `loop()` pass costs (the core's loop_wrapper and task switch).
     public var loopOverheadMicros: UInt64 = 10
-    /// Keep running passes without sleeping this long after activity (real time):
-    /// about one round trip to a peer on this machine (a frame to another process on
-    /// the lab's switch and its answer, ~50-100 µs). Longer spins bought nothing:
-    /// sequential requests through a forward ran as fast or faster at 0-250 µs as at
-    /// 1000 µs, and a lab of 30 boards with a visitor every 100 ms took 5.2 % of one
-    /// core at 100 µs against 7.3 % at 1000 µs (the spin after each visit).
-    public var spinMicros: UInt64 = 100
+    /// Keep running passes without sleeping this long after activity (real time).
+    public var spinMicros: UInt64 = 1000
     /// Every pass costs its board time; idle passes are not skipped (`--pace-loop`).
     public var pacing = false
     /// How often host descriptors are polled while the board runs (µs of board time).
