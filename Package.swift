@@ -39,7 +39,7 @@ let package = Package(
         // upstream/ and include/lwip, include/netif), built with our lwipopts.h.
         .target(
             name: "CLwIP",
-            exclude: ["upstream/core/memp.c", "upstream/core/pbuf.c", "upstream/COPYING", "upstream/.version"],
+            exclude: ["upstream/core/memp.c", "upstream/core/pbuf.c", "upstream/core/timeouts.c", "upstream/core/tcp.c", "upstream/COPYING", "upstream/.version"],
             sources: ["port", "upstream/core", "upstream/netif", "upstream/apps/sntp"],
             cSettings: [.headerSearchPath("port"), .unsafeFlags(["-w"])]
         ),

@@ -39,6 +39,15 @@ public struct NetworkConfig: Sendable {
 ///
 /// lwIP is process-global (NO_SYS=1): one `Network` is active per process.
 public final class Network: EventSource, HostIO {
+    /// Whether boards sleep through lwIP's ticks that have nothing to do and make
+    /// up for them when they wake (`clwip_skip_idle_ticks`); false: every tick
+    /// wakes the board, as lwIP schedules it (tests compare the two). lwIP is
+    /// process-global: this is for every board of the process.
+    public static var sleepsThroughIdleTicks: Bool {
+        get { clwip_sleep_through_idle_ticks() != 0 }
+        set { clwip_set_sleep_through_idle_ticks(newValue ? 1 : 0) }
+    }
+
     public let board: Board
     public let config: NetworkConfig
     /// The board's own slirp, nil on a VDE network.
@@ -198,10 +207,10 @@ public final class Network: EventSource, HostIO {
             lwip_init()
             Network.lwipInitialized = true
         } else {
-            // a new board (tests): lwIP's cyclic timers follow the new clock, and
-            // what lwIP holds is charged to the new heap
+            // a new board (tests): lwIP's timers start as at boot on the new clock,
+            // and what lwIP holds is charged to the new heap
             clwip_recharge_all()
-            sys_restart_timeouts()
+            clwip_timers_boot()
         }
         do {
             if let slirp {
@@ -389,11 +398,13 @@ public final class Network: EventSource, HostIO {
     }
 
     public func service(now: UInt64) {
+        // lwIP's ticks the board slept through come first (the TCP timer's count:
+        // a frame's new pcb reads tcp_ticks), then the frame, then what is due now
+        clwip_skip_idle_ticks()
         link.due(now: now)
         serviceAccessPoint()
         if shaper != nil { moveAir(now: now) }
         deliverFrame(now: now)
-        clwip_skip_idle_ticks()
         sys_check_timeouts()
         clwip_enforce_timewait_limit()
         wifi.service(now: now)

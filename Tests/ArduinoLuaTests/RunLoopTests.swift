@@ -194,6 +194,55 @@ final class RunLoopTests: XCTestCase {
         }
     }
 
+    /// lwIP's TCP timer ticks every 250 ms while any pcb is active or in TIME_WAIT
+    /// (src/core/timeouts.c l.144-157); with TIME_WAIT pcbs only, a tick counts
+    /// tcp_ticks and removes the pcbs that have waited 2 x TCP_MSL (tcp.c
+    /// l.1437-1472). A board holding one TIME_WAIT pcb sleeps through those ticks
+    /// and runs them when it wakes: the same run with every tick on time gives the
+    /// same connection table at the same board times, the pcb leaves 120 to 120.5 s
+    /// after it entered TIME_WAIT (its 241st slow tick), and the TCP timer does not
+    /// wake the board four times a second meanwhile.
+    func testTheTCPTimersTicksWithOnlyTimeWaitPcbsAreSleptThroughAndMadeUp() throws {
+        func run(sleeping: Bool) throws -> (events: [String], leftAfter: UInt64?, idleWaits: Int, transcript: String) {
+            Network.sleepsThroughIdleTicks = sleeping
+            defer { Network.sleepsThroughIdleTicks = true }
+            final class Log: @unchecked Sendable { var events: [(UInt64, String)] = [] }
+            let log = Log()
+            let r = try SketchHarness.run(
+                source: Self.server, for: seconds(130),
+                world: """
+                    { "accessPoints": [ { "ssid": "classroom", "password": "esp8266rocks", "channel": 6 } ],
+                      "visitors": [ { "port": 80, "at": "5s", "send": "GET / HTTP/1.0\\r\\n\\r\\n", "close": "after-device" } ] }
+                    """,
+                prepare: { device in
+                    _ = device.board.events.subscribe(.pcb) { time, event in
+                        // (the visitor's host port is the next of a sequence shared by the process's runs)
+                        if case .pcb(let t) = event { log.events.append((time, "\(t.localPort) \(t.remoteAddress) \(t.from ?? "-") -> \(t.to ?? "-")")) }
+                    }
+                })
+            defer { r.finish() }
+            let entered = log.events.first { $0.1.hasSuffix("-> TIME_WAIT") }?.0
+            let left = log.events.first { $0.1.hasSuffix("TIME_WAIT -> -") }?.0
+            return (log.events.map { "\($0.0) \($0.1)" }, entered.flatMap { e in left.map { $0 - e } }, r.device.board.loop.idleWaits, r.transcript)
+        }
+        let onTime = try run(sleeping: false)
+        let slept = try run(sleeping: true)
+        print(
+            "idle waits: \(onTime.idleWaits) with every tick on time, \(slept.idleWaits) sleeping through them; TIME_WAIT lasted \(slept.leftAfter.map(String.init) ?? "-") µs"
+        )
+        XCTAssertTrue(slept.transcript.contains("served at 5"), slept.transcript)
+        XCTAssertEqual(slept.events, onTime.events)
+        XCTAssertEqual(slept.transcript, onTime.transcript)
+        let lasted = try XCTUnwrap(slept.leftAfter, "the TIME_WAIT pcb left: \(slept.events)")
+        XCTAssertGreaterThan(lasted, 120_000_000)
+        XCTAssertLessThanOrEqual(lasted, 120_500_000)
+        // 120 s with a TIME_WAIT pcb: the TCP timer alone would wake the board 480
+        // times; sleeping, the board wakes for lwIP's 1 s timers and its own slirp
+        // (its hostfwd listener keeps slirp's 500 ms slow timer going)
+        XCTAssertGreaterThan(onTime.idleWaits, 4 * 130)
+        XCTAssertLessThan(slept.idleWaits, 4 * 120)
+    }
+
     /// `--pace-loop`: every pass costs its board time (10 µs + 50 ns per instruction),
     /// so a sketch that counts its passes sees a board's figure.
     func testPacedPassesCountAsOnABoard() throws {

@@ -93,12 +93,25 @@ void clwip_enforce_timewait_limit(void);
 /** Milliseconds until the next lwIP timeout that has work to do (0: due now;
     UINT32_MAX: none): sys_timeouts_sleeptime() without the ticks of igmp_tmr
     (100 ms) and dhcp_fine_tmr (500 ms) while no IGMP report and no DHCP request
-    is pending on any netif, when those ticks change nothing. */
+    is pending on any netif, when those ticks change nothing, and with the TCP
+    timer's ticks up to the first at which a TIME_WAIT pcb can leave while no pcb
+    is active (port/timers.c). */
 uint32_t clwip_timeouts_sleeptime(void);
-/** Before sys_check_timeouts(): the idle cyclic timers that came due while the
-    board slept move on to their next tick on their own grid (boot + k x interval),
-    as if their no-op ticks had run. */
+/** First in a pass, before anything reaches lwIP: the TCP timer's ticks that came
+    due while no pcb was active run (tcp_tmr() once each, on their grid); the idle
+    cyclic timers that came due move on to their next tick on their own grid
+    (boot + k x interval), as if their no-op ticks had run. */
 void clwip_skip_idle_ticks(void);
+/** 1 (the default): the above; 0: every lwIP timer wakes the board at each of its
+    ticks, as lwIP schedules them (for tests that compare the two). */
+void clwip_set_sleep_through_idle_ticks(int on);
+int clwip_sleep_through_idle_ticks(void);
+/** A new board in this process: lwIP's cyclic timers start one interval from now
+    (as lwip_init places them), the TCP timer off and its tick phase at zero when
+    no pcb is left; other timeouts move with the clock (sys_restart_timeouts). */
+void clwip_timers_boot(void);
+/** tcp.c's tick phase (tcp_timer, tcp_timer_ctr) as at boot (port/tcp_unit.c). */
+void clwip_tcp_boot_ticks(void);
 
 /* ---- connection table ------------------------------------------------------- */
 

@@ -121,11 +121,6 @@ uint32_t clwip_sntp_startup_delay(void);
 #define TCP_CALCULATE_EFF_SEND_MSS  1
 /* TCP_MSL stays lwIP's 60000 ms: TIME_WAIT lasts 2*MSL = 120 s, as on the board. */
 
-/* Not a behaviour option: it only makes lwIP's timeout list and its cyclic-timer
-   callback visible (timeouts.c l.126-133, l.228-230), so esplua's port can leave
-   out the ticks of idle cyclic timers when it sleeps (clwip_timeouts_sleeptime). */
-#define LWIP_TESTMODE               1
-
 /* ---- determinism: ISNs and ephemeral ports come from a seeded generator ---- */
 uint32_t clwip_rand(void);
 #define LWIP_RAND()                 clwip_rand()
