@@ -21,6 +21,10 @@ public final class Gateway {
     private var hosts: [String: String]
     /// The LAN's DHCP server.
     public let dhcp: LANDHCP
+    /// The boards' MACs as a router keeps them (slirp's own table has 16).
+    var arp = GatewayARP()
+    /// ARP requests of slirp's the table answered, and those it sent to one board.
+    public private(set) var arpAnswered = 0, arpProbes = 0
     /// Frames for the LAN held behind a barrier (a FIN after its ACK).
     private var pending: [[UInt8]] = []
     private var holdUntil: UInt64 = 0
@@ -121,6 +125,7 @@ public final class Gateway {
                 }
                 // a soft-AP cell's frames (`CellRadio`) are the boards' radio, not the LAN's traffic
                 if buf.count >= 14, buf[12] == 0x88, buf[13] == 0xB5 { return }
+                arp.learn(buf, now: clock.micros)
                 if let replies = dhcp.handle(buf) {
                     for r in replies { r.withUnsafeBytes { lan.input($0) } }
                     hosts = boardNames.merging(dhcp.hostnames) { board, _ in board }
@@ -150,7 +155,19 @@ public final class Gateway {
 
     /// slirp's frames onto the LAN, a FIN held a little behind its ACK.
     private func toBoards() {
-        pending += slirp.toDevice
+        let now = clock.micros
+        for f in slirp.toDevice {
+            let outcome = f.withUnsafeBytes { arp.resolve($0, now: now) }
+            switch outcome {
+            case .pass: pending.append(f)
+            case .probe(let p):
+                arpProbes += 1
+                pending.append(p)
+            case .answer(let r):
+                arpAnswered += 1
+                r.withUnsafeBytes { slirp.input($0) }
+            }
+        }
         slirp.toDevice.removeAll()
         let t = clock.micros
         while let f = pending.first {

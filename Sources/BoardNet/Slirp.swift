@@ -305,6 +305,8 @@ final class SlirpBackend: LinkBackend {
 
     /// The next board time (µs) slirp needs attention.
     func nextDeadline(now: UInt64) -> UInt64? {
+        // what waited for an ARP reply goes at slirp's next poll (if_start): now
+        if arpSincePoll { return now }
         var next: UInt64 = now + UInt64(requestedTimeoutMs) * 1000
         for t in timers.values where t.expireMs >= 0 { next = min(next, UInt64(t.expireMs) * 1000) }
         return next
