@@ -39,7 +39,9 @@ let package = Package(
         // upstream/ and include/lwip, include/netif), built with our lwipopts.h.
         .target(
             name: "CLwIP",
-            exclude: ["upstream/core/memp.c", "upstream/core/pbuf.c", "upstream/core/timeouts.c", "upstream/core/tcp.c", "upstream/COPYING", "upstream/.version"],
+            exclude: [
+                "upstream/core/memp.c", "upstream/core/pbuf.c", "upstream/core/timeouts.c", "upstream/core/tcp.c", "upstream/COPYING", "upstream/.version",
+            ],
             sources: ["port", "upstream/core", "upstream/netif", "upstream/apps/sntp"],
             cSettings: [.headerSearchPath("port"), .unsafeFlags(["-w"])]
         ),
@@ -97,7 +99,7 @@ let package = Package(
 
         // Tests mirror Sources
         .testTarget(name: "BoardCoreTests", dependencies: ["BoardCore"]),
-        .testTarget(name: "BoardNetTests", dependencies: ["BoardNet", "BoardCore", "CLwIP"]),
+        .testTarget(name: "BoardNetTests", dependencies: ["BoardNet", "BoardCore", "CLwIP", "BoardTesting"]),
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime"]),
         // Fixtures: the 1.0 plugin header and demo, compiled by the tests with cc
         .testTarget(name: "ArduinoLuaTests", dependencies: ["ArduinoLua", "BoardTesting", "BoardCore", "LittleFSCore"], exclude: ["Fixtures"]),

@@ -1,3 +1,4 @@
+import BoardTesting
 import XCTest
 
 @testable import BoardNet
@@ -10,15 +11,7 @@ final class GatewayARPTests: XCTestCase {
     static func ip(_ n: Int) -> [UInt8] { [10, 0, 2, UInt8(n)] }
 
     static func checksum(_ b: [UInt8]) -> [UInt8] {
-        var sum: UInt32 = 0
-        var i = 0
-        while i + 1 < b.count {
-            sum += UInt32(b[i]) << 8 | UInt32(b[i + 1])
-            i += 2
-        }
-        if i < b.count { sum += UInt32(b[i]) << 8 }
-        while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }
-        let c = ~UInt16(sum)
+        let c = EthernetFrames.checksum(b)
         return [UInt8(c >> 8), UInt8(c & 0xFF)]
     }
 
