@@ -166,7 +166,17 @@ struct Lab: ParsableCommand {
         }
         undoOnFailure.append(removeSwitch)
         defer { removeSwitch() }
-        for _ in 0..<100 where access(sw + "/ctl", F_OK) != 0 { usleep(20_000) }
+        // up once its control socket accepts: the file exists from bind(), before listen(),
+        // and a gateway or board that came between them was refused (seen on a loaded host)
+        var up = false
+        for _ in 0..<250 {
+            if acceptsConnections(unixSocket: sw + "/ctl") {
+                up = true
+                break
+            }
+            usleep(20_000)
+        }
+        if !up { fail("esplua: lab: the switch (\(vdePlug) switch://\(sw)) did not come up within 5 s") }
         writeStandardError(
             "esplua: lab: the switch is vde://\(sw)\(file.gateway ? ", the gateway 10.0.2.2 serves DHCP and DNS" : ", no gateway (\"gateway\": false): DHCP and DNS come from a joined lab's")\n"
         )
@@ -410,6 +420,26 @@ enum HostClock {
 }
 
 /// This executable's path (/proc/self/exe).
+/// Whether a Unix stream socket at `path` accepts a connection now (closed at once).
+func acceptsConnections(unixSocket path: String) -> Bool {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var addr = sockaddr_un()
+    addr.sun_family = sa_family_t(AF_UNIX)
+    let fits = withUnsafeMutableBytes(of: &addr.sun_path) { raw -> Bool in
+        let bytes = Array(path.utf8)
+        guard bytes.count < raw.count else { return false }
+        raw.copyBytes(from: bytes)
+        raw[bytes.count] = 0
+        return true
+    }
+    guard fits else { return false }
+    return withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    } == 0
+}
+
 func selfExecutable() -> String {
     var buf = [CChar](repeating: 0, count: 4096)
     let n = readlink("/proc/self/exe", &buf, buf.count - 1)
