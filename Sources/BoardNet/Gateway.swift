@@ -23,8 +23,8 @@ public final class Gateway {
     public let dhcp: LANDHCP
     /// The boards' MACs as a router keeps them (slirp's own table has 16).
     var arp = GatewayARP()
-    /// ARP requests of slirp's the table answered, and those it sent to one board.
-    public private(set) var arpAnswered = 0, arpProbes = 0
+    /// slirp's ARP requests the table answered (no frame on the LAN).
+    public private(set) var arpAnswered = 0
     /// Frames for the LAN held behind a barrier (a FIN after its ACK).
     private var pending: [[UInt8]] = []
     private var holdUntil: UInt64 = 0
@@ -155,21 +155,17 @@ public final class Gateway {
 
     /// slirp's frames onto the LAN, a FIN held a little behind its ACK.
     private func toBoards() {
-        let now = clock.micros
+        let t = clock.micros
         for f in slirp.toDevice {
-            let outcome = f.withUnsafeBytes { arp.resolve($0, now: now) }
-            switch outcome {
+            switch f.withUnsafeBytes({ arp.resolve($0, now: t) }) {
             case .pass: pending.append(f)
-            case .probe(let p):
-                arpProbes += 1
-                pending.append(p)
+            case .probe(let p): pending.append(p)
             case .answer(let r):
                 arpAnswered += 1
                 r.withUnsafeBytes { slirp.input($0) }
             }
         }
         slirp.toDevice.removeAll()
-        let t = clock.micros
         while let f = pending.first {
             if f.isEmpty {
                 if holdUntil == 0 {

@@ -419,7 +419,6 @@ enum HostClock {
     }
 }
 
-/// This executable's path (/proc/self/exe).
 /// Whether a Unix stream socket at `path` accepts a connection now (closed at once).
 func acceptsConnections(unixSocket path: String) -> Bool {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -440,6 +439,7 @@ func acceptsConnections(unixSocket path: String) -> Bool {
     } == 0
 }
 
+/// This executable's path (/proc/self/exe).
 func selfExecutable() -> String {
     var buf = [CChar](repeating: 0, count: 4096)
     let n = readlink("/proc/self/exe", &buf, buf.count - 1)

@@ -109,6 +109,7 @@ uint32_t clwip_timeouts_sleeptime(void) {
    (each as tcpip_tcp_timer would, on its grid), then the timer goes on at its
    next tick, or stops as lwIP's does when no pcb is left. */
 static void run_missed_tcp_ticks(u32_t now) {
+    if (!g_sleep_through_idle_ticks || tcp_active_pcbs != NULL) return;
     struct sys_timeo *t = next_timeout;
     while (t != NULL && t->h != tcpip_tcp_timer) t = t->next;
     if (t == NULL || !tcp_idle(t) || TIME_LESS_THAN(now, t->time)) return;
@@ -131,6 +132,8 @@ static void run_missed_tcp_ticks(u32_t now) {
 
 void clwip_skip_idle_ticks(void) {
     u32_t now = sys_now();
+    /* (every pass comes here: with nothing due, the sorted list's head says so) */
+    if (next_timeout == NULL || TIME_LESS_THAN(now, next_timeout->time)) return;
     run_missed_tcp_ticks(now);
     int moved;
     do {
